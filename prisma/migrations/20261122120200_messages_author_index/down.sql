@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS messages_author_id_created_at_idx;

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS conversation_participants_user_id_conversation_id_idx;

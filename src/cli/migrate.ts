@@ -1,0 +1,19 @@
+// `npm run db:migrate`: applies prisma/migrations to DATABASE_URL (or the embedded database).
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { runCli } from './run-cli.js';
+
+await runCli(async () => {
+  const database = await openDatabase(loadConfig(), 'parley-migrate');
+  try {
+    const result = await migrate(database.pool, { log: (line) => console.log(line) });
+    console.log(
+      result.applied.length === 0
+        ? `database is up to date (${result.alreadyApplied.length} migrations applied before)`
+        : `applied ${result.applied.length} migrations (${result.alreadyApplied.length} applied before)`,
+    );
+  } finally {
+    await database.close();
+  }
+});

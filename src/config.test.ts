@@ -1,0 +1,63 @@
+import { ConfigError, defaultPoolSize, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('runs on the embedded database with defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.database.url).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.http.port).toBe(4000);
+    expect(config.database.poolMax).toBe(defaultPoolSize());
+    expect(config.database.statementTimeoutMs).toBeGreaterThan(0);
+    expect(config.auth.usingDevelopmentSecret).toBe(true);
+    expect(config.dataloaderBatch).toBe(true);
+  });
+
+  it('reads every variable it knows', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://parley:secret@db:5432/parley',
+      REDIS_URL: 'redis://cache:6379',
+      PORT: '8080',
+      DATABASE_POOL_MAX: '7',
+      JWT_SECRET: 'x'.repeat(32),
+      DATALOADER_BATCH: 'false',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      database: { url: 'postgresql://parley:secret@db:5432/parley', poolMax: 7 },
+      redisUrl: 'redis://cache:6379',
+      http: { port: 8080 },
+      auth: { jwtSecret: 'x'.repeat(32), usingDevelopmentSecret: false },
+      dataloaderBatch: false,
+      logLevel: 'warn',
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' }).database.url).toBeUndefined();
+  });
+
+  it('reports every bad variable at once, naming it, what it expects and what it got', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://db/parley', DATABASE_POOL_MAX: '0', DATALOADER_BATCH: 'maybe' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT: expected a whole number (got "eighty")',
+        'DATABASE_URL: expected a postgresql:// or postgres:// URL',
+        'DATABASE_POOL_MAX: expected a whole number ≥ 1 (got "0")',
+        'DATALOADER_BATCH: expected true or false (got "maybe")',
+      ]),
+    );
+  });
+
+  it('requires a real JWT secret in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: required when NODE_ENV=production/);
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: expected at least 32 characters$/);
+  });
+});

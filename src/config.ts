@@ -1,0 +1,129 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The only module that reads the environment. `loadConfig(env)` is pure, so
+ * tests build configurations from plain objects; every problem in the
+ * environment is reported at once, each naming its variable.
+ */
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0'], { message: 'expected true or false' })
+  .transform((value) => value === 'true' || value === '1');
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'expected a whole number' })
+    .int({ message: 'expected a whole number' })
+    .min(min, { message: `expected a whole number ≥ ${min}` })
+    .max(max, { message: `expected a whole number ≤ ${max}` });
+
+const postgresUrl = z
+  .string()
+  .url({ message: 'expected a URL such as postgresql://user:password@host:5432/parley' })
+  .refine((value) => /^postgres(ql)?:\/\//.test(value), {
+    message: 'expected a postgresql:// or postgres:// URL',
+  });
+
+const redisUrl = z
+  .string()
+  .url({ message: 'expected a URL such as redis://127.0.0.1:6379' })
+  .refine((value) => /^rediss?:\/\//.test(value), { message: 'expected a redis:// or rediss:// URL' });
+
+/** A default pool size for this machine: enough to keep every core busy while others wait on I/O. */
+export const defaultPoolSize = (): number => 2 * availableParallelism() + 5;
+
+const DEVELOPMENT_JWT_SECRET = 'parley-development-secret-do-not-use-in-production';
+
+const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: integer(0, 65535).default(4000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: postgresUrl.optional(),
+    DATABASE_POOL_MAX: integer(1, 1000).default(defaultPoolSize()),
+    DATABASE_CONNECTION_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+    DATABASE_IDLE_TIMEOUT_MS: integer(1_000, 3_600_000).default(30_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
+    EMBEDDED_DATA_DIR: z.string().min(1).default('.data/pglite'),
+    EMBEDDED_PORT: integer(0, 65535).default(0),
+    REDIS_URL: redisUrl.optional(),
+    JWT_SECRET: z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
+    JWT_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
+    DATALOADER_BATCH: booleanString.default(true),
+  })
+  .superRefine((env, context) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      context.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'required when NODE_ENV=production (at least 32 random characters)',
+      });
+    }
+  });
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  http: { host: string; port: number };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  database: {
+    /** Unset: the embedded PGlite database is started and used. */
+    url: string | undefined;
+    poolMax: number;
+    connectionTimeoutMs: number;
+    idleTimeoutMs: number;
+    statementTimeoutMs: number;
+  };
+  embedded: { dataDir: string; port: number };
+  /** Unset: the response cache uses an in-process store. */
+  redisUrl: string | undefined;
+  auth: { jwtSecret: string; tokenTtlSeconds: number; usingDevelopmentSecret: boolean };
+  /** `false` builds every DataLoader with `batch: false`: the benchmark's baseline. */
+  dataloaderBatch: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Builds the configuration from an environment; throws a ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable counts as unset, as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        // Secrets and URLs (which may hold a password) are never echoed.
+        const received = /_SECRET$|_URL$/.test(name) ? undefined : present[name];
+        return `${name}: ${issue.message}${received === undefined ? '' : ` (got ${JSON.stringify(received)})`}`;
+      }),
+    );
+  }
+  const value = parsed.data;
+  return {
+    env: value.NODE_ENV,
+    http: { host: value.HOST, port: value.PORT },
+    logLevel: value.LOG_LEVEL,
+    database: {
+      url: value.DATABASE_URL,
+      poolMax: value.DATABASE_POOL_MAX,
+      connectionTimeoutMs: value.DATABASE_CONNECTION_TIMEOUT_MS,
+      idleTimeoutMs: value.DATABASE_IDLE_TIMEOUT_MS,
+      statementTimeoutMs: value.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    embedded: { dataDir: value.EMBEDDED_DATA_DIR, port: value.EMBEDDED_PORT },
+    redisUrl: value.REDIS_URL,
+    auth: {
+      jwtSecret: value.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+      tokenTtlSeconds: value.JWT_TTL_SECONDS,
+      usingDevelopmentSecret: value.JWT_SECRET === undefined,
+    },
+    dataloaderBatch: value.DATALOADER_BATCH,
+  };
+}
