@@ -1,0 +1,39 @@
+// Creates this run's template database and migrates it once, with the same
+// command users run (npm run db:migrate); every test file then copies it
+// (CREATE DATABASE ... TEMPLATE), so files run in parallel on their own data
+// and never touch a developer's database. Plain JavaScript because Jest
+// loads global setup outside its ESM transform.
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+
+const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function databaseUrl(url, database) {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export default async function globalSetup() {
+  const template = `parley_test_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new Error(`Integration tests need PostgreSQL at ${postgresUrl} (set TEST_POSTGRES_URL to change it): ${error.message}`);
+  }
+  try {
+    await admin.query(`CREATE DATABASE "${template}"`);
+  } finally {
+    await admin.end();
+  }
+  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl(postgresUrl, template), NODE_ENV: 'test' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  // Read by test/support: the workers inherit this process's environment.
+  process.env.PARLEY_TEST_TEMPLATE = template;
+  process.env.PARLEY_TEST_POSTGRES_URL = postgresUrl;
+  process.env.PARLEY_TEST_REDIS_URL = redisUrl;
+}

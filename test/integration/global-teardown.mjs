@@ -1,0 +1,18 @@
+// Drops this run's template and every database copied from it.
+import pg from 'pg';
+
+export default async function globalTeardown() {
+  const template = process.env.PARLEY_TEST_TEMPLATE;
+  if (!template) return;
+  const admin = new pg.Client({ connectionString: process.env.PARLEY_TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(
+      `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_')`,
+      [template],
+    );
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
