@@ -1,0 +1,31 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import type { PrismaClient } from '../db/prisma.js';
+import type { StatementCounter } from '../db/statement-counter.js';
+import type { Loaders } from '../modules/loaders.js';
+import type { Viewer } from './auth.js';
+import { UnauthenticatedError } from './errors.js';
+
+/** What every resolver receives; built fresh for each request by createContext. */
+export interface Context {
+  requestId: string;
+  /** The signed-in user, or null. */
+  viewer: Viewer | null;
+  /** This request's DataLoaders: a batch per relation, a cache that dies with the request. */
+  loaders: Loaders;
+  db: Db;
+  /** The SQL statements this request has sent so far. */
+  sql: StatementCounter;
+  logger: FastifyBaseLogger;
+}
+
+export interface Db {
+  pool: pg.Pool;
+  prisma: PrismaClient;
+}
+
+/** The signed-in user, or UNAUTHENTICATED: for fields and mutations that need one. */
+export function requireViewer(context: Pick<Context, 'viewer'>): Viewer {
+  if (!context.viewer) throw new UnauthenticatedError();
+  return context.viewer;
+}

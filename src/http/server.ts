@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config.js';
+import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
+import { createLoaders } from '../modules/loaders.js';
+import type { Auth } from './auth.js';
+import type { Context, Db } from './context.js';
+import { createFormatError } from './errors.js';
+
+export interface ServerDependencies {
+  config: Config;
+  schema: GraphQLSchema;
+  db: Db;
+  auth: Auth;
+}
+
+export interface ParleyServer {
+  fastify: FastifyInstance;
+  apollo: ApolloServer<Context>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    sqlCounter: StatementCounter;
+  }
+}
+
+/** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
+export async function createServer({ config, schema, db, auth }: ServerDependencies): Promise<ParleyServer> {
+  const production = config.env === 'production';
+  const fastify = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A caller's request id is kept, so logs line up across services.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: config.env === 'test',
+  });
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createFormatError({
+      includeStacktrace: config.env === 'development',
+      logUnexpected: (error) => fastify.log.error({ err: error }, 'unexpected error in a GraphQL operation'),
+    }),
+    plugins: [
+      fastifyApolloDrainPlugin(fastify),
+      production
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+    ],
+  });
+  await apollo.start();
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    request.sqlCounter = { count: 0 };
+    reply.header('x-request-id', request.id);
+  });
+  if (!production) {
+    // Lets a developer (and the tests) see a request's statement count.
+    fastify.addHook('onSend', async (request, reply) => {
+      if (request.sqlCounter) reply.header('x-sql-statements', String(request.sqlCounter.count));
+    });
+  }
+
+  const graphqlHandler = fastifyApolloHandler(apollo, {
+    context: async (request) => {
+      const viewer = await auth.viewerFromHeader(request.headers.authorization);
+      return {
+        requestId: request.id,
+        viewer,
+        loaders: createLoaders({ pool: db.pool, viewer, batch: config.dataloaderBatch }),
+        db,
+        sql: request.sqlCounter,
+        logger: request.log,
+      };
+    },
+  });
+  fastify.route<{ Reply: string }>({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    handler(request, reply) {
+      return withStatementCounter(request.sqlCounter, () => graphqlHandler.call(this, request, reply));
+    },
+  });
+
+  fastify.get('/health', async () => ({ status: 'ok' }));
+  fastify.get('/ready', async (_request, reply) => {
+    try {
+      await db.pool.query('SELECT 1');
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'database unavailable' });
+    }
+  });
+
+  return { fastify, apollo };
+}

@@ -1,0 +1,63 @@
+// The composition root: reads the configuration, opens the database (the
+// server at DATABASE_URL or the embedded one), migrates it, seeds demo data
+// into an empty development database, and serves /graphql until SIGTERM.
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { createPrisma } from './db/prisma.js';
+import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
+import { instrumentPool } from './db/statement-counter.js';
+import { createAuth } from './http/auth.js';
+import { buildSchema } from './http/schema.js';
+import { createServer } from './http/server.js';
+import { runCli } from './cli/run-cli.js';
+
+await runCli(async () => {
+  const config = loadConfig();
+  const schema = buildSchema();
+  const database = await openDatabase(config, 'parley-api');
+  instrumentPool(database.pool);
+  const say = (line: string) => console.log(`parley: ${line}`);
+  say(database.embedded ? `embedded PostgreSQL (PGlite) in ${config.embedded.dataDir}` : 'PostgreSQL at DATABASE_URL');
+
+  const migrations = await migrate(database.pool, { log: (line) => say(line) });
+  if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
+  let demoUserId: number | undefined;
+  if (config.env !== 'production') {
+    if (await isDatabaseEmpty(database.pool)) {
+      say('empty database: seeding demo data');
+      await seedDatabase(database.pool, DEMO_SEED_OPTIONS);
+    }
+    const { rows } = await database.pool.query<{ id: number }>('SELECT min(id) AS id FROM users');
+    demoUserId = rows[0]?.id ?? undefined;
+  }
+
+  const prisma = createPrisma(database.pool);
+  const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds });
+  const { fastify } = await createServer({ config, schema, db: { pool: database.pool, prisma }, auth });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: draining requests and closing`);
+    // fastify.close stops accepting, lets in-flight requests finish (Apollo's
+    // drain plugin), then the pool and the embedded database close.
+    await fastify.close();
+    await prisma.$disconnect();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await fastify.listen({ host: config.http.host, port: config.http.port });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  say(`GraphQL at http://localhost:${port}/graphql`);
+  if (demoUserId !== undefined) {
+    say(`demo token for user ${demoUserId} (send as Authorization: Bearer <token>):`);
+    console.log(await auth.issueToken(demoUserId));
+  }
+  if (config.auth.usingDevelopmentSecret) say('JWT_SECRET is unset: tokens are signed with a development secret');
+});
