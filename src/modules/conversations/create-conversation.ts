@@ -1,0 +1,73 @@
+import type pg from 'pg';
+import { withTransaction } from '../../db/transaction.js';
+import { BadUserInputError } from '../../http/errors.js';
+import type { ConversationRow } from './rows.js';
+
+/** Participants of one conversation, the creator included. */
+export const MAX_PARTICIPANTS = 50;
+export const MAX_TITLE_LENGTH = 200;
+
+export interface CreateConversationInput {
+  participantIds: number[];
+  title?: string | null;
+}
+
+const RETURNING = `RETURNING id, title, kind, created_by AS "createdById", created_at AS "createdAt",
+                             updated_at AS "updatedAt", last_message_at AS "lastMessageAt"`;
+
+/**
+ * Creates a conversation of the creator and the given users. One other user
+ * and no title is a direct chat, and the existing direct chat of the pair is
+ * returned instead of a second one (the unique direct_key decides, so two
+ * concurrent requests cannot both create it). Anything else is a group.
+ */
+export async function createConversation(pool: pg.Pool, creatorId: number, input: CreateConversationInput): Promise<ConversationRow> {
+  const others = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
+  if (others.length === 0) {
+    throw new BadUserInputError('input.participantIds: name at least one other user', 'input.participantIds');
+  }
+  if (others.length + 1 > MAX_PARTICIPANTS) {
+    throw new BadUserInputError(
+      `input.participantIds: at most ${MAX_PARTICIPANTS} participants, you included (got ${others.length + 1})`,
+      'input.participantIds',
+    );
+  }
+  const title = input.title?.trim() || null;
+  if (title && [...title].length > MAX_TITLE_LENGTH) {
+    throw new BadUserInputError(`input.title: at most ${MAX_TITLE_LENGTH} characters`, 'input.title');
+  }
+
+  return withTransaction(pool, async (client) => {
+    const { rows: found } = await client.query<{ id: number }>('SELECT id FROM users WHERE id = ANY($1::int[])', [others]);
+    if (found.length !== others.length) {
+      const known = new Set(found.map((row) => row.id));
+      const missing = others.filter((id) => !known.has(id));
+      throw new BadUserInputError(`input.participantIds: no user with id ${missing.join(', ')}`, 'input.participantIds');
+    }
+    const direct = others.length === 1 && title === null;
+    const directKey = direct ? [creatorId, others[0]!].sort((a, b) => a - b).join(':') : null;
+    const { rows } = await client.query<ConversationRow>(
+      `INSERT INTO conversations (title, kind, direct_key, created_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (direct_key) DO NOTHING ${RETURNING}`,
+      [title, direct ? 'direct' : 'group', directKey, creatorId],
+    );
+    if (rows.length === 0) {
+      // The pair's direct chat exists: return it (both are its participants).
+      const existing = await client.query<ConversationRow>(
+        `SELECT id, title, kind, created_by AS "createdById", created_at AS "createdAt",
+                updated_at AS "updatedAt", last_message_at AS "lastMessageAt"
+         FROM conversations WHERE direct_key = $1`,
+        [directKey],
+      );
+      return existing.rows[0]!;
+    }
+    const conversation = rows[0]!;
+    await client.query(
+      `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at)
+       SELECT $1, user_id, CASE WHEN user_id = $2 THEN 'owner' ELSE 'member' END, $3
+       FROM unnest($4::int[]) AS u(user_id)`,
+      [conversation.id, creatorId, conversation.createdAt, [creatorId, ...others]],
+    );
+    return conversation;
+  });
+}

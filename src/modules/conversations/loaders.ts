@@ -1,0 +1,68 @@
+import DataLoader from 'dataloader';
+import type { LoaderDependencies } from '../loaders.js';
+import { groupByKeys, orderByKeys } from '../relay/order-by-keys.js';
+import { pageKey } from '../relay/page-arguments.js';
+import type { UserRow } from '../users/rows.js';
+import type { ConversationRow } from './rows.js';
+import {
+  countConversationsOf,
+  countUnread,
+  findInboxPages,
+  findParticipantUsers,
+  findVisibleConversations,
+  type InboxPageKey,
+} from './sql.js';
+
+export function createConversationLoaders({ pool, viewer, batch }: LoaderDependencies, primeUser: (user: UserRow) => void) {
+  return {
+    /** Conversations by id as the viewer sees them: null unless the viewer takes part (or is signed out). */
+    visibleConversationById: new DataLoader<number, ConversationRow | null>(
+      async (ids) => (viewer ? orderByKeys(ids, await findVisibleConversations(pool, viewer.id, ids), (row) => row.id) : ids.map(() => null)),
+      { batch },
+    ),
+
+    /** The users taking part in each conversation; primes userById with them. */
+    participantsByConversation: new DataLoader<number, UserRow[]>(
+      async (conversationIds) => {
+        const rows = await findParticipantUsers(pool, conversationIds);
+        const groups = groupByKeys(conversationIds, rows, (row) => row.conversationId);
+        return groups.map((group) =>
+          group.map(({ conversationId: _conversationId, ...user }) => {
+            primeUser(user);
+            return user;
+          }),
+        );
+      },
+      { batch },
+    ),
+
+    /** The viewer's unread count per conversation (0 when signed out). */
+    unreadCountByConversation: new DataLoader<number, number>(
+      async (conversationIds) => {
+        if (!viewer) return conversationIds.map(() => 0);
+        const rows = await countUnread(pool, viewer.id, conversationIds);
+        return orderByKeys(conversationIds, rows, (row) => row.conversationId).map((row) => row?.unread ?? 0);
+      },
+      { batch },
+    ),
+
+    /** Raw pages of a user's conversations (size + 1 rows, in the direction read); keyed by user and page. */
+    inboxPage: new DataLoader<InboxPageKey, ConversationRow[], string>(
+      async (keys) => {
+        const rows = await findInboxPages(pool, keys);
+        return groupByKeys(
+          keys.map((_key, index) => index + 1),
+          rows,
+          (row) => row.ordinal,
+        ).map((group) => group.map(({ ordinal: _ordinal, ...row }) => row));
+      },
+      { batch, cacheKeyFn: (key) => `${key.userId}/${pageKey(key.page)}` },
+    ),
+
+    /** How many conversations a user takes part in (totalCount, asked for explicitly). */
+    conversationCountByUser: new DataLoader<number, number>(
+      async (userIds) => orderByKeys(userIds, await countConversationsOf(pool, userIds), (row) => row.userId).map((row) => row?.count ?? 0),
+      { batch },
+    ),
+  };
+}

@@ -1,0 +1,56 @@
+import type { Resolvers } from '../../generated/graphql/resolvers.js';
+import { requireViewer } from '../../http/context.js';
+import { messageKeyset } from '../messages/keyset.js';
+import { toConnectionPage } from '../relay/connection.js';
+import { connectionResolvers } from '../relay/connection-resolvers.js';
+import { idOfType, toGlobalId } from '../relay/global-id.js';
+import { parsePageArguments } from '../relay/page-arguments.js';
+import { createConversation } from './create-conversation.js';
+import { markConversationRead } from './mark-read.js';
+import type { ConversationRow } from './rows.js';
+import { loadVisibleConversation } from './visible.js';
+
+export const conversationResolvers: Resolvers = {
+  Query: {
+    conversation: (_parent, { id }, context) => {
+      requireViewer(context);
+      return loadVisibleConversation(context, idOfType(id, 'Conversation', 'id'));
+    },
+  },
+
+  Mutation: {
+    createConversation: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      const participantIds = input.participantIds.map((id, index) => idOfType(id, 'User', `input.participantIds[${index}]`));
+      const conversation = await createConversation(context.db.pool, viewer.id, { participantIds, title: input.title });
+      context.loaders.visibleConversationById.prime(conversation.id, conversation);
+      return { conversation };
+    },
+
+    markConversationRead: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      const id = idOfType(input.conversationId, 'Conversation', 'input.conversationId');
+      await markConversationRead(context.db.pool, viewer.id, id);
+      context.loaders.unreadCountByConversation.clear(id);
+      return { conversation: await loadVisibleConversation(context, id) };
+    },
+  },
+
+  // The database's values are lowercase.
+  ConversationKind: { DIRECT: 'direct', GROUP: 'group' },
+
+  Conversation: {
+    id: (conversation) => toGlobalId('Conversation', conversation.id),
+    participants: (conversation, _args, { loaders }) => loaders.participantsByConversation.load(conversation.id),
+    lastMessage: (conversation, _args, { loaders }) => loaders.lastMessageByConversation.load(conversation.id),
+    unreadCount: (conversation, _args, { loaders }) => loaders.unreadCountByConversation.load(conversation.id),
+    // The parent came through a visibility check (every path to a Conversation does).
+    messages: async (conversation, args, { loaders }) => {
+      const page = parsePageArguments(args);
+      const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });
+      return toConnectionPage(rows, page, messageKeyset, () => loaders.messageCountByConversation.load(conversation.id));
+    },
+  },
+
+  ConversationConnection: connectionResolvers<ConversationRow>(),
+};

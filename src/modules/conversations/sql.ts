@@ -1,0 +1,114 @@
+// Internal: the conversations domain's SQL. Each function takes the
+// database first; batched reads take every key of a DataLoader batch and
+// answer in one statement.
+import type pg from 'pg';
+import type { UserRow } from '../users/rows.js';
+import { userColumns } from '../users/sql.js';
+import type { PageRequest } from '../relay/page-arguments.js';
+import type { ConversationRow } from './rows.js';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+const CONVERSATION_COLUMNS = `
+  c.id, c.title, c.kind, c.created_by AS "createdById", c.created_at AS "createdAt",
+  c.updated_at AS "updatedAt", c.last_message_at AS "lastMessageAt"`;
+
+/** Conversations by id, only those `viewerId` takes part in: to anyone else the others do not exist. */
+export async function findVisibleConversations(db: Queryable, viewerId: number, ids: readonly number[]): Promise<ConversationRow[]> {
+  const { rows } = await db.query<ConversationRow>(
+    `SELECT ${CONVERSATION_COLUMNS}
+     FROM conversations c
+     JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $1
+     WHERE c.id = ANY($2::int[])`,
+    [viewerId, ids],
+  );
+  return rows;
+}
+
+export type ParticipantUserRow = UserRow & { conversationId: number };
+
+/** The participants of many conversations, as users, in the order they joined. */
+export async function findParticipantUsers(db: Queryable, conversationIds: readonly number[]): Promise<ParticipantUserRow[]> {
+  const { rows } = await db.query<ParticipantUserRow>(
+    `SELECT p.conversation_id AS "conversationId", ${userColumns('u')}
+     FROM conversation_participants p
+     JOIN users u ON u.id = p.user_id
+     WHERE p.conversation_id = ANY($1::int[])
+     ORDER BY p.conversation_id, p.joined_at, u.id`,
+    [conversationIds],
+  );
+  return rows;
+}
+
+/**
+ * The viewer's unread count in many conversations, in one grouped statement:
+ * messages by others after the viewer's last read. An index-only scan of
+ * messages (conversation_id, created_at DESC, id DESC) INCLUDE (author_id).
+ */
+export async function countUnread(db: Queryable, viewerId: number, conversationIds: readonly number[]): Promise<{ conversationId: number; unread: number }[]> {
+  const { rows } = await db.query<{ conversationId: number; unread: number }>(
+    `SELECT p.conversation_id AS "conversationId", count(m.conversation_id)::int AS unread
+     FROM conversation_participants p
+     LEFT JOIN messages m
+       ON m.conversation_id = p.conversation_id
+      AND m.author_id <> p.user_id
+      AND (p.last_read_at IS NULL OR m.created_at > p.last_read_at)
+     WHERE p.user_id = $1 AND p.conversation_id = ANY($2::int[])
+     GROUP BY p.conversation_id`,
+    [viewerId, conversationIds],
+  );
+  return rows;
+}
+
+export interface InboxPageKey {
+  userId: number;
+  page: PageRequest;
+}
+
+/**
+ * Pages of "my conversations, newest activity first" for many (user, page)
+ * keys in one statement: each key's page is a LATERAL subquery over the
+ * conversations index; rows carry the key's ordinal, in no set order (toConnectionPage sorts them). One row more than the
+ * page size is read to tell whether another page follows.
+ */
+export async function findInboxPages(db: Queryable, keys: readonly InboxPageKey[]): Promise<(ConversationRow & { ordinal: number })[]> {
+  const { rows } = await db.query<ConversationRow & { ordinal: number }>(
+    `SELECT k.ordinal::int AS ordinal, page.*
+     FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::int[], $5::boolean[])
+          WITH ORDINALITY AS k(user_id, size, cursor_at, cursor_id, forward, ordinal)
+     CROSS JOIN LATERAL (
+       (SELECT ${CONVERSATION_COLUMNS}
+        FROM conversations c
+        JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = k.user_id
+        WHERE k.forward
+          AND (k.cursor_at IS NULL OR (coalesce(c.last_message_at, c.created_at), c.id) < (k.cursor_at, k.cursor_id))
+        ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC
+        LIMIT k.size + 1)
+       UNION ALL
+       (SELECT ${CONVERSATION_COLUMNS}
+        FROM conversations c
+        JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = k.user_id
+        WHERE NOT k.forward
+          AND (k.cursor_at IS NULL OR (coalesce(c.last_message_at, c.created_at), c.id) > (k.cursor_at, k.cursor_id))
+        ORDER BY coalesce(c.last_message_at, c.created_at) ASC, c.id ASC
+        LIMIT k.size + 1)
+     ) page`,
+    [
+      keys.map((key) => key.userId),
+      keys.map((key) => key.page.size),
+      keys.map((key) => key.page.cursor?.at ?? null),
+      keys.map((key) => (key.page.cursor ? Number(key.page.cursor.id) : null)),
+      keys.map((key) => key.page.forward),
+    ],
+  );
+  return rows;
+}
+
+export async function countConversationsOf(db: Queryable, userIds: readonly number[]): Promise<{ userId: number; count: number }[]> {
+  const { rows } = await db.query<{ userId: number; count: number }>(
+    `SELECT user_id AS "userId", count(*)::int AS count FROM conversation_participants
+     WHERE user_id = ANY($1::int[]) GROUP BY user_id`,
+    [userIds],
+  );
+  return rows;
+}

@@ -1,0 +1,49 @@
+import type { Resolvers } from '../../generated/graphql/resolvers.js';
+import { requireViewer } from '../../http/context.js';
+import { loadVisibleConversation } from '../conversations/visible.js';
+import { connectionResolvers } from '../relay/connection-resolvers.js';
+import { idOfType, toGlobalId } from '../relay/global-id.js';
+import { editMessage } from './edit-message.js';
+import type { MessageRow } from './rows.js';
+import { sendMessage } from './send-message.js';
+
+export const messageResolvers: Resolvers = {
+  Mutation: {
+    sendMessage: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      const conversationId = idOfType(input.conversationId, 'Conversation', 'input.conversationId');
+      const message = await sendMessage(context.db.pool, viewer.id, { conversationId, body: input.body });
+      // What the message changed, so the payload reads it fresh.
+      const { loaders } = context;
+      loaders.visibleConversationById.clear(conversationId);
+      loaders.lastMessageByConversation.clear(conversationId);
+      loaders.unreadCountByConversation.clear(conversationId);
+      loaders.messageCountByConversation.clear(conversationId);
+      loaders.userById.clear(viewer.id);
+      loaders.visibleMessageById.prime(message.id, message);
+      return { message };
+    },
+
+    editMessage: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      const messageId = idOfType(input.messageId, 'Message', 'input.messageId');
+      const message = await editMessage(context.db.prisma, viewer.id, { messageId, body: input.body });
+      context.loaders.visibleMessageById.clear(messageId).prime(messageId, message);
+      context.loaders.lastMessageByConversation.clear(message.conversationId);
+      return { message };
+    },
+  },
+
+  Message: {
+    id: (message) => toGlobalId('Message', message.id),
+    author: async (message, _args, { loaders }) => {
+      const author = await loaders.userById.load(message.authorId);
+      // messages.author_id references users: a missing author is a broken invariant, not a client error.
+      if (!author) throw new Error(`message ${message.id}: author ${message.authorId} does not exist`);
+      return author;
+    },
+    conversation: (message, _args, context) => loadVisibleConversation(context, message.conversationId),
+  },
+
+  MessageConnection: connectionResolvers<MessageRow>(),
+};

@@ -1,0 +1,63 @@
+import type pg from 'pg';
+import { withTransaction } from '../../db/transaction.js';
+import { NotFoundError } from '../../http/errors.js';
+import { toGlobalId } from '../relay/global-id.js';
+import { levelForXpSql, XP_PER_MESSAGE } from '../users/xp.js';
+import { normalizeBody } from './body.js';
+import type { MessageRow } from './rows.js';
+
+export interface SendMessageInput {
+  conversationId: number;
+  body: string;
+}
+
+/**
+ * Sends a message as `authorId`, atomically: the message, the conversation's
+ * last_message_at, the author's last_read_at (they have read what they
+ * wrote), their daily activity and XP/level. A non-participant gets
+ * NOT_FOUND, as if the conversation did not exist.
+ */
+export async function sendMessage(pool: pg.Pool, authorId: number, input: SendMessageInput): Promise<MessageRow> {
+  const body = normalizeBody(input.body);
+  return withTransaction(pool, async (client) => {
+    // Locks the author's participation row: a concurrent markConversationRead
+    // or a second message from the same author waits rather than interleaving.
+    const participant = await client.query(
+      'SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE',
+      [input.conversationId, authorId],
+    );
+    if (participant.rowCount === 0) throw new NotFoundError('Conversation', toGlobalId('Conversation', input.conversationId));
+    const { rows } = await client.query<MessageRow>(
+      `INSERT INTO messages (conversation_id, author_id, body) VALUES ($1, $2, $3)
+       RETURNING id, conversation_id AS "conversationId", author_id AS "authorId", body,
+                 created_at AS "createdAt", edited_at AS "editedAt"`,
+      [input.conversationId, authorId, body],
+    );
+    const message = rows[0]!;
+    await recordMessageSent(client, message);
+    return message;
+  });
+}
+
+/** Everything a new message changes besides itself, in one statement. */
+async function recordMessageSent(client: pg.PoolClient, message: MessageRow): Promise<void> {
+  await client.query(
+    `WITH conversation AS (
+       UPDATE conversations SET last_message_at = greatest(last_message_at, $3), updated_at = $3 WHERE id = $1
+     ),
+     participant AS (
+       UPDATE conversation_participants SET last_read_at = greatest(last_read_at, $3)
+       WHERE conversation_id = $1 AND user_id = $2
+     ),
+     activity AS (
+       INSERT INTO user_daily_activity (user_id, day, messages_count, xp_earned)
+       VALUES ($2, ($3::timestamptz AT TIME ZONE 'UTC')::date, 1, $4)
+       ON CONFLICT (user_id, day) DO UPDATE
+         SET messages_count = user_daily_activity.messages_count + 1,
+             xp_earned = user_daily_activity.xp_earned + $4
+     )
+     UPDATE users SET xp = xp + $4, level = ${levelForXpSql('xp + $4')}, last_active_at = greatest(last_active_at, $3)
+     WHERE id = $2`,
+    [message.conversationId, message.authorId, message.createdAt, XP_PER_MESSAGE],
+  );
+}

@@ -1,0 +1,104 @@
+// Internal: the messages domain's SQL. Each function takes the database
+// first; batched reads take every key of a DataLoader batch and answer in
+// one statement.
+import type pg from 'pg';
+import type { PageRequest } from '../relay/page-arguments.js';
+import { userColumns } from '../users/sql.js';
+import type { MessageRow } from './rows.js';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+const MESSAGE_COLUMNS = `
+  m.id, m.conversation_id AS "conversationId", m.author_id AS "authorId", m.body,
+  m.created_at AS "createdAt", m.edited_at AS "editedAt"`;
+
+/** Prefix of the author's columns in rows of statements that join the author (see userColumns). */
+export const AUTHOR_PREFIX = 'author.';
+
+/** A message as read with its author joined: the loaders prime userById with the author. */
+export type MessageWithAuthorRow = MessageRow & { [column: `${typeof AUTHOR_PREFIX}${string}`]: unknown };
+
+/** Messages by id, only in conversations `viewerId` takes part in. */
+export async function findVisibleMessages(db: Queryable, viewerId: number, ids: readonly string[]): Promise<MessageRow[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS}
+     FROM messages m
+     JOIN conversation_participants p ON p.conversation_id = m.conversation_id AND p.user_id = $1
+     WHERE m.id = ANY($2::bigint[])`,
+    [viewerId, ids],
+  );
+  return rows;
+}
+
+/**
+ * The newest message of each conversation: one LATERAL probe per key into
+ * messages (conversation_id, created_at DESC, id DESC), one row read each,
+ * however long the conversations are (DISTINCT ON would read them all).
+ */
+export async function findLastMessages(db: Queryable, conversationIds: readonly number[]): Promise<MessageWithAuthorRow[]> {
+  const { rows } = await db.query<MessageWithAuthorRow>(
+    `SELECT last.*, ${userColumns('u', AUTHOR_PREFIX)}
+     FROM unnest($1::int[]) AS k(conversation_id)
+     CROSS JOIN LATERAL (
+       SELECT ${MESSAGE_COLUMNS} FROM messages m
+       WHERE m.conversation_id = k.conversation_id
+       ORDER BY m.created_at DESC, m.id DESC
+       LIMIT 1
+     ) last
+     JOIN users u ON u.id = last."authorId"`,
+    [conversationIds],
+  );
+  return rows;
+}
+
+export interface HistoryPageKey {
+  conversationId: number;
+  page: PageRequest;
+}
+
+/**
+ * Pages of history, newest first, for many (conversation, page) keys in one
+ * statement: a LATERAL keyset probe per key on
+ * messages (conversation_id, created_at DESC, id DESC); forward pages go back
+ * in time from the cursor, backward pages forward from it. Rows carry the
+ * key's ordinal and their author, in no set order (toConnectionPage sorts
+ * them); one row more than the page size tells whether more follow.
+ */
+export async function findHistoryPages(db: Queryable, keys: readonly HistoryPageKey[]): Promise<(MessageWithAuthorRow & { ordinal: number })[]> {
+  const { rows } = await db.query<MessageWithAuthorRow & { ordinal: number }>(
+    `SELECT k.ordinal::int AS ordinal, page.*, ${userColumns('u', AUTHOR_PREFIX)}
+     FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::bigint[], $5::boolean[])
+          WITH ORDINALITY AS k(conversation_id, size, cursor_at, cursor_id, forward, ordinal)
+     CROSS JOIN LATERAL (
+       (SELECT ${MESSAGE_COLUMNS} FROM messages m
+        WHERE k.forward AND m.conversation_id = k.conversation_id
+          AND (k.cursor_at IS NULL OR (m.created_at, m.id) < (k.cursor_at, k.cursor_id))
+        ORDER BY m.created_at DESC, m.id DESC
+        LIMIT k.size + 1)
+       UNION ALL
+       (SELECT ${MESSAGE_COLUMNS} FROM messages m
+        WHERE NOT k.forward AND m.conversation_id = k.conversation_id
+          AND (k.cursor_at IS NULL OR (m.created_at, m.id) > (k.cursor_at, k.cursor_id))
+        ORDER BY m.created_at ASC, m.id ASC
+        LIMIT k.size + 1)
+     ) page
+     JOIN users u ON u.id = page."authorId"`,
+    [
+      keys.map((key) => key.conversationId),
+      keys.map((key) => key.page.size),
+      keys.map((key) => key.page.cursor?.at ?? null),
+      keys.map((key) => key.page.cursor?.id ?? null),
+      keys.map((key) => key.page.forward),
+    ],
+  );
+  return rows;
+}
+
+export async function countMessages(db: Queryable, conversationIds: readonly number[]): Promise<{ conversationId: number; count: number }[]> {
+  const { rows } = await db.query<{ conversationId: number; count: number }>(
+    `SELECT conversation_id AS "conversationId", count(*)::int AS count FROM messages
+     WHERE conversation_id = ANY($1::int[]) GROUP BY conversation_id`,
+    [conversationIds],
+  );
+  return rows;
+}

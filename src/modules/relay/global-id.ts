@@ -1,0 +1,41 @@
+import { BadUserInputError } from '../../http/errors.js';
+
+/**
+ * Opaque global ids: base64url of "<Type>:<database id>". Clients must not
+ * parse them; the server checks the type of every id it is given.
+ */
+export type NodeType = 'User' | 'Conversation' | 'Message';
+
+const NODE_TYPES: readonly NodeType[] = ['User', 'Conversation', 'Message'];
+
+export function toGlobalId(type: NodeType, id: number | string): string {
+  return Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
+}
+
+/** Decodes any global id; a malformed one is bad input naming the argument. */
+export function fromGlobalId(globalId: string, argument: string): { type: NodeType; id: string } {
+  const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
+  const separator = decoded.indexOf(':');
+  const type = decoded.slice(0, separator) as NodeType;
+  const id = decoded.slice(separator + 1);
+  if (separator < 0 || !NODE_TYPES.includes(type) || !/^[1-9]\d{0,18}$/.test(id)) {
+    throw new BadUserInputError(`${argument}: ${JSON.stringify(globalId)} is not an id this API issued`, argument);
+  }
+  return { type, id };
+}
+
+/** Decodes a global id that must be of `type`, as a database id. */
+export function idOfType(globalId: string, type: 'User' | 'Conversation', argument: string): number;
+export function idOfType(globalId: string, type: 'Message', argument: string): string;
+export function idOfType(globalId: string, type: NodeType, argument: string): number | string {
+  const decoded = fromGlobalId(globalId, argument);
+  if (decoded.type !== type) {
+    throw new BadUserInputError(`${argument}: expected the id of a ${type}, got the id of a ${decoded.type}`, argument);
+  }
+  if (type === 'Message') return decoded.id;
+  const id = Number(decoded.id);
+  if (!Number.isSafeInteger(id) || id > 2_147_483_647) {
+    throw new BadUserInputError(`${argument}: ${JSON.stringify(globalId)} is not an id this API issued`, argument);
+  }
+  return id;
+}

@@ -1,0 +1,8 @@
+import type { Resolvers } from '../generated/graphql/resolvers.js';
+import { conversationResolvers } from './conversations/resolvers.js';
+import { messageResolvers } from './messages/resolvers.js';
+import { nodeResolvers } from './relay/node-resolvers.js';
+import { userResolvers } from './users/resolvers.js';
+
+/** Every domain's resolvers; makeExecutableSchema merges them type by type. */
+export const resolvers: Resolvers[] = [nodeResolvers, userResolvers, conversationResolvers, messageResolvers];

@@ -1,0 +1,51 @@
+import type { Resolvers } from '../../generated/graphql/resolvers.js';
+import { requireViewer } from '../../http/context.js';
+import { ForbiddenError } from '../../http/errors.js';
+import { conversationKeyset } from '../conversations/keyset.js';
+import { toConnectionPage } from '../relay/connection.js';
+import { idOfType, toGlobalId } from '../relay/global-id.js';
+import { parsePageArguments } from '../relay/page-arguments.js';
+import { findUserByUsername } from './sql.js';
+import { updateProfile } from './update-profile.js';
+
+export const userResolvers: Resolvers = {
+  Query: {
+    viewer: (_parent, _args, { viewer, loaders }) => (viewer ? loaders.userById.load(viewer.id) : null),
+    user: (_parent, { id }, { loaders }) => loaders.userById.load(idOfType(id, 'User', 'id')),
+    userByUsername: async (_parent, { username }, { db, loaders }) => {
+      const user = await findUserByUsername(db.pool, username.trim().replace(/^@/, ''));
+      if (user) loaders.userById.prime(user.id, user);
+      return user;
+    },
+  },
+
+  Mutation: {
+    updateProfile: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      const user = await updateProfile(context.db.prisma, viewer.id, input);
+      context.loaders.userById.clear(viewer.id).prime(viewer.id, user);
+      return { user };
+    },
+  },
+
+  User: {
+    id: (user) => toGlobalId('User', user.id),
+    // Private: its owner sees it, nobody else does.
+    email: (user, _args, { viewer }) => (viewer?.id === user.id ? user.email : null),
+    stats: (user, _args, { loaders }) => loaders.statsByUser.load(user.id),
+    conversations: async (user, args, context) => {
+      const viewer = requireViewer(context);
+      if (viewer.id !== user.id) throw new ForbiddenError("A user's conversations are listed to that user only.");
+      const page = parsePageArguments(args);
+      const rows = await context.loaders.inboxPage.load({ userId: user.id, page });
+      // The viewer takes part in each: later lookups of these need no statement.
+      for (const row of rows) context.loaders.visibleConversationById.prime(row.id, row);
+      return toConnectionPage(rows, page, conversationKeyset, () => context.loaders.conversationCountByUser.load(user.id));
+    },
+  },
+
+  UserStats: {
+    messagesLast7Days: (stats) => stats.messages7d,
+    messagesLast30Days: (stats) => stats.messages30d,
+  },
+};

@@ -1,0 +1,58 @@
+// Internal: the users domain's SQL. Each function takes the database first.
+import type pg from 'pg';
+import type { UserRow, UserStatsRow } from './rows.js';
+
+/**
+ * The columns of a UserRow from the users table under `alias`, each named
+ * `<prefix><field>`: statements that join a user to other rows (a message's
+ * author) select them with a prefix and split them off with takeUser.
+ */
+export function userColumns(alias: string, prefix = ''): string {
+  const fields: [string, keyof UserRow][] = [
+    ['id', 'id'],
+    ['username', 'username'],
+    ['display_name', 'displayName'],
+    ['email', 'email'],
+    ['avatar_url', 'avatarUrl'],
+    ['level', 'level'],
+    ['xp', 'xp'],
+    ['created_at', 'createdAt'],
+    ['last_active_at', 'lastActiveAt'],
+  ];
+  return fields.map(([column, field]) => `${alias}.${column} AS "${prefix}${field}"`).join(', ');
+}
+
+/** Splits the user selected with userColumns(alias, prefix) off a row: [the user, the rest of the row]. */
+export function takeUser<Rest extends object>(row: object, prefix: string): [UserRow, Rest] {
+  const user: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (key.startsWith(prefix)) user[key.slice(prefix.length)] = value;
+    else rest[key] = value;
+  }
+  return [user as unknown as UserRow, rest as Rest];
+}
+
+const USER_COLUMNS = userColumns('users');
+
+export async function findUsersByIds(db: pg.Pool, ids: readonly number[]): Promise<UserRow[]> {
+  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::int[])`, [ids]);
+  return rows;
+}
+
+export async function findUserByUsername(db: pg.Pool, username: string): Promise<UserRow | null> {
+  const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = lower($1)`, [username]);
+  return rows[0] ?? null;
+}
+
+export async function findStatsByUserIds(db: pg.Pool, ids: readonly number[]): Promise<UserStatsRow[]> {
+  const { rows } = await db.query<UserStatsRow>(
+    `SELECT user_id AS "userId", total_messages AS "totalMessages", messages_7d AS "messages7d",
+            messages_30d AS "messages30d", xp, xp_7d AS "xp7d", xp_30d AS "xp30d", level,
+            current_streak AS "currentStreak", max_streak AS "maxStreak",
+            last_activity_at AS "lastActivityAt", refreshed_at AS "refreshedAt"
+     FROM user_stats_summary WHERE user_id = ANY($1::int[])`,
+    [ids],
+  );
+  return rows;
+}
