@@ -27,6 +27,8 @@ function record(query: unknown): void {
   counter.statements?.push(typeof query === 'string' ? query : ((query as { text?: string })?.text ?? String(query)));
 }
 
+const INSTRUMENTED = new WeakSet<pg.Pool>();
+
 type Callback = (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void;
 
 /**
@@ -36,6 +38,9 @@ type Callback = (error: Error | undefined, client?: pg.PoolClient, done?: (relea
  * another request's release, in the wrong async context.
  */
 export function instrumentPool(pool: pg.Pool): pg.Pool {
+  // Twice would count every statement twice.
+  if (INSTRUMENTED.has(pool)) return pool;
+  INSTRUMENTED.add(pool);
   const poolQuery = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as { query: unknown }).query = (...args: unknown[]) => {
     record(args[0]);

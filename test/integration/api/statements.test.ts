@@ -1,0 +1,89 @@
+// The statement budget of DESIGN.md, counted at the driver for each request:
+// statements grow with the depth of a query, never with the number of items.
+import { ConversationHistoryDocument, InboxDocument, ProfileDocument } from '../../../src/generated/graphql/operations.js';
+import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { startTestApi, type TestApi } from '../../support/api.js';
+import { insertInbox, type InboxFixture } from '../../support/fixtures.js';
+
+let api: TestApi;
+let unbatched: TestApi;
+let inbox: InboxFixture;
+let token: string;
+
+beforeAll(async () => {
+  api = await startTestApi();
+  inbox = await insertInbox(api.database.pool, { conversations: 50, messagesEach: 25 });
+  // The same database, served with DATALOADER_BATCH=false: the benchmark's baseline.
+  unbatched = await startTestApi({ DATALOADER_BATCH: 'false' }, { ...api.database, close: async () => {} });
+  token = await api.tokenFor(inbox.viewer.id);
+});
+afterAll(async () => {
+  await unbatched.close();
+  await api.close();
+});
+
+// viewer; its stats and its inbox page; participants, last messages, unread
+// counts and message pages of all conversations; the authors' stats (authors
+// come with their messages).
+const INBOX_STATEMENTS = 8;
+
+describe('the reference inbox operation', () => {
+  it(`runs in ${INBOX_STATEMENTS} statements for 50 conversations × 20 messages`, async () => {
+    const result = await api.request(InboxDocument, { conversations: 50, messages: 20 }, { token });
+    expect(result.errors).toBeUndefined();
+    const conversations = result.data!.viewer!.conversations!.edges;
+    expect(conversations).toHaveLength(50);
+    for (const { node } of conversations) {
+      expect(node.participants).toHaveLength(3);
+      expect(node.messages.edges).toHaveLength(20);
+      expect(node.lastMessage?.id).toBe(node.messages.edges[0]!.node.id);
+      for (const { node: message } of node.messages.edges) expect(message.author.stats).not.toBeNull();
+    }
+    expect(result.statements).toBe(INBOX_STATEMENTS);
+  });
+
+  it('runs in the same number of statements for 5 conversations × 5 messages', async () => {
+    const result = await api.request(InboxDocument, { conversations: 5, messages: 5 }, { token });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.viewer!.conversations!.edges).toHaveLength(5);
+    expect(result.statements).toBe(INBOX_STATEMENTS);
+  });
+
+  it('runs one statement per key with DATALOADER_BATCH=false, and answers the same', async () => {
+    const variables = { conversations: 50, messages: 20 };
+    const batched = await api.request(InboxDocument, variables, { token });
+    const result = await unbatched.request(InboxDocument, variables, { token });
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual(batched.data);
+    // viewer, its stats, its inbox page; 4 statements per conversation
+    // (participants, last message, unread count, message page); the stats
+    // of each distinct author: 49 conversations have their two friends and
+    // the viewer as authors, the viewer's stats already loaded.
+    const authors = new Set(
+      result.data!.viewer!.conversations!.edges.flatMap(({ node }) => node.messages.edges.map((edge) => edge.node.author.id)),
+    );
+    authors.delete(toGlobalId('User', inbox.viewer.id));
+    expect(result.statements).toBe(3 + 4 * 50 + authors.size);
+    expect(result.statements).toBeGreaterThan(200);
+  });
+});
+
+describe('other operations', () => {
+  it('a history page: the conversation, its participants, its messages (authors joined)', async () => {
+    const result = await api.request(
+      ConversationHistoryDocument,
+      { id: toGlobalId('Conversation', inbox.conversationIds[0]!), first: 20 },
+      { token },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.conversation!.messages.edges).toHaveLength(20);
+    expect(result.statements).toBe(3);
+  });
+
+  it('a profile: the user, their stats', async () => {
+    const result = await api.request(ProfileDocument, { username: inbox.others[0]!.username });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.userByUsername!.stats!.totalMessages).toBeGreaterThan(0);
+    expect(result.statements).toBe(2);
+  });
+});

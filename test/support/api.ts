@@ -1,0 +1,96 @@
+// Internal: a Parley server over a fresh test database, listening on a free
+// local port and driven over HTTP, as clients drive it.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
+import { loadConfig } from '../../src/config.js';
+import { createPrisma, type PrismaClient } from '../../src/db/prisma.js';
+import { instrumentPool } from '../../src/db/statement-counter.js';
+import { createAuth, type Auth } from '../../src/http/auth.js';
+import { buildSchema } from '../../src/http/schema.js';
+import { createServer, type ParleyServer } from '../../src/http/server.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'parley-test-secret-0123456789abcdef';
+
+export interface GraphQLResult<Data> {
+  status: number;
+  data?: Data | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; field?: string; stacktrace?: unknown } }[];
+  /** SQL statements the request sent (the x-sql-statements header). */
+  statements: number;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  /** Sent as Authorization: Bearer <token>. */
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestApi {
+  database: TestDatabase;
+  server: ParleyServer;
+  /** Where the server listens, e.g. http://127.0.0.1:41234 */
+  url: string;
+  prisma: PrismaClient;
+  auth: Auth;
+  tokenFor(userId: number): Promise<string>;
+  request<Data = Record<string, unknown>, Variables = Record<string, unknown>>(
+    document: TypedDocumentNode<Data, Variables> | DocumentNode | string,
+    variables?: Variables,
+    options?: RequestOptions,
+  ): Promise<GraphQLResult<Data>>;
+  close(): Promise<void>;
+}
+
+/** Starts a server on its own migrated database; `env` overrides the configuration (DATALOADER_BATCH, …). */
+export async function startTestApi(env: Record<string, string> = {}, database?: TestDatabase): Promise<TestApi> {
+  const db = database ?? (await createTestDatabase());
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, ...env });
+  instrumentPool(db.pool);
+  const prisma = createPrisma(db.pool);
+  const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds });
+  const server = await createServer({ config, schema: buildSchema(), db: { pool: db.pool, prisma }, auth });
+  await server.fastify.listen({ host: '127.0.0.1', port: 0 });
+  const address = server.fastify.server.address();
+  if (!address || typeof address === 'string') throw new Error('the test server has no TCP address');
+  const url = `http://127.0.0.1:${address.port}`;
+
+  return {
+    database: db,
+    server,
+    url,
+    prisma,
+    auth,
+    tokenFor: (userId) => auth.issueToken(userId),
+    async request(document, variables, options = {}) {
+      const query = typeof document === 'string' ? document : print(document);
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...options.headers,
+        },
+        body: JSON.stringify({ query, variables: variables ?? {} }),
+      });
+      const body = (await response.json()) as Pick<GraphQLResult<never>, 'data' | 'errors'>;
+      return {
+        status: response.status,
+        data: body.data,
+        errors: body.errors,
+        statements: Number(response.headers.get('x-sql-statements')),
+        headers: response.headers,
+      };
+    },
+    async close() {
+      await server.fastify.close();
+      await db.close();
+    },
+  };
+}
+
+/** The codes of a result's errors, in order. */
+export function errorCodes(result: GraphQLResult<unknown>): (string | undefined)[] {
+  return (result.errors ?? []).map((error) => error.extensions?.code);
+}
