@@ -10,7 +10,7 @@ import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './http/auth.js';
 import { buildSchema } from './http/schema.js';
 import { createServer } from './http/server.js';
-import { runCli } from './cli/run-cli.js';
+import { CliError, runCli } from './cli/run-cli.js';
 
 await runCli(async () => {
   const config = loadConfig();
@@ -51,7 +51,11 @@ await runCli(async () => {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await fastify.listen({ host: config.http.host, port: config.http.port });
+  await fastify.listen({ host: config.http.host, port: config.http.port }).catch(async (error: NodeJS.ErrnoException) => {
+    await database.close();
+    if (error.code === 'EADDRINUSE') throw new CliError(`Port ${config.http.port} is in use: stop what listens there, or set PORT to another port.`);
+    throw error;
+  });
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   say(`GraphQL at http://localhost:${port}/graphql`);

@@ -44,7 +44,6 @@ export async function createServer({ config, schema, db, auth }: ServerDependenc
     // A caller's request id is kept, so logs line up across services.
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: config.env === 'test',
   });
 
   const apollo = new ApolloServer<Context>({

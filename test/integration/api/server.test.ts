@@ -1,0 +1,87 @@
+// What the HTTP server guarantees around GraphQL: request ids, CSRF
+// prevention, the Sandbox landing page, health checks, error masking.
+import { startTestApi, type TestApi } from '../../support/api.js';
+import { insertUser } from '../../support/fixtures.js';
+
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.close());
+
+describe('the HTTP server', () => {
+  it('gives every response a request id, keeping the caller’s', async () => {
+    const generated = await api.request('{ __typename }');
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const kept = await api.request('{ __typename }', {}, { headers: { 'x-request-id': 'trace-abc-123' } });
+    expect(kept.headers.get('x-request-id')).toBe('trace-abc-123');
+  });
+
+  it('refuses requests a browser could send cross-site (CSRF prevention)', async () => {
+    const simplePost = await fetch(`${api.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(simplePost.status).toBe(400);
+    const simpleGet = await fetch(`${api.url}/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    expect(simpleGet.status).toBe(400);
+    const withPreflightHeader = await fetch(`${api.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect(withPreflightHeader.status).toBe(200);
+  });
+
+  it('serves Apollo Sandbox to browsers outside production', async () => {
+    const response = await fetch(`${api.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/sandbox/i);
+  });
+
+  it('answers health and readiness checks', async () => {
+    expect(await (await fetch(`${api.url}/health`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${api.url}/ready`)).json()).toEqual({ status: 'ready' });
+  });
+
+  it('reports the request’s SQL statements outside production', async () => {
+    const user = await insertUser(api.database.pool, 'Header');
+    const result = await api.request('{ __typename }');
+    expect(result.statements).toBe(0);
+    const viewer = await api.request('{ viewer { id } }', {}, { token: await api.tokenFor(user.id) });
+    expect(viewer.statements).toBe(1);
+  });
+
+  it('answers malformed documents with their own codes, without stack traces', async () => {
+    const parse = await api.request('{ viewer { id ');
+    expect(parse.status).toBe(400);
+    expect(parse.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    const validation = await api.request('{ viewer { nope } }');
+    expect(validation.status).toBe(400);
+    expect(validation.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(validation.errors?.[0]?.extensions?.stacktrace).toBeUndefined();
+    const variables = await api.request('query ($id: ID!) { user(id: $id) { id } }', { id: 5 as unknown as string }, {});
+    expect(variables.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('an unexpected failure', () => {
+  it('is masked as INTERNAL_SERVER_ERROR: no SQL, no internal message, no stack', async () => {
+    const broken = await startTestApi();
+    const user = await insertUser(broken.database.pool, 'Broken');
+    const token = await broken.tokenFor(user.id);
+    // The schema changes under the server: its SQL now fails.
+    await broken.database.pool.query(`ALTER TABLE users RENAME COLUMN display_name TO display_name_gone`);
+    const result = await broken.request('{ viewer { id displayName } }', {}, { token });
+    await broken.close();
+    expect(result.status).toBe(200);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]).toEqual({
+      message: 'Internal server error',
+      locations: [{ line: 1, column: 3 }],
+      path: ['viewer'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+    expect(result.data).toEqual({ viewer: null });
+  });
+});
