@@ -26,6 +26,8 @@ const config: CodegenConfig = {
           Message: '../../modules/messages/rows.js#MessageRow',
           ConversationConnection: '../../modules/relay/connection.js#ConnectionPage<ConversationRow>',
           MessageConnection: '../../modules/relay/connection.js#ConnectionPage<MessageRow>',
+          LeaderboardEntry: '../../modules/leaderboards/rows.js#LeaderboardEntryRow',
+          LeaderboardConnection: '../../modules/leaderboards/rows.js#LeaderboardPage',
         },
       },
     },

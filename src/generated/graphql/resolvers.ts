@@ -4,6 +4,7 @@ import type { UserRow, UserStatsRow } from '../../modules/users/rows.js';
 import type { ConversationRow } from '../../modules/conversations/rows.js';
 import type { MessageRow } from '../../modules/messages/rows.js';
 import type { ConnectionPage } from '../../modules/relay/connection.js';
+import type { LeaderboardEntryRow, LeaderboardPage } from '../../modules/leaderboards/rows.js';
 import type { Context } from '../../http/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -127,6 +128,68 @@ export type EditMessagePayload = {
   /** The message, as edited. */
   message: Message;
 };
+
+/**
+ * A page of a leaderboard, best first (ties ordered by user). Figures come from
+ * statistics computed periodically, not on each request: `refreshedAt` says
+ * when.
+ */
+export type LeaderboardConnection = {
+  __typename?: 'LeaderboardConnection';
+  /** The entries of this page, each with its cursor. */
+  edges: Array<LeaderboardEdge>;
+  /** Where this page sits in the whole leaderboard. */
+  pageInfo: PageInfo;
+  /** When the figures were computed; null before the first computation. */
+  refreshedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The signed-in user's own entry, wherever it falls; null when signed out or not ranked yet. */
+  viewerEntry?: Maybe<LeaderboardEntry>;
+};
+
+/** An edge of a leaderboard page. */
+export type LeaderboardEdge = {
+  __typename?: 'LeaderboardEdge';
+  /** Opaque cursor of this row: pass it as `after`. */
+  cursor: Scalars['String']['output'];
+  /** The entry. */
+  node: LeaderboardEntry;
+};
+
+/** A user's place on a leaderboard. */
+export type LeaderboardEntry = {
+  __typename?: 'LeaderboardEntry';
+  /**
+   * 1 for the top; users with the same value share a rank and the next rank
+   * skips accordingly (1, 2, 2, 4).
+   */
+  rank: Scalars['Int']['output'];
+  /** The user. */
+  user: User;
+  /** The user's figure for the metric and period. */
+  value: Scalars['Int']['output'];
+};
+
+/** What a leaderboard ranks users by. */
+export enum LeaderboardMetric {
+  /** The longest run of consecutive days with a message ever. Only for period ALL_TIME. */
+  LongestStreak = 'LONGEST_STREAK',
+  /** Messages sent in the period. */
+  Messages = 'MESSAGES',
+  /** The current run of consecutive days with a message. Only for period ALL_TIME. */
+  Streak = 'STREAK',
+  /** Experience points earned in the period. */
+  Xp = 'XP'
+}
+
+/** The span of time a leaderboard counts. */
+export enum LeaderboardPeriod {
+  /** Everything, since the user joined. */
+  AllTime = 'ALL_TIME',
+  /** The last 7 UTC days, today included. */
+  Last_7Days = 'LAST_7_DAYS',
+  /** The last 30 UTC days, today included. */
+  Last_30Days = 'LAST_30_DAYS'
+}
 
 /** Which conversation to mark read. */
 export type MarkConversationReadInput = {
@@ -307,6 +370,12 @@ export type Query = {
    */
   conversation?: Maybe<Conversation>;
   /**
+   * Users ranked by a metric over a period, best first. `first` defaults to
+   * 20, at most 100. `BAD_USER_INPUT` for a streak metric with a period other
+   * than ALL_TIME.
+   */
+  leaderboard: LeaderboardConnection;
+  /**
    * Any object by its global ID. Conversations and messages exist only for the
    * conversation's participants: to anyone else this fails with `NOT_FOUND`,
    * whether or not the object exists.
@@ -328,6 +397,19 @@ export type Query = {
  */
 export type QueryConversationArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Everything Parley answers. Fields that need a signed-in user (send
+ * `Authorization: Bearer <token>`) say so; without one they fail with
+ * `extensions.code` `UNAUTHENTICATED`.
+ */
+export type QueryLeaderboardArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  metric: LeaderboardMetric;
+  period?: InputMaybe<LeaderboardPeriod>;
 };
 
 
@@ -554,6 +636,11 @@ export type ResolversTypes = {
   EditMessagePayload: ResolverTypeWrapper<Omit<EditMessagePayload, 'message'> & { message: ResolversTypes['Message'] }>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  LeaderboardConnection: ResolverTypeWrapper<LeaderboardPage>;
+  LeaderboardEdge: ResolverTypeWrapper<Omit<LeaderboardEdge, 'node'> & { node: ResolversTypes['LeaderboardEntry'] }>;
+  LeaderboardEntry: ResolverTypeWrapper<LeaderboardEntryRow>;
+  LeaderboardMetric: LeaderboardMetric;
+  LeaderboardPeriod: LeaderboardPeriod;
   MarkConversationReadInput: MarkConversationReadInput;
   MarkConversationReadPayload: ResolverTypeWrapper<Omit<MarkConversationReadPayload, 'conversation'> & { conversation: ResolversTypes['Conversation'] }>;
   Message: ResolverTypeWrapper<MessageRow>;
@@ -585,6 +672,9 @@ export type ResolversParentTypes = {
   EditMessagePayload: Omit<EditMessagePayload, 'message'> & { message: ResolversParentTypes['Message'] };
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  LeaderboardConnection: LeaderboardPage;
+  LeaderboardEdge: Omit<LeaderboardEdge, 'node'> & { node: ResolversParentTypes['LeaderboardEntry'] };
+  LeaderboardEntry: LeaderboardEntryRow;
   MarkConversationReadInput: MarkConversationReadInput;
   MarkConversationReadPayload: Omit<MarkConversationReadPayload, 'conversation'> & { conversation: ResolversParentTypes['Conversation'] };
   Message: MessageRow;
@@ -641,6 +731,24 @@ export type EditMessagePayloadResolvers<ContextType = Context, ParentType extend
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
+export type LeaderboardConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaderboardConnection'] = ResolversParentTypes['LeaderboardConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['LeaderboardEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  refreshedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  viewerEntry?: Resolver<Maybe<ResolversTypes['LeaderboardEntry']>, ParentType, ContextType>;
+};
+
+export type LeaderboardEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaderboardEdge'] = ResolversParentTypes['LeaderboardEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['LeaderboardEntry'], ParentType, ContextType>;
+};
+
+export type LeaderboardEntryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaderboardEntry'] = ResolversParentTypes['LeaderboardEntry']> = {
+  rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type MarkConversationReadPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MarkConversationReadPayload'] = ResolversParentTypes['MarkConversationReadPayload']> = {
   conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
 };
@@ -687,6 +795,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   conversation?: Resolver<Maybe<ResolversTypes['Conversation']>, ParentType, ContextType, RequireFields<QueryConversationArgs, 'id'>>;
+  leaderboard?: Resolver<ResolversTypes['LeaderboardConnection'], ParentType, ContextType, RequireFields<QueryLeaderboardArgs, 'metric' | 'period'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   userByUsername?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserByUsernameArgs, 'username'>>;
@@ -734,6 +843,9 @@ export type Resolvers<ContextType = Context> = {
   CreateConversationPayload?: CreateConversationPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EditMessagePayload?: EditMessagePayloadResolvers<ContextType>;
+  LeaderboardConnection?: LeaderboardConnectionResolvers<ContextType>;
+  LeaderboardEdge?: LeaderboardEdgeResolvers<ContextType>;
+  LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
   MarkConversationReadPayload?: MarkConversationReadPayloadResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;

@@ -1,0 +1,23 @@
+import { BadUserInputError } from '../../http/errors.js';
+
+/**
+ * Leaderboard cursors: the row's place in rank order, (value, user id),
+ * base64url-encoded so clients treat it as opaque. The metric is part of it,
+ * so a cursor of one leaderboard is refused by another.
+ */
+export interface LeaderboardKeyset {
+  value: number;
+  userId: number;
+}
+
+export function encodeLeaderboardCursor(column: string, keyset: LeaderboardKeyset): string {
+  return Buffer.from(`${column}|${keyset.value}|${keyset.userId}`, 'utf8').toString('base64url');
+}
+
+export function decodeLeaderboardCursor(column: string, cursor: string, argument: string): LeaderboardKeyset {
+  const [cursorColumn, value, userId, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (cursorColumn !== column || extra !== undefined || !/^\d{1,10}$/.test(value ?? '') || !/^\d{1,10}$/.test(userId ?? '')) {
+    throw new BadUserInputError(`${argument}: not a cursor of this leaderboard`, argument);
+  }
+  return { value: Number(value), userId: Number(userId) };
+}
