@@ -369,9 +369,14 @@ export async function refreshUserStatsSummary(db: Db): Promise<void> {
   );
 }
 
-/** Fresh statistics, so that the first queries after a seed are planned for its data. */
+/**
+ * Fresh statistics, so that the first queries after a seed are planned for
+ * its data, and a fresh visibility map, so that index-only scans (unread
+ * counts, history pages) need not visit the heap until autovacuum would
+ * have come by. Outside any transaction: VACUUM cannot run in one.
+ */
 export async function analyzeSeededTables(db: Db | pg.Pool): Promise<void> {
   await db.query(
-    'ANALYZE users, conversations, conversation_participants, messages, user_daily_activity, user_stats_summary',
+    'VACUUM (ANALYZE) users, conversations, conversation_participants, messages, user_daily_activity, user_stats_summary',
   );
 }
