@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction.js';
-import { BadUserInputError } from '../../http/errors.js';
+import { BadUserInputError, UnauthenticatedError } from '../../http/errors.js';
 import type { ConversationRow } from './rows.js';
 
 /** Participants of one conversation, the creator included. */
@@ -36,11 +36,15 @@ export async function createConversation(pool: pg.Pool, creatorId: number, input
   if (title && [...title].length > MAX_TITLE_LENGTH) {
     throw new BadUserInputError(`input.title: at most ${MAX_TITLE_LENGTH} characters`, 'input.title');
   }
+  // PostgreSQL text cannot hold U+0000: refused here rather than failing in the INSERT.
+  if (title?.includes('\u0000')) throw new BadUserInputError('input.title: cannot contain the NUL character (U+0000)', 'input.title');
 
   return withTransaction(pool, async (client) => {
-    const { rows: found } = await client.query<{ id: number }>('SELECT id FROM users WHERE id = ANY($1::int[])', [others]);
-    if (found.length !== others.length) {
-      const known = new Set(found.map((row) => row.id));
+    const { rows: found } = await client.query<{ id: number }>('SELECT id FROM users WHERE id = ANY($1::int[])', [[creatorId, ...others]]);
+    const known = new Set(found.map((row) => row.id));
+    // The token names a user who no longer exists: signed out (Query.viewer is null for it).
+    if (!known.has(creatorId)) throw new UnauthenticatedError();
+    if (found.length !== others.length + 1) {
       const missing = others.filter((id) => !known.has(id));
       throw new BadUserInputError(`input.participantIds: no user with id ${missing.join(', ')}`, 'input.participantIds');
     }

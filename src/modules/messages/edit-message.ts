@@ -12,12 +12,14 @@ import type { MessageRow } from './rows.js';
 export async function editMessage(prisma: PrismaClient, editorId: number, input: { messageId: string; body: string }): Promise<MessageRow> {
   const body = normalizeBody(input.body);
   const id = BigInt(input.messageId);
-  const message = await prisma.message.findFirst({
-    where: { id, conversation: { participants: { some: { userId: editorId } } } },
-    select: { authorId: true },
+  const updated = await prisma.$transaction(async (transaction) => {
+    const message = await transaction.message.findFirst({
+      where: { id, conversation: { participants: { some: { userId: editorId } } } },
+      select: { authorId: true },
+    });
+    if (!message) throw new NotFoundError('Message', toGlobalId('Message', input.messageId));
+    if (message.authorId !== editorId) throw new ForbiddenError('Only the author of a message can edit it.');
+    return transaction.message.update({ where: { id }, data: { body, editedAt: new Date() } });
   });
-  if (!message) throw new NotFoundError('Message', toGlobalId('Message', input.messageId));
-  if (message.authorId !== editorId) throw new ForbiddenError('Only the author of a message can edit it.');
-  const updated = await prisma.message.update({ where: { id }, data: { body, editedAt: new Date() } });
   return { ...updated, id: updated.id.toString() };
 }
