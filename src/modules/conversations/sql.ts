@@ -52,7 +52,8 @@ export async function countUnread(db: Queryable, viewerId: number, conversationI
      LEFT JOIN messages m
        ON m.conversation_id = p.conversation_id
       AND m.author_id <> p.user_id
-      AND (p.last_read_at IS NULL OR m.created_at > p.last_read_at)
+      -- one range on the index, not a filter over the whole conversation
+      AND m.created_at > coalesce(p.last_read_at, '-infinity')
      WHERE p.user_id = $1 AND p.conversation_id = ANY($2::int[])
      GROUP BY p.conversation_id`,
     [viewerId, conversationIds],
@@ -74,7 +75,7 @@ export interface InboxPageKey {
 export async function findInboxPages(db: Queryable, keys: readonly InboxPageKey[]): Promise<(ConversationRow & { ordinal: number })[]> {
   const { rows } = await db.query<ConversationRow & { ordinal: number }>(
     `SELECT k.ordinal::int AS ordinal, page.*
-     FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::int[], $5::boolean[])
+     FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::bigint[], $5::boolean[])
           WITH ORDINALITY AS k(user_id, size, cursor_at, cursor_id, forward, ordinal)
      CROSS JOIN LATERAL (
        (SELECT ${CONVERSATION_COLUMNS}
@@ -97,7 +98,8 @@ export async function findInboxPages(db: Queryable, keys: readonly InboxPageKey[
       keys.map((key) => key.userId),
       keys.map((key) => key.page.size),
       keys.map((key) => key.page.cursor?.at ?? null),
-      keys.map((key) => (key.page.cursor ? Number(key.page.cursor.id) : null)),
+      // bigint, as decodeCursor allows: a forged id beyond int4 then matches nothing rather than failing.
+      keys.map((key) => key.page.cursor?.id ?? null),
       keys.map((key) => key.page.forward),
     ],
   );

@@ -8,6 +8,9 @@ export type NodeType = 'User' | 'Conversation' | 'Message';
 
 const NODE_TYPES: readonly NodeType[] = ['User', 'Conversation', 'Message'];
 
+/** The largest database id of each type: users and conversations are integers (int4), messages bigints (int8). */
+const MAX_ID: Record<NodeType, bigint> = { User: 2_147_483_647n, Conversation: 2_147_483_647n, Message: 9_223_372_036_854_775_807n };
+
 export function toGlobalId(type: NodeType, id: number | string): string {
   return Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
 }
@@ -18,7 +21,8 @@ export function fromGlobalId(globalId: string, argument: string): { type: NodeTy
   const separator = decoded.indexOf(':');
   const type = decoded.slice(0, separator) as NodeType;
   const id = decoded.slice(separator + 1);
-  if (separator < 0 || !NODE_TYPES.includes(type) || !/^[1-9]\d{0,18}$/.test(id)) {
+  // An id beyond its column's range is not one we issued, and would make the statement fail.
+  if (separator < 0 || !NODE_TYPES.includes(type) || !/^[1-9]\d{0,18}$/.test(id) || BigInt(id) > MAX_ID[type]) {
     throw new BadUserInputError(`${argument}: ${JSON.stringify(globalId)} is not an id this API issued`, argument);
   }
   return { type, id };
@@ -32,10 +36,6 @@ export function idOfType(globalId: string, type: NodeType, argument: string): nu
   if (decoded.type !== type) {
     throw new BadUserInputError(`${argument}: expected the id of a ${type}, got the id of a ${decoded.type}`, argument);
   }
-  if (type === 'Message') return decoded.id;
-  const id = Number(decoded.id);
-  if (!Number.isSafeInteger(id) || id > 2_147_483_647) {
-    throw new BadUserInputError(`${argument}: ${JSON.stringify(globalId)} is not an id this API issued`, argument);
-  }
-  return id;
+  // fromGlobalId checked the range of each type's ids.
+  return type === 'Message' ? decoded.id : Number(decoded.id);
 }
