@@ -55,32 +55,32 @@ const PUBLIC_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/**
+ * Whether an error was raised on purpose (ours, or Apollo's and graphql-js's
+ * for a malformed request) and may be shown as it is; anything else is a
+ * bug or an outage, to be logged and masked.
+ */
+export function isExpectedError(error: unknown, code: unknown = (error as GraphQLError | undefined)?.extensions?.code): boolean {
+  const original = unwrapResolverError(error);
+  return original instanceof ParleyError || (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError);
+}
+
 export interface FormatErrorOptions {
-  /** Logs an unexpected error; called once per masked error. Default: nothing. */
-  logUnexpected?: (error: unknown) => void;
   /** Keep stack traces in responses (development only). Default: false. */
   includeStacktrace?: boolean;
 }
 
 /**
  * Apollo's formatError: errors we raised on purpose pass through; anything
- * else (a bug, a database error) is logged and masked, so no SQL, stack or
- * internal message reaches a client. Never throws.
+ * else (a bug, a database error) is masked, so no SQL, stack or internal
+ * message reaches a client (logUnexpectedErrorsPlugin logs it). Never throws.
  */
 export function createFormatError(options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    const code = formatted.extensions?.code;
-    const expected = original instanceof ParleyError || (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError);
-    if (expected) {
+    if (isExpectedError(error, formatted.extensions?.code)) {
       if (options.includeStacktrace) return formatted;
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
-    }
-    try {
-      options.logUnexpected?.(original);
-    } catch {
-      // logging must not turn a masked error into an unmasked one
     }
     return {
       message: 'Internal server error',

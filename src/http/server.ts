@@ -13,12 +13,15 @@ import { createLoaders } from '../modules/loaders.js';
 import type { Auth } from './auth.js';
 import type { Context, Db } from './context.js';
 import { createFormatError } from './errors.js';
+import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 
 export interface ServerDependencies {
   config: Config;
   schema: GraphQLSchema;
   db: Db;
   auth: Auth;
+  /** Where the log goes. Default: standard output. */
+  logStream?: NodeJS.WritableStream;
 }
 
 export interface ParleyServer {
@@ -36,10 +39,10 @@ declare module 'fastify' {
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
-export async function createServer({ config, schema, db, auth }: ServerDependencies): Promise<ParleyServer> {
+export async function createServer({ config, schema, db, auth, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const fastify = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept, so logs line up across services.
     requestIdHeader: 'x-request-id',
@@ -50,12 +53,10 @@ export async function createServer({ config, schema, db, auth }: ServerDependenc
     schema,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError({
-      includeStacktrace: config.env === 'development',
-      logUnexpected: (error) => fastify.log.error({ err: error }, 'unexpected error in a GraphQL operation'),
-    }),
+    formatError: createFormatError({ includeStacktrace: config.env === 'development' }),
     plugins: [
       fastifyApolloDrainPlugin(fastify),
+      logUnexpectedErrorsPlugin(),
       production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),

@@ -44,13 +44,17 @@ export interface TestApi {
 }
 
 /** Starts a server on its own migrated database; `env` overrides the configuration (DATALOADER_BATCH, …). */
-export async function startTestApi(env: Record<string, string> = {}, database?: TestDatabase): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  database?: TestDatabase,
+  options: { logStream?: NodeJS.WritableStream } = {},
+): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, ...env });
   instrumentPool(db.pool);
   const prisma = createPrisma(db.pool);
   const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds });
-  const server = await createServer({ config, schema: buildSchema(), db: { pool: db.pool, prisma }, auth });
+  const server = await createServer({ config, schema: buildSchema(), db: { pool: db.pool, prisma }, auth, logStream: options.logStream });
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = server.fastify.server.address();
   if (!address || typeof address === 'string') throw new Error('the test server has no TCP address');

@@ -1,5 +1,6 @@
 // What the HTTP server guarantees around GraphQL: request ids, CSRF
 // prevention, the Sandbox landing page, health checks, error masking.
+import { Writable } from 'node:stream';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { insertUser } from '../../support/fixtures.js';
 
@@ -67,7 +68,14 @@ describe('the HTTP server', () => {
 
 describe('an unexpected failure', () => {
   it('is masked as INTERNAL_SERVER_ERROR: no SQL, no internal message, no stack', async () => {
-    const broken = await startTestApi();
+    const log: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _encoding, done) {
+        log.push(String(chunk));
+        done();
+      },
+    });
+    const broken = await startTestApi({ LOG_LEVEL: 'error' }, undefined, { logStream });
     const user = await insertUser(broken.database.pool, 'Broken');
     const token = await broken.tokenFor(user.id);
     // The schema changes under the server: its SQL now fails.
@@ -83,5 +91,11 @@ describe('an unexpected failure', () => {
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     });
     expect(result.data).toEqual({ viewer: null });
+    // The log has what the client does not, under the request id the client got.
+    const entries = log.map((line) => JSON.parse(line) as { reqId?: string; msg: string; path?: string; err?: { message: string } });
+    const entry = entries.find((candidate) => candidate.msg === 'unexpected error in a GraphQL operation');
+    expect(entry?.reqId).toBe(result.headers.get('x-request-id'));
+    expect(entry?.path).toBe('viewer');
+    expect(entry?.err?.message).toMatch(/display_name/);
   });
 });

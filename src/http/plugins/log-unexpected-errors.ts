@@ -1,0 +1,27 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { Context } from '../context.js';
+import { isExpectedError } from '../errors.js';
+
+/**
+ * Logs every error the client will only see as INTERNAL_SERVER_ERROR, with
+ * the request's logger (so the line carries the request id the client got
+ * in x-request-id), the field's path and the operation's name.
+ */
+export function logUnexpectedErrorsPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue, operationName }) {
+          for (const error of errors) {
+            if (isExpectedError(error)) continue;
+            contextValue.logger.error(
+              { err: unwrapResolverError(error), path: error.path?.join('.'), operationName },
+              'unexpected error in a GraphQL operation',
+            );
+          }
+        },
+      };
+    },
+  };
+}
