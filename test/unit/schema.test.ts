@@ -1,0 +1,58 @@
+// The contract in schema/*.graphql: it builds with the resolvers, and every
+// type, field, argument and enum value has a description, since that is what
+// developers read in Apollo Sandbox.
+import {
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  isIntrospectionType,
+  isSpecifiedScalarType,
+  type GraphQLSchema,
+} from 'graphql';
+import { buildSchema } from '../../src/http/schema.js';
+
+const schema: GraphQLSchema = buildSchema();
+
+/** Every named thing of the schema that lacks a description, as "Type.field(argument)". */
+function undescribed(target: GraphQLSchema): string[] {
+  const missing: string[] = [];
+  for (const type of Object.values(target.getTypeMap())) {
+    if (isIntrospectionType(type) || isSpecifiedScalarType(type)) continue;
+    if (!type.description) missing.push(type.name);
+    if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (!field.description) missing.push(`${type.name}.${field.name}`);
+        if ('args' in field) {
+          for (const argument of field.args) {
+            // A mutation's single `input` is described by its input type.
+            if (!argument.description && argument.name !== 'input') missing.push(`${type.name}.${field.name}(${argument.name})`);
+          }
+        }
+      }
+    }
+    if (isEnumType(type)) {
+      for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
+    }
+  }
+  return missing;
+}
+
+describe('the GraphQL schema', () => {
+  it('describes every type, field, argument and enum value', () => {
+    expect(undescribed(schema)).toEqual([]);
+  });
+
+  it('names what DESIGN.md names', () => {
+    const query = schema.getQueryType()!.getFields();
+    expect(Object.keys(query).sort()).toEqual(['conversation', 'leaderboard', 'node', 'user', 'userByUsername', 'viewer']);
+    const mutation = schema.getMutationType()!.getFields();
+    expect(Object.keys(mutation).sort()).toEqual(['createConversation', 'editMessage', 'markConversationRead', 'sendMessage', 'updateProfile']);
+    for (const field of Object.values(mutation)) {
+      expect(field.args.map((argument) => argument.name)).toEqual(['input']);
+      expect(String(field.type)).toMatch(/Payload!$/);
+    }
+    const node = schema.getType('Node');
+    expect(isInterfaceType(node) && schema.getPossibleTypes(node).map((type) => type.name).sort()).toEqual(['Conversation', 'Message', 'User']);
+  });
+});
