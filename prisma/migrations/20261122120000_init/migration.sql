@@ -86,9 +86,14 @@ CREATE INDEX materialized_view_refreshes_view_name_finished_at_idx
 -- One row per user. Streaks are runs of consecutive days with at least one
 -- message: day minus its row number is constant within a run (gaps and
 -- islands). A run is current when it reaches today or yesterday, so a streak
--- survives until a whole day passes without a message.
+-- survives until a whole day passes without a message. Days are UTC days,
+-- as user_daily_activity counts them, whatever the session's time zone
+-- (current_date would follow it).
 CREATE MATERIALIZED VIEW user_stats_summary AS
-WITH active_days AS (
+WITH today AS (
+  SELECT (now() AT TIME ZONE 'UTC')::date AS utc_date
+),
+active_days AS (
   SELECT user_id, day,
          day - (row_number() OVER (PARTITION BY user_id ORDER BY day))::integer AS run_id
   FROM user_daily_activity
@@ -102,18 +107,18 @@ runs AS (
 streaks AS (
   SELECT user_id,
          max(length) AS max_streak,
-         max(length) FILTER (WHERE last_day >= current_date - 1) AS current_streak
-  FROM runs
+         max(length) FILTER (WHERE last_day >= today.utc_date - 1) AS current_streak
+  FROM runs CROSS JOIN today
   GROUP BY user_id
 ),
 totals AS (
   SELECT user_id,
          sum(messages_count)::integer AS total_messages,
-         (sum(messages_count) FILTER (WHERE day > current_date - 7))::integer AS messages_7d,
-         (sum(messages_count) FILTER (WHERE day > current_date - 30))::integer AS messages_30d,
-         (sum(xp_earned) FILTER (WHERE day > current_date - 7))::integer AS xp_7d,
-         (sum(xp_earned) FILTER (WHERE day > current_date - 30))::integer AS xp_30d
-  FROM user_daily_activity
+         (sum(messages_count) FILTER (WHERE day > today.utc_date - 7))::integer AS messages_7d,
+         (sum(messages_count) FILTER (WHERE day > today.utc_date - 30))::integer AS messages_30d,
+         (sum(xp_earned) FILTER (WHERE day > today.utc_date - 7))::integer AS xp_7d,
+         (sum(xp_earned) FILTER (WHERE day > today.utc_date - 30))::integer AS xp_30d
+  FROM user_daily_activity CROSS JOIN today
   GROUP BY user_id
 )
 SELECT u.id AS user_id,
