@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { LoaderDependencies } from '../loaders.js';
-import { groupByKeys, orderByKeys } from '../relay/order-by-keys.js';
+import { groupByKeys, groupByOrdinal, orderByKeys } from '../relay/order-by-keys.js';
 import { pageKey } from '../relay/page-arguments.js';
 import type { UserRow } from '../users/rows.js';
 import type { ConversationRow } from './rows.js';
@@ -49,12 +49,7 @@ export function createConversationLoaders({ pool, viewer, batch }: LoaderDepende
     /** Raw pages of a user's conversations (size + 1 rows, in the direction read); keyed by user and page. */
     inboxPage: new DataLoader<InboxPageKey, ConversationRow[], string>(
       async (keys) => {
-        const rows = await findInboxPages(pool, keys);
-        return groupByKeys(
-          keys.map((_key, index) => index + 1),
-          rows,
-          (row) => row.ordinal,
-        ).map((group) => group.map(({ ordinal: _ordinal, ...row }) => row));
+        return groupByOrdinal(keys.length, await findInboxPages(pool, keys));
       },
       { batch, cacheKeyFn: (key) => `${key.userId}/${pageKey(key.page)}` },
     ),

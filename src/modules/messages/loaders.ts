@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { LoaderDependencies } from '../loaders.js';
-import { groupByKeys, orderByKeys } from '../relay/order-by-keys.js';
+import { groupByOrdinal, orderByKeys } from '../relay/order-by-keys.js';
 import { pageKey } from '../relay/page-arguments.js';
 import type { MessageRow } from './rows.js';
 import { takeUser } from '../users/sql.js';
@@ -45,12 +45,7 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
      */
     messagesByConversation: new DataLoader<HistoryPageKey, MessageRow[], string>(
       async (keys) => {
-        const rows = await findHistoryPages(pool, keys);
-        return groupByKeys(
-          keys.map((_key, index) => index + 1),
-          rows,
-          (row) => row.ordinal,
-        ).map((group) => group.map(({ ordinal: _ordinal, ...row }) => withoutAuthor(row)));
+        return groupByOrdinal(keys.length, await findHistoryPages(pool, keys)).map((page) => page.map(withoutAuthor));
       },
       { batch, cacheKeyFn: (key) => `${key.conversationId}/${pageKey(key.page)}` },
     ),

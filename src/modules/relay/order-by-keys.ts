@@ -20,3 +20,16 @@ export function groupByKeys<Key, Row>(keys: readonly Key[], rows: readonly Row[]
   }
   return keys.map((key) => byKey.get(key) ?? []);
 }
+
+/**
+ * For statements that answer many keys at once and tag each row with its
+ * key's 1-based ordinal (unnest ... WITH ORDINALITY): the rows of each key,
+ * in the keys' order, without the tag.
+ */
+export function groupByOrdinal<Row extends { ordinal: number }>(keyCount: number, rows: readonly Row[]): Omit<Row, 'ordinal'>[][] {
+  return groupByKeys(
+    Array.from({ length: keyCount }, (_unused, index) => index + 1),
+    rows,
+    (row) => row.ordinal,
+  ).map((group) => group.map(({ ordinal: _ordinal, ...row }) => row));
+}

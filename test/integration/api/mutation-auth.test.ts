@@ -15,6 +15,7 @@ import {
 import { createAuth } from '../../../src/http/auth.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, TEST_JWT_SECRET, type RequestOptions, type TestApi } from '../../support/api.js';
+import { snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -27,14 +28,6 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
-
-/** Every row of every table a mutation may write, in a stable order. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const tables = ['users', 'conversations', 'conversation_participants', 'messages', 'user_daily_activity'];
-  const result: Record<string, unknown[]> = {};
-  for (const table of tables) result[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
-  return result;
-}
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
@@ -156,7 +149,7 @@ describe.each(mutations)('%s', (name, prepare, ghostCode) => {
   });
 
   it.each(badCredentials)(`answers UNAUTHENTICATED to %s and writes nothing`, async (_how, credentials) => {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     const result = await api.request(prepared.document, prepared.variables, await credentials(prepared.userId));
     expect(result.status).toBe(200);
     expect(result.data).toBeNull();
@@ -165,26 +158,26 @@ describe.each(mutations)('%s', (name, prepare, ghostCode) => {
     expect(error.extensions?.code).toBe('UNAUTHENTICATED');
     expect(error.extensions?.stacktrace).toBeUndefined();
     expect(error.path).toEqual([name]);
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it(`answers ${ghostCode} to a valid token of a user who no longer exists, and writes nothing`, async () => {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     const result = await api.request(prepared.document, prepared.variables, { token: await api.tokenFor(ghostId) });
     expect(result.status).toBe(200);
     expect(result.data).toBeNull();
     expect(result.errors).toHaveLength(1);
     expect(result.errors![0]!.extensions?.code).toBe(ghostCode);
     expect(result.errors![0]!.extensions?.stacktrace).toBeUndefined();
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it('succeeds and writes with a valid token (the control)', async () => {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     const result = await api.request(prepared.document, prepared.variables, { token: await api.tokenFor(prepared.userId) });
     expect(result.status).toBe(200);
     expect(result.errors).toBeUndefined();
     expect(result.data).toHaveProperty(name);
-    expect(await snapshot()).not.toEqual(before);
+    expect(await snapshotTables(pool)).not.toEqual(before);
   });
 });

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { CreateConversationDocument } from '../../../src/generated/graphql/operations.js';
 import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { expectOneError, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -16,32 +17,12 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-/** Every row of every table a mutation may write, in a stable order. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const tables = ['users', 'conversations', 'conversation_participants', 'messages', 'user_daily_activity'];
-  const result: Record<string, unknown[]> = {};
-  for (const table of tables) result[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
-  return result;
-}
-
 async function rowCounts(): Promise<{ conversations: number; participants: number }> {
   const { rows } = await pool.query<{ conversations: number; participants: number }>(
     `SELECT (SELECT count(*)::int FROM conversations) AS conversations,
             (SELECT count(*)::int FROM conversation_participants) AS participants`,
   );
   return rows[0]!;
-}
-
-/** A GraphQL error answered as such: status 200, one error with `code`, no stack trace, no data. */
-function expectOneError(result: GraphQLResult<unknown>, code: string, field?: string) {
-  expect(result.status).toBe(200);
-  expect(result.data).toBeNull();
-  expect(result.errors).toHaveLength(1);
-  const error = result.errors![0]!;
-  expect(error.extensions?.code).toBe(code);
-  expect(error.extensions?.stacktrace).toBeUndefined();
-  if (field !== undefined) expect(error.extensions?.field).toBe(field);
-  return error;
 }
 
 const userId = (user: FixtureUser) => toGlobalId('User', user.id);
@@ -192,12 +173,12 @@ describe('createConversation', () => {
        WHEN (NEW.user_id = ${bob.id}) EXECUTE FUNCTION refuse_participant_for_test()`,
     );
     try {
-      const before = await snapshot();
+      const before = await snapshotTables(pool);
       for (const title of [undefined, 'A group']) {
         const error = expectOneError(await create(alice, [bob], title), 'INTERNAL_SERVER_ERROR');
         expect(error.message).toBe('Internal server error');
       }
-      expect(await snapshot()).toEqual(before);
+      expect(await snapshotTables(pool)).toEqual(before);
     } finally {
       await pool.query('DROP TRIGGER refuse_participant_for_test ON conversation_participants');
       await pool.query('DROP FUNCTION refuse_participant_for_test()');
@@ -223,10 +204,10 @@ describe('createConversation refuses', () => {
   /** Asserts the request fails with BAD_USER_INPUT on `field` and that no row changed. */
   async function expectRefused(request: () => Promise<GraphQLResult<unknown>>, field: string) {
     const counts = await rowCounts();
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     const error = expectOneError(await request(), 'BAD_USER_INPUT', field);
     expect(await rowCounts()).toEqual(counts);
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
     return error;
   }
 

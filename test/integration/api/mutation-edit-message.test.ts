@@ -4,7 +4,8 @@
 import type pg from 'pg';
 import { EditMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
-import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { startTestApi, type TestApi } from '../../support/api.js';
+import { expectOneError, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -17,26 +18,6 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
-
-/** Every row of every table a mutation may write, in a stable order. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const tables = ['users', 'conversations', 'conversation_participants', 'messages', 'user_daily_activity'];
-  const result: Record<string, unknown[]> = {};
-  for (const table of tables) result[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
-  return result;
-}
-
-/** A GraphQL error answered as such: status 200, one error with `code`, no stack trace, no data. */
-function expectOneError(result: GraphQLResult<unknown>, code: string, field?: string) {
-  expect(result.status).toBe(200);
-  expect(result.data).toBeNull();
-  expect(result.errors).toHaveLength(1);
-  const error = result.errors![0]!;
-  expect(error.extensions?.code).toBe(code);
-  expect(error.extensions?.stacktrace).toBeUndefined();
-  if (field !== undefined) expect(error.extensions?.field).toBe(field);
-  return error;
-}
 
 interface Fixture {
   author: FixtureUser;
@@ -115,7 +96,7 @@ describe('editMessage', () => {
 
   it("answers FORBIDDEN for another participant's message and writes nothing", async () => {
     const { author, other, messageIds } = await fixture('Forbidden');
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     // Each of the two may read both messages, but edit only their own.
     const byAuthor = await api.request(
       EditMessageDocument,
@@ -129,13 +110,13 @@ describe('editMessage', () => {
       { token: await api.tokenFor(other.id) },
     );
     expectOneError(byOther, 'FORBIDDEN');
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it("answers NOT_FOUND outside the editor's conversations, as for a message that does not exist, and writes nothing", async () => {
     const { outsider, messageIds } = await fixture('Outside');
     const token = await api.tokenFor(outsider.id);
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
 
     const existingId = toGlobalId('Message', messageIds[0]);
     const existingError = expectOneError(await api.request(EditMessageDocument, { messageId: existingId, body: 'mine now' }, { token }), 'NOT_FOUND');
@@ -147,18 +128,18 @@ describe('editMessage', () => {
     expect(missingError.message).toContain(missingId);
     const withoutId = (error: typeof existingError, id: string) => ({ ...error, message: error.message.replace(id, '<id>') });
     expect(withoutId(existingError, existingId)).toEqual(withoutId(missingError, missingId));
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it('refuses an id that is not a message id, naming input.messageId', async () => {
     const { author, conversationId, messageIds } = await fixture('WrongId');
     const token = await api.tokenFor(author.id);
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     // A conversation's id, garbage, ids no message can have (0, beyond the bigint range).
     for (const id of [toGlobalId('Conversation', conversationId), 'not-an-id', toGlobalId('Message', '0'), toGlobalId('Message', '9999999999999999999')]) {
       expectOneError(await api.request(EditMessageDocument, { messageId: id, body: 'edited' }, { token }), 'BAD_USER_INPUT', 'input.messageId');
     }
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
     const ok = await api.request(EditMessageDocument, { messageId: toGlobalId('Message', messageIds[0]), body: 'edited' }, { token });
     expect(ok.errors).toBeUndefined();
   });
@@ -182,9 +163,9 @@ describe('editMessage body', () => {
     ['4001-emoji', '😀'.repeat(4001)],
     ['NUL-containing', 'a\u0000b'],
   ])('refuses an %s body with BAD_USER_INPUT on input.body and keeps the message as it was', async (_name, body) => {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     expectOneError(await edit(body), 'BAD_USER_INPUT', 'input.body');
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it.each([

@@ -3,7 +3,8 @@
 import type pg from 'pg';
 import { MarkConversationReadDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
-import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { startTestApi, type TestApi } from '../../support/api.js';
+import { expectOneError, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, setLastRead, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -16,26 +17,6 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
-
-/** Every row of every table a mutation may write, in a stable order. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const tables = ['users', 'conversations', 'conversation_participants', 'messages', 'user_daily_activity'];
-  const result: Record<string, unknown[]> = {};
-  for (const table of tables) result[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
-  return result;
-}
-
-/** A GraphQL error answered as such: status 200, one error with `code`, no stack trace, no data. */
-function expectOneError(result: GraphQLResult<unknown>, code: string, field?: string) {
-  expect(result.status).toBe(200);
-  expect(result.data).toBeNull();
-  expect(result.errors).toHaveLength(1);
-  const error = result.errors![0]!;
-  expect(error.extensions?.code).toBe(code);
-  expect(error.extensions?.stacktrace).toBeUndefined();
-  if (field !== undefined) expect(error.extensions?.field).toBe(field);
-  return error;
-}
 
 async function unreadCount(conversationId: number, user: FixtureUser): Promise<number> {
   const result = await api.request<{ conversation: { unreadCount: number } }>(
@@ -108,12 +89,12 @@ describe('markConversationRead', () => {
     // Bob read further on another device (a position after the newest message).
     const later = new Date(newestAt.getTime() + 5 * 60_000);
     await setLastRead(pool, conversationId, bob.id, later);
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     const result = await markRead(conversationId, bob);
     expect(result.errors).toBeUndefined();
     expect(result.data!.markConversationRead.conversation.unreadCount).toBe(0);
     expect(await lastReadAt(conversationId, bob)).toEqual(later);
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it('is idempotent', async () => {
@@ -138,7 +119,7 @@ describe('markConversationRead', () => {
   it('answers NOT_FOUND to a non-participant, exactly as for a conversation that does not exist, and writes nothing', async () => {
     const { conversationId } = await group('Outsider');
     const outsider = await insertUser(pool, 'MarkOutsider');
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     const existingId = toGlobalId('Conversation', conversationId);
     const existingError = expectOneError(await markRead(conversationId, outsider), 'NOT_FOUND');
     const { rows } = await pool.query<{ next: number }>('SELECT coalesce(max(id), 0) + 1000 AS next FROM conversations');
@@ -149,17 +130,17 @@ describe('markConversationRead', () => {
     expect(missingError.message).toContain(missingId);
     const withoutId = (error: typeof existingError, id: string) => ({ ...error, message: error.message.replace(id, '<id>') });
     expect(withoutId(existingError, existingId)).toEqual(withoutId(missingError, missingId));
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it('refuses an id that is not a conversation id, naming input.conversationId', async () => {
     const { bob, conversationId } = await group('WrongId');
     const token = await api.tokenFor(bob.id);
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     for (const id of [toGlobalId('User', bob.id), 'not-an-id', toGlobalId('Conversation', '2147483648')]) {
       expectOneError(await api.request(MarkConversationReadDocument, { conversationId: id }, { token }), 'BAD_USER_INPUT', 'input.conversationId');
     }
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
     expect((await markRead(conversationId, bob)).errors).toBeUndefined();
   });
 });

@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { levelForXp } from '../../../src/modules/users/xp.js';
-import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { startTestApi, type TestApi } from '../../support/api.js';
+import { expectOneError, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, setLastRead, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -22,26 +23,6 @@ const MINUTE = 60_000;
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * MINUTE);
 
 const UNREAD = 'query Unread($id: ID!) { conversation(id: $id) { unreadCount lastMessageAt } }';
-
-/** Every row of every table a mutation may write, in a stable order. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const tables = ['users', 'conversations', 'conversation_participants', 'messages', 'user_daily_activity'];
-  const result: Record<string, unknown[]> = {};
-  for (const table of tables) result[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
-  return result;
-}
-
-/** A GraphQL error answered as such: status 200, one error with `code`, no stack trace, no data. */
-function expectOneError(result: GraphQLResult<unknown>, code: string, field?: string) {
-  expect(result.status).toBe(200);
-  expect(result.data).toBeNull();
-  expect(result.errors).toHaveLength(1);
-  const error = result.errors![0]!;
-  expect(error.extensions?.code).toBe(code);
-  expect(error.extensions?.stacktrace).toBeUndefined();
-  if (field !== undefined) expect(error.extensions?.field).toBe(field);
-  return error;
-}
 
 async function unreadCount(conversationId: number, userId: number): Promise<number> {
   const result = await api.request<{ conversation: { unreadCount: number } }>(
@@ -277,7 +258,7 @@ describe('sendMessage', () => {
        WHEN (OLD.id = ${author.id}) EXECUTE FUNCTION refuse_xp_for_test()`,
     );
     try {
-      const before = await snapshot();
+      const before = await snapshotTables(pool);
       const result = await api.request(
         SendMessageDocument,
         { conversationId: toGlobalId('Conversation', conversationId), body: 'never written' },
@@ -285,7 +266,7 @@ describe('sendMessage', () => {
       );
       const error = expectOneError(result, 'INTERNAL_SERVER_ERROR');
       expect(error.message).toBe('Internal server error');
-      expect(await snapshot()).toEqual(before);
+      expect(await snapshotTables(pool)).toEqual(before);
     } finally {
       await pool.query('DROP TRIGGER refuse_xp_for_test ON users');
       await pool.query('DROP FUNCTION refuse_xp_for_test()');
@@ -303,7 +284,7 @@ describe('sendMessage', () => {
     const { conversationId } = await groupWithHistory('Outsider');
     const outsider = await insertUser(pool, 'Outsider');
     const token = await api.tokenFor(outsider.id);
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
 
     const existingId = toGlobalId('Conversation', conversationId);
     const existing = await api.request(SendMessageDocument, { conversationId: existingId, body: 'let me in' }, { token });
@@ -318,18 +299,18 @@ describe('sendMessage', () => {
     expect(missingError.message).toContain(missingId);
     const withoutId = (error: typeof existingError, id: string) => ({ ...error, message: error.message.replace(id, '<id>') });
     expect(withoutId(existingError, existingId)).toEqual(withoutId(missingError, missingId));
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it('refuses an id that is not a conversation id, naming input.conversationId', async () => {
     const { author, conversationId } = await groupWithHistory('WrongId');
     const token = await api.tokenFor(author.id);
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     for (const id of [toGlobalId('User', author.id), 'not-an-id', toGlobalId('Conversation', 'x')]) {
       const result = await api.request(SendMessageDocument, { conversationId: id, body: 'hello' }, { token });
       expectOneError(result, 'BAD_USER_INPUT', 'input.conversationId');
     }
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
     // The same body is accepted with the right id.
     const ok = await api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body: 'hello' }, { token });
     expect(ok.errors).toBeUndefined();
@@ -352,9 +333,9 @@ describe('sendMessage body', () => {
     ['spaces', '     '],
     ['whitespace of all kinds', ' \t\n\r\u00a0\u2003\u3000 '],
   ])('refuses an %s body with BAD_USER_INPUT on input.body, writing nothing', async (_name, body) => {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     expectOneError(await send(body), 'BAD_USER_INPUT', 'input.body');
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it.each([
@@ -362,10 +343,10 @@ describe('sendMessage body', () => {
     ['4001 emoji', '😀'.repeat(4001)],
     ['4001 characters once trimmed', ` ${'b'.repeat(4001)} `],
   ])('refuses %s, writing nothing', async (_name, body) => {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     const error = expectOneError(await send(body), 'BAD_USER_INPUT', 'input.body');
     expect(error.message).toMatch(/4000/);
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 
   it.each([
@@ -386,8 +367,8 @@ describe('sendMessage body', () => {
   });
 
   it('refuses a body with a NUL character as bad input, not as an internal error', async () => {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     expectOneError(await send('before\u0000after'), 'BAD_USER_INPUT', 'input.body');
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 });

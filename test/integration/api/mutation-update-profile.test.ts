@@ -3,7 +3,8 @@
 import type pg from 'pg';
 import { UpdateProfileDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
-import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { startTestApi, type TestApi } from '../../support/api.js';
+import { expectOneError, snapshotTables } from '../../support/assertions.js';
 import { insertUser, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -14,26 +15,6 @@ beforeAll(async () => {
   pool = api.database.pool;
 });
 afterAll(() => api.close());
-
-/** Every row of every table a mutation may write, in a stable order. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const tables = ['users', 'conversations', 'conversation_participants', 'messages', 'user_daily_activity'];
-  const result: Record<string, unknown[]> = {};
-  for (const table of tables) result[table] = (await pool.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows;
-  return result;
-}
-
-/** A GraphQL error answered as such: status 200, one error with `code`, no stack trace, no data. */
-function expectOneError(result: GraphQLResult<unknown>, code: string, field?: string) {
-  expect(result.status).toBe(200);
-  expect(result.data).toBeNull();
-  expect(result.errors).toHaveLength(1);
-  const error = result.errors![0]!;
-  expect(error.extensions?.code).toBe(code);
-  expect(error.extensions?.stacktrace).toBeUndefined();
-  if (field !== undefined) expect(error.extensions?.field).toBe(field);
-  return error;
-}
 
 async function profileRow(user: FixtureUser) {
   const { rows } = await pool.query<{ display_name: string; avatar_url: string | null; email: string; username: string }>(
@@ -153,9 +134,9 @@ describe('updateProfile refuses', () => {
   });
 
   async function expectRefused(variables: { displayName?: string | null; avatarUrl?: string | null }, field: string) {
-    const before = await snapshot();
+    const before = await snapshotTables(pool);
     expectOneError(await update(user, variables), 'BAD_USER_INPUT', field);
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshotTables(pool)).toEqual(before);
   }
 
   it.each([
