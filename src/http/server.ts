@@ -36,6 +36,18 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * JSON lines for machines (production, pipes, tests); readable lines for a
+ * developer watching `npm run dev` in a terminal.
+ */
+function loggerOutput(config: Config, logStream: NodeJS.WritableStream | undefined) {
+  if (logStream) return { stream: logStream };
+  if (config.env === 'development' && process.stdout.isTTY) {
+    return { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } };
+  }
+  return {};
+}
+
 /** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -43,7 +55,7 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 export async function createServer({ config, schema, db, auth, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const fastify = Fastify({
-    logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
+    logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept, so logs line up across services.
     requestIdHeader: 'x-request-id',
@@ -53,7 +65,8 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
-    includeStacktraceInErrorResponses: false,
+    // Stack traces help in development only; formatError strips them from masked errors anyway.
+    includeStacktraceInErrorResponses: config.env === 'development',
     formatError: createFormatError({ includeStacktrace: config.env === 'development' }),
     plugins: [
       fastifyApolloDrainPlugin(fastify),
