@@ -10,14 +10,26 @@ export interface LeaderboardKeyset {
   userId: number;
 }
 
+const MAX_INTEGER = 2_147_483_647;
+
 export function encodeLeaderboardCursor(column: string, keyset: LeaderboardKeyset): string {
   return Buffer.from(`${column}|${keyset.value}|${keyset.userId}`, 'utf8').toString('base64url');
 }
 
 export function decodeLeaderboardCursor(column: string, cursor: string, argument: string): LeaderboardKeyset {
   const [cursorColumn, value, userId, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (cursorColumn !== column || extra !== undefined || !/^\d{1,10}$/.test(value ?? '') || !/^\d{1,10}$/.test(userId ?? '')) {
+  const keyset = { value: Number(value), userId: Number(userId) };
+  // Both are integer columns: anything else would make the statement fail.
+  const fits = (number: number) => Number.isInteger(number) && number >= 0 && number <= MAX_INTEGER;
+  if (
+    cursorColumn !== column ||
+    extra !== undefined ||
+    !fits(keyset.value) ||
+    !fits(keyset.userId) ||
+    // the one spelling encodeLeaderboardCursor gives
+    encodeLeaderboardCursor(column, keyset) !== cursor
+  ) {
     throw new BadUserInputError(`${argument}: not a cursor of this leaderboard`, argument);
   }
-  return { value: Number(value), userId: Number(userId) };
+  return keyset;
 }

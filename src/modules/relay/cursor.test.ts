@@ -61,6 +61,7 @@ describe('encodeCursor / decodeCursor', () => {
     ['an id of 20 digits', raw('2026-01-01T00:00:00.000Z|12345678901234567890')],
     ['an extra part', raw('2026-01-01T00:00:00.000Z|12|13')],
     ['a global id', raw('Message:12')],
+    ['a second spelling of a cursor (padding)', `${raw('2026-01-01T00:00:00.000Z|12')}==`],
   ])('refuses %s as BAD_USER_INPUT naming the argument', (_case, cursor) => {
     const error = decodeError(cursor, 'before');
     expect(error.extensions.code).toBe('BAD_USER_INPUT');

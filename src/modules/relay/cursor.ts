@@ -33,7 +33,9 @@ export function decodeCursor(cursor: string, argument: string): Keyset {
     date.toISOString() !== at ||
     !id ||
     !/^\d{1,19}$/.test(id) ||
-    BigInt(id) > MAX_CURSOR_ID
+    BigInt(id) > MAX_CURSOR_ID ||
+    // the one spelling encodeCursor gives (base64url decoding tolerates others)
+    encodeCursor({ at: date, id }) !== cursor
   ) {
     throw new BadUserInputError(`${argument}: not a cursor this API issued`, argument);
   }

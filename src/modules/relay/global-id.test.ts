@@ -50,6 +50,8 @@ describe('toGlobalId / fromGlobalId', () => {
     ['an id with spaces', raw('Message: 1')],
     ['an id of 20 digits', raw('Message:12345678901234567890')],
     ['a cursor', raw('2026-01-01T00:00:00.000Z|12')],
+    ['a second spelling of an id (padding)', `${toGlobalId('User', 1)}=`],
+    ['a second spelling of an id (a stray character)', `!${toGlobalId('User', 1)}`],
   ])('refuses %s as BAD_USER_INPUT naming the argument', (_case, globalId) => {
     const error = errorOf(() => fromGlobalId(globalId, 'input.conversationId'));
     expect(error.extensions.code).toBe('BAD_USER_INPUT');
