@@ -27,7 +27,8 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
   return {
     /** Messages by id as the viewer sees them: null outside the viewer's conversations (or when signed out). */
     visibleMessageById: new DataLoader<string, MessageRow | null>(
-      async (ids) => (viewer ? orderByKeys(ids, await findVisibleMessages(pool, viewer.id, ids), (row) => row.id) : ids.map(() => null)),
+      async (ids) =>
+        viewer ? orderByKeys(ids, (await findVisibleMessages(pool, viewer.id, ids)).map(withoutAuthor), (row) => row.id) : ids.map(() => null),
       { batch },
     ),
 

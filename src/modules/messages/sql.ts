@@ -18,12 +18,13 @@ export const AUTHOR_PREFIX = 'author.';
 /** A message as read with its author joined: the loaders prime userById with the author. */
 export type MessageWithAuthorRow = MessageRow & { [column: `${typeof AUTHOR_PREFIX}${string}`]: unknown };
 
-/** Messages by id, only in conversations `viewerId` takes part in. */
-export async function findVisibleMessages(db: Queryable, viewerId: number, ids: readonly string[]): Promise<MessageRow[]> {
-  const { rows } = await db.query<MessageRow>(
-    `SELECT ${MESSAGE_COLUMNS}
+/** Messages by id, only in conversations `viewerId` takes part in, with their author. */
+export async function findVisibleMessages(db: Queryable, viewerId: number, ids: readonly string[]): Promise<MessageWithAuthorRow[]> {
+  const { rows } = await db.query<MessageWithAuthorRow>(
+    `SELECT ${MESSAGE_COLUMNS}, ${userColumns('u', AUTHOR_PREFIX)}
      FROM messages m
      JOIN conversation_participants p ON p.conversation_id = m.conversation_id AND p.user_id = $1
+     JOIN users u ON u.id = m.author_id
      WHERE m.id = ANY($2::bigint[])`,
     [viewerId, ids],
   );

@@ -80,6 +80,19 @@ describe('other operations', () => {
     expect(result.statements).toBe(3);
   });
 
+  it('a message by node id with its author and conversation: the message (author joined), the conversation', async () => {
+    const history = await api.request(ConversationHistoryDocument, { id: toGlobalId('Conversation', inbox.conversationIds[1]!), first: 1 }, { token });
+    const messageId = history.data!.conversation!.messages.edges[0]!.node.id;
+    const result = await api.request(
+      'query ($id: ID!) { node(id: $id) { ... on Message { body author { displayName } conversation { title } } } }',
+      { id: messageId },
+      { token },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toMatchObject({ node: { author: { displayName: expect.any(String) }, conversation: { title: 'Group 1' } } });
+    expect(result.statements).toBe(2);
+  });
+
   it('a profile: the user, their stats', async () => {
     const result = await api.request(ProfileDocument, { username: inbox.others[0]!.username });
     expect(result.errors).toBeUndefined();
