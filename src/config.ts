@@ -52,6 +52,7 @@ const environmentSchema = z
     JWT_SECRET: z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
     JWT_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
     DATALOADER_BATCH: booleanString.default(true),
+    MAX_QUERY_COST: integer(1, 100_000_000).default(50_000),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -81,6 +82,8 @@ export interface Config {
   auth: { jwtSecret: string; tokenTtlSeconds: number; usingDevelopmentSecret: boolean };
   /** `false` builds every DataLoader with `batch: false`: the benchmark's baseline. */
   dataloaderBatch: boolean;
+  /** Operations whose estimated cost (objects they may return) exceeds this are refused before they run. */
+  maxQueryCost: number;
 }
 
 export class ConfigError extends Error {
@@ -125,5 +128,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       usingDevelopmentSecret: value.JWT_SECRET === undefined,
     },
     dataloaderBatch: value.DATALOADER_BATCH,
+    maxQueryCost: value.MAX_QUERY_COST,
   };
 }

@@ -37,6 +37,18 @@ export class NotFoundError extends ParleyError {
   }
 }
 
+/** Refused before running: the operation could return more than the server answers in one request. */
+export class QueryTooComplexError extends ParleyError {
+  constructor(cost: number, maximumCost: number) {
+    super(
+      `This operation could cost ${cost}, over the limit of ${maximumCost}: ask for smaller pages (first/last) or fewer nested lists.`,
+      ErrorCode.QueryTooComplex,
+      // Refused like an invalid document: HTTP 400, nothing ran.
+      { cost, maximumCost, http: { status: 400 } },
+    );
+  }
+}
+
 export class BadUserInputError extends ParleyError {
   /** @param field the argument or input field at fault, as a path ("input.body") */
   constructor(message: string, field?: string) {

@@ -15,6 +15,7 @@ import type { Auth } from './auth.js';
 import type { Context, Db } from './context.js';
 import { createFormatError } from './errors.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
+import { queryCostPlugin } from './plugins/query-cost.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -71,6 +72,7 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       logUnexpectedErrorsPlugin(),
+      queryCostPlugin({ maximumCost: config.maxQueryCost }),
       // Cache hints are not used (the response cache keys by entity tags):
       // without the plugin, Apollo does not wrap every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
