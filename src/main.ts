@@ -34,16 +34,16 @@ await runCli(async () => {
 
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds });
-  const { fastify } = await createServer({ config, schema, db: { pool: database.pool, prisma }, auth });
+  const { fastify, apollo } = await createServer({ config, schema, db: { pool: database.pool, prisma }, auth });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     say(`${signal}: draining requests and closing`);
-    // fastify.close stops accepting, lets in-flight requests finish (Apollo's
-    // drain plugin), then the pool and the embedded database close.
-    await fastify.close();
+    // Apollo's drain plugin closes Fastify: no new connections, requests in
+    // flight finish (cut after 10 s); then the pool and the embedded database close.
+    await apollo.stop();
     await prisma.$disconnect();
     await database.close();
     process.exit(0);

@@ -66,6 +66,8 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
+    // main.ts owns the signals: it stops Apollo (which drains Fastify), then closes the pool.
+    stopOnTerminationSignals: false,
     // Stack traces help in development only; formatError strips them from masked errors anyway.
     includeStacktraceInErrorResponses: config.env === 'development',
     formatError: createFormatError({ includeStacktrace: config.env === 'development' }),
@@ -86,6 +88,16 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
   fastify.addHook('onRequest', async (request, reply) => {
     request.sqlCounter = { count: 0 };
     reply.header('x-request-id', request.id);
+  });
+  // While draining, responses to requests already in flight close their
+  // connection: a keep-alive socket left open would hold the server's close
+  // until the drain plugin's timeout.
+  let draining = false;
+  fastify.addHook('preClose', async () => {
+    draining = true;
+  });
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
   });
   if (!production) {
     // Lets a developer (and the tests) see a request's statement count.
