@@ -28,10 +28,18 @@ export default async function globalSetup() {
   } finally {
     await admin.end();
   }
-  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl(postgresUrl, template), NODE_ENV: 'test' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl(postgresUrl, template), NODE_ENV: 'test' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  } catch (error) {
+    // Jest runs no teardown when the setup fails: drop the template here.
+    const cleanup = new pg.Client({ connectionString: postgresUrl });
+    await cleanup.connect();
+    await cleanup.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`).finally(() => cleanup.end());
+    throw error;
+  }
   // Read by test/support: the workers inherit this process's environment.
   process.env.PARLEY_TEST_TEMPLATE = template;
   process.env.PARLEY_TEST_POSTGRES_URL = postgresUrl;
