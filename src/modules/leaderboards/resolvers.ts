@@ -1,24 +1,23 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../relay/page-arguments.js';
-import { BadUserInputError } from '../../http/errors.js';
+import { connectionResolvers } from '../relay/connection-resolvers.js';
+import { parsePageSize } from '../relay/page-arguments.js';
 import { decodeLeaderboardCursor, encodeLeaderboardCursor } from './cursor.js';
 import { leaderboardColumn } from './metrics.js';
-import type { LeaderboardPage } from './rows.js';
+import type { LeaderboardEntryRow, LeaderboardPage } from './rows.js';
 import { findLeaderboardEntry, findLeaderboardPage, findStatsRefreshedAt } from './sql.js';
+
+// A leaderboard has no totalCount: only edges and pageInfo are shared with the other connections.
+const leaderboardPageResolvers = connectionResolvers<LeaderboardEntryRow>();
 
 export const leaderboardResolvers: Resolvers = {
   Query: {
     leaderboard: async (_parent, { metric, period, first, after }, { db, viewer }): Promise<LeaderboardPage> => {
       const column = leaderboardColumn(metric, period ?? 'ALL_TIME');
-      const size = first ?? DEFAULT_PAGE_SIZE;
-      if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-        throw new BadUserInputError(`first: expected a whole number from 0 to ${MAX_PAGE_SIZE} (got ${size})`, 'first');
-      }
+      const size = parsePageSize(first, 'first');
       const cursor = after != null ? decodeLeaderboardCursor(column, after, 'after') : null;
       const rows = await findLeaderboardPage(db.pool, column, { size, after: cursor });
-      const entries = rows.slice(0, size).map(({ refreshedAt: _refreshedAt, ...entry }) => entry);
       return {
-        entries,
+        rows: rows.slice(0, size).map(({ refreshedAt: _refreshedAt, ...entry }) => entry),
         hasNextPage: rows.length > size,
         hasPreviousPage: cursor !== null,
         cursorOf: (entry) => encodeLeaderboardCursor(column, entry),
@@ -29,13 +28,8 @@ export const leaderboardResolvers: Resolvers = {
   },
 
   LeaderboardConnection: {
-    edges: (page) => page.entries.map((entry) => ({ cursor: page.cursorOf(entry), node: entry })),
-    pageInfo: (page) => ({
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage,
-      startCursor: page.entries.length > 0 ? page.cursorOf(page.entries[0]!) : null,
-      endCursor: page.entries.length > 0 ? page.cursorOf(page.entries[page.entries.length - 1]!) : null,
-    }),
+    edges: leaderboardPageResolvers.edges,
+    pageInfo: leaderboardPageResolvers.pageInfo,
     viewerEntry: (page) => page.viewerEntry(),
     refreshedAt: (page) => page.refreshedAt(),
   },

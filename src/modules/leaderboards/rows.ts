@@ -1,5 +1,6 @@
 // Rows of the leaderboards domain; the GraphQL mappers in codegen.ts tie
 // LeaderboardEntry and LeaderboardConnection to them.
+import type { PageOfRows } from '../relay/connection.js';
 
 export interface LeaderboardEntryRow {
   userId: number;
@@ -8,11 +9,7 @@ export interface LeaderboardEntryRow {
 }
 
 /** A page of a leaderboard on its way to a LeaderboardConnection. */
-export interface LeaderboardPage {
-  entries: LeaderboardEntryRow[];
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
-  cursorOf(entry: LeaderboardEntryRow): string;
+export interface LeaderboardPage extends PageOfRows<LeaderboardEntryRow> {
   /** The signed-in user's entry, read only when the query asks for it. */
   viewerEntry(): Promise<LeaderboardEntryRow | null>;
   refreshedAt(): Promise<Date | null>;

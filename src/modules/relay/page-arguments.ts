@@ -21,7 +21,9 @@ export interface PageArguments {
   before?: string | null;
 }
 
-function size(value: number, argument: string): number {
+/** A page size argument: `value`, or the default when it is absent; 0 to MAX_PAGE_SIZE, else BAD_USER_INPUT naming `argument`. */
+export function parsePageSize(value: number | null | undefined, argument: string): number {
+  if (value == null) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
     throw new BadUserInputError(`${argument}: expected a whole number from 0 to ${MAX_PAGE_SIZE} (got ${value})`, argument);
   }
@@ -37,13 +39,13 @@ export function parsePageArguments(args: PageArguments): PageRequest {
   if (backward) {
     return {
       forward: false,
-      size: size(args.last ?? DEFAULT_PAGE_SIZE, 'last'),
+      size: parsePageSize(args.last, 'last'),
       cursor: args.before != null ? decodeCursor(args.before, 'before') : null,
     };
   }
   return {
     forward: true,
-    size: size(args.first ?? DEFAULT_PAGE_SIZE, 'first'),
+    size: parsePageSize(args.first, 'first'),
     cursor: args.after != null ? decodeCursor(args.after, 'after') : null,
   };
 }
