@@ -4,12 +4,16 @@
 import { encodeCursor, type Keyset } from './cursor.js';
 import type { PageRequest } from './page-arguments.js';
 
-export interface ConnectionPage<Row> {
+/** Rows in the list's order with where they sit in it: what edges and pageInfo are resolved from. */
+export interface PageOfRows<Row> {
   rows: Row[];
   hasNextPage: boolean;
   hasPreviousPage: boolean;
   /** The opaque cursor of a row of this page. */
   cursorOf(row: Row): string;
+}
+
+export interface ConnectionPage<Row> extends PageOfRows<Row> {
   totalCount(): Promise<number>;
 }
 
@@ -34,8 +38,12 @@ export function toConnectionPage<Row>(
 ): ConnectionPage<Row> {
   const more = rows.length > page.size;
   // Nearest the cursor first, so the extra row is the one dropped.
-  const sorted = [...rows].sort((a, b) => compareKeysetsNewestFirst(keysetOf(a), keysetOf(b)) * (page.forward ? 1 : -1));
-  const kept = sorted.slice(0, page.size);
+  const direction = page.forward ? 1 : -1;
+  const kept = rows
+    .map((row) => ({ row, keyset: keysetOf(row) }))
+    .sort((a, b) => compareKeysetsNewestFirst(a.keyset, b.keyset) * direction)
+    .slice(0, page.size)
+    .map(({ row }) => row);
   if (!page.forward) kept.reverse();
   return {
     rows: kept,
