@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { INTEGER_MAX } from '../pool.js';
 
 /** What to seed. The same options (including `now`) always produce the same rows. */
 export interface SeedOptions {
@@ -38,7 +39,7 @@ export const DEMO_SEED_OPTIONS: Readonly<SeedOptions> = Object.freeze({
 
 // Ids are integer columns (messages.id is bigint, but its count comes from
 // generate_series over integers here).
-const MAX_COUNT = 2_147_483_647;
+const MAX_COUNT = INTEGER_MAX;
 
 /** A value the seed cannot work with; the message names the option and what it expects. */
 export class SeedOptionsError extends Error {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { withTransaction } from '../../db/transaction.js';
 import { BadUserInputError, UnauthenticatedError } from '../../http/errors.js';
 import type { ConversationRow } from './rows.js';
+import { CONVERSATION_COLUMNS } from './sql.js';
 
 /** Participants of one conversation, the creator included. */
 export const MAX_PARTICIPANTS = 50;
@@ -11,9 +12,6 @@ export interface CreateConversationInput {
   participantIds: number[];
   title?: string | null;
 }
-
-const RETURNING = `RETURNING id, title, kind, created_by AS "createdById", created_at AS "createdAt",
-                             updated_at AS "updatedAt", last_message_at AS "lastMessageAt"`;
 
 /**
  * Creates a conversation of the creator and the given users. One other user
@@ -51,16 +49,14 @@ export async function createConversation(pool: pg.Pool, creatorId: number, input
     const direct = others.length === 1 && title === null;
     const directKey = direct ? [creatorId, others[0]!].sort((a, b) => a - b).join(':') : null;
     const { rows } = await client.query<ConversationRow>(
-      `INSERT INTO conversations (title, kind, direct_key, created_by) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (direct_key) DO NOTHING ${RETURNING}`,
+      `INSERT INTO conversations AS c (title, kind, direct_key, created_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (direct_key) DO NOTHING RETURNING ${CONVERSATION_COLUMNS}`,
       [title, direct ? 'direct' : 'group', directKey, creatorId],
     );
     if (rows.length === 0) {
       // The pair's direct chat exists: return it (both are its participants).
       const existing = await client.query<ConversationRow>(
-        `SELECT id, title, kind, created_by AS "createdById", created_at AS "createdAt",
-                updated_at AS "updatedAt", last_message_at AS "lastMessageAt"
-         FROM conversations WHERE direct_key = $1`,
+        `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.direct_key = $1`,
         [directKey],
       );
       return existing.rows[0]!;

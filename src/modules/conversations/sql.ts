@@ -1,15 +1,14 @@
 // Internal: the conversations domain's SQL. Each function takes the
 // database first; batched reads take every key of a DataLoader batch and
 // answer in one statement.
-import type pg from 'pg';
+import type { Queryable } from '../../db/pool.js';
 import type { UserRow } from '../users/rows.js';
 import { userColumns } from '../users/sql.js';
 import type { PageRequest } from '../relay/page-arguments.js';
 import type { ConversationRow } from './rows.js';
 
-type Queryable = Pick<pg.Pool, 'query'>;
-
-const CONVERSATION_COLUMNS = `
+/** The columns of a ConversationRow from conversations aliased `c`. */
+export const CONVERSATION_COLUMNS = `
   c.id, c.title, c.kind, c.created_by AS "createdById", c.created_at AS "createdAt",
   c.updated_at AS "updatedAt", c.last_message_at AS "lastMessageAt"`;
 

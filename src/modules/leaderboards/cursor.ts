@@ -1,3 +1,4 @@
+import { INTEGER_MAX } from '../../db/pool.js';
 import { BadUserInputError } from '../../http/errors.js';
 
 /**
@@ -10,8 +11,6 @@ export interface LeaderboardKeyset {
   userId: number;
 }
 
-const MAX_INTEGER = 2_147_483_647;
-
 export function encodeLeaderboardCursor(column: string, keyset: LeaderboardKeyset): string {
   return Buffer.from(`${column}|${keyset.value}|${keyset.userId}`, 'utf8').toString('base64url');
 }
@@ -20,7 +19,7 @@ export function decodeLeaderboardCursor(column: string, cursor: string, argument
   const [cursorColumn, value, userId, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const keyset = { value: Number(value), userId: Number(userId) };
   // Both are integer columns: anything else would make the statement fail.
-  const fits = (number: number) => Number.isInteger(number) && number >= 0 && number <= MAX_INTEGER;
+  const fits = (number: number) => Number.isInteger(number) && number >= 0 && number <= INTEGER_MAX;
   if (
     cursorColumn !== column ||
     extra !== undefined ||

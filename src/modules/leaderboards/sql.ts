@@ -1,11 +1,9 @@
 // Internal: the leaderboards domain's SQL, on the user_stats_summary
 // materialized view (refreshed on a schedule, never computed per request).
 // `column` always comes from leaderboardColumn's fixed list.
-import type pg from 'pg';
+import type { Queryable } from '../../db/pool.js';
 import type { LeaderboardKeyset } from './cursor.js';
 import type { LeaderboardEntryRow } from './rows.js';
-
-type Queryable = Pick<pg.Pool, 'query'>;
 
 /**
  * A page in rank order (value DESC, user_id): a range scan of the metric's

@@ -5,6 +5,7 @@ import { toGlobalId } from '../relay/global-id.js';
 import { levelForXpSql, XP_PER_MESSAGE } from '../users/xp.js';
 import { normalizeBody } from './body.js';
 import type { MessageRow } from './rows.js';
+import { MESSAGE_COLUMNS } from './sql.js';
 
 export interface SendMessageInput {
   conversationId: number;
@@ -28,9 +29,7 @@ export async function sendMessage(pool: pg.Pool, authorId: number, input: SendMe
     );
     if (participant.rowCount === 0) throw new NotFoundError('Conversation', toGlobalId('Conversation', input.conversationId));
     const { rows } = await client.query<MessageRow>(
-      `INSERT INTO messages (conversation_id, author_id, body) VALUES ($1, $2, $3)
-       RETURNING id, conversation_id AS "conversationId", author_id AS "authorId", body,
-                 created_at AS "createdAt", edited_at AS "editedAt"`,
+      `INSERT INTO messages AS m (conversation_id, author_id, body) VALUES ($1, $2, $3) RETURNING ${MESSAGE_COLUMNS}`,
       [input.conversationId, authorId, body],
     );
     const message = rows[0]!;

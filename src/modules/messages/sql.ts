@@ -1,14 +1,13 @@
 // Internal: the messages domain's SQL. Each function takes the database
 // first; batched reads take every key of a DataLoader batch and answer in
 // one statement.
-import type pg from 'pg';
+import type { Queryable } from '../../db/pool.js';
 import type { PageRequest } from '../relay/page-arguments.js';
 import { userColumns } from '../users/sql.js';
 import type { MessageRow } from './rows.js';
 
-type Queryable = Pick<pg.Pool, 'query'>;
-
-const MESSAGE_COLUMNS = `
+/** The columns of a MessageRow from messages aliased `m`. */
+export const MESSAGE_COLUMNS = `
   m.id, m.conversation_id AS "conversationId", m.author_id AS "authorId", m.body,
   m.created_at AS "createdAt", m.edited_at AS "editedAt"`;
 

@@ -1,3 +1,4 @@
+import { BIGINT_MAX } from '../../db/pool.js';
 import { BadUserInputError } from '../../http/errors.js';
 
 /**
@@ -13,9 +14,6 @@ export interface Keyset {
 export function encodeCursor(keyset: Keyset): string {
   return Buffer.from(`${keyset.at.toISOString()}|${keyset.id}`, 'utf8').toString('base64url');
 }
-
-/** The largest id a cursor can hold: ids are PostgreSQL bigints (int8). */
-const MAX_CURSOR_ID = 9_223_372_036_854_775_807n;
 
 /** What encodeCursor writes for a timestamp: toISOString of a year from 0000 to 9999. */
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -33,7 +31,7 @@ export function decodeCursor(cursor: string, argument: string): Keyset {
     date.toISOString() !== at ||
     !id ||
     !/^\d{1,19}$/.test(id) ||
-    BigInt(id) > MAX_CURSOR_ID ||
+    BigInt(id) > BIGINT_MAX ||
     // the one spelling encodeCursor gives (base64url decoding tolerates others)
     encodeCursor({ at: date, id }) !== cursor
   ) {

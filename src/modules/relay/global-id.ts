@@ -1,3 +1,4 @@
+import { BIGINT_MAX, INTEGER_MAX } from '../../db/pool.js';
 import { BadUserInputError } from '../../http/errors.js';
 
 /**
@@ -9,7 +10,7 @@ export type NodeType = 'User' | 'Conversation' | 'Message';
 const NODE_TYPES: readonly NodeType[] = ['User', 'Conversation', 'Message'];
 
 /** The largest database id of each type: users and conversations are integers (int4), messages bigints (int8). */
-const MAX_ID: Record<NodeType, bigint> = { User: 2_147_483_647n, Conversation: 2_147_483_647n, Message: 9_223_372_036_854_775_807n };
+const MAX_ID: Record<NodeType, bigint> = { User: BigInt(INTEGER_MAX), Conversation: BigInt(INTEGER_MAX), Message: BIGINT_MAX };
 
 export function toGlobalId(type: NodeType, id: number | string): string {
   return Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
