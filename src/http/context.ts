@@ -6,9 +6,8 @@ import type { Loaders } from '../modules/loaders.js';
 import type { Viewer } from './auth.js';
 import { UnauthenticatedError } from './errors.js';
 
-/** What every resolver receives; built fresh for each request by createContext. */
+/** What every resolver receives; built fresh for each request by the /graphql handler's context function (src/http/server.ts). */
 export interface Context {
-  requestId: string;
   /** The signed-in user, or null. */
   viewer: Viewer | null;
   /** This request's DataLoaders: a batch per relation, a cache that dies with the request. */
@@ -16,6 +15,7 @@ export interface Context {
   db: Db;
   /** The SQL statements this request has sent so far. */
   sql: StatementCounter;
+  /** The request's logger: its lines carry the request id the client got in x-request-id. */
   logger: FastifyBaseLogger;
 }
 

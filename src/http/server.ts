@@ -110,7 +110,6 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     context: async (request) => {
       const viewer = await auth.viewerFromHeader(request.headers.authorization);
       return {
-        requestId: request.id,
         viewer,
         loaders: createLoaders({ pool: db.pool, viewer, batch: config.dataloaderBatch }),
         db,
