@@ -23,3 +23,18 @@ export function expectOneError(result: GraphQLResult<unknown>, code: string, fie
   if (field !== undefined) expect(error.extensions?.field).toBe(field);
   return error;
 }
+
+/**
+ * The NOT_FOUND of an object that exists but is not the viewer's and the
+ * NOT_FOUND of an id nothing has must not tell the two apart: each names its
+ * own id, and apart from the id they are identical.
+ */
+export function expectIndistinguishable(
+  existing: { error: NonNullable<GraphQLResult<unknown>['errors']>[number]; id: string },
+  missing: { error: NonNullable<GraphQLResult<unknown>['errors']>[number]; id: string },
+) {
+  expect(existing.error.message).toContain(existing.id);
+  expect(missing.error.message).toContain(missing.id);
+  const withoutId = ({ error, id }: typeof existing) => ({ ...error, message: error.message.replace(id, '<id>') });
+  expect(withoutId(existing)).toEqual(withoutId(missing));
+}

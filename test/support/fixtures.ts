@@ -1,9 +1,7 @@
 // Internal: known data for the API tests, written with plain SQL so the
 // tests do not depend on the code they test. Timestamps are explicit, so
 // orders and cursors are predictable.
-import type pg from 'pg';
-
-type Queryable = Pick<pg.Pool, 'query'>;
+import type { Queryable } from '../../src/db/pool.js';
 
 export interface FixtureUser {
   id: number;
@@ -141,4 +139,18 @@ export async function insertInbox(db: Queryable, options: { conversations: numbe
   }
   await refreshStats(db);
   return { viewer, conversationIds, others };
+}
+
+/**
+ * Makes one write fail inside the database, to show a mutation leaves
+ * nothing behind: a trigger raising on `event` of `table` for rows matching
+ * `when` (a trigger WHEN condition over OLD/NEW). Returns its removal.
+ */
+export async function refuseWrites(db: Queryable, name: string, on: { event: 'INSERT' | 'UPDATE'; table: string; when: string }): Promise<() => Promise<void>> {
+  await db.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
+  await db.query(`CREATE TRIGGER ${name} BEFORE ${on.event} ON ${on.table} FOR EACH ROW WHEN (${on.when}) EXECUTE FUNCTION ${name}()`);
+  return async () => {
+    await db.query(`DROP TRIGGER ${name} ON ${on.table}`);
+    await db.query(`DROP FUNCTION ${name}()`);
+  };
 }

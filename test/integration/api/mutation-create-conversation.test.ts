@@ -6,7 +6,7 @@ import { CreateConversationDocument } from '../../../src/generated/graphql/opera
 import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { expectOneError, snapshotTables } from '../../support/assertions.js';
-import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
+import { insertConversation, insertUser, refuseWrites, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
 let pool: pg.Pool;
@@ -165,13 +165,11 @@ describe('createConversation', () => {
 
   it('writes nothing when adding the participants fails: the conversation and its participants are one transaction', async () => {
     const [alice, bob] = [await insertUser(pool, 'XAlice'), await insertUser(pool, 'XBob')];
-    await pool.query(`
-      CREATE FUNCTION refuse_participant_for_test() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
-    await pool.query(
-      `CREATE TRIGGER refuse_participant_for_test BEFORE INSERT ON conversation_participants FOR EACH ROW
-       WHEN (NEW.user_id = ${bob.id}) EXECUTE FUNCTION refuse_participant_for_test()`,
-    );
+    const allowWrites = await refuseWrites(pool, 'refuse_participant_for_test', {
+      event: 'INSERT',
+      table: 'conversation_participants',
+      when: `NEW.user_id = ${bob.id}`,
+    });
     try {
       const before = await snapshotTables(pool);
       for (const title of [undefined, 'A group']) {
@@ -180,8 +178,7 @@ describe('createConversation', () => {
       }
       expect(await snapshotTables(pool)).toEqual(before);
     } finally {
-      await pool.query('DROP TRIGGER refuse_participant_for_test ON conversation_participants');
-      await pool.query('DROP FUNCTION refuse_participant_for_test()');
+      await allowWrites();
     }
     // Without the failure the same request succeeds: the direct key was not left taken.
     const retry = await create(alice, [bob]);

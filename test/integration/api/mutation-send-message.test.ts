@@ -6,8 +6,8 @@ import { SendMessageDocument } from '../../../src/generated/graphql/operations.j
 import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { levelForXp } from '../../../src/modules/users/xp.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
-import { expectOneError, snapshotTables } from '../../support/assertions.js';
-import { insertConversation, insertMessages, insertUser, setLastRead, type FixtureUser } from '../../support/fixtures.js';
+import { expectIndistinguishable, expectOneError, snapshotTables } from '../../support/assertions.js';
+import { insertConversation, insertMessages, insertUser, refuseWrites, setLastRead, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
 let pool: pg.Pool;
@@ -250,13 +250,7 @@ describe('sendMessage', () => {
   it('writes nothing when a later step fails: the message and its effects are one transaction', async () => {
     const { author, conversationId } = await groupWithHistory('Atomic');
     // The last statement of sendMessage (the author's XP) fails for this user only.
-    await pool.query(`
-      CREATE FUNCTION refuse_xp_for_test() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
-    await pool.query(
-      `CREATE TRIGGER refuse_xp_for_test BEFORE UPDATE ON users FOR EACH ROW
-       WHEN (OLD.id = ${author.id}) EXECUTE FUNCTION refuse_xp_for_test()`,
-    );
+    const allowWrites = await refuseWrites(pool, 'refuse_xp_for_test', { event: 'UPDATE', table: 'users', when: `OLD.id = ${author.id}` });
     try {
       const before = await snapshotTables(pool);
       const result = await api.request(
@@ -268,8 +262,7 @@ describe('sendMessage', () => {
       expect(error.message).toBe('Internal server error');
       expect(await snapshotTables(pool)).toEqual(before);
     } finally {
-      await pool.query('DROP TRIGGER refuse_xp_for_test ON users');
-      await pool.query('DROP FUNCTION refuse_xp_for_test()');
+      await allowWrites();
     }
     // Without the failure the same request writes everything.
     const retry = await api.request(
@@ -295,10 +288,7 @@ describe('sendMessage', () => {
     const missing = await api.request(SendMessageDocument, { conversationId: missingId, body: 'let me in' }, { token });
     const missingError = expectOneError(missing, 'NOT_FOUND');
 
-    expect(existingError.message).toContain(existingId);
-    expect(missingError.message).toContain(missingId);
-    const withoutId = (error: typeof existingError, id: string) => ({ ...error, message: error.message.replace(id, '<id>') });
-    expect(withoutId(existingError, existingId)).toEqual(withoutId(missingError, missingId));
+    expectIndistinguishable({ error: existingError, id: existingId }, { error: missingError, id: missingId });
     expect(await snapshotTables(pool)).toEqual(before);
   });
 
