@@ -15,7 +15,7 @@ const config: CodegenConfig = {
         useTypeImports: true,
                 strictScalars: true,
         scalars: { DateTime: { input: 'Date', output: 'Date | string' } },
-        contextType: '../../http/context.js#Context',
+        contextType: '../../graphql/context.js#Context',
         // The database stores kinds in lowercase; the resolvers map them.
         enumValues: { ConversationKind: { DIRECT: 'direct', GROUP: 'group' } },
         // Each GraphQL type is resolved from the row its SQL returns.

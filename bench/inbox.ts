@@ -15,7 +15,7 @@ import { createPrisma } from '../src/db/prisma.js';
 import { seedDatabase } from '../src/db/seed/seed.js';
 import { instrumentPool } from '../src/db/statement-counter.js';
 import { InboxDocument } from '../src/generated/graphql/operations.js';
-import { createAuth } from '../src/http/auth.js';
+import { createAuth } from '../src/graphql/auth.js';
 import { buildSchema } from '../src/http/schema.js';
 import { createServer } from '../src/http/server.js';
 import { print } from 'graphql';

@@ -7,7 +7,7 @@ import { migrate } from './db/migrate.js';
 import { createPrisma } from './db/prisma.js';
 import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
 import { instrumentPool } from './db/statement-counter.js';
-import { createAuth } from './http/auth.js';
+import { createAuth } from './graphql/auth.js';
 import { buildSchema } from './http/schema.js';
 import { createServer } from './http/server.js';
 import { CliError, runCli } from './cli/run-cli.js';

@@ -1,7 +1,7 @@
 // `npm run token -- --user <id>`: prints a bearer token for that user, alone on one line.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
-import { createAuth } from '../http/auth.js';
+import { createAuth } from '../graphql/auth.js';
 import { idOfType } from '../modules/relay/global-id.js';
 import { CliError, runCli } from './run-cli.js';
 

@@ -11,9 +11,9 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import { createLoaders } from '../modules/loaders.js';
-import type { Auth } from './auth.js';
-import type { Context, Db } from './context.js';
-import { createFormatError } from './errors.js';
+import type { Auth } from '../graphql/auth.js';
+import type { Context, Db } from '../graphql/context.js';
+import { createFormatError } from '../graphql/errors.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 

@@ -1,16 +1,8 @@
-import type pg from 'pg';
-import type { Viewer } from '../http/auth.js';
 import { createConversationLoaders } from './conversations/loaders.js';
 import { createMessageLoaders } from './messages/loaders.js';
 import { createUserLoaders } from './users/loaders.js';
 import type { UserRow } from './users/rows.js';
-
-export interface LoaderDependencies {
-  pool: pg.Pool;
-  viewer: Viewer | null;
-  /** false builds every loader with `batch: false`: one statement per key, the benchmark's baseline. */
-  batch: boolean;
-}
+import type { LoaderDependencies } from './loader-dependencies.js';
 
 /** Every loader of a request, by relation; called once per request, so nothing is shared between requests. */
 export function createLoaders(dependencies: LoaderDependencies) {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { TEST_JWT_SECRET } from '../support/api.js';
 import { insertUser } from '../support/fixtures.js';
-import { createAuth } from '../../src/http/auth.js';
+import { createAuth } from '../../src/graphql/auth.js';
 
 let database: TestDatabase;
 let server: ChildProcess | undefined;

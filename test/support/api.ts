@@ -5,7 +5,7 @@ import { print, type DocumentNode } from 'graphql';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.js';
 import { instrumentPool } from '../../src/db/statement-counter.js';
-import { createAuth, type Auth } from '../../src/http/auth.js';
+import { createAuth, type Auth } from '../../src/graphql/auth.js';
 import { buildSchema } from '../../src/http/schema.js';
 import { createServer, type ParleyServer } from '../../src/http/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';

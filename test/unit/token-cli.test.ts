@@ -1,7 +1,7 @@
 // `npm run token -- --user <id>`: one line, the token alone, that the server accepts.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createAuth } from '../../src/http/auth.js';
+import { createAuth } from '../../src/graphql/auth.js';
 import { toGlobalId } from '../../src/modules/relay/global-id.js';
 
 const run = promisify(execFile);

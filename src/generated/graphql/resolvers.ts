@@ -5,7 +5,7 @@ import type { ConversationRow } from '../../modules/conversations/rows.js';
 import type { MessageRow } from '../../modules/messages/rows.js';
 import type { ConnectionPage } from '../../modules/relay/connection.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from '../../modules/leaderboards/rows.js';
-import type { Context } from '../../http/context.js';
+import type { Context } from '../../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { Context } from '../context.js';
-import { isExpectedError } from '../errors.js';
+import type { Context } from '../../graphql/context.js';
+import { isExpectedError } from '../../graphql/errors.js';
 
 /**
  * Logs every error the client will only see as INTERNAL_SERVER_ERROR, with

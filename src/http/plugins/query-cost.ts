@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from '../../modules/relay/page-arguments.js';
-import type { Context } from '../context.js';
-import { QueryTooComplexError } from '../errors.js';
+import type { Context } from '../../graphql/context.js';
+import { QueryTooComplexError } from '../../graphql/errors.js';
 
 export interface QueryCostOptions {
   /** The largest estimated cost an operation may have. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction.js';
-import { BadUserInputError, UnauthenticatedError } from '../../http/errors.js';
+import { BadUserInputError, UnauthenticatedError } from '../../graphql/errors.js';
 import type { ConversationRow } from './rows.js';
 import { CONVERSATION_COLUMNS } from './sql.js';
 

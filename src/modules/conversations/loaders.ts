@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { LoaderDependencies } from '../loaders.js';
+import type { LoaderDependencies } from '../loader-dependencies.js';
 import { groupByKeys, groupByOrdinal, orderByKeys } from '../relay/order-by-keys.js';
 import { pageKey } from '../relay/page-arguments.js';
 import type { UserRow } from '../users/rows.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { NotFoundError } from '../../http/errors.js';
+import { NotFoundError } from '../../graphql/errors.js';
 import { toGlobalId } from '../relay/global-id.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { requireViewer } from '../../http/context.js';
+import { requireViewer } from '../../graphql/viewer.js';
 import { messageKeyset } from '../messages/keyset.js';
 import { toConnectionPage } from '../relay/connection.js';
 import { connectionResolvers } from '../relay/connection-resolvers.js';

@@ -1,5 +1,5 @@
-import type { Context } from '../../http/context.js';
-import { NotFoundError } from '../../http/errors.js';
+import type { Context } from '../../graphql/context.js';
+import { NotFoundError } from '../../graphql/errors.js';
 import { toGlobalId } from '../relay/global-id.js';
 import type { ConversationRow } from './rows.js';
 

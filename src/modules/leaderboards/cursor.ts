@@ -1,5 +1,5 @@
 import { INTEGER_MAX } from '../../db/pool.js';
-import { BadUserInputError } from '../../http/errors.js';
+import { BadUserInputError } from '../../graphql/errors.js';
 
 /**
  * Leaderboard cursors: the row's place in rank order, (value, user id),

@@ -1,4 +1,4 @@
-import { BadUserInputError } from '../../http/errors.js';
+import { BadUserInputError } from '../../graphql/errors.js';
 
 export type LeaderboardMetric = 'XP' | 'MESSAGES' | 'STREAK' | 'LONGEST_STREAK';
 export type LeaderboardPeriod = 'ALL_TIME' | 'LAST_7_DAYS' | 'LAST_30_DAYS';

@@ -1,4 +1,4 @@
-import { BadUserInputError } from '../../http/errors.js';
+import { BadUserInputError } from '../../graphql/errors.js';
 
 export const MAX_BODY_LENGTH = 4000;
 

@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../db/prisma.js';
-import { ForbiddenError, NotFoundError } from '../../http/errors.js';
+import { ForbiddenError, NotFoundError } from '../../graphql/errors.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { normalizeBody } from './body.js';
 import type { MessageRow } from './rows.js';

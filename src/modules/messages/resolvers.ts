@@ -1,5 +1,5 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { requireViewer } from '../../http/context.js';
+import { requireViewer } from '../../graphql/viewer.js';
 import { loadVisibleConversation } from '../conversations/visible.js';
 import { connectionResolvers } from '../relay/connection-resolvers.js';
 import { idOfType, toGlobalId } from '../relay/global-id.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction.js';
-import { NotFoundError } from '../../http/errors.js';
+import { NotFoundError } from '../../graphql/errors.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { levelForXpSql, XP_PER_MESSAGE } from '../users/xp.js';
 import { normalizeBody } from './body.js';

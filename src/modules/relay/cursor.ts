@@ -1,5 +1,5 @@
 import { BIGINT_MAX } from '../../db/pool.js';
-import { BadUserInputError } from '../../http/errors.js';
+import { BadUserInputError } from '../../graphql/errors.js';
 
 /**
  * Keyset cursors: the sort key of a row, (timestamp, id), base64url-encoded

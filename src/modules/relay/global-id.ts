@@ -1,5 +1,5 @@
 import { BIGINT_MAX, INTEGER_MAX } from '../../db/pool.js';
-import { BadUserInputError } from '../../http/errors.js';
+import { BadUserInputError } from '../../graphql/errors.js';
 
 /**
  * Opaque global ids: base64url of "<Type>:<database id>". Clients must not

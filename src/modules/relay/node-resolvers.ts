@@ -1,7 +1,7 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { requireViewer } from '../../http/context.js';
-import { NotFoundError } from '../../http/errors.js';
+import { requireViewer } from '../../graphql/viewer.js';
+import { NotFoundError } from '../../graphql/errors.js';
 import { loadVisibleConversation } from '../conversations/visible.js';
 import { fromGlobalId, idOfType } from './global-id.js';
 

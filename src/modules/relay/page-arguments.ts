@@ -1,4 +1,4 @@
-import { BadUserInputError } from '../../http/errors.js';
+import { BadUserInputError } from '../../graphql/errors.js';
 import { decodeCursor, type Keyset } from './cursor.js';
 
 export const DEFAULT_PAGE_SIZE = 20;

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { LoaderDependencies } from '../loaders.js';
+import type { LoaderDependencies } from '../loader-dependencies.js';
 import { orderByKeys } from '../relay/order-by-keys.js';
 import type { UserRow, UserStatsRow } from './rows.js';
 import { findStatsByUserIds, findUsersByIds } from './sql.js';

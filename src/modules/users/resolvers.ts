@@ -1,6 +1,6 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { requireViewer } from '../../http/context.js';
-import { ForbiddenError } from '../../http/errors.js';
+import { requireViewer } from '../../graphql/viewer.js';
+import { ForbiddenError } from '../../graphql/errors.js';
 import { conversationKeyset } from '../conversations/keyset.js';
 import { toConnectionPage } from '../relay/connection.js';
 import { idOfType, toGlobalId } from '../relay/global-id.js';

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../../db/prisma.js';
 import { Prisma } from '../../generated/prisma/client.js';
-import { BadUserInputError, UnauthenticatedError } from '../../http/errors.js';
+import { BadUserInputError, UnauthenticatedError } from '../../graphql/errors.js';
 import type { UserRow } from './rows.js';
 
 export const MAX_DISPLAY_NAME_LENGTH = 80;

@@ -12,7 +12,7 @@ import {
   SendMessageDocument,
   UpdateProfileDocument,
 } from '../../../src/generated/graphql/operations.js';
-import { createAuth } from '../../../src/http/auth.js';
+import { createAuth } from '../../../src/graphql/auth.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, TEST_JWT_SECRET, type RequestOptions, type TestApi } from '../../support/api.js';
 import { snapshotTables } from '../../support/assertions.js';

@@ -3,8 +3,7 @@ import type pg from 'pg';
 import type { PrismaClient } from '../db/prisma.js';
 import type { StatementCounter } from '../db/statement-counter.js';
 import type { Loaders } from '../modules/loaders.js';
-import type { Viewer } from './auth.js';
-import { UnauthenticatedError } from './errors.js';
+import type { Viewer } from './viewer.js';
 
 /** What every resolver receives; built fresh for each request by the /graphql handler's context function (src/http/server.ts). */
 export interface Context {
@@ -22,10 +21,4 @@ export interface Context {
 export interface Db {
   pool: pg.Pool;
   prisma: PrismaClient;
-}
-
-/** The signed-in user, or UNAUTHENTICATED: for fields and mutations that need one. */
-export function requireViewer(context: Pick<Context, 'viewer'>): Viewer {
-  if (!context.viewer) throw new UnauthenticatedError();
-  return context.viewer;
 }

@@ -1,13 +1,11 @@
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import type { Viewer } from './viewer.js';
 
 /**
  * Bearer tokens: HS256 JWTs whose subject is a user id. Verification checks
  * signature, algorithm and expiry; a request with a bad token is treated as
  * signed out (viewer null), and viewer-only fields answer UNAUTHENTICATED.
  */
-export interface Viewer {
-  id: number;
-}
 
 export interface AuthOptions {
   secret: string;
