@@ -2,10 +2,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { PrismaClient } from '../db/prisma.js';
 import type { StatementCounter } from '../db/statement-counter.js';
+import type { LoaderDependencies } from '../modules/loader-dependencies.js';
 import type { Loaders } from '../modules/loaders.js';
+import type { Auth } from './auth.js';
 import type { Viewer } from './viewer.js';
 
-/** What every resolver receives; built fresh for each request by the /graphql handler's context function (src/http/server.ts). */
+/** What every resolver receives; built fresh for each operation by createRequestContext. */
 export interface Context {
   /** The signed-in user, or null. */
   viewer: Viewer | null;
@@ -21,4 +23,34 @@ export interface Context {
 export interface Db {
   pool: pg.Pool;
   prisma: PrismaClient;
+}
+
+/** What stays the same for every request: made once by the composition root. */
+export interface RequestContextDependencies {
+  db: Db;
+  auth: Auth;
+  /** The loader set of a request (modules/loaders.ts), passed in so this vocabulary imports no domain. */
+  createLoaders: (dependencies: LoaderDependencies) => Loaders;
+  /** false builds every loader with `batch: false`: the benchmark's baseline. */
+  batch: boolean;
+}
+
+/** What one transport request (HTTP today; a WebSocket operation or a job later) brings. */
+export interface RequestInput {
+  /** The Authorization header's value, or a connection parameter carrying the same `Bearer <token>`. */
+  authorization: string | undefined;
+  logger: FastifyBaseLogger;
+  sql: StatementCounter;
+}
+
+/** The context of one operation: its viewer from the token, and a fresh set of loaders. */
+export async function createRequestContext(dependencies: RequestContextDependencies, input: RequestInput): Promise<Context> {
+  const viewer = await dependencies.auth.viewerFromHeader(input.authorization);
+  return {
+    viewer,
+    loaders: dependencies.createLoaders({ pool: dependencies.db.pool, viewer, batch: dependencies.batch }),
+    db: dependencies.db,
+    sql: input.sql,
+    logger: input.logger,
+  };
 }

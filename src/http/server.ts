@@ -12,7 +12,7 @@ import type { Config } from '../config.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import { createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
-import type { Context, Db } from '../graphql/context.js';
+import { createRequestContext, type Context, type Db } from '../graphql/context.js';
 import { createFormatError } from '../graphql/errors.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
@@ -106,17 +106,10 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     });
   }
 
+  const contextDependencies = { db, auth, createLoaders, batch: config.dataloaderBatch };
   const graphqlHandler = fastifyApolloHandler(apollo, {
-    context: async (request) => {
-      const viewer = await auth.viewerFromHeader(request.headers.authorization);
-      return {
-        viewer,
-        loaders: createLoaders({ pool: db.pool, viewer, batch: config.dataloaderBatch }),
-        db,
-        sql: request.sqlCounter,
-        logger: request.log,
-      };
-    },
+    context: (request) =>
+      createRequestContext(contextDependencies, { authorization: request.headers.authorization, logger: request.log, sql: request.sqlCounter }),
   });
   fastify.route<{ Reply: string }>({
     url: '/graphql',
