@@ -4,6 +4,7 @@ import type { PrismaClient } from '../db/prisma.js';
 import type { StatementCounter } from '../db/statement-counter.js';
 import type { LoaderDependencies } from '../modules/loader-dependencies.js';
 import type { Loaders } from '../modules/loaders.js';
+import { createWriter, type AfterCommit, type Writer } from '../writes/writer.js';
 import type { Auth } from './auth.js';
 import type { Viewer } from './viewer.js';
 
@@ -14,6 +15,8 @@ export interface Context {
   /** This request's DataLoaders: a batch per relation, a cache that dies with the request. */
   loaders: Loaders;
   db: Db;
+  /** The one write path: every mutation runs its transaction through it. */
+  writer: Writer;
   /** The SQL statements this request has sent so far. */
   sql: StatementCounter;
   /** The request's logger: its lines carry the request id the client got in x-request-id. */
@@ -31,6 +34,10 @@ export interface RequestContextDependencies {
   auth: Auth;
   /** The loader set of a request (modules/loaders.ts), passed in so this vocabulary imports no domain. */
   createLoaders: (dependencies: LoaderDependencies) => Loaders;
+  /** Forgets what a request's loaders have read (modules/loaders.ts): the first step after a write commits. */
+  clearLoaders: (loaders: Loaders) => void;
+  /** Further steps after a write commits, in order, with the tags it touched (cache invalidation, events). Default: none. */
+  afterCommit?: readonly AfterCommit[];
   /** false builds every loader with `batch: false`: the benchmark's baseline. */
   batch: boolean;
 }
@@ -46,10 +53,13 @@ export interface RequestInput {
 /** The context of one operation: its viewer from the token, and a fresh set of loaders. */
 export async function createRequestContext(dependencies: RequestContextDependencies, input: RequestInput): Promise<Context> {
   const viewer = await dependencies.auth.viewerFromHeader(input.authorization);
+  const loaders = dependencies.createLoaders({ pool: dependencies.db.pool, viewer, batch: dependencies.batch });
+  const clearRequestLoaders: AfterCommit = () => dependencies.clearLoaders(loaders);
   return {
     viewer,
-    loaders: dependencies.createLoaders({ pool: dependencies.db.pool, viewer, batch: dependencies.batch }),
+    loaders,
     db: dependencies.db,
+    writer: createWriter(dependencies.db.pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
     sql: input.sql,
     logger: input.logger,
   };

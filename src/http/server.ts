@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
-import { createLoaders } from '../modules/loaders.js';
+import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
 import { createFormatError } from '../graphql/errors.js';
@@ -106,7 +106,7 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     });
   }
 
-  const contextDependencies = { db, auth, createLoaders, batch: config.dataloaderBatch };
+  const contextDependencies = { db, auth, createLoaders, clearLoaders, batch: config.dataloaderBatch };
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
       createRequestContext(contextDependencies, { authorization: request.headers.authorization, logger: request.log, sql: request.sqlCounter }),

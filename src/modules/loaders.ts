@@ -18,3 +18,8 @@ export function createLoaders(dependencies: LoaderDependencies) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** Forgets everything a request's loaders have read: after a write, the next read of the request sees it. */
+export function clearLoaders(loaders: Loaders): void {
+  for (const loader of Object.values(loaders)) loader.clearAll();
+}

@@ -1,6 +1,6 @@
-import type pg from 'pg';
-import { withTransaction } from '../../db/transaction.js';
 import { BadUserInputError, UnauthenticatedError } from '../../graphql/errors.js';
+import { tags } from '../../writes/tags.js';
+import type { Writer } from '../../writes/writer.js';
 import type { ConversationRow } from './rows.js';
 import { CONVERSATION_COLUMNS } from './sql.js';
 
@@ -18,8 +18,9 @@ export interface CreateConversationInput {
  * and no title is a direct chat, and the existing direct chat of the pair is
  * returned instead of a second one (the unique direct_key decides, so two
  * concurrent requests cannot both create it). Anything else is a group.
+ * Touches the new conversation and every participant's inbox.
  */
-export async function createConversation(pool: pg.Pool, creatorId: number, input: CreateConversationInput): Promise<ConversationRow> {
+export async function createConversation(writer: Writer, creatorId: number, input: CreateConversationInput): Promise<ConversationRow> {
   const others = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
   if (others.length === 0) {
     throw new BadUserInputError('input.participantIds: name at least one other user', 'input.participantIds');
@@ -37,7 +38,7 @@ export async function createConversation(pool: pg.Pool, creatorId: number, input
   // PostgreSQL text cannot hold U+0000: refused here rather than failing in the INSERT.
   if (title?.includes('\u0000')) throw new BadUserInputError('input.title: cannot contain the NUL character (U+0000)', 'input.title');
 
-  return withTransaction(pool, async (client) => {
+  return writer.run(async ({ client, touch }) => {
     const { rows: found } = await client.query<{ id: number }>('SELECT id FROM users WHERE id = ANY($1::int[])', [[creatorId, ...others]]);
     const known = new Set(found.map((row) => row.id));
     // The token names a user who no longer exists: signed out (Query.viewer is null for it).
@@ -68,6 +69,7 @@ export async function createConversation(pool: pg.Pool, creatorId: number, input
        FROM unnest($4::int[]) AS u(user_id)`,
       [conversation.id, creatorId, conversation.createdAt, [creatorId, ...others]],
     );
+    touch(tags.conversation(conversation.id), ...[creatorId, ...others].map((userId) => tags.inbox(userId)));
     return conversation;
   });
 }

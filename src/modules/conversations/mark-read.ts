@@ -1,19 +1,24 @@
-import type pg from 'pg';
 import { NotFoundError } from '../../graphql/errors.js';
+import { tags } from '../../writes/tags.js';
+import type { Writer } from '../../writes/writer.js';
 import { toGlobalId } from '../relay/global-id.js';
 
 /**
  * Marks everything up to the conversation's newest message as read by the
  * viewer. Never moves last_read_at backwards (a late request from another
- * device cannot un-read newer messages).
+ * device cannot un-read newer messages). Touches the conversation (its
+ * unread count) and the viewer's inbox.
  */
-export async function markConversationRead(pool: pg.Pool, viewerId: number, conversationId: number): Promise<void> {
-  const result = await pool.query(
-    `UPDATE conversation_participants p
-     SET last_read_at = greatest(p.last_read_at, coalesce(c.last_message_at, c.created_at))
-     FROM conversations c
-     WHERE c.id = p.conversation_id AND p.conversation_id = $1 AND p.user_id = $2`,
-    [conversationId, viewerId],
-  );
-  if (result.rowCount === 0) throw new NotFoundError('Conversation', toGlobalId('Conversation', conversationId));
+export async function markConversationRead(writer: Writer, viewerId: number, conversationId: number): Promise<void> {
+  await writer.run(async ({ client, touch }) => {
+    const result = await client.query(
+      `UPDATE conversation_participants p
+       SET last_read_at = greatest(p.last_read_at, coalesce(c.last_message_at, c.created_at))
+       FROM conversations c
+       WHERE c.id = p.conversation_id AND p.conversation_id = $1 AND p.user_id = $2`,
+      [conversationId, viewerId],
+    );
+    if (result.rowCount === 0) throw new NotFoundError('Conversation', toGlobalId('Conversation', conversationId));
+    touch(tags.conversation(conversationId), tags.inbox(viewerId));
+  });
 }

@@ -22,7 +22,7 @@ export const conversationResolvers: Resolvers = {
     createConversation: async (_parent, { input }, context) => {
       const viewer = requireViewer(context);
       const participantIds = input.participantIds.map((id, index) => idOfType(id, 'User', `input.participantIds[${index}]`));
-      const conversation = await createConversation(context.db.pool, viewer.id, { participantIds, title: input.title });
+      const conversation = await createConversation(context.writer, viewer.id, { participantIds, title: input.title });
       context.loaders.visibleConversationById.prime(conversation.id, conversation);
       return { conversation };
     },
@@ -30,8 +30,7 @@ export const conversationResolvers: Resolvers = {
     markConversationRead: async (_parent, { input }, context) => {
       const viewer = requireViewer(context);
       const id = idOfType(input.conversationId, 'Conversation', 'input.conversationId');
-      await markConversationRead(context.db.pool, viewer.id, id);
-      context.loaders.unreadCountByConversation.clear(id);
+      await markConversationRead(context.writer, viewer.id, id);
       return { conversation: await loadVisibleConversation(context, id) };
     },
   },

@@ -1,25 +1,36 @@
-import type { PrismaClient } from '../../db/prisma.js';
 import { ForbiddenError, NotFoundError } from '../../graphql/errors.js';
+import { tags } from '../../writes/tags.js';
+import type { Writer } from '../../writes/writer.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { normalizeBody } from './body.js';
 import type { MessageRow } from './rows.js';
+import { MESSAGE_COLUMNS } from './sql.js';
 
 /**
  * Replaces a message's body, by its author only. Outside the editor's
  * conversations the message does not exist (NOT_FOUND); inside, someone
- * else's message is FORBIDDEN.
+ * else's message is FORBIDDEN. Touches the message.
  */
-export async function editMessage(prisma: PrismaClient, editorId: number, input: { messageId: string; body: string }): Promise<MessageRow> {
+export async function editMessage(writer: Writer, editorId: number, input: { messageId: string; body: string }): Promise<MessageRow> {
   const body = normalizeBody(input.body);
-  const id = BigInt(input.messageId);
-  const updated = await prisma.$transaction(async (transaction) => {
-    const message = await transaction.message.findFirst({
-      where: { id, conversation: { participants: { some: { userId: editorId } } } },
-      select: { authorId: true },
-    });
+  return writer.run(async ({ client, touch }) => {
+    // Locks the message, so two edits apply one after the other.
+    const found = await client.query<{ authorId: number }>(
+      `SELECT m.author_id AS "authorId"
+       FROM messages m
+       JOIN conversation_participants p ON p.conversation_id = m.conversation_id AND p.user_id = $2
+       WHERE m.id = $1::bigint
+       FOR UPDATE OF m`,
+      [input.messageId, editorId],
+    );
+    const message = found.rows[0];
     if (!message) throw new NotFoundError('Message', toGlobalId('Message', input.messageId));
     if (message.authorId !== editorId) throw new ForbiddenError('Only the author of a message can edit it.');
-    return transaction.message.update({ where: { id }, data: { body, editedAt: new Date() } });
+    const { rows } = await client.query<MessageRow>(
+      `UPDATE messages m SET body = $2, edited_at = clock_timestamp() WHERE m.id = $1::bigint RETURNING ${MESSAGE_COLUMNS}`,
+      [input.messageId, body],
+    );
+    touch(tags.message(input.messageId));
+    return rows[0]!;
   });
-  return { ...updated, id: updated.id.toString() };
 }

@@ -12,24 +12,16 @@ export const messageResolvers: Resolvers = {
     sendMessage: async (_parent, { input }, context) => {
       const viewer = requireViewer(context);
       const conversationId = idOfType(input.conversationId, 'Conversation', 'input.conversationId');
-      const message = await sendMessage(context.db.pool, viewer.id, { conversationId, body: input.body });
-      // What the message changed, so the payload reads it fresh.
-      const { loaders } = context;
-      loaders.visibleConversationById.clear(conversationId);
-      loaders.lastMessageByConversation.clear(conversationId);
-      loaders.unreadCountByConversation.clear(conversationId);
-      loaders.messageCountByConversation.clear(conversationId);
-      loaders.userById.clear(viewer.id);
-      loaders.visibleMessageById.prime(message.id, message);
+      const message = await sendMessage(context.writer, viewer.id, { conversationId, body: input.body });
+      context.loaders.visibleMessageById.prime(message.id, message);
       return { message };
     },
 
     editMessage: async (_parent, { input }, context) => {
       const viewer = requireViewer(context);
       const messageId = idOfType(input.messageId, 'Message', 'input.messageId');
-      const message = await editMessage(context.db.prisma, viewer.id, { messageId, body: input.body });
-      context.loaders.visibleMessageById.clear(messageId).prime(messageId, message);
-      context.loaders.lastMessageByConversation.clear(message.conversationId);
+      const message = await editMessage(context.writer, viewer.id, { messageId, body: input.body });
+      context.loaders.visibleMessageById.prime(messageId, message);
       return { message };
     },
   },

@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import { withTransaction } from '../../db/transaction.js';
 import { NotFoundError } from '../../graphql/errors.js';
+import { tags } from '../../writes/tags.js';
+import type { Writer } from '../../writes/writer.js';
 import { toGlobalId } from '../relay/global-id.js';
 import { levelForXpSql, XP_PER_MESSAGE } from '../users/xp.js';
 import { normalizeBody } from './body.js';
@@ -16,15 +17,18 @@ export interface SendMessageInput {
  * Sends a message as `authorId`, atomically: the message, the conversation's
  * last_message_at, the author's last_read_at (they have read what they
  * wrote), their daily activity and XP/level. A non-participant gets
- * NOT_FOUND, as if the conversation did not exist.
+ * NOT_FOUND, as if the conversation did not exist. Touches the conversation,
+ * its message list, the author (XP) and the inbox of every participant.
  */
-export async function sendMessage(pool: pg.Pool, authorId: number, input: SendMessageInput): Promise<MessageRow> {
+export async function sendMessage(writer: Writer, authorId: number, input: SendMessageInput): Promise<MessageRow> {
   const body = normalizeBody(input.body);
-  return withTransaction(pool, async (client) => {
+  return writer.run(async ({ client, touch }) => {
     // Locks the author's participation row: a concurrent markConversationRead
     // or a second message from the same author waits rather than interleaving.
-    const participant = await client.query(
-      'SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE',
+    // The participants come in the same statement: their inboxes change.
+    const participant = await client.query<{ participantIds: number[] }>(
+      `SELECT array(SELECT user_id FROM conversation_participants WHERE conversation_id = $1) AS "participantIds"
+       FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE`,
       [input.conversationId, authorId],
     );
     if (participant.rowCount === 0) throw new NotFoundError('Conversation', toGlobalId('Conversation', input.conversationId));
@@ -34,6 +38,13 @@ export async function sendMessage(pool: pg.Pool, authorId: number, input: SendMe
     );
     const message = rows[0]!;
     await recordMessageSent(client, message);
+    touch(
+      tags.conversation(message.conversationId),
+      tags.messages(message.conversationId),
+      tags.message(message.id),
+      tags.user(authorId),
+      ...participant.rows[0]!.participantIds.map((userId) => tags.inbox(userId)),
+    );
     return message;
   });
 }

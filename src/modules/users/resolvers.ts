@@ -22,8 +22,8 @@ export const userResolvers: Resolvers = {
   Mutation: {
     updateProfile: async (_parent, { input }, context) => {
       const viewer = requireViewer(context);
-      const user = await updateProfile(context.db.prisma, viewer.id, input);
-      context.loaders.userById.clear(viewer.id).prime(viewer.id, user);
+      const user = await updateProfile(context.writer, viewer.id, input);
+      context.loaders.userById.prime(viewer.id, user);
       return { user };
     },
   },

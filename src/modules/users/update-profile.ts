@@ -1,7 +1,8 @@
-import type { PrismaClient } from '../../db/prisma.js';
-import { Prisma } from '../../generated/prisma/client.js';
 import { BadUserInputError, UnauthenticatedError } from '../../graphql/errors.js';
+import { tags } from '../../writes/tags.js';
+import type { Writer } from '../../writes/writer.js';
 import type { UserRow } from './rows.js';
+import { userColumns } from './sql.js';
 
 export const MAX_DISPLAY_NAME_LENGTH = 80;
 export const MAX_AVATAR_URL_LENGTH = 2048;
@@ -12,8 +13,8 @@ export interface UpdateProfileInput {
   avatarUrl?: string | null;
 }
 
-/** Changes the viewer's own display name and avatar; fields left out are kept. */
-export async function updateProfile(prisma: PrismaClient, userId: number, input: UpdateProfileInput): Promise<UserRow> {
+/** Changes the viewer's own display name and avatar; fields left out are kept. Touches the user. */
+export async function updateProfile(writer: Writer, userId: number, input: UpdateProfileInput): Promise<UserRow> {
   const data: { displayName?: string; avatarUrl?: string | null } = {};
   if (input.displayName !== undefined) {
     const displayName = input.displayName?.trim() ?? '';
@@ -46,11 +47,18 @@ export async function updateProfile(prisma: PrismaClient, userId: number, input:
     }
     data.avatarUrl = avatarUrl;
   }
-  try {
-    return await prisma.user.update({ where: { id: userId }, data });
-  } catch (error) {
-    // P2025: no such row. The token names a user who no longer exists: signed out (Query.viewer is null for it).
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') throw new UnauthenticatedError();
-    throw error;
-  }
+  return writer.run(async ({ client, touch }) => {
+    const { rows } = await client.query<UserRow>(
+      `UPDATE users u
+       SET display_name = CASE WHEN $2 THEN $3 ELSE u.display_name END,
+           avatar_url = CASE WHEN $4 THEN $5 ELSE u.avatar_url END
+       WHERE u.id = $1
+       RETURNING ${userColumns('u')}`,
+      [userId, data.displayName !== undefined, data.displayName ?? null, data.avatarUrl !== undefined, data.avatarUrl ?? null],
+    );
+    // The token names a user who no longer exists: signed out (Query.viewer is null for it).
+    if (rows.length === 0) throw new UnauthenticatedError();
+    touch(tags.user(userId));
+    return rows[0]!;
+  });
 }
