@@ -22,9 +22,9 @@ const config: CodegenConfig = {
         mappers: {
           User: '../../modules/users/rows.js#UserRow',
           UserStats: '../../modules/users/rows.js#UserStatsRow',
-          Conversation: '../../modules/conversations/rows.js#ConversationRow',
+          Conversation: '../../modules/conversations/visible.js#VisibleConversation',
           Message: '../../modules/messages/rows.js#MessageRow',
-          ConversationConnection: '../../modules/relay/connection.js#ConnectionPage<ConversationRow>',
+          ConversationConnection: '../../modules/relay/connection.js#ConnectionPage<VisibleConversation>',
           MessageConnection: '../../modules/relay/connection.js#ConnectionPage<MessageRow>',
           LeaderboardEntry: '../../modules/leaderboards/rows.js#LeaderboardEntryRow',
           LeaderboardConnection: '../../modules/leaderboards/rows.js#LeaderboardPage',

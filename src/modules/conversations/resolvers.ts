@@ -7,8 +7,7 @@ import { idOfType, toGlobalId } from '../relay/global-id.js';
 import { parsePageArguments } from '../relay/page-arguments.js';
 import { createConversation } from './create-conversation.js';
 import { markConversationRead } from './mark-read.js';
-import type { ConversationRow } from './rows.js';
-import { loadVisibleConversation } from './visible.js';
+import { loadVisibleConversation, type VisibleConversation } from './visible.js';
 
 export const conversationResolvers: Resolvers = {
   Query: {
@@ -23,8 +22,9 @@ export const conversationResolvers: Resolvers = {
       const viewer = requireViewer(context);
       const participantIds = input.participantIds.map((id, index) => idOfType(id, 'User', `input.participantIds[${index}]`));
       const conversation = await createConversation(context.writer, viewer.id, { participantIds, title: input.title });
+      // The viewer created it (or is one of the pair of an existing direct chat): a participant.
       context.loaders.visibleConversationById.prime(conversation.id, conversation);
-      return { conversation };
+      return { conversation: await loadVisibleConversation(context, conversation.id) };
     },
 
     markConversationRead: async (_parent, { input }, context) => {
@@ -43,7 +43,6 @@ export const conversationResolvers: Resolvers = {
     participants: (conversation, _args, { loaders }) => loaders.participantsByConversation.load(conversation.id),
     lastMessage: (conversation, _args, { loaders }) => loaders.lastMessageByConversation.load(conversation.id),
     unreadCount: (conversation, _args, { loaders }) => loaders.unreadCountByConversation.load(conversation.id),
-    // The parent came through a visibility check (every path to a Conversation does).
     messages: async (conversation, args, { loaders }) => {
       const page = parsePageArguments(args);
       const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });
@@ -51,5 +50,5 @@ export const conversationResolvers: Resolvers = {
     },
   },
 
-  ConversationConnection: connectionResolvers<ConversationRow>(),
+  ConversationConnection: connectionResolvers<VisibleConversation>(),
 };
