@@ -6,7 +6,7 @@ import type { Tag } from './tags.js';
 export interface WriteTransaction {
   client: pg.PoolClient;
   /** Records tags whose answers this write changes; reported after commit, never after a rollback. */
-  touch(...tags: Tag[]): void;
+  touch: (...tags: Tag[]) => void;
 }
 
 /** Called once a write has committed, with every tag it touched (deduplicated). Must not throw. */
