@@ -1,0 +1,126 @@
+// Internal: a PostgreSQL server of a test file's own, in a temporary
+// directory on a free port, for tests that stop it or kill its connections.
+// The shared server the other tests use is never treated that way.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+export interface OwnPostgres {
+  port: number;
+  /** The URL of a database on this server (default: postgres). */
+  url(database?: string): string;
+  /** Runs one statement on its own connection, closed at once: nothing idles in the test's process to be killed. */
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[], database?: string): Promise<Row[]>;
+  /** Stops the server as an operator does (`pg_ctl stop -m fast`): connections are terminated, new ones refused. */
+  stop(): Promise<void>;
+  /** Starts it again; resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** Stops it and deletes its directory. */
+  destroy(): Promise<void>;
+}
+
+/** The directory of initdb and pg_ctl: `pg_config --bindir`, else the newest /usr/lib/postgresql/<version>/bin. */
+function findPostgresBinaries(): string {
+  const candidates: string[] = [];
+  try {
+    candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim());
+  } catch {
+    // No pg_config on PATH: look where Debian's packages put the binaries.
+  }
+  const debian = '/usr/lib/postgresql';
+  if (existsSync(debian)) {
+    const versions = readdirSync(debian).sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((version) => join(debian, version, 'bin')));
+  }
+  const found = candidates.find((directory) => existsSync(join(directory, 'initdb')) && existsSync(join(directory, 'pg_ctl')));
+  if (!found) {
+    throw new Error(
+      'These tests start a PostgreSQL server of their own and need its binaries (initdb, pg_ctl): install PostgreSQL ' +
+        `(Debian: apt-get install postgresql) or put pg_config on PATH. Looked in: ${candidates.join(', ') || 'nothing found'}.`,
+    );
+  }
+  return found;
+}
+
+/** PostgreSQL refuses to run as root: as root, the server runs as the postgres system user. */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
+    return { uid, gid };
+  } catch {
+    throw new Error('Running as root, and PostgreSQL refuses to run as root: create a postgres system user, or run the tests as another user.');
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === 'string') throw new Error('no free TCP port');
+  return address.port;
+}
+
+/** initdb, then start: about a second. Call destroy() when done. */
+export async function startOwnPostgres(): Promise<OwnPostgres> {
+  const bin = findPostgresBinaries();
+  const user = serverUser();
+  const directory = await mkdtemp(join(tmpdir(), 'parley-pg-'));
+  if (user) await chown(directory, user.uid, user.gid);
+  const data = join(directory, 'data');
+  const port = await freePort();
+  const log = join(directory, 'server.log');
+  const tool = async (name: string, args: string[]) => {
+    try {
+      await run(join(bin, name), args, { ...user, cwd: directory });
+    } catch (error) {
+      const output = existsSync(log) ? await readFile(log, 'utf8') : '';
+      throw new Error(`${name} ${args.join(' ')} failed: ${(error as Error).message}\n${output}`);
+    }
+  };
+
+  await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  // Durability is not what these tests are about: fsync off makes start and stop quick.
+  const options = `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40`;
+  const start = () => tool('pg_ctl', ['start', '-w', '-D', data, '-l', log, '-o', options]);
+  const stop = () => tool('pg_ctl', ['stop', '-w', '-D', data, '-m', 'fast']);
+  await start();
+
+  const url = (database = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${database}`;
+  let running = true;
+  return {
+    port,
+    url,
+    async query(sql, params = [], database) {
+      const client = new pg.Client({ connectionString: url(database) });
+      await client.connect();
+      try {
+        return (await client.query(sql, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      await stop();
+      running = false;
+    },
+    async start() {
+      await start();
+      running = true;
+    },
+    async destroy() {
+      if (running) await stop().catch(() => {});
+      running = false;
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
