@@ -4,6 +4,7 @@
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { describeDatabaseError } from './db/unavailable.js';
 import { createPrisma } from './db/prisma.js';
 import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
 import { instrumentPool } from './db/statement-counter.js';
@@ -15,9 +16,13 @@ import { CliError, runCli } from './cli/run-cli.js';
 await runCli(async () => {
   const config = loadConfig();
   const schema = buildSchema();
-  const database = await openDatabase(config, 'parley-api');
-  instrumentPool(database.pool);
   const say = (line: string) => console.log(`parley: ${line}`);
+  // A connection the server closes while it idles (a restart, a failover,
+  // pg_terminate_backend) is discarded by the pool and reported here: on
+  // stderr until the server's logger exists, then as a warning in the log.
+  let reportLostConnection = (error: Error) => console.warn(`parley: an idle database connection was lost: ${error.message}`);
+  const database = await openDatabase(config, { applicationName: 'parley-api', onError: (error) => reportLostConnection(error) });
+  instrumentPool(database.pool);
   say(database.embedded ? `embedded PostgreSQL (PGlite) in ${config.embedded.dataDir}` : 'PostgreSQL at DATABASE_URL');
 
   const migrations = await migrate(database.pool, { log: (line) => say(line) });
@@ -35,6 +40,11 @@ await runCli(async () => {
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds });
   const { fastify, apollo } = await createServer({ config, schema, db: { pool: database.pool, prisma }, auth });
+  reportLostConnection = (error) =>
+    fastify.log.warn(
+      { reason: describeDatabaseError(error), idleConnectionsLost: database.poolErrors.idleConnectionsLost },
+      'idle database connection lost; the pool discarded it',
+    );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -2,10 +2,10 @@
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
-import { runCli } from './run-cli.js';
+import { reportLostConnection, runCli } from './run-cli.js';
 
 await runCli(async () => {
-  const database = await openDatabase(loadConfig(), 'parley-migrate');
+  const database = await openDatabase(loadConfig(), { applicationName: 'parley-migrate', onError: reportLostConnection });
   try {
     const result = await migrate(database.pool, { log: (line) => console.log(line) });
     console.log(

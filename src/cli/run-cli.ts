@@ -13,3 +13,8 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
     process.exitCode = 1;
   }
 }
+
+/** A command's pool hears of connections the server closed while they idled: a line on stderr, the command goes on. */
+export function reportLostConnection(error: Error): void {
+  console.warn(`warning: an idle database connection was lost (${error.message}); the next statement opens a new one`);
+}

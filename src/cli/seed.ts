@@ -6,7 +6,7 @@ import { migrate } from '../db/migrate.js';
 import { parseSeedArguments, SEED_USAGE, SeedOptionsError } from '../db/seed/options.js';
 import { createProgressReporter } from '../db/seed/progress.js';
 import { seedDatabase, SeedRefusedError } from '../db/seed/seed.js';
-import { CliError, runCli } from './run-cli.js';
+import { CliError, reportLostConnection, runCli } from './run-cli.js';
 
 await runCli(async () => {
   const parsed = rethrowAsCliError(() => parseSeedArguments(process.argv.slice(2)));
@@ -15,7 +15,7 @@ await runCli(async () => {
     return;
   }
   const { options } = parsed;
-  const database = await openDatabase(loadConfig(), 'parley-seed');
+  const database = await openDatabase(loadConfig(), { applicationName: 'parley-seed', onError: reportLostConnection });
   const progress = createProgressReporter(process.stderr);
   try {
     await migrate(database.pool, { log: (line) => console.log(line) });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { withClient } from './pool.js';
 
 /**
  * Applies prisma/migrations the way `prisma migrate deploy` does, for machines
@@ -99,8 +100,7 @@ export async function migrate(
 ): Promise<MigrationResult> {
   const log = options.log ?? (() => {});
   const migrations = await readMigrations(options.directory);
-  const client = await pool.connect();
-  try {
+  return withClient(pool, async (client) => {
     await acquireMigrationLock(client);
     try {
       await client.query(CREATE_MIGRATIONS_TABLE);
@@ -137,9 +137,7 @@ export async function migrate(
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
-  } finally {
-    client.release();
-  }
+  });
 }
 
 // Polls rather than blocking in pg_advisory_lock: a session blocked there

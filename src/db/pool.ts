@@ -15,9 +15,24 @@ export const INTEGER_MAX = 2_147_483_647;
 /** The largest value of PostgreSQL's bigint (int8) columns: message ids. */
 export const BIGINT_MAX = 9_223_372_036_854_775_807n;
 
+/** What the pool absorbed, counted for metrics to read. */
+export interface PoolErrorCounts {
+  /** Connections that failed while idle in the pool (the server closed them, the network dropped them), each discarded. */
+  idleConnectionsLost: number;
+}
+
+export interface PoolOptions {
+  /** Shown in pg_stat_activity. Default: 'parley'. */
+  applicationName?: string;
+  /** Told of each idle connection that failed, after the pool discarded it. Default: nobody (the count still grows). */
+  onError?: (error: Error) => void;
+  /** The counts this pool adds to; pass one in to read it. Default: a counter of the pool's own. */
+  errors?: PoolErrorCounts;
+}
+
 /** Creates the one shared pool; nothing connects until the first query. */
-export function createPool(url: string, database: Config['database'], applicationName = 'parley'): pg.Pool {
-  return new pg.Pool({
+export function createPool(url: string, database: Config['database'], options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: url,
     max: database.poolMax,
     connectionTimeoutMillis: database.connectionTimeoutMs,
@@ -25,6 +40,38 @@ export function createPool(url: string, database: Config['database'], applicatio
     // Set per connection by the server, so a runaway statement is cancelled
     // there rather than holding a connection forever.
     statement_timeout: database.statementTimeoutMs,
-    application_name: applicationName,
+    application_name: options.applicationName ?? 'parley',
   });
+  // An idle connection the server ends (pg_terminate_backend, a failover, a
+  // restart, idle_session_timeout) is re-emitted here by pg-pool after it
+  // discarded the connection; with no listener, Node ends the process.
+  const errors = options.errors ?? { idleConnectionsLost: 0 };
+  pool.on('error', (error) => {
+    errors.idleConnectionsLost += 1;
+    options.onError?.(error);
+  });
+  return pool;
+}
+
+/**
+ * Runs `work` on one connection checked out of the pool, then gives it back.
+ * While a connection is checked out, pg-pool does not listen to it: one that
+ * breaks between two statements would emit an 'error' nobody hears, and Node
+ * would end the process. Here it is heard, and the connection is released
+ * with it, so the pool destroys it instead of handing it out again; `work`
+ * calls `discard` for a connection it knows it left unusable.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let failure: Error | undefined;
+  const discard = (reason: Error) => {
+    failure ??= reason;
+  };
+  client.on('error', discard);
+  try {
+    return await work(client, discard);
+  } finally {
+    client.removeListener('error', discard);
+    client.release(failure);
+  }
 }

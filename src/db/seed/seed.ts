@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '../transaction.js';
 import type { SeedOptions } from './options.js';
 import { resolveSeedOptions } from './options.js';
 import type { PlannedConversation } from './plan.js';
@@ -95,12 +96,10 @@ export async function seedDatabase(
   const plan = planSeed(resolved);
   report('plan', 1, 1);
 
-  const client = await pool.connect();
   let dailyActivityRows = 0;
   let participants = 0;
   let messages = 0;
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await configureSeedTransaction(client);
     await lockSeed(client);
     if (resolved.reset) await truncateSeededTables(client);
@@ -143,13 +142,7 @@ export async function seedDatabase(
 
     await refreshUserStatsSummary(client);
     report('view', 1, 2);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   await analyzeSeededTables(pool);
   report('view', 2, 2);
 
