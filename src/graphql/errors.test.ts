@@ -1,5 +1,7 @@
 import { GraphQLError } from 'graphql';
-import { BadUserInputError, createFormatError, ErrorCode, NotFoundError } from './errors.js';
+import pg from 'pg';
+import { Prisma } from '../generated/prisma/client.js';
+import { BadUserInputError, createFormatError, ErrorCode, NotFoundError, SERVICE_UNAVAILABLE_MESSAGE } from './errors.js';
 
 const format = (error: unknown, includeStacktrace = false) => {
   const graphQLError = error instanceof GraphQLError ? error : new GraphQLError((error as Error).message, { originalError: error as Error, path: ['viewer'] });
@@ -28,5 +30,48 @@ describe('createFormatError', () => {
   it('masks an error that claims a public code but is not ours', () => {
     const claimed = new GraphQLError('leaky', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     expect(format(claimed).message).toBe('Internal server error');
+  });
+
+  describe('an outage of the database', () => {
+    const sqlState = (code: string, message: string) => Object.assign(new pg.DatabaseError(message, message.length, 'error'), { code });
+    const socket = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, syscall: 'connect', errno: -111 });
+    const prisma = (code: string, originalCode?: string) =>
+      new Prisma.PrismaClientKnownRequestError('Database error', {
+        code,
+        clientVersion: 'test',
+        meta: originalCode ? { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'postgres', originalCode } } } : {},
+      });
+
+    it.each([
+      ['the server terminated the connection (57P01)', sqlState('57P01', 'terminating connection due to administrator command')],
+      ['the server is starting up (57P03)', sqlState('57P03', 'the database system is starting up')],
+      ['a statement timeout (57014)', sqlState('57014', 'canceling statement due to statement timeout')],
+      ['a connection exception (08006)', sqlState('08006', 'connection failure')],
+      ['too many connections (53300)', sqlState('53300', 'sorry, too many clients already')],
+      ['the database refusing connections', socket('ECONNREFUSED')],
+      ['a connection reset', socket('ECONNRESET')],
+      ['the pool wait timing out', new Error('timeout exceeded when trying to connect')],
+      ['a connection lost mid-statement', new Error('Connection terminated unexpectedly')],
+      ['Prisma unable to reach the database (P1001)', prisma('P1001')],
+      ['Prisma told by the adapter of a terminated connection', prisma('P2039', '57P01')],
+    ])('is SERVICE_UNAVAILABLE, without details: %s', (_case, error) => {
+      expect(format(error, true)).toEqual({
+        message: SERVICE_UNAVAILABLE_MESSAGE,
+        path: ['viewer'],
+        extensions: { code: ErrorCode.ServiceUnavailable },
+      });
+    });
+
+    it.each([
+      ['a unique violation (23505)', sqlState('23505', 'duplicate key value violates unique constraint')],
+      ['a missing table (42P01)', sqlState('42P01', 'relation "users" does not exist')],
+      ['a serialization failure (40001)', sqlState('40001', 'could not serialize access')],
+      ['a protocol violation (08P01), a driver bug', sqlState('08P01', 'invalid message format')],
+      ['a bug whose message mentions a connection', new Error('Connection terminated? no: TypeError in a resolver')],
+      ['a Prisma unique violation (P2002)', prisma('P2002')],
+      ['Prisma passing on a missing table', prisma('P2039', '42P01')],
+    ])('is not an outage, so stays masked as INTERNAL_SERVER_ERROR: %s', (_case, error) => {
+      expect(format(error).extensions).toEqual({ code: ErrorCode.InternalServerError });
+    });
   });
 });

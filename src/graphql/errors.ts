@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 
 /** Every `extensions.code` Parley answers with. */
 export enum ErrorCode {
@@ -9,6 +10,8 @@ export enum ErrorCode {
   BadUserInput = 'BAD_USER_INPUT',
   RateLimited = 'RATE_LIMITED',
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  /** The database could not answer (down, restarting, out of connections, too slow): retry in a few seconds. */
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -82,10 +85,15 @@ export interface FormatErrorOptions {
   includeStacktrace?: boolean;
 }
 
+/** What a client is told when the database could not answer: no cause, no SQL, only that a retry may succeed. */
+export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is unavailable for a moment: retry in a few seconds.';
+
 /**
- * Apollo's formatError: errors we raised on purpose pass through; anything
- * else (a bug, a database error) is masked, so no SQL, stack or internal
- * message reaches a client (logUnexpectedErrorsPlugin logs it). Never throws.
+ * Apollo's formatError: errors we raised on purpose pass through; an outage
+ * of the database (db/unavailable.ts decides) becomes SERVICE_UNAVAILABLE,
+ * which a client may retry; anything else (a bug) is masked, so no SQL,
+ * stack or internal message reaches a client (logUnexpectedErrorsPlugin logs
+ * it). Never throws.
  */
 export function createFormatError(options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -94,11 +102,12 @@ export function createFormatError(options: FormatErrorOptions = {}) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
+    const outage = isDatabaseUnavailable(error);
     return {
-      message: 'Internal server error',
+      message: outage ? SERVICE_UNAVAILABLE_MESSAGE : 'Internal server error',
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code: ErrorCode.InternalServerError },
+      extensions: { code: outage ? ErrorCode.ServiceUnavailable : ErrorCode.InternalServerError },
     };
   };
 }

@@ -16,6 +16,7 @@ import { createRequestContext, type Context, type Db } from '../graphql/context.
 import { createFormatError } from '../graphql/errors.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
+import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -74,6 +75,7 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       logUnexpectedErrorsPlugin(),
+      serviceUnavailablePlugin(),
       queryCostPlugin({ maximumCost: config.maxQueryCost }),
       // Cache hints are not used (the response cache keys by entity tags):
       // without the plugin, Apollo does not wrap every field's resolver.
