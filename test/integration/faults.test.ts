@@ -222,7 +222,7 @@ describe('an in-process server', () => {
     expect({ status: next.status, data: next.data }).toEqual({ status: 200, data: { viewer: { username: user.username } } });
   });
 
-  // sendMessage runs in withTransaction on a checked-out pg client; updateProfile through Prisma's adapter.
+  // Both through the one write path (a transaction on a checked-out client), killed while waiting on different tables.
   it.each([
     {
       mutation: 'sendMessage',
