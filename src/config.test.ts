@@ -12,6 +12,17 @@ describe('loadConfig', () => {
     expect(config.dataloaderBatch).toBe(true);
   });
 
+  it('has the query limits', () => {
+    const config = loadConfig({});
+    expect(config.queryLimits).toEqual({ maxCost: 50_000, maxDepth: 15, maxNodes: 1_000, maxAliases: 30, maxRootFields: 20 });
+  });
+
+  it('reads the query limits', () => {
+    const config = loadConfig({ MAX_QUERY_COST: '10', MAX_QUERY_DEPTH: '5', MAX_QUERY_NODES: '100', MAX_QUERY_ALIASES: '0', MAX_QUERY_ROOT_FIELDS: '2' });
+    expect(config.queryLimits).toEqual({ maxCost: 10, maxDepth: 5, maxNodes: 100, maxAliases: 0, maxRootFields: 2 });
+    expect(() => loadConfig({ MAX_QUERY_DEPTH: '0', MAX_QUERY_ALIASES: '-1' })).toThrow(/MAX_QUERY_DEPTH: expected a whole number ≥ 1[\s\S]*MAX_QUERY_ALIASES: expected a whole number ≥ 0/);
+  });
+
   it('reads every variable it knows', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgresql://parley:secret@db:5432/parley',

@@ -53,6 +53,10 @@ const environmentSchema = z
     JWT_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
     DATALOADER_BATCH: booleanString.default(true),
     MAX_QUERY_COST: integer(1, 100_000_000).default(50_000),
+    MAX_QUERY_DEPTH: integer(1, 100).default(15),
+    MAX_QUERY_NODES: integer(1, 100_000).default(1_000),
+    MAX_QUERY_ALIASES: integer(0, 10_000).default(30),
+    MAX_QUERY_ROOT_FIELDS: integer(1, 10_000).default(20),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -82,8 +86,21 @@ export interface Config {
   auth: { jwtSecret: string; tokenTtlSeconds: number; usingDevelopmentSecret: boolean };
   /** `false` builds every DataLoader with `batch: false`: the benchmark's baseline. */
   dataloaderBatch: boolean;
-  /** Operations whose estimated cost (objects they may return) exceeds this are refused before they run. */
-  maxQueryCost: number;
+  /** What one operation may ask for; larger ones are refused with QUERY_TOO_COMPLEX before they run. */
+  queryLimits: QueryLimits;
+}
+
+export interface QueryLimits {
+  /** The estimated cost (objects it may return, lists multiplied by their page size). */
+  maxCost: number;
+  /** Fields nested in one another (a root field is at depth 1); fragments nested in one another too. */
+  maxDepth: number;
+  /** Selections (fields and fragments), each counted wherever a fragment is spread. */
+  maxNodes: number;
+  /** Aliased fields: what lets one field be asked for many times. */
+  maxAliases: number;
+  /** Distinct fields at the root of an operation: each starts its own SQL. */
+  maxRootFields: number;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +145,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       usingDevelopmentSecret: value.JWT_SECRET === undefined,
     },
     dataloaderBatch: value.DATALOADER_BATCH,
-    maxQueryCost: value.MAX_QUERY_COST,
+    queryLimits: {
+      maxCost: value.MAX_QUERY_COST,
+      maxDepth: value.MAX_QUERY_DEPTH,
+      maxNodes: value.MAX_QUERY_NODES,
+      maxAliases: value.MAX_QUERY_ALIASES,
+      maxRootFields: value.MAX_QUERY_ROOT_FIELDS,
+    },
   };
 }

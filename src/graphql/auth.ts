@@ -1,10 +1,14 @@
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import { INTEGER_MAX } from '../db/pool.js';
 import type { Viewer } from './viewer.js';
 
 /**
  * Bearer tokens: HS256 JWTs whose subject is a user id. Verification checks
  * signature, algorithm and expiry; a request with a bad token is treated as
  * signed out (viewer null), and viewer-only fields answer UNAUTHENTICATED.
+ * So is a validly signed token whose subject is not a user id as issueToken
+ * writes it: a user id is an int4, and any other spelling ("1e3", "01", a
+ * number beyond 2^31 − 1) would fail or mislead the statements that use it.
  */
 
 export interface AuthOptions {
@@ -33,8 +37,7 @@ export function createAuth(options: AuthOptions) {
       if (!match) return null;
       try {
         const { payload } = await jwtVerify(match[1]!, key, { algorithms: [ALGORITHM] });
-        const id = Number(payload.sub);
-        return Number.isSafeInteger(id) && id > 0 ? { id } : null;
+        return viewerOfSubject(payload.sub);
       } catch (error) {
         if (error instanceof joseErrors.JOSEError) return null;
         throw error;
@@ -44,3 +47,10 @@ export function createAuth(options: AuthOptions) {
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/** The viewer a subject names: a user id from 1 to INTEGER_MAX in canonical decimal, else null. */
+function viewerOfSubject(subject: string | undefined): Viewer | null {
+  if (subject === undefined || !/^[1-9]\d{0,9}$/.test(subject)) return null;
+  const id = Number(subject);
+  return id <= INTEGER_MAX ? { id } : null;
+}

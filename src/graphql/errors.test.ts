@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import pg from 'pg';
 import { Prisma } from '../generated/prisma/client.js';
-import { BadUserInputError, createFormatError, ErrorCode, NotFoundError, SERVICE_UNAVAILABLE_MESSAGE } from './errors.js';
+import { BadUserInputError, createFormatError, ErrorCode, NotFoundError, QueryTooComplexError, SERVICE_UNAVAILABLE_MESSAGE } from './errors.js';
 
 const format = (error: unknown, includeStacktrace = false) => {
   const graphQLError = error instanceof GraphQLError ? error : new GraphQLError((error as Error).message, { originalError: error as Error, path: ['viewer'] });
@@ -73,5 +73,23 @@ describe('createFormatError', () => {
     ])('is not an outage, so stays masked as INTERNAL_SERVER_ERROR: %s', (_case, error) => {
       expect(format(error).extensions).toEqual({ code: ErrorCode.InternalServerError });
     });
+  });
+});
+
+describe('createFormatError, for refusals before anything runs', () => {
+  it('answers the uncoded 4xx refusals Apollo makes itself (an APQ hash mismatch) as BAD_REQUEST', () => {
+    const mismatch = new GraphQLError('provided sha does not match query', { extensions: { http: { status: 400 } } });
+    const formatted = createFormatError()({ message: mismatch.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, mismatch);
+    expect(formatted).toEqual({ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } });
+    // A fault that happens to carry a status is still masked: it has an original error.
+    const fault = new GraphQLError('connection refused', { originalError: new Error('connection refused'), extensions: { http: { status: 400 } } });
+    expect(createFormatError()({ message: fault.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, fault).message).toBe('Internal server error');
+  });
+
+  it('keeps our code on our error wrapped by Apollo as a validation error', () => {
+    const ours = new QueryTooComplexError('too deep', 'depth', 16, 15);
+    const wrapped = new GraphQLError(ours.message, { originalError: ours, extensions: { ...ours.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } });
+    const formatted = createFormatError()({ message: wrapped.message, extensions: { ...wrapped.extensions } }, wrapped);
+    expect(formatted.extensions).toMatchObject({ code: ErrorCode.QueryTooComplex, limit: 'depth', maximum: 15, found: 16 });
   });
 });

@@ -12,6 +12,8 @@ export enum ErrorCode {
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
   /** The database could not answer (down, restarting, out of connections, too slow): retry in a few seconds. */
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  /** A kind of operation this server does not run (subscriptions, until they exist). */
+  OperationNotSupported = 'OPERATION_NOT_SUPPORTED',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -40,22 +42,44 @@ export class NotFoundError extends ParleyError {
   }
 }
 
-/** Refused before running: the operation could return more than the server answers in one request. */
+/** The limits an operation is measured against before it runs (README, "Limits"). */
+export type OperationLimit = 'cost' | 'depth' | 'fragmentDepth' | 'nesting' | 'nodes' | 'aliases' | 'rootFields';
+
+/**
+ * Refused before running: the operation is larger than the server answers
+ * in one request. `extensions` say which limit, its maximum and what the
+ * operation has, so a client can tell what to shrink.
+ */
 export class QueryTooComplexError extends ParleyError {
-  constructor(cost: number, maximumCost: number) {
-    super(
-      `This operation could cost ${cost}, over the limit of ${maximumCost}: ask for smaller pages (first/last) or fewer nested lists.`,
-      ErrorCode.QueryTooComplex,
-      // Refused like an invalid document: HTTP 400, nothing ran.
-      { cost, maximumCost, http: { status: 400 } },
-    );
+  constructor(message: string, limit: OperationLimit, found: number, maximum: number) {
+    // Refused like an invalid document: HTTP 400, nothing ran.
+    super(message, ErrorCode.QueryTooComplex, { limit, maximum, found, http: { status: 400 } });
   }
+}
+
+export interface BadUserInputOptions {
+  /**
+   * Set when the whole request is refused before anything runs, as graphql-js
+   * refuses variables that do not coerce: HTTP 400. Default: a field's error
+   * in a 200 response.
+   */
+  httpStatus?: 400;
 }
 
 export class BadUserInputError extends ParleyError {
   /** @param field the argument or input field at fault, as a path ("input.body") */
-  constructor(message: string, field?: string) {
-    super(message, ErrorCode.BadUserInput, field ? { field } : {});
+  constructor(message: string, field?: string, options: BadUserInputOptions = {}) {
+    super(message, ErrorCode.BadUserInput, {
+      ...(field ? { field } : {}),
+      ...(options.httpStatus ? { http: { status: options.httpStatus } } : {}),
+    });
+  }
+}
+
+/** An operation of a kind this transport does not run; HTTP 400. */
+export class OperationNotSupportedError extends ParleyError {
+  constructor(message: string) {
+    super(message, ErrorCode.OperationNotSupported, { http: { status: 400 } });
   }
 }
 
@@ -76,8 +100,31 @@ const PUBLIC_CODES = new Set<string>([
  * bug or an outage, to be logged and masked.
  */
 export function isExpectedError(error: unknown, code: unknown = (error as GraphQLError | undefined)?.extensions?.code): boolean {
-  const original = unwrapResolverError(error);
-  return original instanceof ParleyError || (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError);
+  return (
+    parleyErrorOf(error) !== undefined ||
+    isUncodedRequestError(error) ||
+    (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError)
+  );
+}
+
+/** Our error behind `error`: itself, the one a resolver threw, or the one Apollo wrapped (a validation rule's). */
+function parleyErrorOf(error: unknown): ParleyError | undefined {
+  const unwrapped = unwrapResolverError(error);
+  if (unwrapped instanceof ParleyError) return unwrapped;
+  const original = error instanceof GraphQLError ? error.originalError : undefined;
+  return original instanceof ParleyError ? original : undefined;
+}
+
+/**
+ * A few refusals Apollo raises before running anything carry a 4xx status
+ * but no code (an APQ hash that does not match its query, an unknown APQ
+ * version): the client's fault, answered as BAD_REQUEST rather than masked.
+ * A GraphQLError with no original error was made on purpose, not by a fault.
+ */
+function isUncodedRequestError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.originalError || error.extensions.code !== undefined) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 export interface FormatErrorOptions {
@@ -98,9 +145,12 @@ export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is unavailable for a mom
 export function createFormatError(options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     if (isExpectedError(error, formatted.extensions?.code)) {
-      if (options.includeStacktrace) return formatted;
-      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const { stacktrace, ...extensions } = formatted.extensions ?? {};
+      if (isUncodedRequestError(error)) extensions.code = 'BAD_REQUEST';
+      // Apollo codes every validation error GRAPHQL_VALIDATION_FAILED, ours (operation limits) included.
+      const ours = parleyErrorOf(error);
+      if (ours) extensions.code = ours.extensions.code;
+      return { ...formatted, extensions: options.includeStacktrace && stacktrace !== undefined ? { ...extensions, stacktrace } : extensions };
     }
     const outage = isDatabaseUnavailable(error);
     return {

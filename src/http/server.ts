@@ -13,10 +13,13 @@ import { withStatementCounter, type StatementCounter } from '../db/statement-cou
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
-import { createFormatError } from '../graphql/errors.js';
+import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
+import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
+import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
+import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -50,6 +53,12 @@ function loggerOutput(config: Config, logStream: NodeJS.WritableStream | undefin
   return {};
 }
 
+/** The GraphQL document of a request's body or query string, when it has one. */
+function documentOf(parameters: unknown): string | undefined {
+  const query = (parameters as { query?: unknown } | null | undefined)?.query;
+  return typeof query === 'string' ? query : undefined;
+}
+
 /** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -64,6 +73,7 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     genReqId: () => randomUUID(),
   });
 
+  const formatError = createFormatError({ includeStacktrace: config.env === 'development' });
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
@@ -71,12 +81,17 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     stopOnTerminationSignals: false,
     // Stack traces help in development only; formatError strips them from masked errors anyway.
     includeStacktraceInErrorResponses: config.env === 'development',
-    formatError: createFormatError({ includeStacktrace: config.env === 'development' }),
+    formatError,
+    // Measures the document before graphql-js's own rules recurse into it: depth, size, aliases, root fields.
+    validationRules: [operationLimitsRule(config.queryLimits)],
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       logUnexpectedErrorsPlugin(),
       serviceUnavailablePlugin(),
-      queryCostPlugin({ maximumCost: config.maxQueryCost }),
+      // Before execution, in this order: refusals that need the resolved operation and its variables.
+      refuseSubscriptionsPlugin(),
+      refuseNulCharactersPlugin(),
+      queryCostPlugin({ maximumCost: config.queryLimits.maxCost }),
       // Cache hints are not used (the response cache keys by entity tags):
       // without the plugin, Apollo does not wrap every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
@@ -86,6 +101,20 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     ],
   });
   await apollo.start();
+
+  // What Fastify refuses before Apollo sees the request (a body that is not
+  // JSON, too large, of a type it cannot read) is answered in GraphQL's
+  // shape with Apollo's code for a malformed request, and logged at debug:
+  // it is the client's mistake. Anything else is a fault: masked and logged.
+  fastify.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      request.log.debug({ err: error }, 'malformed HTTP request');
+      return reply.code(status).send({ errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
+    }
+    request.log.error({ err: error }, 'unexpected error in an HTTP request');
+    return reply.code(500).send({ errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.InternalServerError } }] });
+  });
 
   fastify.addHook('onRequest', async (request, reply) => {
     request.sqlCounter = { count: 0 };
@@ -117,6 +146,20 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
     handler(request, reply) {
+      // The parser recurses once per nested bracket: a document nested too
+      // deep is refused before Apollo parses it (nothing of Apollo's runs
+      // between reading the document and parsing it that could answer).
+      const source = documentOf(request.body) ?? documentOf(request.query);
+      if (source !== undefined) {
+        try {
+          checkNesting(source, config.queryLimits.maxDepth);
+        } catch (error) {
+          if (!(error instanceof QueryTooComplexError)) throw error;
+          const { http: _http, ...extensions } = error.extensions;
+          reply.code(400).type('application/json').send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
+          return;
+        }
+      }
       return withStatementCounter(request.sqlCounter, () => graphqlHandler.call(this, request, reply));
     },
   });

@@ -16,6 +16,8 @@ export interface GraphQLResult<Data> {
   status: number;
   data?: Data | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; field?: string; stacktrace?: unknown } }[];
+  /** The response's extensions (`cost`). */
+  extensions?: Record<string, unknown>;
   /** SQL statements the request sent (the x-sql-statements header). */
   statements: number;
   headers: Headers;
@@ -25,6 +27,24 @@ export interface RequestOptions {
   /** Sent as Authorization: Bearer <token>. */
   token?: string;
   headers?: Record<string, string>;
+}
+
+/** What a raw HTTP request got: the status, the headers, the body as text and, when it is JSON, parsed. */
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: unknown;
+}
+
+export interface RawRequest {
+  /** Default: POST. */
+  method?: string;
+  /** Default: /graphql. */
+  path?: string;
+  headers?: Record<string, string>;
+  /** Sent as it is; an object is sent as JSON. */
+  body?: string | object;
 }
 
 export interface TestApi {
@@ -40,6 +60,8 @@ export interface TestApi {
     variables?: Variables,
     options?: RequestOptions,
   ): Promise<GraphQLResult<Data>>;
+  /** A request `request` cannot express: bad JSON, other methods and content types, protocol extensions. */
+  send(request: RawRequest): Promise<RawResponse>;
   close(): Promise<void>;
 }
 
@@ -78,14 +100,31 @@ export async function startTestApi(
         },
         body: JSON.stringify({ query, variables: variables ?? {} }),
       });
-      const body = (await response.json()) as Pick<GraphQLResult<never>, 'data' | 'errors'>;
+      const body = (await response.json()) as Pick<GraphQLResult<never>, 'data' | 'errors' | 'extensions'>;
       return {
         status: response.status,
         data: body.data,
         errors: body.errors,
+        extensions: body.extensions,
         statements: Number(response.headers.get('x-sql-statements')),
         headers: response.headers,
       };
+    },
+    async send({ method = 'POST', path = '/graphql', headers = {}, body }) {
+      const json = body !== undefined && typeof body !== 'string';
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { ...(json ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: json ? JSON.stringify(body) : body,
+      });
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json: parsed };
     },
     async close() {
       await server.fastify.close();

@@ -24,6 +24,18 @@ export function expectOneError(result: GraphQLResult<unknown>, code: string, fie
   return error;
 }
 
+/** Refused before anything ran, as graphql-js refuses variables that do not coerce: status 400, one error with `code` (and `field`), no data at all. */
+export function expectRefusedBeforeRunning(result: GraphQLResult<unknown>, code: string, field?: string) {
+  expect(result.status).toBe(400);
+  expect(result.data).toBeUndefined();
+  expect(result.errors).toHaveLength(1);
+  const error = result.errors![0]!;
+  expect(error.extensions?.code).toBe(code);
+  expect(error.extensions?.stacktrace).toBeUndefined();
+  if (field !== undefined) expect(error.extensions?.field).toBe(field);
+  return error;
+}
+
 /**
  * The NOT_FOUND of an object that exists but is not the viewer's and the
  * NOT_FOUND of an id nothing has must not tell the two apart: each names its

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { getVariableValues } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from '../../modules/relay/page-arguments.js';
 import type { Context } from '../../graphql/context.js';
@@ -11,6 +12,14 @@ export interface QueryCostOptions {
   listSize?: number;
 }
 
+/** What every response carries in `extensions.cost` (as GitHub and Shopify answer theirs). */
+export interface CostExtension {
+  /** The operation's estimated cost. */
+  requested: number;
+  /** The most an operation may cost (MAX_QUERY_COST). */
+  limit: number;
+}
+
 /**
  * Refuses, before anything runs, operations that could return too much: each
  * field costs 1, and a list multiplies what it selects by the rows it may
@@ -18,12 +27,22 @@ export interface QueryCostOptions {
  * so `conversations(first: 100) { messages(first: 100) }` costs ~10,000 times
  * its message fields, and a deep Message → conversation → messages chain is
  * refused however small each page looks.
+ *
+ * An empty page (`first: 0`) still counts its fields once: a connection's
+ * own fields (`viewerEntry`, `refreshedAt`, `totalCount`) run SQL whatever
+ * the page size, so every field that can reach the database costs at least 1.
+ *
+ * The cost is answered in `extensions.cost` ({ requested, limit }) of every
+ * response to an operation whose variables are valid. Variables that do not
+ * coerce are left to graphql-js, which refuses them before any resolver runs
+ * (BAD_USER_INPUT, HTTP 400): graphql-query-complexity coerces them too, but
+ * throws an uncoded error.
  */
 export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions): ApolloServerPlugin<Context> {
   const pagedList: ComplexityEstimator = ({ type, args, field, childComplexity }) => {
     if (field.args.some((argument) => argument.name === 'first' || argument.name === 'last')) {
       const rows = Number(args.first ?? args.last ?? DEFAULT_PAGE_SIZE);
-      return 1 + Math.max(rows, 0) * childComplexity;
+      return 1 + Math.max(rows, 1) * childComplexity;
     }
     // A connection's edges were counted by its page size already.
     if (type.name.endsWith('Connection')) return undefined;
@@ -34,10 +53,37 @@ export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions
 
   return {
     async requestDidStart() {
+      let cost: CostExtension | undefined;
       return {
-        async didResolveOperation({ request, document, schema }) {
-          const cost = getComplexity({ schema, query: document, variables: request.variables ?? {}, operationName: request.operationName, estimators });
-          if (cost > maximumCost) throw new QueryTooComplexError(cost, maximumCost);
+        async didResolveOperation({ request, document, schema, operation }) {
+          // No operation (none named so): execution says so, with its code.
+          if (!operation) return;
+          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 });
+          if (coerced.errors) return;
+          const requested = getComplexity({
+            schema,
+            query: document,
+            variables: request.variables ?? {},
+            operationName: request.operationName,
+            estimators,
+            // The library's own limit (10,000) throws an uncoded error; operationLimitsPlugin's
+            // MAX_QUERY_NODES has bounded the document before this runs.
+            maxQueryNodes: Infinity,
+          });
+          cost = { requested, limit: maximumCost };
+          if (requested > maximumCost) {
+            throw new QueryTooComplexError(
+              `This operation could cost ${requested}, over the limit of ${maximumCost}: ask for smaller pages (first/last) or fewer nested lists.`,
+              'cost',
+              requested,
+              maximumCost,
+            );
+          }
+        },
+        async willSendResponse({ response }) {
+          if (!cost) return;
+          const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
+          result.extensions = { ...result.extensions, cost };
         },
       };
     },

@@ -7,8 +7,6 @@ export function normalizeBody(body: string, field = 'input.body'): string {
   const trimmed = body.trim();
   const length = [...trimmed].length;
   if (length === 0) throw new BadUserInputError(`${field}: a message cannot be empty`, field);
-  // PostgreSQL text cannot hold U+0000: refused here rather than failing in the INSERT.
-  if (trimmed.includes('\u0000')) throw new BadUserInputError(`${field}: a message cannot contain the NUL character (U+0000)`, field);
   if (length > MAX_BODY_LENGTH) {
     throw new BadUserInputError(`${field}: at most ${MAX_BODY_LENGTH} characters (got ${length})`, field);
   }

@@ -22,10 +22,6 @@ export async function updateProfile(writer: Writer, userId: number, input: Updat
     if (length === 0 || length > MAX_DISPLAY_NAME_LENGTH) {
       throw new BadUserInputError(`input.displayName: 1 to ${MAX_DISPLAY_NAME_LENGTH} characters`, 'input.displayName');
     }
-    // PostgreSQL text cannot hold U+0000: refused here rather than failing in the UPDATE.
-    if (displayName.includes('\u0000')) {
-      throw new BadUserInputError('input.displayName: cannot contain the NUL character (U+0000)', 'input.displayName');
-    }
     data.displayName = displayName;
   }
   if (input.avatarUrl !== undefined) {
@@ -39,7 +35,7 @@ export async function updateProfile(writer: Writer, userId: number, input: Updat
         url = undefined;
       }
       // The URL parser drops tabs and newlines and escapes other control characters, but the raw
-      // text is what is stored (and PostgreSQL cannot hold U+0000): refuse them instead.
+      // text is what is stored: refuse them instead.
       const controls = /[\u0000-\u001f\u007f]/.test(avatarUrl);
       if (!url || controls || (url.protocol !== 'https:' && url.protocol !== 'http:') || avatarUrl.length > MAX_AVATAR_URL_LENGTH) {
         throw new BadUserInputError('input.avatarUrl: expected an http(s) URL of at most 2048 characters, without control characters', 'input.avatarUrl');

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { CreateConversationDocument } from '../../../src/generated/graphql/operations.js';
 import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
-import { expectOneError, snapshotTables } from '../../support/assertions.js';
+import { expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertUser, refuseWrites, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -246,7 +246,9 @@ describe('createConversation refuses', () => {
     await expectRefused(() => create(alice, [bob, toGlobalId('User', '99999999999')]), 'input.participantIds[1]');
   });
 
-  it('a title with a NUL character as bad input, not as an internal error', async () => {
-    await expectRefused(() => create(alice, [bob], 'nul\u0000title'), 'input.title');
+  it('a title with a NUL character as bad input before running, not as an internal error', async () => {
+    const before = await snapshotTables(pool);
+    expectRefusedBeforeRunning(await create(alice, [bob], 'nul\u0000title'), 'BAD_USER_INPUT', '$title');
+    expect(await snapshotTables(pool)).toEqual(before);
   });
 });

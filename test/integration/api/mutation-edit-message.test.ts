@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { EditMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
-import { expectIndistinguishable, expectOneError, snapshotTables } from '../../support/assertions.js';
+import { expectIndistinguishable, expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -158,10 +158,15 @@ describe('editMessage body', () => {
     ['whitespace-only', ' \t\n\u00a0 '],
     ['4001-character', 'a'.repeat(4001)],
     ['4001-emoji', '😀'.repeat(4001)],
-    ['NUL-containing', 'a\u0000b'],
   ])('refuses an %s body with BAD_USER_INPUT on input.body and keeps the message as it was', async (_name, body) => {
     const before = await snapshotTables(pool);
     expectOneError(await edit(body), 'BAD_USER_INPUT', 'input.body');
+    expect(await snapshotTables(pool)).toEqual(before);
+  });
+
+  it('refuses a NUL-containing body before running, naming the variable, and keeps the message as it was', async () => {
+    const before = await snapshotTables(pool);
+    expectRefusedBeforeRunning(await edit('a\u0000b'), 'BAD_USER_INPUT', '$body');
     expect(await snapshotTables(pool)).toEqual(before);
   });
 

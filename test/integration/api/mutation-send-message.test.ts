@@ -6,7 +6,7 @@ import { SendMessageDocument } from '../../../src/generated/graphql/operations.j
 import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { levelForXp } from '../../../src/modules/users/xp.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
-import { expectIndistinguishable, expectOneError, snapshotTables } from '../../support/assertions.js';
+import { expectIndistinguishable, expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, refuseWrites, setLastRead, type FixtureUser } from '../../support/fixtures.js';
 
 let api: TestApi;
@@ -356,9 +356,9 @@ describe('sendMessage body', () => {
     expect(rows[0]!.length).toBe([...body.trim()].length);
   });
 
-  it('refuses a body with a NUL character as bad input, not as an internal error', async () => {
+  it('refuses a body with a NUL character before running, as bad input naming the variable, not as an internal error', async () => {
     const before = await snapshotTables(pool);
-    expectOneError(await send('before\u0000after'), 'BAD_USER_INPUT', 'input.body');
+    expectRefusedBeforeRunning(await send('before\u0000after'), 'BAD_USER_INPUT', '$body');
     expect(await snapshotTables(pool)).toEqual(before);
   });
 });

@@ -29,8 +29,8 @@ describe('the query cost limit', () => {
     expect(result.data).toBeUndefined();
     expect(result.errors).toHaveLength(1);
     const error = result.errors![0]!;
-    expect(error.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maximumCost: 50_000 });
-    expect((error.extensions as { cost: number }).cost).toBeGreaterThan(50_000);
+    expect(error.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'cost', maximum: 50_000 });
+    expect((error.extensions as { found: number }).found).toBeGreaterThan(50_000);
     expect(error.message).toMatch(/first\/last/);
     expect(result.statements).toBe(0);
   });
@@ -47,5 +47,71 @@ describe('the query cost limit', () => {
     const query = 'query ($n: Int) { viewer { conversations(first: $n) { edges { node { messages(first: $n) { edges { node { body createdAt author { displayName username } } } } } } } } }';
     expect((await api.request(query, { n: 10 }, { token })).errors).toBeUndefined();
     expect((await api.request(query, { n: 100 }, { token })).errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+});
+
+describe('cost that bounds SQL work', () => {
+  const LEADERBOARD_SQL_FIELDS = '{ leaderboard(metric: XP, first: 0) { viewerEntry { rank } refreshedAt } }';
+
+  it('answers every operation with its cost and the limit in extensions.cost', async () => {
+    const answered = await api.request('{ viewer { id } }', {}, { token });
+    expect(answered.extensions?.cost).toEqual({ requested: 2, limit: 50_000 });
+    const refused = await api.request(InboxDocument, { conversations: 100, messages: 100 }, { token });
+    expect(refused.extensions?.cost).toEqual({ requested: (refused.errors![0]!.extensions as { found: number }).found, limit: 50_000 });
+    // A resolver's error does not hide the cost of what was asked.
+    const failed = await api.request('{ viewer { id conversations(first: 500) { totalCount } } }', {}, { token });
+    expect(failed.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(failed.extensions?.cost).toMatchObject({ limit: 50_000 });
+  });
+
+  it('counts every field that reaches the database at least once, even on an empty page', async () => {
+    // leaderboard and viewerEntry run a statement each whatever `first` is (refreshedAt comes with the page's).
+    const result = await api.request(LEADERBOARD_SQL_FIELDS, {}, { token });
+    expect(result.errors).toBeUndefined();
+    expect(result.statements).toBe(2);
+    // leaderboard 1 + its fields once: viewerEntry 1 + rank 1, refreshedAt 1 (they were multiplied by 0).
+    expect(result.extensions?.cost).toEqual({ requested: 4, limit: 50_000 });
+  });
+
+  it('refuses more than 30 aliases before any SQL; 30 pass', async () => {
+    const aliased = (count: number) => `{ viewer { ${Array.from({ length: count }, (_unused, index) => `a${index}: stats { totalMessages }`).join(' ')} } }`;
+    const thirty = await api.request(aliased(30), {}, { token });
+    expect(thirty.errors).toBeUndefined();
+    const refused = await api.request(aliased(31), {}, { token });
+    expect(refused.status).toBe(400);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'aliases', maximum: 30, found: 31 });
+    expect(refused.statements).toBe(0);
+  });
+
+  it('refuses 4,800 aliases of leaderboard(first: 0), which would run 4,801 statements, before any (as too many root fields, 20)', async () => {
+    const query = `{ ${Array.from({ length: 4_800 }, (_unused, index) => `a${index}: leaderboard(metric: XP, first: 0) { refreshedAt }`).join(' ')} }`;
+    const result = await api.request(query, {}, { token });
+    expect(result.status).toBe(400);
+    expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(result.statements).toBe(0);
+  });
+
+  it('counts aliases inside fragments each time the fragment is used', async () => {
+    const query = `query { viewer { ...Stats } user(id: "${toGlobalId('User', inbox.viewer.id)}") { ...Stats } }
+      fragment Stats on User { ${Array.from({ length: 16 }, (_unused, index) => `a${index}: stats { totalMessages }`).join(' ')} }`;
+    const result = await api.request(query, {}, { token });
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'aliases', found: 32 });
+    expect(result.statements).toBe(0);
+  });
+});
+
+describe('the root field limit (MAX_QUERY_ROOT_FIELDS)', () => {
+  let small: TestApi;
+  beforeAll(async () => {
+    small = await startTestApi({ MAX_QUERY_ROOT_FIELDS: '3' });
+  });
+  afterAll(() => small.close());
+
+  it('lets 3 root fields through and refuses 4, aliased or not, before any SQL', async () => {
+    expect((await small.request('{ viewer { id } leaderboard(metric: XP) { refreshedAt } __typename }')).errors).toBeUndefined();
+    const refused = await small.request('{ viewer { id } leaderboard(metric: XP) { refreshedAt } other: leaderboard(metric: MESSAGES) { refreshedAt } __typename }');
+    expect(refused.status).toBe(400);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'rootFields', maximum: 3, found: 4 });
+    expect(refused.statements).toBe(0);
   });
 });

@@ -1,0 +1,144 @@
+// Every client mistake is answered as one: a 4xx or a coded GraphQL error,
+// never INTERNAL_SERVER_ERROR, nothing sent to the database, and nothing
+// logged at error level (an alert on the log must not fire on clients).
+import { createHash } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { startTestApi, TEST_JWT_SECRET, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
+import { captureLog, type CapturedLog } from '../../support/log.js';
+
+let api: TestApi;
+let log: CapturedLog;
+let user: FixtureUser;
+let token: string;
+let conversationId: string;
+
+beforeAll(async () => {
+  log = captureLog();
+  api = await startTestApi({ LOG_LEVEL: 'debug' }, undefined, { logStream: log.stream });
+  user = await insertUser(api.database.pool, 'Client');
+  const friend = await insertUser(api.database.pool, 'Friend');
+  conversationId = toGlobalId('Conversation', await insertConversation(api.database.pool, { participants: [user.id, friend.id] }));
+  token = await api.tokenFor(user.id);
+});
+afterAll(() => api.close());
+
+/** Refused before anything ran: `status`, one error with `code`, no SQL statement. */
+function expectRefused(result: GraphQLResult<unknown>, status: number, code: string) {
+  expect({ status: result.status, codes: result.errors?.map((error) => error.extensions?.code) }).toEqual({ status, codes: [code] });
+  expect(result.statements).toBe(0);
+}
+
+const LEADERBOARD = 'query ($n: Int, $metric: LeaderboardMetric!) { leaderboard(metric: $metric, first: $n) { edges { node { rank } } } }';
+
+describe('variables that do not coerce are BAD_USER_INPUT with HTTP 400', () => {
+  it.each([
+    ['a string for an Int', { n: 'abc', metric: 'XP' }],
+    ['a missing required variable', { n: 5 }],
+    ['an enum value the schema lacks', { n: 5, metric: 'KARMA' }],
+    ['1e20 for an Int', { n: 1e20, metric: 'XP' }],
+    ['a float for an Int', { n: 2.5, metric: 'XP' }],
+    ['an object for an Int', { n: { $gt: 1 }, metric: 'XP' }],
+  ])('%s', async (_name, variables) => {
+    expectRefused(await api.request(LEADERBOARD, variables), 400, 'BAD_USER_INPUT');
+  });
+
+  it('a null for a non-null input field', async () => {
+    const result = await api.request('mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }', { input: { conversationId, body: null } }, { token });
+    expectRefused(result, 400, 'BAD_USER_INPUT');
+  });
+});
+
+describe('operations too big to analyse are QUERY_TOO_COMPLEX with HTTP 400', () => {
+  it('more than 10,000 selections (graphql-query-complexity’s own node limit)', async () => {
+    expectRefused(await api.request(`{ ${'__typename '.repeat(10_001)}}`), 400, 'QUERY_TOO_COMPLEX');
+  });
+
+  it('a 5,000-deep chain of fragments', async () => {
+    const fragments = Array.from({ length: 5_000 }, (_unused, index) => `fragment F${index} on Query { ${index < 4_999 ? `...F${index + 1}` : '__typename'} }`);
+    expectRefused(await api.request(`query { ...F0 } ${fragments.join('\n')}`), 400, 'QUERY_TOO_COMPLEX');
+  });
+
+  it('selections nested 3,000 deep (the parser would overflow its stack)', async () => {
+    expectRefused(await api.request(`{ ${'viewer { '.repeat(3_000)}id${' }'.repeat(3_000)} }`), 400, 'QUERY_TOO_COMPLEX');
+  });
+
+  it('a cycle of fragments is a validation error, not a stack overflow', async () => {
+    const result = await api.request('query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }');
+    expectRefused(result, 400, 'GRAPHQL_VALIDATION_FAILED');
+  });
+});
+
+describe('subscriptions', () => {
+  it('are refused with OPERATION_NOT_SUPPORTED (HTTP 400) until they exist', async () => {
+    const result = await api.request('subscription { messageAdded(conversationId: "x") { id } }');
+    expectRefused(result, 400, 'OPERATION_NOT_SUPPORTED');
+    expect(result.errors![0]!.message).toMatch(/subscription/i);
+  });
+});
+
+describe('automatic persisted queries answer with Apollo’s codes', () => {
+  const query = '{ __typename }';
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  it('a hash that does not match the query is BAD_REQUEST (HTTP 400)', async () => {
+    const response = await api.send({ body: { query, extensions: { persistedQuery: { version: 1, sha256Hash: sha256('{ viewer { id } }') } } } });
+    expect(response.status).toBe(400);
+    expect(response.json).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+  });
+
+  it('an unknown protocol version is BAD_REQUEST (HTTP 400)', async () => {
+    const response = await api.send({ body: { query, extensions: { persistedQuery: { version: 2, sha256Hash: sha256(query) } } } });
+    expect(response.status).toBe(400);
+    expect(response.json).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+  });
+
+  it('a hash never registered is PERSISTED_QUERY_NOT_FOUND, then registers and runs', async () => {
+    const hash = sha256(`${query} `);
+    const missing = await api.send({ body: { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } });
+    expect(missing.json).toMatchObject({ errors: [{ extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] });
+    const registered = await api.send({ body: { query: `${query} `, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } } });
+    expect(registered.json).toMatchObject({ data: { __typename: 'Query' } });
+  });
+});
+
+describe('the NUL character (U+0000) is refused before any SQL, in every string argument', () => {
+  it.each([
+    ['userByUsername, literal', 'query { userByUsername(username: "ab\\u0000c") { id } }', {}],
+    ['userByUsername, variable', 'query ($u: String!) { userByUsername(username: $u) { id } }', { u: 'ab\u0000c' }],
+    ['an id', 'query ($id: ID!) { user(id: $id) { id } }', { id: `${toGlobalId('User', 1)}\u0000` }],
+    ['a cursor', 'query { leaderboard(metric: XP, after: "\\u0000") { edges { cursor } } }', {}],
+    ['an input object field', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }', { input: { conversationId: 'x', body: 'hi\u0000' } }],
+    ['a list item', 'mutation ($ids: [ID!]!) { createConversation(input: { participantIds: $ids }) { conversation { id } } }', { ids: ['a', '\u0000'] }],
+  ])('%s', async (_name, query, variables) => {
+    const result = await api.request(query, variables, { token });
+    expectRefused(result, 400, 'BAD_USER_INPUT');
+    expect(result.errors![0]!.message).toMatch(/U\+0000/);
+  });
+});
+
+describe('a signed token whose subject is no user id is an invalid token: signed out', () => {
+  const sign = (subject: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET));
+
+  it.each(['2147483648', String(2 ** 53), '0', '-1', 'abc', '1.5', '1e3', '0x10', ` ${1}`, '01'])('subject %j', async (subject) => {
+    const result = await api.request('{ viewer { id } }', {}, { token: await sign(subject) });
+    expect(result).toMatchObject({ status: 200, data: { viewer: null } });
+    expect(result.errors).toBeUndefined();
+    expect(result.statements).toBe(0);
+  });
+
+  it('the largest int4 id is still a user id (none here): viewer null after one lookup', async () => {
+    const result = await api.request('{ viewer { id } }', {}, { token: await sign('2147483647') });
+    expect(result).toMatchObject({ status: 200, data: { viewer: null } });
+    expect(result.errors).toBeUndefined();
+    expect(result.statements).toBe(1);
+  });
+});
+
+describe('the log', () => {
+  it('has no error-level line for any of the client mistakes above, and debug lines for them', () => {
+    expect(log.errors()).toEqual([]);
+    expect(log.entries().some((entry) => entry.msg === 'client error in a GraphQL operation')).toBe(true);
+  });
+});
