@@ -5,6 +5,7 @@
 // BENCH_DATABASE_URL (default: a `parley_bench` database on the local
 // PostgreSQL of TEST_POSTGRES_URL's server) is created if missing, migrated
 // and seeded once at the scale below; later runs reuse it.
+import { randomBytes } from 'node:crypto';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -76,7 +77,8 @@ const { rows: viewers } = await pool.query<{ userId: number; conversations: numb
 );
 const viewer = viewers[0]!;
 
-const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: 3600 });
+// The servers below are this run's own: a secret for this run alone.
+const auth = createAuth({ secret: config.auth.jwtSecret ?? randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
 const token = await auth.issueToken(viewer.userId);
 const prisma = createPrisma(pool);
 const schema = buildSchema();

@@ -8,12 +8,13 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(4000);
     expect(config.database.poolMax).toBe(defaultPoolSize());
     expect(config.database.statementTimeoutMs).toBeGreaterThan(0);
-    expect(config.auth.usingDevelopmentSecret).toBe(true);
     expect(config.dataloaderBatch).toBe(true);
   });
 
-  it('has the query limits', () => {
+  it('has safe defaults: loopback only, no secret of its own (one is kept in the data directory), the query limits', () => {
     const config = loadConfig({});
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(config.auth).toMatchObject({ jwtSecret: undefined, secretFile: '.data/jwt-secret' });
     expect(config.queryLimits).toEqual({ maxCost: 50_000, maxDepth: 15, maxNodes: 1_000, maxAliases: 30, maxRootFields: 20 });
   });
 
@@ -30,14 +31,16 @@ describe('loadConfig', () => {
       PORT: '8080',
       DATABASE_POOL_MAX: '7',
       JWT_SECRET: 'x'.repeat(32),
+      JWT_SECRET_FILE: '/var/lib/parley/jwt-secret',
+      HOST: '0.0.0.0',
       DATALOADER_BATCH: 'false',
       LOG_LEVEL: 'warn',
     });
     expect(config).toMatchObject({
       database: { url: 'postgresql://parley:secret@db:5432/parley', poolMax: 7 },
       redisUrl: 'redis://cache:6379',
-      http: { port: 8080 },
-      auth: { jwtSecret: 'x'.repeat(32), usingDevelopmentSecret: false },
+      http: { port: 8080, host: '0.0.0.0' },
+      auth: { jwtSecret: 'x'.repeat(32), secretFile: '/var/lib/parley/jwt-secret' },
       dataloaderBatch: false,
       logLevel: 'warn',
     });

@@ -33,12 +33,12 @@ const redisUrl = z
 /** A default pool size for this machine: enough to keep every core busy while others wait on I/O. */
 export const defaultPoolSize = (): number => 2 * availableParallelism() + 5;
 
-const DEVELOPMENT_JWT_SECRET = 'parley-development-secret-do-not-use-in-production';
-
 const environmentSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    // Loopback: a development server (with its demo data and tokens) is not
+    // reachable from the network unless asked. Containers set 0.0.0.0.
+    HOST: z.string().min(1).default('127.0.0.1'),
     PORT: integer(0, 65535).default(4000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: postgresUrl.optional(),
@@ -50,6 +50,7 @@ const environmentSchema = z
     EMBEDDED_PORT: integer(0, 65535).default(0),
     REDIS_URL: redisUrl.optional(),
     JWT_SECRET: z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
+    JWT_SECRET_FILE: z.string().min(1).default('.data/jwt-secret'),
     JWT_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
     DATALOADER_BATCH: booleanString.default(true),
     MAX_QUERY_COST: integer(1, 100_000_000).default(50_000),
@@ -83,7 +84,12 @@ export interface Config {
   embedded: { dataDir: string; port: number };
   /** Unset: the response cache uses an in-process store. */
   redisUrl: string | undefined;
-  auth: { jwtSecret: string; tokenTtlSeconds: number; usingDevelopmentSecret: boolean };
+  auth: {
+    /** Unset (never in production): the secret kept in `secretFile`, made on first use (see readOrCreateSecret). */
+    jwtSecret: string | undefined;
+    secretFile: string;
+    tokenTtlSeconds: number;
+  };
   /** `false` builds every DataLoader with `batch: false`: the benchmark's baseline. */
   dataloaderBatch: boolean;
   /** What one operation may ask for; larger ones are refused with QUERY_TOO_COMPLEX before they run. */
@@ -139,11 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     embedded: { dataDir: value.EMBEDDED_DATA_DIR, port: value.EMBEDDED_PORT },
     redisUrl: value.REDIS_URL,
-    auth: {
-      jwtSecret: value.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
-      tokenTtlSeconds: value.JWT_TTL_SECONDS,
-      usingDevelopmentSecret: value.JWT_SECRET === undefined,
-    },
+    auth: { jwtSecret: value.JWT_SECRET, secretFile: value.JWT_SECRET_FILE, tokenTtlSeconds: value.JWT_TTL_SECONDS },
     dataloaderBatch: value.DATALOADER_BATCH,
     queryLimits: {
       maxCost: value.MAX_QUERY_COST,

@@ -9,6 +9,7 @@ import { createPrisma } from './db/prisma.js';
 import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
+import { tokenSecret } from './graphql/token-secret.js';
 import { buildSchema } from './http/schema.js';
 import { createServer } from './http/server.js';
 import { CliError, runCli } from './cli/run-cli.js';
@@ -38,7 +39,7 @@ await runCli(async () => {
   }
 
   const prisma = createPrisma(database.pool);
-  const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds });
+  const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
   const { fastify, apollo } = await createServer({ config, schema, db: { pool: database.pool, prisma }, auth });
   reportLostConnection = (error) =>
     fastify.log.warn(
@@ -68,10 +69,12 @@ await runCli(async () => {
   });
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  say(`GraphQL at http://localhost:${port}/graphql`);
+  // The address it listens on, so a developer sees whether it is reachable from elsewhere (HOST).
+  const host = typeof address === 'object' && address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : config.http.host;
+  say(`GraphQL at http://${host}:${port}/graphql`);
   if (demoUserId !== undefined) {
     say(`demo token for user ${demoUserId} (send as Authorization: Bearer <token>):`);
     console.log(await auth.issueToken(demoUserId));
   }
-  if (config.auth.usingDevelopmentSecret) say('JWT_SECRET is unset: tokens are signed with a development secret');
+  if (!config.auth.jwtSecret) say(`JWT_SECRET is unset: tokens are signed with the secret kept in ${config.auth.secretFile}`);
 });

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createAuth } from '../graphql/auth.js';
+import { tokenSecret } from '../graphql/token-secret.js';
 import { idOfType } from '../modules/relay/global-id.js';
 import { CliError, runCli } from './run-cli.js';
 
@@ -21,7 +22,9 @@ await runCli(async () => {
   }
   const config = loadConfig();
   // Does not open the database: the embedded one may be in use by the running server.
-  process.stdout.write(`${await createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds }).issueToken(userId)}\n`);
+  // Signs with the server's secret: JWT_SECRET, or the one kept in the data directory.
+  const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
+  process.stdout.write(`${await auth.issueToken(userId)}\n`);
 });
 
 /** A database id ("42") or the global ID GraphQL shows for the user; null when it is neither. */

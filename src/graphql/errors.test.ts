@@ -92,4 +92,13 @@ describe('createFormatError, for refusals before anything runs', () => {
     const formatted = createFormatError()({ message: wrapped.message, extensions: { ...wrapped.extensions } }, wrapped);
     expect(formatted.extensions).toMatchObject({ code: ErrorCode.QueryTooComplex, limit: 'depth', maximum: 15, found: 16 });
   });
+
+  it('drops "Did you mean" from any client error when asked (production), and only then', () => {
+    const message = 'Variable "$m" got invalid value "XPP"; Value "XPP" does not exist in "LeaderboardMetric" enum. Did you mean the enum value "XP"?';
+    const error = new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+    expect(createFormatError({ hideSuggestions: true })({ message, extensions: { code: 'BAD_USER_INPUT' } }, error).message).toBe(
+      'Variable "$m" got invalid value "XPP"; Value "XPP" does not exist in "LeaderboardMetric" enum.',
+    );
+    expect(createFormatError()({ message, extensions: { code: 'BAD_USER_INPUT' } }, error).message).toBe(message);
+  });
 });

@@ -127,9 +127,21 @@ function isUncodedRequestError(error: unknown): boolean {
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
+// What graphql-js appends to a message naming something the client did not ask
+// about: "Cannot query field "viewr" on type "Query". Did you mean "viewer"?"
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
 export interface FormatErrorOptions {
   /** Keep stack traces in responses (development only). Default: false. */
   includeStacktrace?: boolean;
+  /**
+   * Drop "Did you mean …?" from messages, so a client learns no field,
+   * argument, type or enum value it did not name (production, where
+   * introspection is off too). Apollo's hideSchemaDetailsFromClientErrors does
+   * this for validation errors only; this covers variable coercion too.
+   * Default: false.
+   */
+  hideSuggestions?: boolean;
 }
 
 /** What a client is told when the database could not answer: no cause, no SQL, only that a retry may succeed. */
@@ -145,12 +157,13 @@ export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is unavailable for a mom
 export function createFormatError(options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     if (isExpectedError(error, formatted.extensions?.code)) {
+      const message = options.hideSuggestions ? formatted.message.replace(SUGGESTION, '') : formatted.message;
       const { stacktrace, ...extensions } = formatted.extensions ?? {};
       if (isUncodedRequestError(error)) extensions.code = 'BAD_REQUEST';
       // Apollo codes every validation error GRAPHQL_VALIDATION_FAILED, ours (operation limits) included.
       const ours = parleyErrorOf(error);
       if (ours) extensions.code = ours.extensions.code;
-      return { ...formatted, extensions: options.includeStacktrace && stacktrace !== undefined ? { ...extensions, stacktrace } : extensions };
+      return { ...formatted, message, extensions: options.includeStacktrace && stacktrace !== undefined ? { ...extensions, stacktrace } : extensions };
     }
     const outage = isDatabaseUnavailable(error);
     return {

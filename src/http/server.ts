@@ -73,7 +73,7 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     genReqId: () => randomUUID(),
   });
 
-  const formatError = createFormatError({ includeStacktrace: config.env === 'development' });
+  const formatError = createFormatError({ includeStacktrace: config.env === 'development', hideSuggestions: production });
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
@@ -81,6 +81,9 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     stopOnTerminationSignals: false,
     // Stack traces help in development only; formatError strips them from masked errors anyway.
     includeStacktraceInErrorResponses: config.env === 'development',
+    // No "Did you mean …?" in production, where introspection is off too:
+    // Apollo's option covers validation errors, formatError the rest.
+    hideSchemaDetailsFromClientErrors: production,
     formatError,
     // Measures the document before graphql-js's own rules recurse into it: depth, size, aliases, root fields.
     validationRules: [operationLimitsRule(config.queryLimits)],

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.js';
 import { instrumentPool } from '../../src/db/statement-counter.js';
 import { createAuth, type Auth } from '../../src/graphql/auth.js';
+import { tokenSecret } from '../../src/graphql/token-secret.js';
 import { buildSchema } from '../../src/http/schema.js';
 import { createServer, type ParleyServer } from '../../src/http/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -75,7 +76,7 @@ export async function startTestApi(
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, ...env });
   instrumentPool(db.pool);
   const prisma = createPrisma(db.pool);
-  const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: config.auth.tokenTtlSeconds });
+  const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
   const server = await createServer({ config, schema: buildSchema(), db: { pool: db.pool, prisma }, auth, logStream: options.logStream });
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = server.fastify.server.address();
