@@ -37,7 +37,8 @@ export function createAuth(options: AuthOptions) {
       if (!match) return null;
       try {
         const { payload } = await jwtVerify(match[1]!, key, { algorithms: [ALGORITHM] });
-        return viewerOfSubject(payload.sub);
+        // jose types `sub` as a string but does not check it: a signed { "sub": 1 } arrives as a number.
+        return viewerOfSubject(payload.sub as unknown);
       } catch (error) {
         if (error instanceof joseErrors.JOSEError) return null;
         throw error;
@@ -48,9 +49,9 @@ export function createAuth(options: AuthOptions) {
 
 export type Auth = ReturnType<typeof createAuth>;
 
-/** The viewer a subject names: a user id from 1 to INTEGER_MAX in canonical decimal, else null. */
-function viewerOfSubject(subject: string | undefined): Viewer | null {
-  if (subject === undefined || !/^[1-9]\d{0,9}$/.test(subject)) return null;
+/** The viewer a subject names: a user id from 1 to INTEGER_MAX as a string in canonical decimal, else null. */
+function viewerOfSubject(subject: unknown): Viewer | null {
+  if (typeof subject !== 'string' || !/^[1-9]\d{0,9}$/.test(subject)) return null;
   const id = Number(subject);
   return id <= INTEGER_MAX ? { id } : null;
 }

@@ -76,6 +76,8 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
   const formatError = createFormatError({ includeStacktrace: config.env === 'development', hideSuggestions: production });
   const apollo = new ApolloServer<Context>({
     schema,
+    // Apollo's own errors (a hook that threw) go to the request log, not the console.
+    logger: fastify.log,
     csrfPrevention: true,
     // main.ts owns the signals: it stops Apollo (which drains Fastify), then closes the pool.
     stopOnTerminationSignals: false,
@@ -147,7 +149,8 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
   });
   fastify.route<{ Reply: string }>({
     url: '/graphql',
-    method: ['GET', 'POST', 'OPTIONS'],
+    // Other methods too, so Apollo answers them (405, BAD_REQUEST) rather than a bare 404.
+    method: ['GET', 'POST', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'],
     handler(request, reply) {
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
