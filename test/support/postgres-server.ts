@@ -70,8 +70,33 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+export interface OwnPostgresOptions {
+  /**
+   * Server settings, each passed as `-c name=value` at every start, e.g.
+   * `{ shared_preload_libraries: 'pg_stat_statements' }`. Default: none
+   * beyond the quick-start ones below.
+   */
+  settings?: Record<string, string | number>;
+}
+
+// pg_ctl hands its -o string to a shell-like splitter: a value with spaces or
+// quotes would be cut or reinterpreted, so only plain values are taken.
+const PLAIN_SETTING = /^[A-Za-z0-9_.,:/+-]+$/;
+
+function settingFlags(settings: Record<string, string | number>): string {
+  return Object.entries(settings)
+    .map(([name, value]) => {
+      if (!/^[a-z_.]+$/.test(name) || !PLAIN_SETTING.test(String(value))) {
+        throw new Error(`startOwnPostgres: setting ${name}=${JSON.stringify(value)} must be a plain name and a value without spaces or quotes`);
+      }
+      return ` -c ${name}=${value}`;
+    })
+    .join('');
+}
+
 /** initdb, then start: about a second. Call destroy() when done. */
-export async function startOwnPostgres(): Promise<OwnPostgres> {
+export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
+  const extraSettings = settingFlags(options.settings ?? {});
   const bin = findPostgresBinaries();
   const user = serverUser();
   const directory = await mkdtemp(join(tmpdir(), 'parley-pg-'));
@@ -90,8 +115,8 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
 
   await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   // Durability is not what these tests are about: fsync off makes start and stop quick.
-  const options = `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40`;
-  const start = () => tool('pg_ctl', ['start', '-w', '-D', data, '-l', log, '-o', options]);
+  const serverFlags = `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40${extraSettings}`;
+  const start = () => tool('pg_ctl', ['start', '-w', '-D', data, '-l', log, '-o', serverFlags]);
   const stop = () => tool('pg_ctl', ['stop', '-w', '-D', data, '-m', 'fast']);
   await start();
 
