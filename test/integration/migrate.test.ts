@@ -7,10 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const EXPECTED_INDEXES = [
   'messages_conversation_id_created_at_id_idx',
-  'messages_author_id_created_at_idx',
-  'messages_body_search_idx',
   'conversation_participants_user_id_conversation_id_idx',
-  'conversations_activity_at_id_idx',
   'user_stats_summary_user_id_key',
   'user_stats_summary_xp_idx',
   'user_stats_summary_xp_7d_idx',

@@ -273,7 +273,7 @@ describe('seedDatabase', () => {
 
   it('leaves every index and constraint as the migrations made them, and valid', async () => {
     expect(await indexesAndConstraints(database.pool)).toEqual(catalogBefore);
-    expect(catalogBefore.some((entry) => entry.includes('messages_body_search_idx'))).toBe(true);
+    expect(catalogBefore.some((entry) => entry.includes('messages_conversation_id_created_at_id_idx'))).toBe(true);
     expect(catalogBefore.some((entry) => entry.includes('messages_author_id_fkey'))).toBe(true);
   });
 
@@ -370,7 +370,7 @@ describe('npm run db:seed', () => {
     expect(stdout).toMatch(/^seeded 20 users, 40 conversations \(\d+ participants\), 500 messages in [\d.]+ s \(seed 3, /m);
     const lines = stderr.trim().split('\n');
     for (const line of lines) expect(line).toMatch(/^seed: [a-z]+ \d+\/\d+( [a-z_]+)? \([\d.]+ s\)$/);
-    expect(lines).toContainEqual(expect.stringMatching(/^seed: indexes \d+\/\d+ messages_body_search_idx /));
+    expect(lines).toContainEqual(expect.stringMatching(/^seed: indexes \d+\/\d+ messages_conversation_id_created_at_id_idx /));
     expect(lines.filter((line) => line.startsWith('seed: messages')).at(-1)).toMatch(/^seed: messages 500\/500 /);
     expect(lines.at(-1)).toMatch(/^seed: view 2\/2 /);
   }, 60_000);

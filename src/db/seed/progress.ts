@@ -8,7 +8,7 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-/** `seed: messages 400000/1000000 (3.2 s)`, `seed: indexes 4/11 messages_body_search_idx (27.3 s)` */
+/** `seed: messages 400000/1000000 (3.2 s)`, `seed: indexes 2/7 messages_conversation_id_created_at_id_idx (9.1 s)` */
 export function formatProgressLine(event: SeedProgressEvent): string {
   const detail = event.detail ? ` ${event.detail}` : '';
   return `seed: ${event.step} ${event.done}/${event.total}${detail} (${(event.elapsedMs / 1000).toFixed(1)} s)`;

@@ -1,5 +1,5 @@
 // Internal: the users domain's SQL. Each function takes the database first.
-import type pg from 'pg';
+import type { Queryable } from '../../db/pool.js';
 import type { UserRow, UserStatsRow } from './rows.js';
 
 /**
@@ -35,17 +35,17 @@ export function takeUser<Rest extends object>(row: object, prefix: string): [Use
 
 const USER_COLUMNS = userColumns('users');
 
-export async function findUsersByIds(db: pg.Pool, ids: readonly number[]): Promise<UserRow[]> {
+export async function findUsersByIds(db: Queryable, ids: readonly number[]): Promise<UserRow[]> {
   const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::int[])`, [ids]);
   return rows;
 }
 
-export async function findUserByUsername(db: pg.Pool, username: string): Promise<UserRow | null> {
+export async function findUserByUsername(db: Queryable, username: string): Promise<UserRow | null> {
   const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = lower($1)`, [username]);
   return rows[0] ?? null;
 }
 
-export async function findStatsByUserIds(db: pg.Pool, ids: readonly number[]): Promise<UserStatsRow[]> {
+export async function findStatsByUserIds(db: Queryable, ids: readonly number[]): Promise<UserStatsRow[]> {
   const { rows } = await db.query<UserStatsRow>(
     `SELECT user_id AS "userId", total_messages AS "totalMessages", messages_7d AS "messages7d",
             messages_30d AS "messages30d", xp, xp_7d AS "xp7d", xp_30d AS "xp30d", level,
