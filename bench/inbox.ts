@@ -10,7 +10,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
-import { migrate } from '../src/db/migrate.js';
+import { migrate, readMigrations } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { seedDatabase } from '../src/db/seed/seed.js';
@@ -86,7 +86,7 @@ const query = print(InboxDocument);
 const variables = { conversations: 50, messages: 20 };
 
 async function measure(batch: boolean): Promise<Figures> {
-  const { fastify } = await createServer({ config: { ...config, dataloaderBatch: batch }, schema, db: { pool, prisma }, auth });
+  const { fastify } = await createServer({ config: { ...config, dataloaderBatch: batch }, schema, db: { pool, prisma }, auth, migrations: await readMigrations() });
   await fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = fastify.server.address() as { port: number };
   const send = async () => {

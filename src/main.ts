@@ -3,7 +3,7 @@
 // into an empty development database, and serves /graphql until SIGTERM.
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
-import { migrate } from './db/migrate.js';
+import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createPrisma } from './db/prisma.js';
 import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
@@ -26,6 +26,8 @@ await runCli(async () => {
   instrumentPool(database.pool);
   say(database.embedded ? `embedded PostgreSQL (PGlite) in ${config.embedded.dataDir}` : 'PostgreSQL at DATABASE_URL');
 
+  // Read once: /ready compares the database with this build's migrations on every probe.
+  const migrationFiles = await readMigrations();
   const migrations = await migrate(database.pool, { log: (line) => say(line) });
   if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
   let demoUserId: number | undefined;
@@ -40,7 +42,13 @@ await runCli(async () => {
 
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
-  const { fastify, apollo } = await createServer({ config, schema, db: { pool: database.pool, prisma }, auth });
+  const { fastify, apollo } = await createServer({
+    config,
+    schema,
+    db: { pool: database.pool, prisma },
+    auth,
+    migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
+  });
   reportLostConnection = (error) =>
     fastify.log.warn(
       { reason: describeDatabaseError(error), idleConnectionsLost: database.poolErrors.idleConnectionsLost },

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { withClient } from './pool.js';
+import { withClient, type Queryable } from './pool.js';
 
 /**
  * Applies prisma/migrations the way `prisma migrate deploy` does, for machines
@@ -199,6 +199,41 @@ async function applyMigration(client: pg.PoolClient, migration: Migration): Prom
     'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
     [id],
   );
+}
+
+/** A migration as this build ships it: enough to tell whether the database has it, unchanged. */
+export type MigrationFingerprint = Pick<Migration, 'name' | 'checksum'>;
+
+export interface MigrationState {
+  /** Shipped here, not applied (or applied unfinished, or rolled back). */
+  pending: string[];
+  /** Applied from a file whose text differs from this build's: the schema may not be what the code expects. */
+  changed: string[];
+  /** Applied and finished, this build's or another's (a newer build may have migrated further). */
+  applied: number;
+}
+
+/**
+ * Compares `expected` (this build's migrations) with what `_prisma_migrations`
+ * records as finished; a database that was never migrated has everything pending.
+ */
+export async function findMigrationState(db: Queryable, expected: readonly MigrationFingerprint[]): Promise<MigrationState> {
+  let rows: { name: string; checksum: string }[];
+  try {
+    ({ rows } = await db.query<{ name: string; checksum: string }>(
+      'SELECT migration_name AS name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    ));
+  } catch (error) {
+    // 42P01: no _prisma_migrations table, nothing was ever applied.
+    if ((error as { code?: string }).code !== '42P01') throw error;
+    rows = [];
+  }
+  const applied = new Map(rows.map((row) => [row.name, row.checksum]));
+  return {
+    pending: expected.filter((migration) => !applied.has(migration.name)).map((migration) => migration.name),
+    changed: expected.filter((migration) => applied.has(migration.name) && applied.get(migration.name) !== migration.checksum).map((migration) => migration.name),
+    applied: applied.size,
+  };
 }
 
 /**

@@ -9,12 +9,14 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
+import type { MigrationFingerprint } from '../db/migrate.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
 import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
+import { registerHealthRoutes } from './health.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
@@ -26,6 +28,10 @@ export interface ServerDependencies {
   schema: GraphQLSchema;
   db: Db;
   auth: Auth;
+  /** This build's migrations, read once at start: /ready waits until the database has them all. */
+  migrations: readonly MigrationFingerprint[];
+  /** Pings Redis for /ready's report. Default: none (Redis reported as not configured). */
+  checkRedis?: () => Promise<unknown>;
   /** Where the log goes. Default: standard output. */
   logStream?: NodeJS.WritableStream;
 }
@@ -63,7 +69,7 @@ function documentOf(parameters: unknown): string | undefined {
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
-export async function createServer({ config, schema, db, auth, logStream }: ServerDependencies): Promise<ParleyServer> {
+export async function createServer({ config, schema, db, auth, migrations, checkRedis, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const fastify = Fastify({
     logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
@@ -170,15 +176,7 @@ export async function createServer({ config, schema, db, auth, logStream }: Serv
     },
   });
 
-  fastify.get('/health', async () => ({ status: 'ok' }));
-  fastify.get('/ready', async (_request, reply) => {
-    try {
-      await db.pool.query('SELECT 1');
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).send({ status: 'database unavailable' });
-    }
-  });
+  registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
 
   return { fastify, apollo };
 }

@@ -3,6 +3,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode } from 'graphql';
 import { loadConfig } from '../../src/config.js';
+import { readMigrations } from '../../src/db/migrate.js';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.js';
 import { instrumentPool } from '../../src/db/statement-counter.js';
 import { createAuth, type Auth } from '../../src/graphql/auth.js';
@@ -70,14 +71,22 @@ export interface TestApi {
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  options: { logStream?: NodeJS.WritableStream } = {},
+  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown> } = {},
 ): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, ...env });
   instrumentPool(db.pool);
   const prisma = createPrisma(db.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
-  const server = await createServer({ config, schema: buildSchema(), db: { pool: db.pool, prisma }, auth, logStream: options.logStream });
+  const server = await createServer({
+    config,
+    schema: buildSchema(),
+    db: { pool: db.pool, prisma },
+    auth,
+    migrations: await readMigrations(),
+    checkRedis: options.checkRedis,
+    logStream: options.logStream,
+  });
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = server.fastify.server.address();
   if (!address || typeof address === 'string') throw new Error('the test server has no TCP address');
