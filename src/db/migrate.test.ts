@@ -8,10 +8,12 @@ describe('readMigrations', () => {
     expect(names[0]).toMatch(/_init$/);
     for (const migration of migrations) {
       expect(migration.checksum).toMatch(/^[0-9a-f]{64}$/);
-      const concurrent = /CREATE INDEX CONCURRENTLY/.test(migration.sql);
-      expect(migration.transactional).toBe(!concurrent);
-      // every concurrent index build carries its written rollback
-      if (concurrent) expect(migration.down).toMatch(/DROP INDEX CONCURRENTLY IF EXISTS/);
+      const builds = /CREATE INDEX CONCURRENTLY/.test(migration.sql);
+      const drops = /DROP INDEX CONCURRENTLY/.test(migration.sql);
+      expect(migration.transactional).toBe(!builds && !drops);
+      // every concurrent index change carries its written rollback: a build's drops the index, a drop's builds it again
+      if (builds) expect(migration.down).toMatch(/DROP INDEX CONCURRENTLY IF EXISTS/);
+      if (drops) expect(migration.down).toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS/);
     }
   });
 });
