@@ -7,6 +7,12 @@
 import pg from 'pg';
 import type { Queryable } from './pool.js';
 
+/**
+ * Opens every statement of this file, so that pg_stat_statements' lists can
+ * leave out the report's own (it keeps a statement's leading comment).
+ */
+const OWN_STATEMENT = '/* parley report */';
+
 export interface DatabaseOverview {
   name: string;
   /** e.g. "15.4 (Debian 15.4-1)". */
@@ -24,7 +30,7 @@ export interface DatabaseOverview {
 
 export async function findDatabaseOverview(db: Queryable): Promise<DatabaseOverview> {
   const { rows } = await db.query<DatabaseOverview>(
-    `SELECT d.datname AS name,
+    `${OWN_STATEMENT} SELECT d.datname AS name,
             current_setting('server_version') AS "serverVersion",
             current_setting('server_version_num')::int AS "serverVersionNumber",
             pg_database_size(d.datid)::float8 AS "sizeBytes",
@@ -57,7 +63,7 @@ export interface RelationSize {
 /** Tables and materialized views of the application's schemas, largest first. */
 export async function findRelationSizes(db: Queryable): Promise<RelationSize[]> {
   const { rows } = await db.query<RelationSize>(
-    `SELECT n.nspname AS schema, c.relname AS name,
+    `${OWN_STATEMENT} SELECT n.nspname AS schema, c.relname AS name,
             CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'table' END AS kind,
             CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::float8 END AS "estimatedRows",
             pg_total_relation_size(c.oid)::float8 AS "totalBytes",
@@ -98,7 +104,7 @@ export interface IndexUsage {
 /** Every index of the application's tables and materialized views with its scans, by table. */
 export async function findIndexUsage(db: Queryable): Promise<IndexUsage[]> {
   const { rows } = await db.query<IndexUsage>(
-    `SELECT s.schemaname AS schema, s.relname AS "table", s.indexrelname AS name,
+    `${OWN_STATEMENT} SELECT s.schemaname AS schema, s.relname AS "table", s.indexrelname AS name,
             s.idx_scan::float8 AS scans,
             s.idx_tup_read::float8 AS "tuplesRead",
             pg_relation_size(s.indexrelid)::float8 AS "sizeBytes",
@@ -132,7 +138,7 @@ export interface TableCacheHit {
 /** Buffer-cache hit ratios per table and materialized view, the most read first. */
 export async function findCacheHitRatios(db: Queryable): Promise<TableCacheHit[]> {
   const { rows } = await db.query<TableCacheHit>(
-    `SELECT schemaname AS schema, relname AS "table",
+    `${OWN_STATEMENT} SELECT schemaname AS schema, relname AS "table",
             heap_blks_hit::float8 / nullif(heap_blks_hit + heap_blks_read, 0) AS "tableHitRatio",
             idx_blks_hit::float8 / nullif(idx_blks_hit + idx_blks_read, 0) AS "indexHitRatio",
             (heap_blks_read + coalesce(idx_blks_read, 0))::float8 AS "blocksRead",
@@ -154,7 +160,7 @@ export interface ConnectionCount {
 /** Client connections to this database by application_name and state (the API's pool is 'parley-api'), the asking one left out. */
 export async function findConnections(db: Queryable): Promise<ConnectionCount[]> {
   const { rows } = await db.query<ConnectionCount>(
-    `SELECT coalesce(nullif(application_name, ''), '(unnamed)') AS application,
+    `${OWN_STATEMENT} SELECT coalesce(nullif(application_name, ''), '(unnamed)') AS application,
             coalesce(state, 'unknown') AS state,
             count(*)::int AS connections,
             coalesce(extract(epoch FROM max(now() - state_change)), 0)::float8 AS "longestSeconds"
@@ -168,7 +174,7 @@ export async function findConnections(db: Queryable): Promise<ConnectionCount[]>
 
 /** Whether pg_stat_statements can be read here, and if not, what is missing. */
 export type StatementStatisticsSource =
-  | { status: 'available'; relation: string }
+  | { status: 'available'; relation: string; schema: string }
   | { status: 'not-loaded' | 'not-installed' | 'unsupported'; note: string };
 
 const HOW_TO_LOAD =
@@ -183,7 +189,7 @@ const HOW_TO_LOAD =
  */
 export async function findStatementStatisticsSource(db: Queryable): Promise<StatementStatisticsSource> {
   const { rows } = await db.query<{ preload: string | null; schema: string | null; serverVersionNumber: number }>(
-    `SELECT (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
+    `${OWN_STATEMENT} SELECT (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
             (SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_stat_statements') AS schema,
             current_setting('server_version_num')::int AS "serverVersionNumber"`,
   );
@@ -204,13 +210,21 @@ export async function findStatementStatisticsSource(db: Queryable): Promise<Stat
   }
   const relation = `${pg.escapeIdentifier(schema)}.pg_stat_statements`;
   try {
-    await db.query(`SELECT 1 FROM ${relation} LIMIT 0`);
+    await db.query(`${OWN_STATEMENT} SELECT 1 FROM ${relation} LIMIT 0`);
   } catch (error) {
     // 55000: "pg_stat_statements must be loaded via shared_preload_libraries"
     if ((error as { code?: string }).code === '55000') return { status: 'not-loaded', note: `pg_stat_statements is created but not loaded: ${HOW_TO_LOAD.replace(/, then run .*$/, '')}.` };
     throw error;
   }
-  return { status: 'available', relation };
+  return { status: 'available', relation, schema };
+}
+
+/** When pg_stat_statements' counts were last reset (pg_stat_statements_info, PostgreSQL 14 and later); null before that. */
+export async function findStatementStatisticsReset(db: Queryable, source: { schema: string }): Promise<Date | null> {
+  const { rows: exists } = await db.query<{ present: boolean }>(`${OWN_STATEMENT} SELECT to_regclass(format('%I.pg_stat_statements_info', $1::text)) IS NOT NULL AS present`, [source.schema]);
+  if (!exists[0]?.present) return null;
+  const { rows } = await db.query<{ since: Date }>(`${OWN_STATEMENT} SELECT stats_reset AS since FROM ${pg.escapeIdentifier(source.schema)}.pg_stat_statements_info`);
+  return rows[0]?.since ?? null;
 }
 
 export interface StatementStatistics {
@@ -233,17 +247,17 @@ const STATEMENT_ORDER: Record<StatementOrder, string> = {
   calls: 'calls DESC, total_exec_time DESC',
 };
 
-/** This database's top statements from pg_stat_statements (`relation` from findStatementStatisticsSource). */
+/** This database's top statements from pg_stat_statements (`relation` from findStatementStatisticsSource), the report's own left out. */
 export async function findTopStatements(db: Queryable, relation: string, order: StatementOrder, limit: number): Promise<StatementStatistics[]> {
   const { rows } = await db.query<StatementStatistics>(
-    `SELECT query, calls::float8 AS calls, total_exec_time AS "totalMs", mean_exec_time AS "meanMs", max_exec_time AS "maxMs",
+    `${OWN_STATEMENT} SELECT query, calls::float8 AS calls, total_exec_time AS "totalMs", mean_exec_time AS "meanMs", max_exec_time AS "maxMs",
             rows::float8 AS rows,
             shared_blks_hit::float8 / nullif(shared_blks_hit + shared_blks_read, 0) AS "cacheHitRatio"
      FROM ${relation}
-     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE $2
      ORDER BY ${STATEMENT_ORDER[order]}
      LIMIT $1`,
-    [limit],
+    [limit, `${OWN_STATEMENT}%`],
   );
   return rows;
 }
@@ -260,7 +274,7 @@ export interface MaterializedView {
 
 export async function findMaterializedViews(db: Queryable): Promise<MaterializedView[]> {
   const { rows } = await db.query<MaterializedView>(
-    `SELECT v.schemaname AS schema, v.matviewname AS name, v.ispopulated AS populated,
+    `${OWN_STATEMENT} SELECT v.schemaname AS schema, v.matviewname AS name, v.ispopulated AS populated,
             CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::float8 END AS "estimatedRows",
             pg_total_relation_size(c.oid)::float8 AS "totalBytes",
             EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'refreshed_at' AND NOT a.attisdropped) AS "hasRefreshedAtColumn"
@@ -274,7 +288,7 @@ export async function findMaterializedViews(db: Queryable): Promise<Materialized
 /** A view's refreshed_at (every row holds the same); null while it holds no row. */
 export async function findViewRefreshedAt(db: Queryable, view: Pick<MaterializedView, 'schema' | 'name'>): Promise<Date | null> {
   const { rows } = await db.query<{ refreshedAt: Date }>(
-    `SELECT refreshed_at AS "refreshedAt" FROM ${pg.escapeIdentifier(view.schema)}.${pg.escapeIdentifier(view.name)} LIMIT 1`,
+    `${OWN_STATEMENT} SELECT refreshed_at AS "refreshedAt" FROM ${pg.escapeIdentifier(view.schema)}.${pg.escapeIdentifier(view.name)} LIMIT 1`,
   );
   return rows[0]?.refreshedAt ?? null;
 }
@@ -325,10 +339,10 @@ function toRefreshRun(entry: RefreshLogEntry | null): RefreshRun | null {
  * the log's (view_name, started_at) order from the newest run.
  */
 export async function findRefreshHistory(db: Queryable, viewNames: readonly string[]): Promise<RefreshHistory[] | null> {
-  const { rows: exists } = await db.query<{ present: boolean }>(`SELECT to_regclass('materialized_view_refreshes') IS NOT NULL AS present`);
+  const { rows: exists } = await db.query<{ present: boolean }>(`${OWN_STATEMENT} SELECT to_regclass('materialized_view_refreshes') IS NOT NULL AS present`);
   if (!exists[0]?.present) return null;
   const { rows } = await db.query<{ viewName: string; lastRun: RefreshLogEntry | null; lastSuccess: RefreshLogEntry | null; runsLastDay: number; failuresLastDay: number; meanDurationMsLastDay: number | null }>(
-    `SELECT k.view_name AS "viewName", last_run.entry AS "lastRun", last_success.entry AS "lastSuccess",
+    `${OWN_STATEMENT} SELECT k.view_name AS "viewName", last_run.entry AS "lastRun", last_success.entry AS "lastSuccess",
             day.runs AS "runsLastDay", day.failures AS "failuresLastDay", day.mean_duration_ms AS "meanDurationMsLastDay"
      FROM unnest($1::text[]) AS k(view_name)
      LEFT JOIN LATERAL (

@@ -10,6 +10,7 @@ import {
   findMaterializedViews,
   findRefreshHistory,
   findRelationSizes,
+  findStatementStatisticsReset,
   findStatementStatisticsSource,
   findTopStatements,
   findViewRefreshedAt,
@@ -26,7 +27,13 @@ import {
 import type { ServerMetrics } from './server-metrics.js';
 
 export type StatementsReport =
-  | { status: 'available'; slowest: StatementStatistics[]; mostFrequent: StatementStatistics[] }
+  | {
+      status: 'available';
+      /** When pg_stat_statements' counts were last reset; null where it does not say (before PostgreSQL 14). */
+      since: Date | null;
+      slowest: StatementStatistics[];
+      mostFrequent: StatementStatistics[];
+    }
   | { status: 'not-loaded' | 'not-installed' | 'unsupported'; note: string };
 
 export interface MaterializedViewReport extends MaterializedView {
@@ -77,6 +84,7 @@ export async function collectDatabaseReport(db: Queryable, { config, top }: Coll
     source.status === 'available'
       ? {
           status: 'available',
+          since: await findStatementStatisticsReset(db, source),
           slowest: await findTopStatements(db, source.relation, 'mean', top),
           mostFrequent: await findTopStatements(db, source.relation, 'calls', top),
         }

@@ -24,8 +24,12 @@ export function formatCount(count: number | null): string {
   return Math.round(count).toLocaleString('en-US');
 }
 
+/** A share as a percentage; rounded down, so that 99.996 % never reads as a perfect 100.0 %. */
 export function formatRatio(ratio: number | null): string {
-  return ratio === null ? '–' : `${(ratio * 100).toFixed(ratio >= 0.999 && ratio < 1 ? 2 : 1)} %`;
+  if (ratio === null) return '–';
+  const decimals = ratio >= 0.999 && ratio < 1 ? 2 : 1;
+  const scale = 10 ** decimals;
+  return `${(Math.floor(ratio * 100 * scale) / scale).toFixed(decimals)} %`;
 }
 
 export function formatMilliseconds(ms: number | null): string {
@@ -77,8 +81,11 @@ function statementTable(statements: StatementStatistics[], width: number): strin
 
 function statementsSection(statements: StatementsReport, width: number): string[] {
   if (statements.status !== 'available') return ['Statements (pg_stat_statements)', `  not available: ${statements.note}`];
+  const since = statements.since
+    ? `counted since ${statements.since.toISOString().slice(0, 16).replace('T', ' ')} UTC; SELECT pg_stat_statements_reset() starts afresh`
+    : 'SELECT pg_stat_statements_reset() starts the counts afresh';
   return [
-    'Slowest statements (pg_stat_statements, by mean time)',
+    `Slowest statements (pg_stat_statements, by mean time; ${since})`,
     ...statementTable(statements.slowest, width),
     '',
     'Most frequent statements',
