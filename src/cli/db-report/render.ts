@@ -157,7 +157,7 @@ export function renderReport(report: DatabaseReport, width = 120): string {
   if (unused.length === 0) lines.push('  unused: none (every index was scanned or enforces a constraint)');
   else {
     const total = unused.reduce((sum, index) => sum + index.sizeBytes, 0);
-    lines.push(`  unused: ${unused.length} (${formatBytes(total)}), no scan and no constraint; every write still maintains them:`);
+    lines.push(`  unused: ${unused.length} (${formatBytes(total)}), never scanned and enforcing no constraint, yet kept up on every write:`);
     for (const index of unused) lines.push(`    ${index.name} on ${index.table}, ${formatBytes(index.sizeBytes)}${index.valid ? '' : ' (INVALID: a failed concurrent build, drop and rebuild it)'}`);
   }
   lines.push('');
