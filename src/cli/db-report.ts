@@ -1,7 +1,7 @@
 // `npm run db:report -- [--json] [--watch SECONDS] [--metrics-url URL] [--top N]`:
 // what the database at DATABASE_URL says about how Parley uses it, once or as a dashboard.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { describeDatabaseError, isDatabaseUnavailable } from '../db/unavailable.js';
 import { DB_REPORT_USAGE, parseReportArguments, ReportArgumentsError, type ReportArguments } from './db-report/arguments.js';
@@ -61,7 +61,7 @@ interface Previous {
 
 async function buildReport(
   pool: Pool,
-  database: Parameters<typeof collectDatabaseReport>[1]['config'],
+  database: Config['database'],
   options: ReportArguments,
   previous?: Previous,
 ): Promise<{ report: DatabaseReport; buckets: OperationBuckets | undefined }> {
@@ -78,7 +78,7 @@ async function buildReport(
  * dashboard outlives an outage. Server percentiles cover the interval since
  * the previous drawing.
  */
-async function watch(pool: Pool, database: Parameters<typeof collectDatabaseReport>[1]['config'], options: ReportArguments, seconds: number): Promise<void> {
+async function watch(pool: Pool, database: Config['database'], options: ReportArguments, seconds: number): Promise<void> {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);

@@ -177,9 +177,9 @@ export type StatementStatisticsSource =
   | { status: 'available'; relation: string; schema: string }
   | { status: 'not-loaded' | 'not-installed' | 'unsupported'; note: string };
 
-const HOW_TO_LOAD =
-  "add it to postgresql.conf (shared_preload_libraries = 'pg_stat_statements'; docker-compose.yml does), restart PostgreSQL, " +
-  'then run CREATE EXTENSION pg_stat_statements; in this database as a superuser';
+const PRELOAD =
+  "add it to postgresql.conf (shared_preload_libraries = 'pg_stat_statements'; docker-compose.yml does) and restart PostgreSQL";
+const CREATE = 'run CREATE EXTENSION pg_stat_statements; in this database as a superuser';
 
 /**
  * Finds pg_stat_statements: the library must be preloaded by the server
@@ -198,14 +198,14 @@ export async function findStatementStatisticsSource(db: Queryable): Promise<Stat
     return { status: 'unsupported', note: 'the statement report reads pg_stat_statements as of PostgreSQL 13 (total_exec_time); this server is older' };
   }
   const preloaded = preload === null ? undefined : preload.split(',').some((library) => library.trim().replace(/^"|"$/g, '') === 'pg_stat_statements');
-  if (preloaded === false) return { status: 'not-loaded', note: `pg_stat_statements is not loaded: ${HOW_TO_LOAD}.` };
+  if (preloaded === false) return { status: 'not-loaded', note: `pg_stat_statements is not loaded: ${PRELOAD}, then ${CREATE}.` };
   if (schema === null) {
     return {
       status: 'not-installed',
       note:
         preloaded === true
-          ? 'pg_stat_statements is loaded but not created in this database: run CREATE EXTENSION pg_stat_statements; as a superuser.'
-          : `pg_stat_statements is not created in this database: run CREATE EXTENSION pg_stat_statements; as a superuser (if PostgreSQL does not preload it yet, ${HOW_TO_LOAD}).`,
+          ? `pg_stat_statements is loaded but not created here: ${CREATE}.`
+          : `pg_stat_statements is not created here: ${CREATE} (and if PostgreSQL does not preload it yet, ${PRELOAD}).`,
     };
   }
   const relation = `${pg.escapeIdentifier(schema)}.pg_stat_statements`;
@@ -213,7 +213,7 @@ export async function findStatementStatisticsSource(db: Queryable): Promise<Stat
     await db.query(`${OWN_STATEMENT} SELECT 1 FROM ${relation} LIMIT 0`);
   } catch (error) {
     // 55000: "pg_stat_statements must be loaded via shared_preload_libraries"
-    if ((error as { code?: string }).code === '55000') return { status: 'not-loaded', note: `pg_stat_statements is created but not loaded: ${HOW_TO_LOAD.replace(/, then run .*$/, '')}.` };
+    if ((error as { code?: string }).code === '55000') return { status: 'not-loaded', note: `pg_stat_statements is created but not loaded: ${PRELOAD}.` };
     throw error;
   }
   return { status: 'available', relation, schema };

@@ -272,7 +272,7 @@ describe('npm run db:report with pg_stat_statements loaded', () => {
     const report = await jsonReport(url);
     expect(report.statements).toEqual({
       status: 'not-installed',
-      note: 'pg_stat_statements is loaded but not created in this database: run CREATE EXTENSION pg_stat_statements; as a superuser.',
+      note: 'pg_stat_statements is loaded but not created here: run CREATE EXTENSION pg_stat_statements; in this database as a superuser.',
     });
   });
 
