@@ -26,6 +26,8 @@ const config: CodegenConfig = {
           Message: '../../modules/messages/rows.js#MessageRow',
           ConversationConnection: '../../modules/relay/connection.js#ConnectionPage<VisibleConversation>',
           MessageConnection: '../../modules/relay/connection.js#ConnectionPage<MessageRow>',
+          // The payload's conversation is read after the write, when selected.
+          SendMessagePayload: '../../modules/messages/rows.js#SentMessage',
           LeaderboardEntry: '../../modules/leaderboards/rows.js#LeaderboardEntryRow',
           LeaderboardConnection: '../../modules/leaderboards/rows.js#LeaderboardPage',
         },

@@ -2,17 +2,37 @@
 // type, field, argument and enum value has a description, since that is what
 // developers read in Apollo Sandbox.
 import {
+  buildASTSchema,
+  concatAST,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
   isObjectType,
   isIntrospectionType,
   isSpecifiedScalarType,
+  parse,
   type GraphQLSchema,
 } from 'graphql';
-import { buildSchema } from '../../src/http/schema.js';
+import { buildSchema, readTypeDefs } from '../../src/http/schema.js';
 
 const schema: GraphQLSchema = buildSchema();
+
+/** Every description of a schema, by "Type", "Type.field", "Type.field(argument)" or "Enum.VALUE". */
+function descriptions(target: GraphQLSchema): Map<string, string | null | undefined> {
+  const found = new Map<string, string | null | undefined>();
+  for (const type of Object.values(target.getTypeMap())) {
+    if (isIntrospectionType(type) || isSpecifiedScalarType(type)) continue;
+    found.set(type.name, type.description);
+    if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        found.set(`${type.name}.${field.name}`, field.description);
+        if ('args' in field) for (const argument of field.args) found.set(`${type.name}.${field.name}(${argument.name})`, argument.description);
+      }
+    }
+    if (isEnumType(type)) for (const value of type.getValues()) found.set(`${type.name}.${value.name}`, value.description);
+  }
+  return found;
+}
 
 /** Every named thing of the schema that lacks a description, as "Type.field(argument)". */
 function undescribed(target: GraphQLSchema): string[] {
@@ -25,8 +45,7 @@ function undescribed(target: GraphQLSchema): string[] {
         if (!field.description) missing.push(`${type.name}.${field.name}`);
         if ('args' in field) {
           for (const argument of field.args) {
-            // A mutation's single `input` is described by its input type.
-            if (!argument.description && argument.name !== 'input') missing.push(`${type.name}.${field.name}(${argument.name})`);
+            if (!argument.description) missing.push(`${type.name}.${field.name}(${argument.name})`);
           }
         }
       }
@@ -43,6 +62,12 @@ describe('the GraphQL schema', () => {
     expect(undescribed(schema)).toEqual([]);
   });
 
+  it('shows the descriptions of schema/*.graphql, not those of the libraries behind its resolvers', () => {
+    const fromFiles = buildASTSchema(concatAST(readTypeDefs().map((source) => parse(source))));
+    expect(Object.fromEntries(descriptions(schema))).toEqual(Object.fromEntries(descriptions(fromFiles)));
+    expect(schema.getType('DateTime')!.description).toMatch(/^An instant in time, as an ISO-8601 string/);
+  });
+
   it('names what DESIGN.md names', () => {
     const query = schema.getQueryType()!.getFields();
     expect(Object.keys(query).sort()).toEqual(['conversation', 'leaderboard', 'node', 'user', 'userByUsername', 'viewer']);
@@ -53,6 +78,6 @@ describe('the GraphQL schema', () => {
       expect(String(field.type)).toMatch(/Payload!$/);
     }
     const node = schema.getType('Node');
-    expect(isInterfaceType(node) && schema.getPossibleTypes(node).map((type) => type.name).sort()).toEqual(['Conversation', 'Message', 'User']);
+    expect(isInterfaceType(node) && schema.getPossibleTypes(node).map((type) => type.name).sort()).toEqual(['Conversation', 'Message', 'User', 'UserStats']);
   });
 });

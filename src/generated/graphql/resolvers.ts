@@ -2,7 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserRow, UserStatsRow } from '../../modules/users/rows.js';
 import type { VisibleConversation } from '../../modules/conversations/visible.js';
-import type { MessageRow } from '../../modules/messages/rows.js';
+import type { MessageRow, SentMessage } from '../../modules/messages/rows.js';
 import type { ConnectionPage } from '../../modules/relay/connection.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from '../../modules/leaderboards/rows.js';
 import type { Context } from '../../graphql/context.js';
@@ -48,6 +48,14 @@ export type Conversation = Node & {
   messages: MessageConnection;
   /** Everyone taking part, in the order they joined. */
   participants: Array<User>;
+  /**
+   * The newest messages, newest first: a preview for a list of conversations,
+   * where `messages` is the history a reader pages through. The same rows as
+   * `messages(first:)`, as a field of its own so that a client cache keeps a
+   * preview and a history apart (its entry for `messages` is the history,
+   * pages spliced together).
+   */
+  recentMessages: Array<Message>;
   /** The title given to a group; null for direct conversations and untitled groups. */
   title?: Maybe<Scalars['String']['output']>;
   /** Messages by others that the signed-in user has not read yet (sent after they last marked the conversation read). */
@@ -64,6 +72,15 @@ export type ConversationMessagesArgs = {
   before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * A conversation between users. It exists only for its participants: anyone
+ * else gets `NOT_FOUND` for it and for its messages, on every path.
+ */
+export type ConversationRecentMessagesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A page of conversations. */
@@ -450,9 +467,15 @@ export type SendMessageInput = {
   conversationId: Scalars['ID']['input'];
 };
 
-/** What `sendMessage` created. */
+/** What `sendMessage` created and changed. */
 export type SendMessagePayload = {
   __typename?: 'SendMessagePayload';
+  /**
+   * The conversation it was sent to, as the message left it: its
+   * `lastMessage`, `lastMessageAt` and the sender's `unreadCount` (0: they
+   * have read up to their own message) are new.
+   */
+  conversation: Conversation;
   /** The new message. */
   message: Message;
 };
@@ -523,12 +546,16 @@ export type UserConversationsArgs = {
 
 /**
  * A user's activity, computed from their messages and daily activity by a
- * periodic refresh rather than on each request; `refreshedAt` says when.
+ * periodic refresh rather than on each request; `refreshedAt` says when. An
+ * object of its own, with its own ID, so a client cache keeps one copy per
+ * user whichever of its fields an operation selects.
  */
-export type UserStats = {
+export type UserStats = Node & {
   __typename?: 'UserStats';
   /** Consecutive UTC days with at least one message, up to today (or yesterday, when today has none yet). */
   currentStreak: Scalars['Int']['output'];
+  /** The statistics' global ID: one per user, distinct from the user's own ID. */
+  id: Scalars['ID']['output'];
   /** When the user last sent a message; null if they never have. */
   lastActivityAt?: Maybe<Scalars['DateTime']['output']>;
   /** The longest run of consecutive UTC days with at least one message. */
@@ -619,6 +646,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( VisibleConversation )
     | ( MessageRow )
     | ( UserRow )
+    | ( UserStatsRow )
   ;
 };
 
@@ -651,7 +679,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SendMessageInput: SendMessageInput;
-  SendMessagePayload: ResolverTypeWrapper<Omit<SendMessagePayload, 'message'> & { message: ResolversTypes['Message'] }>;
+  SendMessagePayload: ResolverTypeWrapper<SentMessage>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: ResolverTypeWrapper<Omit<UpdateProfilePayload, 'user'> & { user: ResolversTypes['User'] }>;
@@ -685,7 +713,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   SendMessageInput: SendMessageInput;
-  SendMessagePayload: Omit<SendMessagePayload, 'message'> & { message: ResolversParentTypes['Message'] };
+  SendMessagePayload: SentMessage;
   String: Scalars['String']['output'];
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: Omit<UpdateProfilePayload, 'user'> & { user: ResolversParentTypes['User'] };
@@ -701,6 +729,7 @@ export type ConversationResolvers<ContextType = Context, ParentType extends Reso
   lastMessageAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   messages?: Resolver<ResolversTypes['MessageConnection'], ParentType, ContextType, Partial<ConversationMessagesArgs>>;
   participants?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  recentMessages?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType, Partial<ConversationRecentMessagesArgs>>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -783,7 +812,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
 };
 
 export type NodeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Conversation' | 'Message' | 'User', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Conversation' | 'Message' | 'User' | 'UserStats', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -803,6 +832,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
 };
 
 export type SendMessagePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SendMessagePayload'] = ResolversParentTypes['SendMessagePayload']> = {
+  conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
@@ -827,12 +857,14 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
 
 export type UserStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UserStats'] = ResolversParentTypes['UserStats']> = {
   currentStreak?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastActivityAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   maxStreak?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   messagesLast7Days?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   messagesLast30Days?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   totalMessages?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {

@@ -43,6 +43,12 @@ export const conversationResolvers: Resolvers = {
     participants: (conversation, _args, { loaders }) => loaders.participantsByConversation.load(conversation.id),
     lastMessage: (conversation, _args, { loaders }) => loaders.lastMessageByConversation.load(conversation.id),
     unreadCount: (conversation, _args, { loaders }) => loaders.unreadCountByConversation.load(conversation.id),
+    // The same rows as messages(first:), through the same loader: a preview costs what the history's first page costs.
+    recentMessages: async (conversation, { first }, { loaders }) => {
+      const page = parsePageArguments({ first });
+      const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });
+      return toConnectionPage(rows, page, messageKeyset, () => loaders.messageCountByConversation.load(conversation.id)).rows;
+    },
     messages: async (conversation, args, { loaders }) => {
       const page = parsePageArguments(args);
       const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });

@@ -37,5 +37,10 @@ export const messageResolvers: Resolvers = {
     conversation: (message, _args, context) => loadVisibleConversation(context, message.conversationId),
   },
 
+  // Read after the write, only when the operation selects it: the sender took part, so it is visible.
+  SendMessagePayload: {
+    conversation: ({ message }, _args, context) => loadVisibleConversation(context, message.conversationId),
+  },
+
   MessageConnection: connectionResolvers<MessageRow>(),
 };

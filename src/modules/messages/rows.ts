@@ -10,3 +10,8 @@ export interface MessageRow {
   createdAt: Date;
   editedAt: Date | null;
 }
+
+/** What sendMessage resolves to: its payload's other fields are read from the message. */
+export interface SentMessage {
+  message: MessageRow;
+}

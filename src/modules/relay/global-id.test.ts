@@ -21,18 +21,19 @@ describe('toGlobalId / fromGlobalId', () => {
     ['Conversation', 77],
     ['Message', '1'],
     ['Message', '9223372036854775807'],
+    ['UserStats', 1],
   ])('round-trips a %s id %s', (type, id) => {
     const globalId = toGlobalId(type, id);
     expect(fromGlobalId(globalId, 'id')).toEqual({ type, id: String(id) });
   });
 
   it('is opaque: URL-safe, the database id not in clear, different for each type', () => {
-    const ids = (['User', 'Conversation', 'Message'] as const).map((type) => toGlobalId(type, 31337));
+    const ids = (['User', 'Conversation', 'Message', 'UserStats'] as const).map((type) => toGlobalId(type, 31337));
     for (const id of ids) {
       expect(id).toMatch(/^[A-Za-z0-9_-]+$/);
       expect(id).not.toContain('31337');
     }
-    expect(new Set(ids).size).toBe(3);
+    expect(new Set(ids).size).toBe(4);
   });
 
   it.each([
@@ -72,6 +73,8 @@ describe('idOfType', () => {
     ['User', 'Conversation'],
     ['Conversation', 'Message'],
     ['Conversation', 'User'],
+    ['User', 'UserStats'],
+    ['UserStats', 'User'],
   ])('refuses the id of a %s where a %s is expected', (given, expected) => {
     const error = errorOf(() => idOfType(toGlobalId(given, given === 'Message' ? '5' : 5), expected as 'User', 'id'));
     expect(error.extensions.code).toBe('BAD_USER_INPUT');
@@ -83,6 +86,7 @@ describe('idOfType', () => {
     ['User', '2147483648'],
     ['Conversation', '9999999999'],
     ['Message', '9223372036854775808'],
+    ['UserStats', '2147483648'],
   ])('refuses a %s id beyond its column (%s) as BAD_USER_INPUT', (type, id) => {
     const globalId = raw(`${type}:${id}`);
     const error = errorOf(() => idOfType(globalId, type as 'User', 'id'));

@@ -5,12 +5,21 @@ import { BadUserInputError } from '../../graphql/errors.js';
  * Opaque global ids: base64url of "<Type>:<database id>". Clients must not
  * parse them; the server checks the type of every id it is given.
  */
-export type NodeType = 'User' | 'Conversation' | 'Message';
+export type NodeType = 'User' | 'Conversation' | 'Message' | 'UserStats';
 
-const NODE_TYPES: readonly NodeType[] = ['User', 'Conversation', 'Message'];
+const NODE_TYPES: readonly NodeType[] = ['User', 'Conversation', 'Message', 'UserStats'];
 
-/** The largest database id of each type: users and conversations are integers (int4), messages bigints (int8). */
-const MAX_ID: Record<NodeType, bigint> = { User: BigInt(INTEGER_MAX), Conversation: BigInt(INTEGER_MAX), Message: BIGINT_MAX };
+/**
+ * The largest database id of each type: users and conversations are
+ * integers (int4), messages bigints (int8). A user's statistics are keyed
+ * by the user's id, under a type of their own: an id names one object.
+ */
+const MAX_ID: Record<NodeType, bigint> = {
+  User: BigInt(INTEGER_MAX),
+  Conversation: BigInt(INTEGER_MAX),
+  Message: BIGINT_MAX,
+  UserStats: BigInt(INTEGER_MAX),
+};
 
 export function toGlobalId(type: NodeType, id: number | string): string {
   return Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
@@ -39,7 +48,7 @@ export function fromGlobalId(globalId: string, argument: string): { type: NodeTy
 }
 
 /** Decodes a global id that must be of `type`, as a database id. */
-export function idOfType(globalId: string, type: 'User' | 'Conversation', argument: string): number;
+export function idOfType(globalId: string, type: 'User' | 'Conversation' | 'UserStats', argument: string): number;
 export function idOfType(globalId: string, type: 'Message', argument: string): string;
 export function idOfType(globalId: string, type: NodeType, argument: string): number | string {
   const decoded = fromGlobalId(globalId, argument);

@@ -1,3 +1,4 @@
+import type { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
@@ -5,9 +6,16 @@ import { NotFoundError } from '../../graphql/errors.js';
 import { loadVisibleConversation } from '../conversations/visible.js';
 import { fromGlobalId, idOfType } from './global-id.js';
 
+/**
+ * graphql-scalars' DateTime without its generic description: graphql-tools
+ * copies every property of a scalar's resolver over the type built from the
+ * SDL, and the description clients read is schema/base.graphql's.
+ */
+const { description: _genericDescription, ...dateTime } = DateTimeResolver.toConfig();
+
 /** Query.node, the Node interface and the scalars every domain shares. */
 export const nodeResolvers: Resolvers = {
-  DateTime: DateTimeResolver,
+  DateTime: dateTime as unknown as GraphQLScalarType,
 
   Query: {
     node: async (_parent, { id }, context) => {
@@ -24,12 +32,16 @@ export const nodeResolvers: Resolvers = {
           if (!message) throw new NotFoundError('Message', id);
           return message;
         }
+        case 'UserStats':
+          // Public, like the user's profile; null until the statistics have been computed for the user.
+          return context.loaders.statsByUser.load(idOfType(id, 'UserStats', 'id'));
       }
     },
   },
 
   // Rows carry no type name; each type's row has a column the others lack.
   Node: {
-    __resolveType: (node) => ('username' in node ? 'User' : 'kind' in node ? 'Conversation' : 'Message'),
+    __resolveType: (node) =>
+      'username' in node ? 'User' : 'kind' in node ? 'Conversation' : 'totalMessages' in node ? 'UserStats' : 'Message',
   },
 };

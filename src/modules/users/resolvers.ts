@@ -41,6 +41,7 @@ export const userResolvers: Resolvers = {
   },
 
   UserStats: {
+    id: (stats) => toGlobalId('UserStats', stats.userId),
     messagesLast7Days: (stats) => stats.messages7d,
     messagesLast30Days: (stats) => stats.messages30d,
   },

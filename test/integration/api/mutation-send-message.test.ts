@@ -87,8 +87,26 @@ describe('sendMessage', () => {
     expect(message.createdAt).toBe(row.created_at.toISOString());
     expect(message.editedAt).toBeNull();
     expect(message.author).toMatchObject({ id: toGlobalId('User', author.id), username: author.username });
-    expect(message.conversation.id).toBe(toGlobalId('Conversation', conversationId));
-    expect(message.conversation.lastMessageAt).toBe(message.createdAt);
+  });
+
+  it('returns the conversation as the message left it: last message, its time, no unread for the sender, the preview', async () => {
+    const { author, conversationId } = await groupWithHistory('Conversation');
+    expect(await unreadCount(conversationId, author.id)).toBe(2);
+    const result = await api.request(
+      SendMessageDocument,
+      { conversationId: toGlobalId('Conversation', conversationId), body: 'caught up', messages: 2 },
+      { token: await api.tokenFor(author.id) },
+    );
+    expect(result.errors).toBeUndefined();
+    const { message, conversation } = result.data!.sendMessage;
+    expect(conversation).toMatchObject({
+      id: toGlobalId('Conversation', conversationId),
+      lastMessageAt: message.createdAt,
+      lastMessage: { id: message.id, body: 'caught up' },
+      unreadCount: 0,
+    });
+    expect(conversation.recentMessages.map((recent) => recent.id)).toHaveLength(2);
+    expect(conversation.recentMessages[0]!.id).toBe(message.id);
   });
 
   it("updates the conversation's last_message_at and the author's last_read_at to the message's time", async () => {

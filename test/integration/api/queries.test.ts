@@ -373,12 +373,37 @@ const NODE = `query ($id: ID!) {
     ... on User { username }
     ... on Conversation { title }
     ... on Message { body author { id } conversation { id title } }
+    ... on UserStats { totalMessages }
   }
 }`;
 
 interface NodeResult {
-  node: { __typename: string; id: string; username?: string; title?: string | null; body?: string; author?: { id: string }; conversation?: { id: string; title: string | null } } | null;
+  node: { __typename: string; id: string; username?: string; title?: string | null; body?: string; author?: { id: string }; conversation?: { id: string; title: string | null }; totalMessages?: number } | null;
 }
+
+describe('Conversation.recentMessages', () => {
+  const PREVIEW = `query ($id: ID!, $first: Int) {
+    conversation(id: $id) { recentMessages(first: $first) { id } messages(first: $first) { edges { node { id } } } }
+  }`;
+
+  it('is the first page of messages, as a list', async () => {
+    const result = await api.request<{ conversation: { recentMessages: { id: string }[]; messages: { edges: { node: { id: string } }[] } } }>(
+      PREVIEW,
+      { id: toGlobalId('Conversation', groupId), first: 4 },
+      { token },
+    );
+    expect(result.errors).toBeUndefined();
+    const { recentMessages, messages } = result.data!.conversation;
+    expect(recentMessages).toHaveLength(4);
+    expect(recentMessages).toEqual(messages.edges.map((edge) => edge.node));
+  });
+
+  it('refuses a size outside 0 to 100 as BAD_USER_INPUT naming first', async () => {
+    const result = await api.request(PREVIEW, { id: toGlobalId('Conversation', groupId), first: 101 }, { token });
+    expect(errorCodes(result)).toEqual(['BAD_USER_INPUT']);
+    expect(result.errors![0]!.extensions!.field).toBe('first');
+  });
+});
 
 describe('node', () => {
   it('finds a User', async () => {
@@ -414,6 +439,23 @@ describe('node', () => {
       author: { id: toGlobalId('User', message.authorId) },
       conversation: { id: toGlobalId('Conversation', groupId), title: 'Weekend plans' },
     });
+  });
+
+  it("finds a user's statistics by the id User.stats gives them, one of their own", async () => {
+    const profile = await api.request(ProfileDocument, { username: active.username });
+    const id = profile.data!.userByUsername!.stats!.id;
+    expect(id).toBe(toGlobalId('UserStats', active.id));
+    expect(id).not.toBe(profile.data!.userByUsername!.id);
+    const result = await api.request<NodeResult>(NODE, { id });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.node).toEqual({ __typename: 'UserStats', id, totalMessages: ACTIVE_DAYS_AGO.length });
+  });
+
+  it('is null for the statistics of a user created since the last refresh', async () => {
+    const late = await insertUser(api.database.pool, 'LateNode');
+    const result = await api.request<NodeResult>(NODE, { id: toGlobalId('UserStats', late.id) });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.node).toBeNull();
   });
 
   it('is null for a user id no user has', async () => {

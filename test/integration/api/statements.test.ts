@@ -1,6 +1,6 @@
 // The statement budget of DESIGN.md, counted at the driver for each request:
 // statements grow with the depth of a query, never with the number of items.
-import { ConversationHistoryDocument, InboxDocument, ProfileDocument } from '../../../src/generated/graphql/operations.js';
+import { ConversationHistoryDocument, InboxDocument, ProfileDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { insertInbox, type InboxFixture } from '../../support/fixtures.js';
@@ -23,9 +23,11 @@ afterAll(async () => {
 });
 
 // viewer; its stats and its inbox page; participants, last messages, unread
-// counts and message pages of all conversations; the authors' stats (authors
+// counts and message previews (recentMessages) of all conversations; the authors' stats (authors
 // come with their messages).
 const INBOX_STATEMENTS = 8;
+// BEGIN, the participant lock, the INSERT, the one statement of its effects, COMMIT.
+const WRITE_STATEMENTS = 5;
 
 describe('the reference inbox operation', () => {
   it(`runs in ${INBOX_STATEMENTS} statements for 50 conversations × 20 messages`, async () => {
@@ -35,9 +37,9 @@ describe('the reference inbox operation', () => {
     expect(conversations).toHaveLength(50);
     for (const { node } of conversations) {
       expect(node.participants).toHaveLength(3);
-      expect(node.messages.edges).toHaveLength(20);
-      expect(node.lastMessage?.id).toBe(node.messages.edges[0]!.node.id);
-      for (const { node: message } of node.messages.edges) expect(message.author.stats).not.toBeNull();
+      expect(node.recentMessages).toHaveLength(20);
+      expect(node.lastMessage?.id).toBe(node.recentMessages[0]!.id);
+      for (const message of node.recentMessages) expect(message.author.stats).not.toBeNull();
     }
     expect(result.statements).toBe(INBOX_STATEMENTS);
   });
@@ -56,11 +58,11 @@ describe('the reference inbox operation', () => {
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual(batched.data);
     // viewer, its stats, its inbox page; 4 statements per conversation
-    // (participants, last message, unread count, message page); the stats
+    // (participants, last message, unread count, message preview); the stats
     // of each distinct author: 49 conversations have their two friends and
     // the viewer as authors, the viewer's stats already loaded.
     const authors = new Set(
-      result.data!.viewer!.conversations!.edges.flatMap(({ node }) => node.messages.edges.map((edge) => edge.node.author.id)),
+      result.data!.viewer!.conversations!.edges.flatMap(({ node }) => node.recentMessages.map((message) => message.author.id)),
     );
     authors.delete(toGlobalId('User', inbox.viewer.id));
     expect(result.statements).toBe(3 + 4 * 50 + authors.size);
@@ -98,5 +100,30 @@ describe('other operations', () => {
     expect(result.errors).toBeUndefined();
     expect(result.data!.userByUsername!.stats!.totalMessages).toBeGreaterThan(0);
     expect(result.statements).toBe(2);
+  });
+
+  it('a user\'s statistics by node id: one statement', async () => {
+    const result = await api.request(
+      'query ($id: ID!) { node(id: $id) { id ... on UserStats { totalMessages } } }',
+      { id: toGlobalId('UserStats', inbox.others[0]!.id) },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({ node: { id: toGlobalId('UserStats', inbox.others[0]!.id), totalMessages: expect.any(Number) } });
+    expect(result.statements).toBe(1);
+  });
+
+  // The write; then the payload, read afresh (the write cleared the
+  // request's loaders): the message's author, the conversation, its
+  // participants, last message, unread count and preview, the preview's
+  // authors' stats (the authors come with the messages).
+  it('sendMessage with the inbox\'s view of the conversation: the write, then one statement per relation', async () => {
+    const result = await api.request(
+      SendMessageDocument,
+      { conversationId: toGlobalId('Conversation', inbox.conversationIds[2]!), body: 'counted', messages: 20 },
+      { token },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.sendMessage.conversation.recentMessages).toHaveLength(20);
+    expect(result.statements).toBe(WRITE_STATEMENTS + 7);
   });
 });
