@@ -10,6 +10,7 @@ import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
 import { tokenSecret } from './graphql/token-secret.js';
+import { DEFAULT_EXPLORER_PATH } from './http/explorer.js';
 import { buildSchema } from './http/schema.js';
 import { createServer } from './http/server.js';
 import { CliError, runCli } from './cli/run-cli.js';
@@ -80,6 +81,7 @@ await runCli(async () => {
   // The address it listens on, so a developer sees whether it is reachable from elsewhere (HOST).
   const host = typeof address === 'object' && address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : config.http.host;
   say(`GraphQL at http://${host}:${port}/graphql`);
+  if (config.env !== 'production') say(`explorer (works offline) at http://${host}:${port}${DEFAULT_EXPLORER_PATH}`);
   if (demoUserId !== undefined) {
     say(`demo token for user ${demoUserId} (send as Authorization: Bearer <token>):`);
     console.log(await auth.issueToken(demoUserId));

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -17,6 +14,8 @@ import { createRequestContext, type Context, type Db } from '../graphql/context.
 import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import { registerHealthRoutes } from './health.js';
+import { DEFAULT_EXPLORER_PATH, registerExplorer } from './explorer.js';
+import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
@@ -85,6 +84,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
     // Apollo's own errors (a hook that threw) go to the request log, not the console.
     logger: fastify.log,
     csrfPrevention: true,
+    // Apollo's default reads NODE_ENV itself; the configuration decides (off in production).
+    introspection: !production,
     // main.ts owns the signals: it stops Apollo (which drains Fastify), then closes the pool.
     stopOnTerminationSignals: false,
     // Stack traces help in development only; formatError strips them from masked errors anyway.
@@ -106,9 +107,10 @@ export async function createServer({ config, schema, db, auth, migrations, check
       // Cache hints are not used (the response cache keys by entity tags):
       // without the plugin, Apollo does not wrap every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
+      // Outside production: Sandbox, with a link to the explorer served below (Sandbox needs internet, it does not).
       production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+        : landingPagePlugin({ explorerPath: DEFAULT_EXPLORER_PATH }),
     ],
   });
   await apollo.start();
@@ -175,6 +177,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
       return withStatementCounter(request.sqlCounter, () => graphqlHandler.call(this, request, reply));
     },
   });
+
+  if (!production) await registerExplorer(fastify, { path: DEFAULT_EXPLORER_PATH, endpoint: '/graphql' });
 
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
 

@@ -26,7 +26,8 @@ export interface CostExtension {
  * return (`first` or `last`, 20 when neither is given). Nested lists multiply,
  * so `conversations(first: 100) { messages(first: 100) }` costs ~10,000 times
  * its message fields, and a deep Message → conversation → messages chain is
- * refused however small each page looks.
+ * refused however small each page looks. Introspection costs nothing here
+ * (explorers need it; production turns it off).
  *
  * An empty page (`first: 0`) still counts its fields once: a connection's
  * own fields (`viewerEntry`, `refreshedAt`, `totalCount`) run SQL whatever
@@ -40,6 +41,11 @@ export interface CostExtension {
  */
 export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions): ApolloServerPlugin<Context> {
   const pagedList: ComplexityEstimator = ({ type, args, field, childComplexity }) => {
+    // Introspection is not counted: its answer is the schema, whose size does
+    // not grow with the data, and production refuses it outright. Counted
+    // like data (10 per list), the query every explorer sends to learn the
+    // schema costs 51,833 and was refused.
+    if (field.name === '__schema' || field.name === '__type') return 0;
     if (field.args.some((argument) => argument.name === 'first' || argument.name === 'last')) {
       const rows = Number(args.first ?? args.last ?? DEFAULT_PAGE_SIZE);
       return 1 + Math.max(rows, 1) * childComplexity;

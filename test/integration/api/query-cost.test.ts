@@ -1,5 +1,6 @@
 // Operations that could return too much are refused before they run, with
 // QUERY_TOO_COMPLEX; what clients really send passes.
+import { getIntrospectionQuery } from 'graphql';
 import { ConversationHistoryDocument, InboxDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
@@ -21,6 +22,13 @@ describe('the query cost limit', () => {
     expect((await api.request(InboxDocument, { conversations: 50, messages: 20 }, { token })).errors).toBeUndefined();
     const history = await api.request(ConversationHistoryDocument, { id: toGlobalId('Conversation', inbox.conversationIds[0]!), first: 100 }, { token });
     expect(history.errors).toBeUndefined();
+  });
+
+  it("lets explorers' introspection through: its size is the schema's, not the data's", async () => {
+    const query = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, schemaDescription: true, specifiedByUrl: true, directiveIsRepeatable: true });
+    const result = await api.request<{ __schema: { types: unknown[] } }>(query);
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.__schema.types.length).toBeGreaterThan(30);
   });
 
   it('refuses 100 conversations × 100 messages before running anything', async () => {
