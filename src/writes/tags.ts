@@ -2,7 +2,8 @@
  * What a write touched, named so a cached answer can say what it contains:
  * an entity (`Conversation:12`, `User:7`, `Message:901`) or a list that
  * gains, loses or reorders items (`Inbox:7`, the conversations of user 7;
- * `Messages:12`, the messages of conversation 12; `Leaderboard`). A write
+ * `Messages:12`, the messages of conversation 12; `Leaderboard`), or figures
+ * computed periodically (`Stats`, every user's statistics). A write
  * reports every tag whose answers it may have changed; the response cache
  * drops those answers, and subscribers hear of it.
  */
@@ -12,7 +13,8 @@ export type Tag =
   | `Message:${string}`
   | `Inbox:${number}`
   | `Messages:${number}`
-  | 'Leaderboard';
+  | 'Leaderboard'
+  | 'Stats';
 
 /** Constructors for each kind of tag, so no caller spells one by hand. */
 export const tags = {
@@ -24,4 +26,6 @@ export const tags = {
   /** The message list of a conversation. */
   messages: (conversationId: number): Tag => `Messages:${conversationId}`,
   leaderboard: (): Tag => 'Leaderboard',
+  /** Every user's statistics (user_stats_summary): a refresh of the view changes them all. */
+  stats: (): Tag => 'Stats',
 };

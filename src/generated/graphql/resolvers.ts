@@ -25,6 +25,17 @@ export type Scalars = {
 };
 
 /**
+ * Who may be served a cached answer: the same answer for everyone (`PUBLIC`), or
+ * only the user it was computed for (`PRIVATE`).
+ */
+export enum CacheControlScope {
+  /** Depends on who asks: cached for that user alone (signed-out requests share their own). */
+  Private = 'PRIVATE',
+  /** The same for everyone who asks: one cached answer serves them all. */
+  Public = 'PUBLIC'
+}
+
+/**
  * A conversation between users. It exists only for its participants: anyone
  * else gets `NOT_FOUND` for it and for its messages, on every path.
  */
@@ -653,6 +664,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CacheControlScope: CacheControlScope;
   Conversation: ResolverTypeWrapper<VisibleConversation>;
   ConversationConnection: ResolverTypeWrapper<ConnectionPage<VisibleConversation>>;
   ConversationEdge: ResolverTypeWrapper<Omit<ConversationEdge, 'node'> & { node: ResolversTypes['Conversation'] }>;
@@ -720,6 +732,13 @@ export type ResolversParentTypes = {
   User: UserRow;
   UserStats: UserStatsRow;
 };
+
+export type CacheControlDirectiveArgs = {
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type ConversationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -892,3 +911,6 @@ export type Resolvers<ContextType = Context> = {
   UserStats?: UserStatsResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = Context> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};
