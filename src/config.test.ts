@@ -9,6 +9,7 @@ describe('loadConfig', () => {
     expect(config.database.poolMax).toBe(defaultPoolSize());
     expect(config.database.statementTimeoutMs).toBeGreaterThan(0);
     expect(config.dataloaderBatch).toBe(true);
+    expect(config.responseCache).toBe(true);
   });
 
   it('has safe defaults: loopback only, no secret of its own (one is kept in the data directory), the query limits', () => {
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       DATALOADER_BATCH: 'false',
       LOG_LEVEL: 'warn',
+      RESPONSE_CACHE: 'off',
     });
     expect(config).toMatchObject({
       database: { url: 'postgresql://parley:secret@db:5432/parley', poolMax: 7 },
@@ -43,6 +45,7 @@ describe('loadConfig', () => {
       auth: { jwtSecret: 'x'.repeat(32), secretFile: '/var/lib/parley/jwt-secret' },
       dataloaderBatch: false,
       logLevel: 'warn',
+      responseCache: false,
     });
   });
 
@@ -53,19 +56,20 @@ describe('loadConfig', () => {
   it('reports every bad variable at once, naming it, what it expects and what it got', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://db/parley', DATABASE_POOL_MAX: '0', DATALOADER_BATCH: 'maybe' });
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://db/parley', DATABASE_POOL_MAX: '0', DATALOADER_BATCH: 'maybe', RESPONSE_CACHE: 'yes' });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
-    expect(problems).toHaveLength(4);
+    expect(problems).toHaveLength(5);
     expect(problems).toEqual(
       expect.arrayContaining([
         'PORT: expected a whole number (got "eighty")',
         'DATABASE_URL: expected a postgresql:// or postgres:// URL',
         'DATABASE_POOL_MAX: expected a whole number ≥ 1 (got "0")',
         'DATALOADER_BATCH: expected true or false (got "maybe")',
+        'RESPONSE_CACHE: expected on or off (got "yes")',
       ]),
     );
   });

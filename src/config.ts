@@ -18,6 +18,8 @@ const integer = (min: number, max: number) =>
     .min(min, { message: `expected a whole number ≥ ${min}` })
     .max(max, { message: `expected a whole number ≤ ${max}` });
 
+const onOff = z.enum(['on', 'off'], { message: 'expected on or off' }).transform((value) => value === 'on');
+
 const postgresUrl = z
   .string()
   .url({ message: 'expected a URL such as postgresql://user:password@host:5432/parley' })
@@ -49,6 +51,7 @@ const environmentSchema = z
     EMBEDDED_DATA_DIR: z.string().min(1).default('.data/pglite'),
     EMBEDDED_PORT: integer(0, 65535).default(0),
     REDIS_URL: redisUrl.optional(),
+    RESPONSE_CACHE: onOff.default(true),
     JWT_SECRET: z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
     JWT_SECRET_FILE: z.string().min(1).default('.data/jwt-secret'),
     JWT_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
@@ -82,8 +85,10 @@ export interface Config {
     statementTimeoutMs: number;
   };
   embedded: { dataDir: string; port: number };
-  /** Unset: the response cache uses an in-process store. */
+  /** Unset: the response cache uses an in-process store (one instance only: writes elsewhere do not reach it). */
   redisUrl: string | undefined;
+  /** `false` (RESPONSE_CACHE=off): every query runs, nothing is stored; the benchmark's baseline. */
+  responseCache: boolean;
   auth: {
     /** Unset (never in production): the secret kept in `secretFile`, made on first use (see readOrCreateSecret). */
     jwtSecret: string | undefined;
@@ -145,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     embedded: { dataDir: value.EMBEDDED_DATA_DIR, port: value.EMBEDDED_PORT },
     redisUrl: value.REDIS_URL,
+    responseCache: value.RESPONSE_CACHE,
     auth: { jwtSecret: value.JWT_SECRET, secretFile: value.JWT_SECRET_FILE, tokenTtlSeconds: value.JWT_TTL_SECONDS },
     dataloaderBatch: value.DATALOADER_BATCH,
     queryLimits: {
