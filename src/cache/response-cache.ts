@@ -1,0 +1,83 @@
+import type { CacheScope } from '../graphql/cache-policy.js';
+import type { Tag } from '../writes/tags.js';
+
+/**
+ * The store of whole answers, behind one small interface with two
+ * implementations: Redis (redis-store.ts), shared by every instance, and an
+ * in-process LRU (memory-store.ts) when no Redis is configured. Stores may
+ * throw (Redis down, a command timed out): failOpen (fail-open.ts) turns that
+ * into a miss, so no request fails because of the cache.
+ */
+
+/** One stored answer: the bytes the client receives, and what its headers need. */
+export interface CachedAnswer {
+  /** The response body exactly as Apollo Server writes it: `{"data":…}` and a newline. */
+  body: Buffer;
+  /** When it was computed, in ms since the Unix epoch: the `age` header counts from here. */
+  storedAt: number;
+  /** Its TTL in seconds: the smallest maxAge of what it includes. */
+  maxAge: number;
+  /** PRIVATE: stored for one viewer only, and sent as `cache-control: private`. */
+  scope: CacheScope;
+}
+
+/**
+ * Where in the store's history of invalidations a lookup was made. An answer
+ * computed after the lookup is stored only if none of its tags was
+ * invalidated since: a write that committed while it was computed may be
+ * missing from it, and storing it would serve that stale answer after the
+ * write. Stores remember invalidations for INVALIDATION_MEMORY_MS; an answer
+ * whose lookup is older is not stored.
+ */
+export interface InvalidationPoint {
+  /** The store's count of invalidations at the lookup. */
+  epoch: number;
+  /** The lookup's time (Date.now()). */
+  at: number;
+}
+
+/** How long stores remember which tags were invalidated when (see InvalidationPoint). */
+export const INVALIDATION_MEMORY_MS = 60_000;
+
+/** True when a lookup is too old for a store to tell which invalidations followed it. */
+export function outlivedMemory(since: InvalidationPoint, now = Date.now()): boolean {
+  // Half the memory: a margin for clock steps and slow stores.
+  return now - since.at > INVALIDATION_MEMORY_MS / 2;
+}
+
+/** What a lookup found, and when it was made. */
+export interface CacheLookup {
+  /** The answer, when one is stored and fresh. */
+  answer: CachedAnswer | undefined;
+  /** Pass it to `set` when storing the answer computed after this miss; undefined when the store could not tell (then nothing is stored). */
+  since: InvalidationPoint | undefined;
+}
+
+export interface ResponseCache {
+  /**
+   * Looks up an answer.
+   * @param key the answer's key (cache-key.ts: schema, document, operation, variables and scope, hashed)
+   * @returns the answer if one is stored and fresh, and the invalidation point to pass to `set`
+   */
+  get(key: string): Promise<CacheLookup>;
+
+  /**
+   * Stores an answer for `answer.maxAge` seconds, unless one of its tags was
+   * invalidated after `since` (or `since` is older than the store remembers).
+   * @param key the key the answer was looked up under
+   * @param answer the answer and its TTL
+   * @param tags the entity tags (`Conversation:12`) and list tags (`Inbox:7`) of what it contains: invalidating any drops it
+   * @param since the `since` of the lookup made before the answer was computed
+   * @returns whether it was stored
+   */
+  set(key: string, answer: CachedAnswer, tags: readonly Tag[], since: InvalidationPoint): Promise<boolean>;
+
+  /**
+   * Drops every answer stored under any of `tags`, for every instance that
+   * shares the store, and refuses answers computed before this call that
+   * carry one of them.
+   * @param tags what a write (or a refresh of the statistics) changed
+   * @returns how many stored answers were dropped
+   */
+  invalidate(tags: readonly Tag[]): Promise<number>;
+}
