@@ -5,8 +5,12 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import { createInMemoryStore } from '../cache/memory-store.js';
+import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
+import { createRedisStore } from '../cache/redis-store.js';
 import type { Config } from '../config.js';
 import type { MigrationFingerprint } from '../db/migrate.js';
+import type { Redis } from '../db/redis.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
@@ -14,6 +18,7 @@ import { createRequestContext, type Context, type Db } from '../graphql/context.
 import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import { registerHealthRoutes } from './health.js';
+import { cachedAnswersHook } from './cached-answers.js';
 import { DEFAULT_EXPLORER_PATH, registerExplorer } from './explorer.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
@@ -21,6 +26,8 @@ import { queryCostPlugin } from './plugins/query-cost.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
+import { responseCachePlugin } from './plugins/response-cache.js';
+import type { Tag } from '../writes/tags.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -31,6 +38,8 @@ export interface ServerDependencies {
   migrations: readonly MigrationFingerprint[];
   /** Pings Redis for /ready's report. Default: none (Redis reported as not configured). */
   checkRedis?: () => Promise<unknown>;
+  /** The process's Redis client (db/redis.ts): the response cache's store. Default: none, an in-process store. */
+  redis?: Redis;
   /** Where the log goes. Default: standard output. */
   logStream?: NodeJS.WritableStream;
 }
@@ -38,6 +47,12 @@ export interface ServerDependencies {
 export interface ParleyServer {
   fastify: FastifyInstance;
   apollo: ApolloServer<Context>;
+  /**
+   * The response cache, undefined when RESPONSE_CACHE=off: its `counters`,
+   * and `invalidate(tags)` for work outside requests (a refresh of the
+   * statistics invalidates `Leaderboard` and `Stats`).
+   */
+  responseCache: OperationCache | undefined;
 }
 
 declare module 'fastify' {
@@ -68,7 +83,7 @@ function documentOf(parameters: unknown): string | undefined {
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
-export async function createServer({ config, schema, db, auth, migrations, checkRedis, logStream }: ServerDependencies): Promise<ParleyServer> {
+export async function createServer({ config, schema, db, auth, migrations, checkRedis, redis, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const fastify = Fastify({
     logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
@@ -79,6 +94,10 @@ export async function createServer({ config, schema, db, auth, migrations, check
   });
 
   const formatError = createFormatError({ includeStacktrace: config.env === 'development', hideSuggestions: production });
+
+  const responseCache = config.responseCache
+    ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger: fastify.log })
+    : undefined;
   const apollo = new ApolloServer<Context>({
     schema,
     // Apollo's own errors (a hook that threw) go to the request log, not the console.
@@ -96,6 +115,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
     formatError,
     // Measures the document before graphql-js's own rules recurse into it: depth, size, aliases, root fields.
     validationRules: [operationLimitsRule(config.queryLimits)],
+    // A stored answer's text is reused rather than serialized again.
+    ...(responseCache ? { stringifyResult: (value) => responseCache.stringifyResult(value) } : {}),
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       logUnexpectedErrorsPlugin(),
@@ -104,8 +125,10 @@ export async function createServer({ config, schema, db, auth, migrations, check
       refuseSubscriptionsPlugin(),
       refuseNulCharactersPlugin(),
       queryCostPlugin({ maximumCost: config.queryLimits.maxCost }),
-      // Cache hints are not used (the response cache keys by entity tags):
-      // without the plugin, Apollo does not wrap every field's resolver.
+      ...(responseCache ? [responseCachePlugin({ cache: responseCache })] : []),
+      // Apollo's cache hints are not used (the response cache reads each
+      // document's policy from the schema once, see cache/document-policy.ts):
+      // without its plugin, Apollo does not wrap every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
       // Outside production: Sandbox, with a link to the explorer served below (Sandbox needs internet, it does not).
       production
@@ -150,7 +173,15 @@ export async function createServer({ config, schema, db, auth, migrations, check
     });
   }
 
-  const contextDependencies = { db, auth, createLoaders, clearLoaders, batch: config.dataloaderBatch };
+  const contextDependencies = {
+    db,
+    auth,
+    createLoaders,
+    clearLoaders,
+    // After a write commits, the answers it may have changed are dropped, on every instance sharing the store.
+    afterCommit: responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : [],
+    batch: config.dataloaderBatch,
+  };
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
       createRequestContext(contextDependencies, { authorization: request.headers.authorization, logger: request.log, sql: request.sqlCounter }),
@@ -159,6 +190,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
     url: '/graphql',
     // Other methods too, so Apollo answers them (405, BAD_REQUEST) rather than a bare 404.
     method: ['GET', 'POST', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'],
+    ...(responseCache ? { preHandler: cachedAnswersHook({ cache: responseCache, auth }) } : {}),
     handler(request, reply) {
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
@@ -182,5 +214,5 @@ export async function createServer({ config, schema, db, auth, migrations, check
 
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
 
-  return { fastify, apollo };
+  return { fastify, apollo, responseCache };
 }

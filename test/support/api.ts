@@ -5,6 +5,7 @@ import { print, type DocumentNode } from 'graphql';
 import { loadConfig } from '../../src/config.js';
 import { readMigrations } from '../../src/db/migrate.js';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.js';
+import type { Redis } from '../../src/db/redis.js';
 import { instrumentPool } from '../../src/db/statement-counter.js';
 import { createAuth, type Auth } from '../../src/graphql/auth.js';
 import { tokenSecret } from '../../src/graphql/token-secret.js';
@@ -67,14 +68,26 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Starts a server on its own migrated database; `env` overrides the configuration (DATALOADER_BATCH, …). */
+/**
+ * Starts a server on its own migrated database; `env` overrides the
+ * configuration (DATALOADER_BATCH, …). The response cache is off unless
+ * `env` turns it on (RESPONSE_CACHE: 'on'): fixtures write with plain SQL,
+ * behind its back. With `redis`, it lives there; otherwise in the process.
+ */
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown> } = {},
+  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis } = {},
 ): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, ...env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: db.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    RESPONSE_CACHE: 'off',
+    ...env,
+  });
   instrumentPool(db.pool);
   const prisma = createPrisma(db.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
@@ -85,6 +98,7 @@ export async function startTestApi(
     auth,
     migrations: await readMigrations(),
     checkRedis: options.checkRedis,
+    redis: options.redis,
     logStream: options.logStream,
   });
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });

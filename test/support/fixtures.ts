@@ -2,6 +2,7 @@
 // tests do not depend on the code they test. Timestamps are explicit, so
 // orders and cursors are predictable.
 import type { Queryable } from '../../src/db/pool.js';
+import { tags, type Tag } from '../../src/writes/tags.js';
 
 export interface FixtureUser {
   id: number;
@@ -100,9 +101,14 @@ export async function setLastRead(db: Queryable, conversationId: number, userId:
   await db.query('UPDATE conversation_participants SET last_read_at = $3 WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId, at]);
 }
 
-/** Recomputes user_stats_summary (the leaderboard job does this on a schedule). */
-export async function refreshStats(db: Queryable): Promise<void> {
+/**
+ * Recomputes user_stats_summary (the leaderboard job does this on a
+ * schedule), then drops the cached answers built on the old figures, as the
+ * job does after each refresh.
+ */
+export async function refreshStats(db: Queryable, responseCache?: { invalidate(tags: readonly Tag[]): Promise<void> }): Promise<void> {
   await db.query('REFRESH MATERIALIZED VIEW user_stats_summary');
+  await responseCache?.invalidate([tags.leaderboard(), tags.stats()]);
 }
 
 export interface InboxFixture {

@@ -58,3 +58,12 @@ export function idOfType(globalId: string, type: NodeType, argument: string): nu
   // fromGlobalId checked the range of each type's ids.
   return type === 'Message' ? decoded.id : Number(decoded.id);
 }
+
+/**
+ * What a global id this API issued stands for, `Type:id`, decoded without any
+ * check: for ids the API itself just wrote into an answer (the response
+ * cache's entity tags are exactly these strings), never for client input.
+ */
+export function nodeTagOfIssuedId(globalId: string): string {
+  return Buffer.from(globalId, 'base64url').toString('utf8');
+}

@@ -1,0 +1,301 @@
+import {
+  getNamedType,
+  isAbstractType,
+  isCompositeType,
+  isObjectType,
+  Kind,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type InlineFragmentNode,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { nodeTagOfIssuedId } from '../modules/relay/global-id.js';
+import { tags, type Tag } from '../writes/tags.js';
+
+/**
+ * The tags of an answer: the entity tags of every object it contains
+ * (`Conversation:12`, from the object's global id) and the list tags of the
+ * lists it read (User.conversations → `Inbox:7`). A write invalidates the
+ * same tags (writes/tags.ts), so an answer is dropped by every write that
+ * could change it.
+ *
+ * How: before a cacheable operation runs, its document gets the fields the
+ * tags need where the client did not ask for them (the id of each entity,
+ * the type name at each interface), under reserved aliases; after it ran, one
+ * walk of the result, guided by a plan made once per document, records the
+ * tags and removes the reserved fields, so the client receives what it asked
+ * for. Nothing is added to resolvers: the cost is one walk per stored answer.
+ */
+
+/** The id of an entity the client did not select. */
+export const ID_ALIAS = '__cacheId';
+/** The type name of an object at an interface or union position. */
+export const TYPE_ALIAS = '__cacheType';
+const RESERVED_PREFIX = '__cache';
+
+/** Objects of these types carry a global id: their tag is `Type:id`. */
+const ENTITY_INTERFACE = 'Node';
+
+/**
+ * Lists (and other fields computed from many rows) and the tag a write uses
+ * for them: `Type.field` → the tag, from the parent entity's database id.
+ * A field of this table in an answer adds its tag, whether or not the list
+ * came back empty: a later write may fill it.
+ */
+const LIST_TAGS: ReadonlyMap<string, (parentId: string | undefined) => Tag | undefined> = new Map([
+  ['User.conversations', (userId: string | undefined) => (userId ? tags.inbox(Number(userId)) : undefined)],
+  ['Conversation.messages', (conversationId: string | undefined) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
+  ['Query.leaderboard', () => tags.leaderboard()],
+  ['User.stats', () => tags.stats()],
+]);
+
+function isEntity(type: GraphQLCompositeType): type is GraphQLObjectType {
+  return isObjectType(type) && type.getInterfaces().some((candidate) => candidate.name === ENTITY_INTERFACE);
+}
+
+const field = (alias: string, name: string): FieldNode => ({
+  kind: Kind.FIELD,
+  alias: { kind: Kind.NAME, value: alias },
+  name: { kind: Kind.NAME, value: name },
+});
+
+/** True when `selectionSet` always selects `id` unaliased on `type` (through fragments that always apply). */
+function selectsPlainId(selectionSet: SelectionSetNode, type: GraphQLObjectType, fragments: Map<string, FragmentDefinitionNode>): boolean {
+  return selectionSet.selections.some((selection) => {
+    if (selection.directives?.length) return false;
+    switch (selection.kind) {
+      case Kind.FIELD:
+        return selection.name.value === 'id' && (!selection.alias || selection.alias.value === 'id');
+      case Kind.INLINE_FRAGMENT:
+        return (!selection.typeCondition || selection.typeCondition.name.value === type.name) && selectsPlainId(selection.selectionSet, type, fragments);
+      case Kind.FRAGMENT_SPREAD: {
+        const fragment = fragments.get(selection.name.value);
+        return fragment?.typeCondition.name.value === type.name && selectsPlainId(fragment.selectionSet, type, fragments);
+      }
+    }
+  });
+}
+
+/**
+ * The document to run: the original, with `__cacheId: id` on each entity
+ * the client selected without a plain `id`, and `__cacheType: __typename`
+ * (plus each entity type's `__cacheId`) at each interface or union.
+ * Undefined when the client itself uses a reserved alias (then the answer is
+ * not cached).
+ */
+export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode): { document: DocumentNode; added: boolean } | undefined {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  let reservedInUse = false;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  visit(document, {
+    Field(node) {
+      if (node.alias?.value.startsWith(RESERVED_PREFIX)) reservedInUse = true;
+    },
+  });
+  if (reservedInUse) return undefined;
+
+  let added = false;
+  // The parent type of each field's selection set, found by walking from the
+  // root type (and each fragment's type condition) down the field names.
+  const rewrite = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType): SelectionSetNode => {
+    const selections = selectionSet.selections.map((selection): SelectionNode => {
+      if (selection.kind === Kind.FIELD && selection.selectionSet && 'getFields' in parent) {
+        const definition = parent.getFields()[selection.name.value];
+        const type = definition && getNamedType(definition.type);
+        if (!type || !isCompositeType(type)) return selection;
+        return { ...selection, selectionSet: withIdentity(rewrite(selection.selectionSet, type), type) };
+      }
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        if (!type || !isCompositeType(type)) return selection;
+        return { ...selection, selectionSet: rewrite(selection.selectionSet, type) };
+      }
+      return selection;
+    });
+    return { ...selectionSet, selections };
+  };
+  const withIdentity = (selectionSet: SelectionSetNode, type: GraphQLCompositeType): SelectionSetNode => {
+    if (isAbstractType(type)) {
+      added = true;
+      const entityFragments = schema
+        .getPossibleTypes(type)
+        .filter(isEntity)
+        .map(
+          (entity): InlineFragmentNode => ({
+            kind: Kind.INLINE_FRAGMENT,
+            typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: entity.name } },
+            selectionSet: { kind: Kind.SELECTION_SET, selections: [field(ID_ALIAS, 'id')] },
+          }),
+        );
+      return { ...selectionSet, selections: [...selectionSet.selections, field(TYPE_ALIAS, '__typename'), ...entityFragments] };
+    }
+    if (isEntity(type) && !selectsPlainId(selectionSet, type, fragments)) {
+      added = true;
+      return { ...selectionSet, selections: [...selectionSet.selections, field(ID_ALIAS, 'id')] };
+    }
+    return selectionSet;
+  };
+
+  const definitions = document.definitions.map((definition) => {
+    if (definition.kind === Kind.OPERATION_DEFINITION) {
+      const root = definition.operation === 'query' ? schema.getQueryType() : undefined;
+      return root ? { ...definition, selectionSet: rewrite(definition.selectionSet, root) } : definition;
+    }
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+      const type = schema.getType(definition.typeCondition.name.value);
+      return type && isCompositeType(type) ? { ...definition, selectionSet: rewrite(definition.selectionSet, type) } : definition;
+    }
+    return definition;
+  });
+  return { document: added ? { ...document, definitions } : document, added };
+}
+
+interface FieldPlan {
+  /** The response key (alias or name) of the field in the result. */
+  key: string;
+  listTag?: (parentId: string | undefined) => Tag | undefined;
+  child?: ValuePlan;
+}
+
+interface TypePlan {
+  /** Response key of the entity's global id, for entity types. */
+  idKey?: string;
+  /** Fields leading to tags. */
+  fields: FieldPlan[];
+  /** The object carries reserved fields to remove. */
+  strip: boolean;
+}
+
+/** What to do with the values at one place of the result, by their concrete type. */
+export interface ValuePlan {
+  /** At an interface or union: the response key of the type name. */
+  typeKey?: string;
+  /** At an object type: its name. */
+  typeName?: string;
+  types: Map<string, TypePlan>;
+}
+
+/**
+ * The walk of the results of one operation, prepared once: for each place
+ * in the result, where the entity's id is, which fields add list tags and
+ * which lead further. Places that lead to no tag are left out. Built from
+ * the document withIdentityFields returned. Throws when an entity has no
+ * id to read (a bug of withIdentityFields).
+ */
+export function planTags(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): ValuePlan | undefined {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const applies = (condition: string | undefined, type: GraphQLObjectType) => {
+    if (!condition || condition === type.name) return true;
+    const conditionType = schema.getType(condition);
+    return conditionType !== undefined && isAbstractType(conditionType) && schema.isSubType(conditionType, type);
+  };
+  const collect = (selectionSet: SelectionSetNode, type: GraphQLObjectType, into: Map<string, FieldNode[]>) => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const key = selection.alias?.value ?? selection.name.value;
+        const nodes = into.get(key);
+        if (nodes) nodes.push(selection);
+        else into.set(key, [selection]);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        if (applies(selection.typeCondition?.name.value, type)) collect(selection.selectionSet, type, into);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment && applies(fragment.typeCondition.name.value, type)) collect(fragment.selectionSet, type, into);
+      }
+    }
+  };
+
+  const plan = (type: GraphQLCompositeType, selectionSets: SelectionSetNode[]): ValuePlan | undefined => {
+    const types = new Map<string, TypePlan>();
+    const concrete = isAbstractType(type) ? schema.getPossibleTypes(type) : [type as GraphQLObjectType];
+    for (const object of concrete) {
+      const groups = new Map<string, FieldNode[]>();
+      for (const selectionSet of selectionSets) collect(selectionSet, object, groups);
+      const fields: FieldPlan[] = [];
+      for (const [key, nodes] of groups) {
+        const name = nodes[0]!.name.value;
+        const definition = object.getFields()[name];
+        if (!definition) continue;
+        const listTag = LIST_TAGS.get(`${object.name}.${name}`);
+        const named = getNamedType(definition.type);
+        const child = isCompositeType(named) ? plan(named, nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []))) : undefined;
+        if (listTag || child) fields.push({ key, listTag, child });
+      }
+      let idKey: string | undefined;
+      if (isEntity(object)) {
+        if (groups.has(ID_ALIAS)) idKey = ID_ALIAS;
+        else if (groups.get('id')?.some((node) => node.name.value === 'id')) idKey = 'id';
+        else throw new Error(`entity tags: ${object.name} has no id to read in this document`);
+      }
+      const strip = groups.has(ID_ALIAS) || groups.has(TYPE_ALIAS);
+      if (idKey || fields.length > 0 || strip) types.set(object.name, { idKey, fields, strip });
+    }
+    if (types.size === 0) return undefined;
+    return isAbstractType(type) ? { typeKey: TYPE_ALIAS, types } : { typeName: type.name, types };
+  };
+
+  const root = schema.getQueryType();
+  return root && operation.operation === 'query' ? plan(root, [operation.selectionSet]) : undefined;
+}
+
+/**
+ * Walks a result: the tags of what it contains, and the reserved fields
+ * removed from it (always, so the client never sees them). Undefined when
+ * an entity lacks a readable id: such an answer is not stored.
+ */
+export function collectTags(data: unknown, plan: ValuePlan | undefined): Set<Tag> | undefined {
+  const found = new Set<Tag>();
+  if (!plan) return found;
+  let complete = true;
+  const walk = (value: unknown, at: ValuePlan) => {
+    if (value === null || value === undefined) return;
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, at);
+      return;
+    }
+    const object = value as Record<string, unknown>;
+    const typeName = at.typeName ?? (object[at.typeKey!] as string);
+    const typePlan = at.types.get(typeName);
+    if (!typePlan) return;
+    let parentId: string | undefined;
+    if (typePlan.idKey) {
+      const id = object[typePlan.idKey];
+      const tag = typeof id === 'string' ? nodeTagOfIssuedId(id) : '';
+      if (tag.startsWith(`${typeName}:`)) {
+        found.add(tag as Tag);
+        parentId = tag.slice(typeName.length + 1);
+      } else {
+        complete = false;
+      }
+    }
+    for (const field of typePlan.fields) {
+      const fieldValue = object[field.key];
+      // Left out by @skip or @include.
+      if (fieldValue === undefined) continue;
+      if (field.listTag) {
+        const tag = field.listTag(parentId);
+        if (tag) found.add(tag);
+        else complete = false;
+      }
+      if (field.child) walk(fieldValue, field.child);
+    }
+    if (typePlan.strip) {
+      delete object[ID_ALIAS];
+      delete object[TYPE_ALIAS];
+    }
+  };
+  walk(data, plan);
+  return complete ? found : undefined;
+}

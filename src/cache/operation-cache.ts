@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { getOperationAST, print, printSchema, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import type { FastifyBaseLogger } from 'fastify';
+import { readCachePolicies, type CachePolicy } from '../graphql/cache-policy.js';
+import type { Viewer } from '../graphql/viewer.js';
+import type { Tag } from '../writes/tags.js';
+import { answerKey, documentHash, scopeOf } from './cache-key.js';
+import { documentPolicy } from './document-policy.js';
+import { collectTags, planTags, withIdentityFields, type ValuePlan } from './entity-tags.js';
+import { createCacheCounters, failOpen, type CacheCounters } from './fail-open.js';
+import type { CachedAnswer, CacheLookup, InvalidationPoint, ResponseCache } from './response-cache.js';
+
+/** What the cache needs to know about one operation of one document, worked out once. */
+export type OperationAnalysis = { cacheable: false } | CacheableOperation;
+
+/** A query whose policy allows caching (maxAge > 0) and whose answers can be tagged. */
+export interface CacheableOperation {
+  cacheable: true;
+  /** Its scope and TTL, from the document and the schema's @cacheControl. */
+  policy: CachePolicy;
+  /** The normalized document's hash, with the schema's. */
+  hash: string;
+  /** The document to run: with the fields tagging needs (entity-tags.ts). */
+  executable: DocumentNode;
+  plan: ValuePlan | undefined;
+}
+
+const UNCACHEABLE: OperationAnalysis = { cacheable: false };
+
+export interface OperationCacheOptions {
+  schema: GraphQLSchema;
+  /** Where answers live (redis-store.ts or memory-store.ts); its failures never reach a request. */
+  store: ResponseCache;
+  /** Where an outage of the store is logged. */
+  logger: Pick<FastifyBaseLogger, 'warn' | 'info'>;
+  /** Distinct documents whose analysis is kept (least recently used go first). Default: 1,000. */
+  maxDocuments?: number;
+  /** Characters of document text those may hold in all. Default: 16 Mi. */
+  maxDocumentCharacters?: number;
+}
+
+/** The answer of an operation that ran, for identical requests that waited for it. */
+export interface SharedAnswer {
+  result: FormattedExecutionResult;
+  answer: CachedAnswer;
+}
+
+interface Running {
+  since: InvalidationPoint | undefined;
+  invalidations: number;
+  shared: Promise<SharedAnswer | undefined>;
+}
+
+/**
+ * The response cache as the server uses it: analyses of documents (scope,
+ * TTL, tag plan) made once each; keys; lookups, stores and invalidations
+ * through a fail-open store; identical misses coalesced; counters.
+ */
+export function createOperationCache({
+  schema,
+  store: rawStore,
+  logger,
+  maxDocuments = 1_000,
+  maxDocumentCharacters = 16 * 1024 * 1024,
+}: OperationCacheOptions) {
+  const counters: CacheCounters = createCacheCounters();
+  const store = failOpen(rawStore, { logger, counters });
+  const policies = readCachePolicies(schema);
+  // Answers computed under another schema (an instance of another version on the same Redis) have other keys.
+  const schemaHash = createHash('sha256').update(printSchema(schema)).digest('base64url');
+  // By document text, then operation name: the text a client sends is found without parsing it.
+  const documents = new LRUCache<string, Map<string, OperationAnalysis>>({
+    max: maxDocuments,
+    maxSize: maxDocumentCharacters,
+    sizeCalculation: (_analyses, source) => source.length + 1,
+  });
+  const running = new Map<string, Running>();
+  // Invalidations made by this instance: a request never joins an operation
+  // that started before one of them (its answer may predate the write).
+  let invalidations = 0;
+  // The exact bytes of answers stored, so Apollo Server does not serialize them a second time.
+  const serialized = new WeakMap<object, string>();
+
+  const analyzeOnce = (document: DocumentNode, operationName: string | null | undefined): OperationAnalysis => {
+    const operation = getOperationAST(document, operationName);
+    if (!operation) return UNCACHEABLE;
+    const policy = documentPolicy(schema, policies, document, operation);
+    if (!policy || policy.maxAge <= 0) return UNCACHEABLE;
+    const identity = withIdentityFields(schema, document);
+    if (!identity) return UNCACHEABLE;
+    const executable = identity.document;
+    const executableOperation = getOperationAST(executable, operationName);
+    if (!executableOperation) return UNCACHEABLE;
+    let plan: ValuePlan | undefined;
+    try {
+      plan = planTags(schema, executable, executableOperation);
+    } catch (error) {
+      logger.warn({ err: error }, 'response cache: a document cannot be tagged; its answers are not cached');
+      return UNCACHEABLE;
+    }
+    return { cacheable: true, policy, hash: documentHash(schemaHash, print(document)), executable, plan };
+  };
+
+  return {
+    counters,
+
+    /**
+     * The analysis of an operation Apollo Server has parsed and validated,
+     * made on its first request and kept.
+     * @param source the document's text, as the client sent it
+     * @param document its parsed form
+     * @param operationName the operation the request names (null or undefined: the document's only one)
+     */
+    analyze(source: string, document: DocumentNode, operationName: string | null | undefined): OperationAnalysis {
+      let byName = documents.get(source);
+      if (!byName) documents.set(source, (byName = new Map()));
+      let analysis = byName.get(operationName ?? '');
+      if (!analysis) byName.set(operationName ?? '', (analysis = analyzeOnce(document, operationName)));
+      return analysis;
+    },
+
+    /** The analysis of a document already validated and analyzed, or undefined (then Apollo Server must see it). */
+    known(source: string, operationName: string | null | undefined): OperationAnalysis | undefined {
+      return documents.get(source)?.get(operationName ?? '');
+    },
+
+    /**
+     * The key of an answer.
+     * @param viewer the signed-in user (only read for PRIVATE operations)
+     */
+    keyOf(analysis: CacheableOperation, operationName: string | null | undefined, variables: unknown, viewer: Viewer | null): string {
+      return answerKey(analysis.hash, operationName, variables, scopeOf(analysis.policy.scope, viewer));
+    },
+
+    /** Looks up an answer; never throws (a failing store is a miss). */
+    lookup(key: string): Promise<CacheLookup> {
+      return store.get(key);
+    },
+
+    /**
+     * The answer of an identical operation running now, when there is one
+     * that started after the same invalidations as this request's lookup:
+     * concurrent identical misses run once. Undefined (now, or once the
+     * other one ended without an answer to share): run it yourself.
+     */
+    join(key: string, since: InvalidationPoint | undefined): Promise<SharedAnswer | undefined> | undefined {
+      // Synchronous up to here: a request that finds no leader leads before any other request runs.
+      const leader = running.get(key);
+      if (!leader || leader.invalidations !== invalidations || leader.since?.epoch !== since?.epoch) return undefined;
+      return leader.shared;
+    },
+
+    /**
+     * Marks `key` as running. Call the returned function exactly once, with
+     * the answer, or undefined when there is none to share (errors): those
+     * waiting then run it themselves.
+     */
+    lead(key: string, since: InvalidationPoint | undefined): (shared: SharedAnswer | undefined) => void {
+      let settle!: (shared: SharedAnswer | undefined) => void;
+      const entry: Running = { since, invalidations, shared: new Promise((resolve) => (settle = resolve)) };
+      running.set(key, entry);
+      return (shared) => {
+        if (running.get(key) === entry) running.delete(key);
+        settle(shared);
+      };
+    },
+
+    /**
+     * Records a result's tags (removing the fields added for them, which it
+     * always does) and stores it when it is a complete answer: data, no
+     * errors, a readable id on every entity. Returns the answer when the
+     * result is one (stored or not: the store may refuse or be down).
+     */
+    async store(key: string, analysis: CacheableOperation, result: FormattedExecutionResult, since: InvalidationPoint | undefined): Promise<CachedAnswer | undefined> {
+      const found = collectTags(result.data, analysis.plan);
+      if (!found || result.errors || result.extensions || !result.data) return undefined;
+      const text = `${JSON.stringify({ data: result.data })}\n`;
+      serialized.set(result.data, text);
+      const answer: CachedAnswer = { body: Buffer.from(text), storedAt: Date.now(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
+      if (since) await store.set(key, answer, [...found], since);
+      return answer;
+    },
+
+    /** Apollo Server's `stringifyResult`: reuses the text of an answer just stored. */
+    stringifyResult(value: FormattedExecutionResult): string {
+      const text = value.data && !value.errors && !value.extensions ? serialized.get(value.data) : undefined;
+      return text ?? `${JSON.stringify(value)}\n`;
+    },
+
+    /**
+     * Drops every answer carrying one of `tags`, on every instance sharing the
+     * store. Never throws.
+     * @param tags what a write touched (writes/tags.ts), or `Leaderboard` and `Stats` after a refresh of the statistics
+     */
+    async invalidate(tags: readonly Tag[]): Promise<void> {
+      if (tags.length === 0) return;
+      invalidations += 1;
+      await store.invalidate(tags);
+    },
+  };
+}
+
+export type OperationCache = ReturnType<typeof createOperationCache>;
+
+/** The `cache-control` and `age` headers of a cacheable answer. */
+export function cacheHeaders(answer: CachedAnswer, now = Date.now()): { 'cache-control': string; age: string } {
+  const age = Math.max(0, Math.floor((now - answer.storedAt) / 1000));
+  const remaining = Math.max(0, answer.maxAge - age);
+  return { 'cache-control': `${answer.scope === 'PRIVATE' ? 'private' : 'public'}, max-age=${remaining}`, age: String(age) };
+}

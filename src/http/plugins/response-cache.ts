@@ -1,0 +1,78 @@
+import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
+import type { DocumentNode, FormattedExecutionResult } from 'graphql';
+import { cacheHeaders, type CacheableOperation, type OperationCache, type SharedAnswer } from '../../cache/operation-cache.js';
+import type { CachedAnswer, InvalidationPoint } from '../../cache/response-cache.js';
+import type { Context } from '../../graphql/context.js';
+
+export interface ResponseCachePluginOptions {
+  /** The response cache (cache/operation-cache.ts), shared with the route that serves hits before Apollo Server. */
+  cache: OperationCache;
+}
+
+/**
+ * The response cache inside Apollo Server, after validation and the cost
+ * check: a stored answer is served without running anything; concurrent
+ * identical misses run once; a query that ran is tagged and stored when its
+ * answer has no errors. Every response says what happened in `x-cache`:
+ * HIT, MISS, or BYPASS (a mutation, a document that is never cached, a
+ * request refused before it could run). Cacheable answers carry
+ * `cache-control` (`private` for PRIVATE answers) and `age`.
+ *
+ * Most hits never get here: the /graphql route serves them first (see
+ * http/cached-answers.ts), for documents this plugin has seen.
+ */
+export function responseCachePlugin({ cache }: ResponseCachePluginOptions): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      let status: 'HIT' | 'MISS' | 'BYPASS' = 'BYPASS';
+      let operation: CacheableOperation | undefined;
+      let key = '';
+      let since: InvalidationPoint | undefined;
+      let settle: ((shared: SharedAnswer | undefined) => void) | undefined;
+
+      const served = (result: FormattedExecutionResult, answer: CachedAnswer): GraphQLResponse => {
+        status = 'HIT';
+        cache.counters.hits += 1;
+        return { http: { status: undefined, headers: new HeaderMap(Object.entries(cacheHeaders(answer))) }, body: { kind: 'single', singleResult: result } };
+      };
+
+      return {
+        async responseForOperation(requestContext) {
+          const analysis = cache.analyze(requestContext.source, requestContext.document, requestContext.request.operationName);
+          if (!analysis.cacheable) return null;
+          operation = analysis;
+          key = cache.keyOf(analysis, requestContext.request.operationName, requestContext.request.variables, requestContext.contextValue.viewer);
+          const lookup = await cache.lookup(key);
+          if (lookup.answer) return served(JSON.parse(lookup.answer.body.toString('utf8')) as FormattedExecutionResult, lookup.answer);
+          const running = cache.join(key, lookup.since);
+          const shared = running && (await running);
+          if (shared) return served(shared.result, shared.answer);
+
+          status = 'MISS';
+          cache.counters.misses += 1;
+          since = lookup.since;
+          settle = cache.lead(key, lookup.since);
+          // Apollo Server runs the document of the request context: this one
+          // carries the ids the tags are read from (removed again before the
+          // answer is sent, in willSendResponse).
+          (requestContext as { document: DocumentNode }).document = analysis.executable;
+          return null;
+        },
+
+        async willSendResponse(requestContext) {
+          const headers = requestContext.response.http.headers;
+          headers.set('x-cache', status);
+          if (!settle || !operation) return;
+          const body = requestContext.response.body;
+          let answer: CachedAnswer | undefined;
+          try {
+            if (body.kind === 'single') answer = await cache.store(key, operation, body.singleResult, since);
+          } finally {
+            settle(answer && body.kind === 'single' ? { result: body.singleResult, answer } : undefined);
+          }
+          if (answer) for (const [name, value] of Object.entries(cacheHeaders(answer))) headers.set(name, value);
+        },
+      };
+    },
+  };
+}
