@@ -1,0 +1,165 @@
+// The response cache on a Redis of this test's own (a redis-server on a free
+// port, no persistence; never the shared one, which it stops): two instances
+// share it, Redis stops and comes back, the network to it is cut while it
+// keeps its data. No request fails, no answer is stale after a write, and
+// the cache never sends KEYS or SCAN.
+import { PassThrough } from 'node:stream';
+import { createRedisClient, type Redis } from '../../src/db/redis.js';
+import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { startTestApi, type GraphQLResult, type TestApi } from '../support/api.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../support/fixtures.js';
+import { startOwnRedis, startTcpProxy, type OwnRedis, type TcpProxy } from '../support/redis-server.js';
+
+const HISTORY = `query History($id: ID!) {
+  conversation(id: $id) { title messages(first: 5) { edges { node { body } } } }
+}`;
+const SEND = `mutation ($id: ID!, $body: String!) { sendMessage(input: { conversationId: $id, body: $body }) { message { id } } }`;
+
+type Data = { conversation: { title: string; messages: { edges: { node: { body: string } }[] } } };
+
+let ownRedis: OwnRedis;
+let database: TestDatabase;
+let admin: Redis;
+const clients: Redis[] = [];
+const apis: TestApi[] = [];
+
+beforeAll(async () => {
+  ownRedis = await startOwnRedis();
+  database = await createTestDatabase();
+  admin = createRedisClient({ url: ownRedis.url, commandTimeoutMs: 2_000 });
+});
+afterAll(async () => {
+  for (const api of apis) await api.server.fastify.close();
+  for (const client of [...clients, admin]) client.disconnect();
+  await database.close();
+  await ownRedis.close();
+});
+
+/** A server instance on the shared test database whose cache lives in Redis at `url`; its log lines are kept. */
+async function instance(url: string): Promise<TestApi & { log: string[] }> {
+  const redis = createRedisClient({ url });
+  clients.push(redis);
+  await new Promise((resolve) => redis.once('ready', resolve));
+  const log: string[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => log.push(...chunk.toString().split('\n').filter(Boolean)));
+  const api = await startTestApi({ RESPONSE_CACHE: 'on', LOG_LEVEL: 'info' }, database, { redis, logStream: stream });
+  apis.push(api);
+  return Object.assign(api, { log });
+}
+
+async function conversation(name: string) {
+  const users = [await insertUser(database.pool, `${name}A`), await insertUser(database.pool, `${name}B`)];
+  const conversationId = await insertConversation(database.pool, { participants: users.map((user) => user.id), title: name });
+  await insertMessages(database.pool, conversationId, [{ authorId: users[1]!.id, body: 'before', at: new Date(Date.now() - 60_000) }]);
+  return { users, id: toGlobalId('Conversation', conversationId) };
+}
+
+async function read(api: TestApi, user: FixtureUser, id: string): Promise<GraphQLResult<Data>> {
+  const result = await api.request<Data>(HISTORY, { id }, { token: await api.tokenFor(user.id) });
+  expect(result.status).toBe(200);
+  expect(result.errors).toBeUndefined();
+  return result;
+}
+
+const newest = (result: GraphQLResult<Data>) => result.data!.conversation.messages.edges[0]!.node.body;
+
+async function send(api: TestApi, user: FixtureUser, id: string, body: string) {
+  const result = await api.request(SEND, { id, body }, { token: await api.tokenFor(user.id) });
+  expect(result.status).toBe(200);
+  expect(result.errors).toBeUndefined();
+}
+
+/** Reads until the answer comes from the cache again (Redis is back and the client reconnected). */
+async function untilHit(api: TestApi, user: FixtureUser, id: string): Promise<GraphQLResult<Data>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const result = await read(api, user, id);
+    if (result.headers.get('x-cache') === 'HIT') return result;
+    if (Date.now() > deadline) throw new Error('the cache did not serve a HIT again within 15 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The commands this Redis has run since it started: never KEYS or SCAN, and the cache's own commands (so the check is not vacuous). */
+async function expectNoKeysOrScan() {
+  const stats = await admin.info('commandstats');
+  expect(stats).toMatch(/cmdstat_mget:/);
+  expect(stats).toMatch(/cmdstat_(evalsha|eval):/);
+  expect(stats).not.toMatch(/cmdstat_keys:/);
+  expect(stats).not.toMatch(/cmdstat_scan:/);
+}
+
+it('two instances on one Redis: a write through A makes B’s next read fresh', async () => {
+  const [a, b] = [await instance(ownRedis.url), await instance(ownRedis.url)];
+  const { users, id } = await conversation('TwoInstances');
+  expect((await read(b, users[0]!, id)).headers.get('x-cache')).toBe('MISS');
+  const cached = await read(b, users[0]!, id);
+  expect(cached.headers.get('x-cache')).toBe('HIT');
+  // A computed nothing yet, and still finds B's answer: the store is shared.
+  expect((await read(a, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+
+  await send(a, users[1]!, id, 'through A');
+  const fresh = await read(b, users[0]!, id);
+  expect(fresh.headers.get('x-cache')).toBe('MISS');
+  expect(newest(fresh)).toBe('through A');
+  await expectNoKeysOrScan();
+});
+
+it('Redis stopped mid-test: no request fails, writes still show, the outage is logged once, caching resumes when it is back', async () => {
+  const api = await instance(ownRedis.url);
+  const { users, id } = await conversation('Outage');
+  await read(api, users[0]!, id);
+  expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+  await expectNoKeysOrScan();
+  const errorsBefore = api.server.responseCache!.counters.errors;
+
+  await ownRedis.stop();
+  for (const body of ['while down 1', 'while down 2']) {
+    await send(api, users[1]!, id, body);
+    for (const user of users) {
+      const result = await read(api, user, id);
+      expect(result.headers.get('x-cache')).toBe('MISS');
+      expect(newest(result)).toBe(body);
+    }
+  }
+  expect(api.server.responseCache!.counters.errors).toBeGreaterThan(errorsBefore);
+  expect(api.log.filter((line) => line.includes('response cache unavailable'))).toHaveLength(1);
+
+  await ownRedis.start();
+  const back = await untilHit(api, users[0]!, id);
+  expect(newest(back)).toBe('while down 2');
+  expect(api.log.filter((line) => line.includes('response cache available again'))).toHaveLength(1);
+  await send(api, users[1]!, id, 'after');
+  expect(newest(await read(api, users[0]!, id))).toBe('after');
+  await expectNoKeysOrScan();
+});
+
+describe('the network to Redis cut while Redis keeps its data', () => {
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    proxy = await startTcpProxy(ownRedis.port);
+  });
+  afterAll(() => proxy.close());
+
+  it('a write whose invalidation was lost is never answered with the answer from before it', async () => {
+    const api = await instance(proxy.url);
+    const other = await instance(ownRedis.url);
+    const { users, id } = await conversation('Partition');
+    await read(api, users[0]!, id);
+    expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+
+    proxy.cut();
+    // The write commits; its invalidation cannot reach Redis, where the old answer stays.
+    await send(api, users[1]!, id, 'during the cut');
+    expect(newest(await read(api, users[0]!, id))).toBe('during the cut');
+
+    proxy.restore();
+    const back = await untilHit(api, users[0]!, id);
+    expect(newest(back)).toBe('during the cut');
+    // The instance that never lost Redis reads the fresh answer too.
+    expect(newest(await read(other, users[0]!, id))).toBe('during the cut');
+    await expectNoKeysOrScan();
+  });
+});
