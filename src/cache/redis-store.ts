@@ -1,4 +1,4 @@
-import type { Redis } from '../db/redis.js';
+import { withinDeadline, type Redis } from '../db/redis.js';
 import type { CacheScope } from '../graphql/cache-policy.js';
 import type { Tag } from '../writes/tags.js';
 import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type ResponseCache } from './response-cache.js';
@@ -8,6 +8,8 @@ export interface RedisStoreOptions {
   redis: Redis;
   /** Prepended to the store's keys. Default: `parley:cache:`. */
   namespace?: string;
+  /** Milliseconds a lookup, store or invalidation waits for Redis before the cache gives up on it (fail-open). Default: 50. */
+  deadlineMs?: number;
 }
 
 // Both scripts run atomically in Redis, so a store and an invalidation of
@@ -101,7 +103,7 @@ function decode(value: Buffer): { answer: CachedAnswer; epoch: number } | undefi
  * MGET (the answer, the invalidation epoch, the floor); a store and an
  * invalidation are one script each.
  */
-export function createRedisStore({ redis, namespace = 'parley:cache:' }: RedisStoreOptions): ResponseCache {
+export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineMs = 50 }: RedisStoreOptions): ResponseCache {
   const scripts = redis as unknown as ScriptCommands;
   redis.defineCommand('parleyCacheStore', { lua: STORE_SCRIPT });
   redis.defineCommand('parleyCacheInvalidate', { lua: INVALIDATE_SCRIPT });
@@ -118,15 +120,16 @@ export function createRedisStore({ redis, namespace = 'parley:cache:' }: RedisSt
   let lostInvalidation = false;
   const recover = async () => {
     if (!lostInvalidation) return;
-    await scripts.parleyCacheRaiseFloor(2, epochKey, floorKey);
+    await soon(scripts.parleyCacheRaiseFloor(2, epochKey, floorKey));
     lostInvalidation = false;
   };
+  const soon = <T>(work: Promise<T>) => withinDeadline(work, deadlineMs, 'response cache');
 
   return {
     async get(key) {
       await recover();
       const at = Date.now();
-      const [value, epoch, floor] = await redis.mgetBuffer(answerKey(key), epochKey, floorKey);
+      const [value, epoch, floor] = await soon(redis.mgetBuffer(answerKey(key), epochKey, floorKey));
       const since = { epoch: Number(epoch?.toString('latin1') ?? 0), at };
       const stored = value ? decode(value) : undefined;
       const fresh = stored && stored.epoch >= Number(floor?.toString('latin1') ?? 0) ? stored.answer : undefined;
@@ -138,16 +141,18 @@ export function createRedisStore({ redis, namespace = 'parley:cache:' }: RedisSt
       if (outlivedMemory(since)) return false;
       const ttl = answer.maxAge * 1000 - (Date.now() - answer.storedAt);
       if (ttl <= 0) return false;
-      const stored = await scripts.parleyCacheStore(
-        2 + 2 * tags.length,
-        answerKey(key),
-        floorKey,
-        ...tags.map(invalidatedKey),
-        ...tags.map(tagKey),
-        encode(answer, since.epoch),
-        ttl,
-        since.epoch,
-        tags.length,
+      const stored = await soon(
+        scripts.parleyCacheStore(
+          2 + 2 * tags.length,
+          answerKey(key),
+          floorKey,
+          ...tags.map(invalidatedKey),
+          ...tags.map(tagKey),
+          encode(answer, since.epoch),
+          ttl,
+          since.epoch,
+          tags.length,
+        ),
       );
       return stored === 1;
     },
@@ -156,7 +161,9 @@ export function createRedisStore({ redis, namespace = 'parley:cache:' }: RedisSt
       if (tags.length === 0) return 0;
       try {
         await recover();
-        return await scripts.parleyCacheInvalidate(1 + 2 * tags.length, epochKey, ...tags.map(invalidatedKey), ...tags.map(tagKey), INVALIDATION_MEMORY_MS, tags.length);
+        return await soon(
+          scripts.parleyCacheInvalidate(1 + 2 * tags.length, epochKey, ...tags.map(invalidatedKey), ...tags.map(tagKey), INVALIDATION_MEMORY_MS, tags.length),
+        );
       } catch (error) {
         lostInvalidation = true;
         throw error;
