@@ -10,6 +10,7 @@
 // PostgreSQL of TEST_POSTGRES_URL's server) is created if missing, migrated
 // and seeded once at the scale below; later runs reuse it.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { print } from 'graphql';
@@ -25,6 +26,7 @@ import { InboxDocument } from '../src/generated/graphql/operations.js';
 import { createAuth } from '../src/graphql/auth.js';
 import { buildSchema } from '../src/http/schema.js';
 import { createServer } from '../src/http/server.js';
+import { tags } from '../src/writes/tags.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
 
 const { values } = parseArgs({
@@ -204,11 +206,37 @@ async function measure(mode: string, responseCache: boolean, redis: Redis | unde
   };
 }
 
+/**
+ * What the cache adds to a miss: sequential requests, each after an
+ * invalidation of the viewer's inbox, so each one runs, is tagged and stored.
+ */
+async function measureMisses(redis: Redis | undefined): Promise<{ p50: number; p95: number }> {
+  const server = await createServer({ config: { ...config, responseCache: true }, schema, db: { pool, prisma }, auth, redis });
+  const times: number[] = [];
+  server.fastify.addHook('onResponse', async (_request, reply) => {
+    if (reply.getHeader('x-cache') === 'MISS') times.push(reply.elapsedTime);
+  });
+  for (let index = 0; index < 25; index += 1) {
+    await server.responseCache!.invalidate([tags.inbox(viewer.userId)]);
+    const response = await server.fastify.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      payload: body,
+    });
+    if (response.headers['x-cache'] !== 'MISS') throw new Error(`expected a miss, got ${String(response.headers['x-cache'])}`);
+  }
+  await server.fastify.close();
+  const measured = times.slice(5).sort((a, b) => a - b);
+  return { p50: percentile(measured, 50), p95: percentile(measured, 95) };
+}
+
 const redis = createRedisClient({ url: redisUrl, keyPrefix: `parley-bench-cache:${process.pid}:` });
 await new Promise((resolve) => redis.once('ready', resolve));
 const off = await measure('RESPONSE_CACHE=off (baseline)', false, undefined);
 const inRedis = await measure('cache in Redis', true, redis);
 const inProcess = await measure('cache in process', true, undefined);
+const missInRedis = await measureMisses(redis);
 await redis.quit();
 await ownRedis?.close();
 await prisma.$disconnect();
@@ -232,6 +260,9 @@ const lines = [
   row(inProcess),
   '',
   `Throughput ratio at ${CONNECTIONS} connections: ${(inRedis.throughput / off.throughput).toFixed(1)}× from Redis, ${(inProcess.throughput / off.throughput).toFixed(1)}× in process.`,
+  '',
+  `A miss with the cache in Redis (the inbox invalidated before each of 20 sequential requests: run, tagged, stored), server p50 / p95: ${ms(missInRedis.p50)} / ${ms(missInRedis.p95)}, against ${ms(off.alone.p50)} / ${ms(off.alone.p95)} with RESPONSE_CACHE=off.`,
+  `Machine load average while it ran: ${loadavg().map((value) => value.toFixed(1)).join(', ')} (1, 5, 15 min) on ${availableParallelism()} cores.`,
 ];
 console.log(lines.join('\n'));
 await mkdir(new URL('./reports/', import.meta.url), { recursive: true });
