@@ -132,7 +132,7 @@ interface Figures {
 
 await ensureDatabase();
 const config = loadConfig({ ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_URL: benchUrl });
-const pool = instrumentPool(createPool(benchUrl, config.database, 'parley-bench-cache'));
+const pool = instrumentPool(createPool(benchUrl, config.database, { applicationName: 'parley-bench-cache' }));
 await migrate(pool, { log: () => {} });
 const { rows: counted } = await pool.query<{ messages: number }>('SELECT count(*)::int AS messages FROM messages');
 if (counted[0]!.messages !== SCALE.messages) {
