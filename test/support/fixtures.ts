@@ -103,8 +103,8 @@ export async function setLastRead(db: Queryable, conversationId: number, userId:
 
 /**
  * Recomputes user_stats_summary (the leaderboard job does this on a
- * schedule), then drops the cached answers built on the old figures, as the
- * job does after each refresh.
+ * schedule), then, given the server's response cache, drops the answers
+ * built on the old figures, as every refresh must.
  */
 export async function refreshStats(db: Queryable, responseCache?: { invalidate(tags: readonly Tag[]): Promise<void> }): Promise<void> {
   await db.query('REFRESH MATERIALIZED VIEW user_stats_summary');
