@@ -113,6 +113,8 @@ export function createOperationCache({
      * @param operationName the operation the request names (null or undefined: the document's only one)
      */
     analyze(source: string, document: DocumentNode, operationName: string | null | undefined): OperationAnalysis {
+      // Not kept for a name the document lacks: random names would fill the map.
+      if (!getOperationAST(document, operationName)) return UNCACHEABLE;
       let byName = documents.get(source);
       if (!byName) documents.set(source, (byName = new Map()));
       let analysis = byName.get(operationName ?? '');

@@ -118,6 +118,23 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       }
     });
 
+    it('serves GET requests too (through Apollo Server), sharing their answers with POST', async () => {
+      const owner = await insertUser(api.database.pool, 'GetOwner');
+      const variables = { id: toGlobalId('User', owner.id) };
+      const get = () =>
+        fetch(`${api.url}/graphql?${new URLSearchParams({ query: PROFILE, variables: JSON.stringify(variables) })}`, {
+          headers: { 'apollo-require-preflight': 'true' },
+        });
+      const first = await get();
+      expect(first.headers.get('x-cache')).toBe('MISS');
+      const second = await get();
+      expect(second.headers.get('x-cache')).toBe('HIT');
+      expect(second.headers.get('x-sql-statements')).toBe('0');
+      expect(await second.json()).toEqual(await first.json());
+      const post = await send(PROFILE, variables);
+      expect(post.headers.get('x-cache')).toBe('HIT');
+    });
+
     it('never stores an answer with errors, and bypasses mutations', async () => {
       const outsider = await insertUser(api.database.pool, 'NotFoundTwice');
       const { id } = await group('ErrorsNotStored');
