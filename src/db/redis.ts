@@ -12,7 +12,7 @@ export interface RedisClientOptions {
    * response cache waits 50 ms) use withinDeadline.
    */
   commandTimeoutMs?: number;
-  /** Prepended to every key this client names (tests use one per run). Default: none. */
+  /** Prepended to every key this client names (tests use one per file). Default: none. */
   keyPrefix?: string;
   /** Shown in CLIENT LIST. Default: `parley`. */
   connectionName?: string;
