@@ -48,7 +48,7 @@ await runCli(async () => {
   // Made once, shared by everything that uses Redis. Requests never wait for
   // it to connect: the response cache answers from the database meanwhile.
   const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
-  const { fastify, apollo } = await createServer({
+  const { fastify, apollo, responseCache } = await createServer({
     config,
     schema,
     db: { pool: database.pool, prisma },
@@ -73,6 +73,7 @@ await runCli(async () => {
     // Apollo's drain plugin closes Fastify: no new connections, requests in
     // flight finish (cut after 10 s); then the pool and the embedded database close.
     await apollo.stop();
+    await responseCache?.drain();
     await redis?.quit().catch(() => redis.disconnect());
     await prisma.$disconnect();
     await database.close();

@@ -1,4 +1,5 @@
 import { buildASTSchema, execute, getOperationAST, parse, print } from 'graphql';
+import { InboxDocument } from '../generated/graphql/operations.js';
 import { buildSchema, readTypeDefs } from '../http/schema.js';
 import { toGlobalId } from '../modules/relay/global-id.js';
 import { collectTags, ID_ALIAS, planTags, TYPE_ALIAS, withIdentityFields } from './entity-tags.js';
@@ -25,6 +26,18 @@ describe('withIdentityFields', () => {
     expect(print(missing.document)).toContain(`${ID_ALIAS}: id`);
     // Connections and edges are not entities: nothing added there.
     expect(print(missing.document).match(new RegExp(ID_ALIAS, 'g'))).toHaveLength(2);
+  });
+
+  it('counts an id that another field merged with it selects, and not one under a directive', () => {
+    const merged = prepare(`{ viewer { ...Author conversations { totalCount } } } fragment Author on User { id }`);
+    expect(merged.added).toBe(false);
+    const siblings = prepare('{ viewer { author: id } viewer { displayName } }');
+    expect(siblings.added).toBe(true);
+    const inbox = withIdentityFields(schema, InboxDocument)!;
+    // Message.author { stats } merges with MessageFields' author { ...UserSummary }, which has the id.
+    expect(inbox.added).toBe(false);
+    const conditional = prepare('query ($x: Boolean!) { viewer { displayName } viewer @include(if: $x) { id } }');
+    expect(conditional.added).toBe(true);
   });
 
   it('adds the type name, and each entity’s id, at an interface', () => {

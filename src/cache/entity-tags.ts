@@ -84,8 +84,30 @@ function selectsPlainId(selectionSet: SelectionSetNode, type: GraphQLObjectType,
 }
 
 /**
+ * The fields `selectionSet` always selects on `type` (through fragments that
+ * always apply, none under a directive), by response key: the nodes
+ * graphql-js merges into one field of the result.
+ */
+function alwaysSelected(selectionSet: SelectionSetNode, type: GraphQLObjectType, fragments: Map<string, FragmentDefinitionNode>, into = new Map<string, FieldNode[]>()) {
+  for (const selection of selectionSet.selections) {
+    if (selection.directives?.length) continue;
+    if (selection.kind === Kind.FIELD) {
+      const key = selection.alias?.value ?? selection.name.value;
+      into.set(key, [...(into.get(key) ?? []), selection]);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      if (!selection.typeCondition || selection.typeCondition.name.value === type.name) alwaysSelected(selection.selectionSet, type, fragments, into);
+    } else {
+      const fragment = fragments.get(selection.name.value);
+      if (fragment?.typeCondition.name.value === type.name) alwaysSelected(fragment.selectionSet, type, fragments, into);
+    }
+  }
+  return into;
+}
+
+/**
  * The document to run: the original, with `__cacheId: id` on each entity
- * the client selected without a plain `id`, and `__cacheType: __typename`
+ * the client selected without a plain `id` (in that field or another one
+ * merged with it), and `__cacheType: __typename`
  * (plus each entity type's `__cacheId`) at each interface or union.
  * Undefined when the client itself uses a reserved alias (then the answer is
  * not cached).
@@ -107,12 +129,14 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
   // The parent type of each field's selection set, found by walking from the
   // root type (and each fragment's type condition) down the field names.
   const rewrite = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType): SelectionSetNode => {
+    const merged = isObjectType(parent) ? alwaysSelected(selectionSet, parent, fragments) : undefined;
     const selections = selectionSet.selections.map((selection): SelectionNode => {
       if (selection.kind === Kind.FIELD && selection.selectionSet && 'getFields' in parent) {
         const definition = parent.getFields()[selection.name.value];
         const type = definition && getNamedType(definition.type);
         if (!type || !isCompositeType(type)) return selection;
-        return { ...selection, selectionSet: withIdentity(rewrite(selection.selectionSet, type), type) };
+        const siblings = merged?.get(selection.alias?.value ?? selection.name.value) ?? [];
+        return { ...selection, selectionSet: withIdentity(rewrite(selection.selectionSet, type), type, [selection, ...siblings]) };
       }
       if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
@@ -123,7 +147,8 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
     });
     return { ...selectionSet, selections };
   };
-  const withIdentity = (selectionSet: SelectionSetNode, type: GraphQLCompositeType): SelectionSetNode => {
+  // `merged`: the field nodes graphql-js merges with this one; any that always selects a plain id is enough.
+  const withIdentity = (selectionSet: SelectionSetNode, type: GraphQLCompositeType, merged: FieldNode[]): SelectionSetNode => {
     if (isAbstractType(type)) {
       added = true;
       const entityFragments = schema
@@ -138,7 +163,7 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
         );
       return { ...selectionSet, selections: [...selectionSet.selections, field(TYPE_ALIAS, '__typename'), ...entityFragments] };
     }
-    if (isEntity(type) && !selectsPlainId(selectionSet, type, fragments)) {
+    if (isEntity(type) && !merged.some((node) => node.selectionSet && selectsPlainId(node.selectionSet, type, fragments))) {
       added = true;
       return { ...selectionSet, selections: [...selectionSet.selections, field(ID_ALIAS, 'id')] };
     }

@@ -46,6 +46,18 @@ export interface SharedAnswer {
   answer: CachedAnswer;
 }
 
+/** A cacheable operation this request runs, for others to join. */
+export interface Lead {
+  /**
+   * The operation ran (`result` undefined: it gave no single result).
+   * Removes the fields added for tagging from the result, always; when it is
+   * a complete answer (data, no errors, every entity's id readable), gives
+   * it to the requests waiting for it, stores it in the background, and
+   * returns it. Otherwise those waiting run the operation themselves.
+   */
+  finish(result: FormattedExecutionResult | undefined): CachedAnswer | undefined;
+}
+
 interface Running {
   since: InvalidationPoint | undefined;
   invalidations: number;
@@ -81,6 +93,7 @@ export function createOperationCache({
   let invalidations = 0;
   // The exact bytes of answers stored, so Apollo Server does not serialize them a second time.
   const serialized = new WeakMap<object, string>();
+  const storing = new Set<Promise<void>>();
 
   const analyzeOnce = (document: DocumentNode, operationName: string | null | undefined): OperationAnalysis => {
     const operation = getOperationAST(document, operationName);
@@ -154,34 +167,48 @@ export function createOperationCache({
     },
 
     /**
-     * Marks `key` as running. Call the returned function exactly once, with
-     * the answer, or undefined when there is none to share (errors): those
-     * waiting then run it themselves.
+     * Marks `key` as running, for identical requests to join. Call `finish`
+     * of the returned lead exactly once, when the operation has run.
      */
-    lead(key: string, since: InvalidationPoint | undefined): (shared: SharedAnswer | undefined) => void {
+    lead(key: string, analysis: CacheableOperation, since: InvalidationPoint | undefined): Lead {
       let settle!: (shared: SharedAnswer | undefined) => void;
       const entry: Running = { since, invalidations, shared: new Promise((resolve) => (settle = resolve)) };
       running.set(key, entry);
-      return (shared) => {
+      const release = () => {
         if (running.get(key) === entry) running.delete(key);
-        settle(shared);
+      };
+      return {
+        finish(result) {
+          const found = result && collectTags(result.data, analysis.plan);
+          if (!result || !found || result.errors || result.extensions || !result.data) {
+            release();
+            settle(undefined);
+            return undefined;
+          }
+          const text = `${JSON.stringify({ data: result.data })}\n`;
+          serialized.set(result.data, text);
+          const answer: CachedAnswer = { body: Buffer.from(text), storedAt: Date.now(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
+          settle({ result, answer });
+          if (!since) {
+            release();
+            return answer;
+          }
+          // The answer goes to the client without waiting for the store;
+          // meanwhile identical requests still join it (it is as fresh as a
+          // stored one: they join only if no invalidation came in between).
+          const stored = store.set(key, answer, [...found], since).then(() => {
+            release();
+            storing.delete(stored);
+          });
+          storing.add(stored);
+          return answer;
+        },
       };
     },
 
-    /**
-     * Records a result's tags (removing the fields added for them, which it
-     * always does) and stores it when it is a complete answer: data, no
-     * errors, a readable id on every entity. Returns the answer when the
-     * result is one (stored or not: the store may refuse or be down).
-     */
-    async store(key: string, analysis: CacheableOperation, result: FormattedExecutionResult, since: InvalidationPoint | undefined): Promise<CachedAnswer | undefined> {
-      const found = collectTags(result.data, analysis.plan);
-      if (!found || result.errors || result.extensions || !result.data) return undefined;
-      const text = `${JSON.stringify({ data: result.data })}\n`;
-      serialized.set(result.data, text);
-      const answer: CachedAnswer = { body: Buffer.from(text), storedAt: Date.now(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
-      if (since) await store.set(key, answer, [...found], since);
-      return answer;
+    /** Resolves once the answers being stored now are stored (or refused): before closing the store's connection. */
+    async drain(): Promise<void> {
+      await Promise.all([...storing]);
     },
 
     /** Apollo Server's `stringifyResult`: reuses the text of an answer just stored. */

@@ -97,6 +97,8 @@ it('two instances on one Redis: a write through A makes B’s next read fresh', 
   expect((await read(b, users[0]!, id)).headers.get('x-cache')).toBe('MISS');
   const cached = await read(b, users[0]!, id);
   expect(cached.headers.get('x-cache')).toBe('HIT');
+  // Answers are stored after they are sent.
+  await b.server.responseCache!.drain();
   // A computed nothing yet, and still finds B's answer: the store is shared.
   expect((await read(a, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
 
@@ -149,6 +151,7 @@ describe('the network to Redis cut while Redis keeps its data', () => {
     const { users, id } = await conversation('Partition');
     await read(api, users[0]!, id);
     expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+    await api.server.responseCache!.drain();
 
     proxy.cut();
     // The write commits; its invalidation cannot reach Redis, where the old answer stays.

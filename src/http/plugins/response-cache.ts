@@ -1,7 +1,7 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import type { DocumentNode, FormattedExecutionResult } from 'graphql';
-import { cacheHeaders, type CacheableOperation, type OperationCache, type SharedAnswer } from '../../cache/operation-cache.js';
-import type { CachedAnswer, InvalidationPoint } from '../../cache/response-cache.js';
+import { cacheHeaders, type Lead, type OperationCache } from '../../cache/operation-cache.js';
+import type { CachedAnswer } from '../../cache/response-cache.js';
 import type { Context } from '../../graphql/context.js';
 
 export interface ResponseCachePluginOptions {
@@ -25,10 +25,7 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
   return {
     async requestDidStart() {
       let status: 'HIT' | 'MISS' | 'BYPASS' = 'BYPASS';
-      let operation: CacheableOperation | undefined;
-      let key = '';
-      let since: InvalidationPoint | undefined;
-      let settle: ((shared: SharedAnswer | undefined) => void) | undefined;
+      let lead: Lead | undefined;
 
       const served = (result: FormattedExecutionResult, answer: CachedAnswer): GraphQLResponse => {
         status = 'HIT';
@@ -40,8 +37,7 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
         async responseForOperation(requestContext) {
           const analysis = cache.analyze(requestContext.source, requestContext.document, requestContext.request.operationName);
           if (!analysis.cacheable) return null;
-          operation = analysis;
-          key = cache.keyOf(analysis, requestContext.request.operationName, requestContext.request.variables, requestContext.contextValue.viewer);
+          const key = cache.keyOf(analysis, requestContext.request.operationName, requestContext.request.variables, requestContext.contextValue.viewer);
           const lookup = await cache.lookup(key);
           if (lookup.answer) return served(JSON.parse(lookup.answer.body.toString('utf8')) as FormattedExecutionResult, lookup.answer);
           const running = cache.join(key, lookup.since);
@@ -50,8 +46,7 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
 
           status = 'MISS';
           cache.counters.misses += 1;
-          since = lookup.since;
-          settle = cache.lead(key, lookup.since);
+          lead = cache.lead(key, analysis, lookup.since);
           // Apollo Server runs the document of the request context: this one
           // carries the ids the tags are read from (removed again before the
           // answer is sent, in willSendResponse).
@@ -62,14 +57,9 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
         async willSendResponse(requestContext) {
           const headers = requestContext.response.http.headers;
           headers.set('x-cache', status);
-          if (!settle || !operation) return;
+          if (!lead) return;
           const body = requestContext.response.body;
-          let answer: CachedAnswer | undefined;
-          try {
-            if (body.kind === 'single') answer = await cache.store(key, operation, body.singleResult, since);
-          } finally {
-            settle(answer && body.kind === 'single' ? { result: body.singleResult, answer } : undefined);
-          }
+          const answer = lead.finish(body.kind === 'single' ? body.singleResult : undefined);
           if (answer) for (const [name, value] of Object.entries(cacheHeaders(answer))) headers.set(name, value);
         },
       };
