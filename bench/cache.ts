@@ -1,10 +1,13 @@
 // `npm run bench:cache`: the reference inbox (DESIGN.md budgets) served
 // from the response cache vs RESPONSE_CACHE=off, side by side in one run,
 // on the same seeded database: throughput at 16 connections (a closed loop
-// in a worker thread, so the load does not share the server's event loop)
-// and latency at the server (Fastify's elapsed time per response) and at the
-// client. The cache runs on a redis-server this script starts on a free port
-// (REDIS_URL to use another), and in the process.
+// in a child process, so this process's CPU time is the server's), the
+// modes taking turns in slices so a change in the shared machine's load
+// weighs on all alike; the server's CPU time per request, which that load
+// disturbs least; latency at the server (Fastify's elapsed time per
+// response) and at the client; then one request at a time, and the cost of
+// a miss. The cache runs on a redis-server this script starts on a free
+// port (REDIS_URL to use another), and in the process.
 //
 // BENCH_DATABASE_URL (default: a `parley_bench_cache` database on the local
 // PostgreSQL of TEST_POSTGRES_URL's server) is created if missing, migrated
@@ -12,7 +15,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+
+const run = promisify(execFile);
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { print } from 'graphql';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
@@ -25,13 +31,15 @@ import { instrumentPool } from '../src/db/statement-counter.js';
 import { InboxDocument } from '../src/generated/graphql/operations.js';
 import { createAuth } from '../src/graphql/auth.js';
 import { buildSchema } from '../src/http/schema.js';
-import { createServer } from '../src/http/server.js';
+import { createServer, type ParleyServer } from '../src/http/server.js';
 import { tags } from '../src/writes/tags.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '4' },
+    sequential: { type: 'string', default: '20' },
     connections: { type: 'string', default: '16' },
     users: { type: 'string', default: '10000' },
     conversations: { type: 'string', default: '50000' },
@@ -40,6 +48,8 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
+const ROUNDS = Number(values.rounds);
+const SEQUENTIAL = Number(values.sequential);
 const SCALE = { users: Number(values.users), conversations: Number(values.conversations), messages: Number(values.messages), seed: 7 };
 const BENCH_DATABASE = 'parley_bench_cache';
 
@@ -66,12 +76,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-// The load: `connections` loops over keep-alive sockets, each sending the
-// next request when the previous answer has been read in full.
+// The load, in a child process (so the server's CPU time is its own):
+// `connections` loops over keep-alive sockets, each sending the next request
+// when the previous answer has been read in full.
 const LOAD = `
 const http = require('node:http');
-const { workerData, parentPort } = require('node:worker_threads');
-const { port, body, token, connections, seconds } = workerData;
+const { port, body, token, connections, seconds } = JSON.parse(process.env.PARLEY_BENCH_LOAD);
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const latencies = [];
 const statuses = {};
@@ -96,9 +106,11 @@ const once = () => new Promise((resolve) => {
 });
 (async () => {
   const end = performance.now() + seconds * 1000;
+  const started = performance.now();
   await Promise.all(Array.from({ length: connections }, async () => { while (performance.now() < end) await once(); }));
   agent.destroy();
-  parentPort.postMessage({ latencies, statuses, failures });
+  // Until the last answer: requests sent before the end finish after it.
+  process.stdout.write(JSON.stringify({ latencies, statuses, failures, elapsed: performance.now() - started }));
 })();
 `;
 
@@ -106,28 +118,16 @@ interface Load {
   latencies: number[];
   statuses: Record<string, number>;
   failures: number;
+  /** Milliseconds from the first request to the last answer. */
+  elapsed: number;
 }
 
-function load(port: number, body: string, token: string, connections: number, seconds: number): Promise<Load> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(LOAD, { eval: true, workerData: { port, body, token, connections, seconds } });
-    worker.once('message', resolve);
-    worker.once('error', reject);
+async function load(port: number, body: string, token: string, connections: number, seconds: number): Promise<Load> {
+  const { stdout } = await run(process.execPath, ['-e', LOAD], {
+    env: { ...process.env, PARLEY_BENCH_LOAD: JSON.stringify({ port, body, token, connections, seconds }) },
+    maxBuffer: 64 * 1024 * 1024,
   });
-}
-
-interface Figures {
-  mode: string;
-  requests: number;
-  throughput: number;
-  statuses: Record<string, number>;
-  failures: number;
-  client: { p50: number; p95: number };
-  server: { p50: number; p95: number };
-  /** Sequential requests, one at a time: the cost of one answer without queueing. */
-  alone: { p50: number; p95: number };
-  statementsPerRequest: number;
-  bytes: number;
+  return JSON.parse(stdout) as Load;
 }
 
 await ensureDatabase();
@@ -155,114 +155,143 @@ const body = JSON.stringify({ query: print(InboxDocument), variables: { conversa
 const ownRedis = process.env.REDIS_URL ? undefined : await startOwnRedis();
 const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
 
-async function measure(mode: string, responseCache: boolean, redis: Redis | undefined): Promise<Figures> {
-  const server = await createServer({ config: { ...config, responseCache }, schema, db: { pool, prisma }, auth, redis });
-  const serverTimes: number[] = [];
-  let statements = 0;
-  let responses = 0;
-  server.fastify.addHook('onResponse', async (request, reply) => {
-    serverTimes.push(reply.elapsedTime);
-    statements += request.sqlCounter?.count ?? 0;
-    responses += 1;
-  });
-  await server.fastify.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = server.fastify.server.address() as { port: number };
+type Phase = 'load' | 'alone' | 'miss';
 
-  // Warm-up (fills the cache), then one request at a time.
-  const alone: number[] = [];
-  let bytes = 0;
-  for (let index = 0; index < 25; index += 1) {
-    const started = performance.now();
-    const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body,
-    });
-    const text = await response.text();
-    if (text.includes('"errors"')) throw new Error(`the inbox failed: ${text.slice(0, 500)}`);
-    bytes = Buffer.byteLength(text);
-    if (index >= 5) alone.push(performance.now() - started);
-  }
-  const aloneServer = serverTimes.splice(0).slice(5).sort((a, b) => a - b);
-  alone.sort((a, b) => a - b);
-  statements = 0;
-  responses = 0;
-
-  const result = await load(port, body, token, CONNECTIONS, SECONDS);
-  await server.fastify.close();
-  const latencies = result.latencies.sort((a, b) => a - b);
-  serverTimes.sort((a, b) => a - b);
-  return {
-    mode,
-    requests: latencies.length,
-    throughput: latencies.length / SECONDS,
-    statuses: result.statuses,
-    failures: result.failures,
-    client: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
-    server: { p50: percentile(serverTimes, 50), p95: percentile(serverTimes, 95) },
-    alone: { p50: percentile(aloneServer, 50), p95: percentile(aloneServer, 95) },
-    statementsPerRequest: statements / Math.max(responses, 1),
-    bytes,
-  };
+interface Mode {
+  name: string;
+  server: ParleyServer;
+  port: number;
+  phase: Phase | undefined;
+  /** Server elapsed times by phase. */
+  times: Record<Phase, number[]>;
+  /** SQL statements and responses under load. */
+  statements: number;
+  responses: number;
+  latencies: number[];
+  /** Milliseconds under load, in all. */
+  elapsed: number;
+  /** This process's CPU time under load (user + system), in microseconds: the server's work, the load runs elsewhere. */
+  cpu: number;
+  statuses: Record<string, number>;
+  failures: number;
+  bytes: number;
 }
 
-/**
- * What the cache adds to a miss: sequential requests, each after an
- * invalidation of the viewer's inbox, so each one runs, is tagged and stored.
- */
-async function measureMisses(redis: Redis | undefined): Promise<{ p50: number; p95: number }> {
-  const server = await createServer({ config: { ...config, responseCache: true }, schema, db: { pool, prisma }, auth, redis });
-  const times: number[] = [];
-  server.fastify.addHook('onResponse', async (_request, reply) => {
-    if (reply.getHeader('x-cache') === 'MISS') times.push(reply.elapsedTime);
+async function startMode(name: string, responseCache: boolean, redis: Redis | undefined): Promise<Mode> {
+  const server = await createServer({ config: { ...config, responseCache }, schema, db: { pool, prisma }, auth, redis });
+  const mode: Mode = {
+    name,
+    server,
+    port: 0,
+    phase: undefined,
+    times: { load: [], alone: [], miss: [] },
+    statements: 0,
+    responses: 0,
+    latencies: [],
+    elapsed: 0,
+    cpu: 0,
+    statuses: {},
+    failures: 0,
+    bytes: 0,
+  };
+  server.fastify.addHook('onResponse', async (request, reply) => {
+    if (!mode.phase) return;
+    mode.times[mode.phase].push(reply.elapsedTime);
+    if (mode.phase !== 'load') return;
+    mode.statements += request.sqlCounter?.count ?? 0;
+    mode.responses += 1;
   });
-  for (let index = 0; index < 25; index += 1) {
-    await server.responseCache!.invalidate([tags.inbox(viewer.userId)]);
-    const response = await server.fastify.inject({
-      method: 'POST',
-      url: '/graphql',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      payload: body,
-    });
-    if (response.headers['x-cache'] !== 'MISS') throw new Error(`expected a miss, got ${String(response.headers['x-cache'])}`);
-  }
-  await server.fastify.close();
-  const measured = times.slice(5).sort((a, b) => a - b);
-  return { p50: percentile(measured, 50), p95: percentile(measured, 95) };
+  await server.fastify.listen({ host: '127.0.0.1', port: 0 });
+  mode.port = (server.fastify.server.address() as { port: number }).port;
+  // Warm-up: fills the cache.
+  for (let index = 0; index < 5; index += 1) await inject(mode);
+  return mode;
+}
+
+/** One request through the server's own request handling (no socket), for the sequential measurements. */
+async function inject(mode: Mode, phase?: Phase): Promise<void> {
+  mode.phase = phase;
+  const response = await mode.server.fastify.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    payload: body,
+  });
+  mode.phase = undefined;
+  if (response.body.includes('"errors"')) throw new Error(`the inbox failed: ${response.body.slice(0, 500)}`);
+  if (phase === 'miss' && response.headers['x-cache'] !== 'MISS') throw new Error(`expected a miss, got ${String(response.headers['x-cache'])}`);
+  mode.bytes = response.rawPayload.length;
 }
 
 const redis = createRedisClient({ url: redisUrl, keyPrefix: `parley-bench-cache:${process.pid}:` });
 await new Promise((resolve) => redis.once('ready', resolve));
-const off = await measure('RESPONSE_CACHE=off (baseline)', false, undefined);
-const inRedis = await measure('cache in Redis', true, redis);
-const inProcess = await measure('cache in process', true, undefined);
-const missInRedis = await measureMisses(redis);
+const modes = [
+  await startMode('RESPONSE_CACHE=off (baseline)', false, undefined),
+  await startMode('cache in Redis', true, redis),
+  await startMode('cache in process', true, undefined),
+];
+const [off, inRedis, inProcess] = modes as [Mode, Mode, Mode];
+
+// Under load: the modes take turns, ROUNDS slices each, so a change in the
+// machine's load (it is shared) weighs on all of them alike.
+for (let round = 0; round < ROUNDS; round += 1) {
+  for (const mode of modes) {
+    mode.phase = 'load';
+    const cpu = process.cpuUsage();
+    const result = await load(mode.port, body, token, CONNECTIONS, SECONDS / ROUNDS);
+    const used = process.cpuUsage(cpu);
+    mode.cpu += used.user + used.system;
+    mode.phase = undefined;
+    mode.latencies.push(...result.latencies);
+    mode.elapsed += result.elapsed;
+    mode.failures += result.failures;
+    for (const [status, count] of Object.entries(result.statuses)) mode.statuses[status] = (mode.statuses[status] ?? 0) + count;
+  }
+}
+
+// One request at a time, taking turns: each mode's own cost, without
+// queueing; and a miss with the cache in Redis (the viewer's inbox
+// invalidated before it: the operation runs, is tagged, stored).
+for (let index = 0; index < SEQUENTIAL; index += 1) {
+  for (const mode of modes) await inject(mode, 'alone');
+  await inRedis.server.responseCache!.invalidate([tags.inbox(viewer.userId)]);
+  await inject(inRedis, 'miss');
+  await inRedis.server.responseCache!.drain();
+}
+for (const mode of modes) await mode.server.fastify.close();
 await redis.quit();
 await ownRedis?.close();
 await prisma.$disconnect();
 await pool.end();
 
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 const ms = (value: number) => `${value.toFixed(2)} ms`;
-const row = (figures: Figures) =>
-  `| ${figures.mode} | ${figures.throughput.toFixed(1)} | ${ms(figures.server.p50)} / ${ms(figures.server.p95)} | ${ms(figures.client.p50)} / ${ms(figures.client.p95)} | ${ms(figures.alone.p50)} / ${ms(figures.alone.p95)} | ${figures.statementsPerRequest.toFixed(2)} | ${Object.entries(figures.statuses).map(([status, count]) => `${status} ${count}`).join(', ')}${figures.failures ? `, ${figures.failures} failed` : ''} |`;
+const pair = (values: number[]) => `${ms(percentile(sorted(values), 50))} / ${ms(percentile(sorted(values), 95))}`;
+const throughput = (mode: Mode) => mode.latencies.length / (mode.elapsed / 1000);
+const row = (mode: Mode) =>
+  `| ${mode.name} | ${throughput(mode).toFixed(1)} | ${(mode.cpu / 1000 / Math.max(mode.latencies.length, 1)).toFixed(2)} ms | ${pair(mode.times.load)} | ${pair(mode.latencies)} | ${pair(mode.times.alone)} | ${(mode.statements / Math.max(mode.responses, 1)).toFixed(2)} | ${Object.entries(
+    mode.statuses,
+  )
+    .map(([status, count]) => `${status} ${count}`)
+    .join(', ')}${mode.failures ? `, ${mode.failures} failed` : ''} |`;
 const lines = [
   `# Response cache benchmark (${new Date().toISOString().slice(0, 10)})`,
   '',
   `Data: ${SCALE.users} users, ${SCALE.conversations} conversations, ${SCALE.messages} messages (seed ${SCALE.seed}).`,
   `Operation: the Inbox client operation, 50 conversations × 20 messages (${(off.bytes / 1024).toFixed(0)} KB), for user ${viewer.userId} (in ${viewer.conversations} conversations), the same request over and over.`,
-  `Load: ${CONNECTIONS} connections in a closed loop for ${SECONDS} s per mode (a worker thread of the same process), after 25 sequential requests (the first 5 warm up and fill the cache; the other 20 give the "one at a time" column).`,
-  'Server latency: Fastify’s elapsed time from request to response sent. Modes run one after the other in this run, on the same database.',
+  `Load: ${CONNECTIONS} connections in a closed loop (a child process), ${SECONDS} s per mode in ${ROUNDS} slices, the modes taking turns; then ${SEQUENTIAL} requests one at a time per mode, taking turns.`,
+  'Server latency: Fastify’s elapsed time from request to response sent. Everything in one run, on one database; the cache in Redis uses a redis-server of its own on this machine.',
   '',
-  `| mode | requests/s | server p50 / p95 | client p50 / p95 | one at a time, server p50 / p95 | SQL per request | x-cache |`,
-  '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  `| mode | requests/s | server CPU per request | server p50 / p95 | client p50 / p95 | one at a time, server p50 / p95 | SQL per request | x-cache |`,
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   row(off),
   row(inRedis),
   row(inProcess),
   '',
-  `Throughput ratio at ${CONNECTIONS} connections: ${(inRedis.throughput / off.throughput).toFixed(1)}× from Redis, ${(inProcess.throughput / off.throughput).toFixed(1)}× in process.`,
+  `Throughput ratio at ${CONNECTIONS} connections: ${(throughput(inRedis) / throughput(off)).toFixed(1)}× from Redis, ${(throughput(inProcess) / throughput(off)).toFixed(1)}× in process.`,
   '',
-  `A miss with the cache in Redis (the inbox invalidated before each of 20 sequential requests: run, tagged, stored), server p50 / p95: ${ms(missInRedis.p50)} / ${ms(missInRedis.p95)}, against ${ms(off.alone.p50)} / ${ms(off.alone.p95)} with RESPONSE_CACHE=off.`,
-  `Machine load average while it ran: ${loadavg().map((value) => value.toFixed(1)).join(', ')} (1, 5, 15 min) on ${availableParallelism()} cores.`,
+  `A miss with the cache in Redis (run, tagged, stored; taking turns with the rows above), server p50 / p95: ${pair(inRedis.times.miss)}, against ${pair(off.times.alone)} with RESPONSE_CACHE=off.`,
+  `Machine load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')} (1, 5, 15 min) on ${availableParallelism()} cores.`,
 ];
 console.log(lines.join('\n'));
 await mkdir(new URL('./reports/', import.meta.url), { recursive: true });
