@@ -81,7 +81,7 @@ function percentile(sorted: number[], p: number): number {
 // when the previous answer has been read in full.
 const LOAD = `
 const http = require('node:http');
-const { port, body, token, connections, seconds } = JSON.parse(process.env.PARLEY_BENCH_LOAD);
+const { port, body, token, connections, seconds, acceptEncoding } = JSON.parse(process.env.PARLEY_BENCH_LOAD);
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const latencies = [];
 const statuses = {};
@@ -89,7 +89,8 @@ let failures = 0;
 const once = () => new Promise((resolve) => {
   const started = performance.now();
   const request = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', agent, headers: {
-    'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Bearer ' + token } }, (response) => {
+    'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Bearer ' + token,
+    ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}) } }, (response) => {
     const chunks = [];
     response.on('data', (chunk) => chunks.push(chunk));
     response.on('end', () => {
@@ -122,9 +123,12 @@ interface Load {
   elapsed: number;
 }
 
-async function load(port: number, body: string, token: string, connections: number, seconds: number): Promise<Load> {
+async function load(mode: Mode, seconds: number): Promise<Load> {
   const { stdout } = await run(process.execPath, ['-e', LOAD], {
-    env: { ...process.env, PARLEY_BENCH_LOAD: JSON.stringify({ port, body, token, connections, seconds }) },
+    env: {
+      ...process.env,
+      PARLEY_BENCH_LOAD: JSON.stringify({ port: mode.port, body, token, connections: CONNECTIONS, seconds, acceptEncoding: mode.acceptEncoding }),
+    },
     maxBuffer: 64 * 1024 * 1024,
   });
   return JSON.parse(stdout) as Load;
@@ -159,6 +163,8 @@ type Phase = 'load' | 'alone' | 'miss';
 
 interface Mode {
   name: string;
+  /** What the client's Accept-Encoding says: browsers and mobile HTTP stacks take gzip. */
+  acceptEncoding: string | undefined;
   server: ParleyServer;
   port: number;
   phase: Phase | undefined;
@@ -177,10 +183,11 @@ interface Mode {
   bytes: number;
 }
 
-async function startMode(name: string, responseCache: boolean, redis: Redis | undefined): Promise<Mode> {
+async function startMode(name: string, responseCache: boolean, redis: Redis | undefined, acceptEncoding: string | undefined): Promise<Mode> {
   const server = await createServer({ config: { ...config, responseCache }, schema, db: { pool, prisma }, auth, redis });
   const mode: Mode = {
     name,
+    acceptEncoding,
     server,
     port: 0,
     phase: undefined,
@@ -214,23 +221,25 @@ async function inject(mode: Mode, phase?: Phase): Promise<void> {
   const response = await mode.server.fastify.inject({
     method: 'POST',
     url: '/graphql',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(mode.acceptEncoding ? { 'accept-encoding': mode.acceptEncoding } : {}) },
     payload: body,
   });
   mode.phase = undefined;
   if (response.body.includes('"errors"')) throw new Error(`the inbox failed: ${response.body.slice(0, 500)}`);
   if (phase === 'miss' && response.headers['x-cache'] !== 'MISS') throw new Error(`expected a miss, got ${String(response.headers['x-cache'])}`);
-  mode.bytes = response.rawPayload.length;
+  if (phase !== 'miss') mode.bytes = response.rawPayload.length;
 }
 
+const BROWSER_ENCODINGS = 'gzip, deflate, br';
 const redis = createRedisClient({ url: redisUrl, keyPrefix: `parley-bench-cache:${process.pid}:` });
 await new Promise((resolve) => redis.once('ready', resolve));
 const modes = [
-  await startMode('RESPONSE_CACHE=off (baseline)', false, undefined),
-  await startMode('cache in Redis', true, redis),
-  await startMode('cache in process', true, undefined),
+  await startMode('RESPONSE_CACHE=off (baseline)', false, undefined, BROWSER_ENCODINGS),
+  await startMode('cache in Redis', true, redis, BROWSER_ENCODINGS),
+  await startMode('cache in process', true, undefined, BROWSER_ENCODINGS),
+  await startMode('cache in Redis, client without gzip', true, redis, undefined),
 ];
-const [off, inRedis, inProcess] = modes as [Mode, Mode, Mode];
+const [off, inRedis, inProcess, inRedisPlain] = modes as [Mode, Mode, Mode, Mode];
 
 // Under load: the modes take turns, ROUNDS slices each, so a change in the
 // machine's load (it is shared) weighs on all of them alike.
@@ -238,7 +247,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
   for (const mode of modes) {
     mode.phase = 'load';
     const cpu = process.cpuUsage();
-    const result = await load(mode.port, body, token, CONNECTIONS, SECONDS / ROUNDS);
+    const result = await load(mode, SECONDS / ROUNDS);
     const used = process.cpuUsage(cpu);
     mode.cpu += used.user + used.system;
     mode.phase = undefined;
@@ -278,7 +287,7 @@ const lines = [
   `# Response cache benchmark (${new Date().toISOString().slice(0, 10)})`,
   '',
   `Data: ${SCALE.users} users, ${SCALE.conversations} conversations, ${SCALE.messages} messages (seed ${SCALE.seed}).`,
-  `Operation: the Inbox client operation, 50 conversations × 20 messages (${(off.bytes / 1024).toFixed(0)} KB), for user ${viewer.userId} (in ${viewer.conversations} conversations), the same request over and over.`,
+  `Operation: the Inbox client operation, 50 conversations × 20 messages (${(off.bytes / 1024).toFixed(0)} KB, ${(inRedis.bytes / 1024).toFixed(0)} KB gzipped), for user ${viewer.userId} (in ${viewer.conversations} conversations), the same request over and over.`,
   `Load: ${CONNECTIONS} connections in a closed loop (a child process), ${SECONDS} s per mode in ${ROUNDS} slices, the modes taking turns; then ${SEQUENTIAL} requests one at a time per mode, taking turns.`,
   'Server latency: Fastify’s elapsed time from request to response sent. Everything in one run, on one database; the cache in Redis uses a redis-server of its own on this machine.',
   '',
@@ -287,8 +296,10 @@ const lines = [
   row(off),
   row(inRedis),
   row(inProcess),
+  row(inRedisPlain),
   '',
-  `Throughput ratio at ${CONNECTIONS} connections: ${(throughput(inRedis) / throughput(off)).toFixed(1)}× from Redis, ${(throughput(inProcess) / throughput(off)).toFixed(1)}× in process.`,
+  `Throughput ratio at ${CONNECTIONS} connections: ${(throughput(inRedis) / throughput(off)).toFixed(1)}× from Redis, ${(throughput(inProcess) / throughput(off)).toFixed(1)}× in process, ${(throughput(inRedisPlain) / throughput(off)).toFixed(1)}× from Redis to a client without gzip.`,
+  'Clients send `accept-encoding: gzip, deflate, br` as browsers do, except in the last row; hits then go out as stored (gzip), misses and the baseline uncompressed (the server does not compress).',
   '',
   `A miss with the cache in Redis (run, tagged, stored; taking turns with the rows above), server p50 / p95: ${pair(inRedis.times.miss)}, against ${pair(off.times.alone)} with RESPONSE_CACHE=off.`,
   `Machine load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')} (1, 5, 15 min) on ${availableParallelism()} cores.`,

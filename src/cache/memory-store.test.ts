@@ -2,7 +2,7 @@ import type { Tag } from '../writes/tags.js';
 import { createInMemoryStore } from './memory-store.js';
 import type { CachedAnswer } from './response-cache.js';
 
-const answer = (text: string, maxAge = 60, storedAt = Date.now()): CachedAnswer => ({ body: Buffer.from(text), storedAt, maxAge, scope: 'PUBLIC' });
+const answer = (text: string, maxAge = 60, storedAt = Date.now()): CachedAnswer => ({ gzipped: Buffer.from(text), storedAt, maxAge, scope: 'PUBLIC' });
 const t = (tag: string) => tag as Tag;
 
 describe('the in-process store', () => {
@@ -12,10 +12,10 @@ describe('the in-process store', () => {
     expect(miss.answer).toBeUndefined();
     expect(await store.set('k', answer('one'), [t('User:1'), t('Inbox:1')], miss.since!)).toBe(true);
     expect(await store.set('other', answer('two'), [t('User:2')], miss.since!)).toBe(true);
-    expect((await store.get('k')).answer?.body.toString()).toBe('one');
+    expect((await store.get('k')).answer?.gzipped.toString()).toBe('one');
     expect(await store.invalidate([t('Inbox:1')])).toBe(1);
     expect((await store.get('k')).answer).toBeUndefined();
-    expect((await store.get('other')).answer?.body.toString()).toBe('two');
+    expect((await store.get('other')).answer?.gzipped.toString()).toBe('two');
   });
 
   it('refuses an answer computed across an invalidation of one of its tags, not of others', async () => {

@@ -24,7 +24,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Respons
   const keysByTag = new Map<Tag, Set<string>>();
   const entries = new LRUCache<string, Entry>({
     maxSize: options.maxBytes ?? 64 * 1024 * 1024,
-    sizeCalculation: (entry) => entry.answer.body.length + 1,
+    sizeCalculation: (entry) => entry.answer.gzipped.length + 1,
     dispose: (entry, key) => {
       for (const tag of entry.tags) {
         const keys = keysByTag.get(tag);

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback, constants as zlibConstants } from 'node:zlib';
 import { getOperationAST, print, printSchema, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { FastifyBaseLogger } from 'fastify';
@@ -9,7 +11,12 @@ import { answerKey, documentHash, scopeOf } from './cache-key.js';
 import { documentPolicy } from './document-policy.js';
 import { collectTags, planTags, withIdentityFields, type ValuePlan } from './entity-tags.js';
 import { createCacheCounters, failOpen, type CacheCounters } from './fail-open.js';
-import type { CachedAnswer, CacheLookup, InvalidationPoint, ResponseCache } from './response-cache.js';
+import type { AnswerMeta, CacheLookup, InvalidationPoint, ResponseCache } from './response-cache.js';
+
+// On libuv's thread pool, off the event loop. Level 1: nearly the ratio of
+// the default level (6.5× against 7× on the reference inbox) in a third of the time.
+const gzip = promisify(gzipCallback);
+const GZIP_OPTIONS = { level: zlibConstants.Z_BEST_SPEED };
 
 /** What the cache needs to know about one operation of one document, worked out once. */
 export type OperationAnalysis = { cacheable: false } | CacheableOperation;
@@ -43,7 +50,7 @@ export interface OperationCacheOptions {
 /** The answer of an operation that ran, for identical requests that waited for it. */
 export interface SharedAnswer {
   result: FormattedExecutionResult;
-  answer: CachedAnswer;
+  answer: AnswerMeta;
 }
 
 /** A cacheable operation this request runs, for others to join. */
@@ -55,7 +62,7 @@ export interface Lead {
    * it to the requests waiting for it, stores it in the background, and
    * returns it. Otherwise those waiting run the operation themselves.
    */
-  finish(result: FormattedExecutionResult | undefined): CachedAnswer | undefined;
+  finish(result: FormattedExecutionResult | undefined): AnswerMeta | undefined;
 }
 
 interface Running {
@@ -187,7 +194,7 @@ export function createOperationCache({
           }
           const text = `${JSON.stringify({ data: result.data })}\n`;
           serialized.set(result.data, text);
-          const answer: CachedAnswer = { body: Buffer.from(text), storedAt: Date.now(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
+          const answer: AnswerMeta = { storedAt: Date.now(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
           settle({ result, answer });
           if (!since) {
             release();
@@ -196,10 +203,13 @@ export function createOperationCache({
           // The answer goes to the client without waiting for the store;
           // meanwhile identical requests still join it (it is as fresh as a
           // stored one: they join only if no invalidation came in between).
-          const stored = store.set(key, answer, [...found], since).then(() => {
-            release();
-            storing.delete(stored);
-          });
+          const stored = gzip(text, GZIP_OPTIONS)
+            .then((gzipped) => store.set(key, { ...answer, gzipped }, [...found], since))
+            .catch((error: unknown) => logger.warn({ err: error }, 'response cache: an answer could not be compressed; not stored'))
+            .then(() => {
+              release();
+              storing.delete(stored);
+            });
           storing.add(stored);
           return answer;
         },
@@ -232,9 +242,12 @@ export function createOperationCache({
 
 export type OperationCache = ReturnType<typeof createOperationCache>;
 
-/** The `cache-control` and `age` headers of a cacheable answer. */
-export function cacheHeaders(answer: CachedAnswer, now = Date.now()): { 'cache-control': string; age: string } {
+/**
+ * The headers of a cacheable answer: `cache-control`, `age`, and `vary`
+ * (a hit may come gzip-compressed, see http/cached-answers.ts).
+ */
+export function cacheHeaders(answer: AnswerMeta, now = Date.now()): { 'cache-control': string; age: string; vary: string } {
   const age = Math.max(0, Math.floor((now - answer.storedAt) / 1000));
   const remaining = Math.max(0, answer.maxAge - age);
-  return { 'cache-control': `${answer.scope === 'PRIVATE' ? 'private' : 'public'}, max-age=${remaining}`, age: String(age) };
+  return { 'cache-control': `${answer.scope === 'PRIVATE' ? 'private' : 'public'}, max-age=${remaining}`, age: String(age), vary: 'accept-encoding' };
 }

@@ -84,9 +84,9 @@ interface ScriptCommands {
 
 const NEWLINE = 0x0a;
 
-/** `storedAt maxAge scope epoch` then a newline, then the body. */
+/** `storedAt maxAge scope epoch` then a newline, then the gzipped body. */
 function encode(answer: CachedAnswer, epoch: number): Buffer {
-  return Buffer.concat([Buffer.from(`${answer.storedAt} ${answer.maxAge} ${answer.scope} ${epoch}\n`, 'latin1'), answer.body]);
+  return Buffer.concat([Buffer.from(`${answer.storedAt} ${answer.maxAge} ${answer.scope} ${epoch}\n`, 'latin1'), answer.gzipped]);
 }
 
 function decode(value: Buffer): { answer: CachedAnswer; epoch: number } | undefined {
@@ -94,7 +94,7 @@ function decode(value: Buffer): { answer: CachedAnswer; epoch: number } | undefi
   if (end < 0) return undefined;
   const [storedAt, maxAge, scope, epoch] = value.toString('latin1', 0, end).split(' ');
   if (scope !== 'PUBLIC' && scope !== 'PRIVATE') return undefined;
-  return { answer: { storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope as CacheScope, body: value.subarray(end + 1) }, epoch: Number(epoch) };
+  return { answer: { storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope as CacheScope, gzipped: value.subarray(end + 1) }, epoch: Number(epoch) };
 }
 
 /**

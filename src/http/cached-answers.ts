@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import Negotiator from 'negotiator';
 import { cacheHeaders, type OperationCache } from '../cache/operation-cache.js';
@@ -20,12 +22,32 @@ function contentTypeFor(accept: string | undefined): string | undefined {
   return preferred === APPLICATION_JSON || preferred === GRAPHQL_RESPONSE_JSON ? preferred : undefined;
 }
 
+/** Whether the client takes gzip (as browsers and mobile HTTP stacks do): then the stored bytes go out as they are. */
+function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  return acceptEncoding !== undefined && new Negotiator({ headers: { 'accept-encoding': acceptEncoding } }).encoding(['gzip', 'identity']) === 'gzip';
+}
+
+const gunzip = promisify(gunzipCallback);
+
+/** Remembers a few answers per header value: clients send few distinct ones, a flood of new ones only costs the negotiation. */
+function memoized<Value>(decide: (header: string | undefined) => Value): (header: string | undefined) => Value {
+  const decisions = new Map<string, Value>();
+  return (header) => {
+    const known = decisions.get(header ?? '');
+    if (known !== undefined || decisions.has(header ?? '')) return known as Value;
+    const decision = decide(header || undefined);
+    if (decisions.size >= 100) decisions.clear();
+    decisions.set(header ?? '', decision);
+    return decision;
+  };
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * Serves stored answers before Apollo Server, as the bytes they were
- * stored as: no context, no loaders, no parse of the answer, no
- * serialization. Only for what Apollo Server would accept as it is: a POST of
+ * Serves stored answers before Apollo Server: no context, no loaders, no
+ * parse of the answer, no serialization; the stored gzip bytes as they are
+ * to clients that accept gzip, unzipped (off the event loop) to others. Only for what Apollo Server would accept as it is: a POST of
  * JSON (Fastify parsed it, so the CSRF check would pass) with a document
  * Apollo Server already validated on this instance (the cache knows it only
  * then), and variables for which an answer is stored (they passed the cost
@@ -34,7 +56,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * operation.
  */
 export function cachedAnswersHook({ cache, auth }: CachedAnswersOptions): preHandlerAsyncHookHandler {
-  const contentTypes = new Map<string, string | undefined>();
+  const contentTypeOf = memoized(contentTypeFor);
+  const gzipFor = memoized(acceptsGzip);
   return async (request, reply) => {
     const body = request.body;
     if (request.method !== 'POST' || !isRecord(body) || typeof body.query !== 'string' || body.extensions != null) return;
@@ -43,22 +66,15 @@ export function cachedAnswersHook({ cache, auth }: CachedAnswersOptions): preHan
     const analysis = cache.known(query, operationName);
     if (!analysis?.cacheable) return;
 
-    const accept = request.headers.accept ?? '';
-    let contentType = contentTypes.get(accept);
-    if (!contentTypes.has(accept)) {
-      contentType = contentTypeFor(accept || undefined);
-      // Clients send few distinct Accept headers; a flood of new ones only costs the negotiation.
-      if (contentTypes.size >= 100) contentTypes.clear();
-      contentTypes.set(accept, contentType);
-    }
+    const contentType = contentTypeOf(request.headers.accept);
     if (!contentType) return;
 
     const viewer = analysis.policy.scope === 'PRIVATE' ? await auth.viewerFromHeader(request.headers.authorization) : null;
     const { answer } = await cache.lookup(cache.keyOf(analysis, operationName, variables, viewer));
     if (!answer) return;
     cache.counters.hits += 1;
-    return reply
-      .headers({ ...cacheHeaders(answer), 'x-cache': 'HIT', 'content-type': contentType })
-      .send(answer.body);
+    reply.headers({ ...cacheHeaders(answer), 'x-cache': 'HIT', 'content-type': contentType });
+    if (gzipFor(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(answer.gzipped);
+    return reply.send(await gunzip(answer.gzipped));
   };
 }

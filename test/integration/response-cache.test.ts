@@ -5,6 +5,8 @@
 // participant's, shows the write; nobody receives an answer computed for
 // someone else; concurrent identical misses run once.
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { InboxDocument } from '../../src/generated/graphql/operations.js';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
 import { toGlobalId } from '../../src/modules/relay/global-id.js';
@@ -102,6 +104,36 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       expect(hit.headers.get('content-type')).toBe(miss.headers.get('content-type'));
       // The fields added for the tags never reach the client.
       expect(JSON.stringify(hit.data)).not.toContain('__cache');
+    });
+
+    it('sends a hit gzip-compressed to clients that take it, as plain JSON to others', async () => {
+      const owner = await insertUser(api.database.pool, 'Encoding');
+      // Ten times the same profile: an answer gzip can shrink.
+      const query = `query ($id: ID!) { ${Array.from({ length: 10 }, (_unused, n) => `u${n}: user(id: $id) { username displayName createdAt }`).join(' ')} }`;
+      const body = JSON.stringify({ query, variables: { id: toGlobalId('User', owner.id) } });
+      const post = (encoding: string) =>
+        new Promise<{ headers: Record<string, unknown>; bytes: Buffer }>((resolve, reject) => {
+          // node:http, which (unlike fetch) leaves the body as it came.
+          const request = httpRequest(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': encoding } }, (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => resolve({ headers: response.headers, bytes: Buffer.concat(chunks) }));
+          });
+          request.on('error', reject);
+          request.end(body);
+        });
+      const miss = await post('identity');
+      expect(miss.headers['x-cache']).toBe('MISS');
+      // Stored after it was sent: until then an identical request shares it in memory.
+      await api.server.responseCache!.drain();
+      const plain = await post('identity');
+      expect(plain.headers).toMatchObject({ 'x-cache': 'HIT', vary: 'accept-encoding' });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.bytes.toString()).toBe(miss.bytes.toString());
+      const zipped = await post('gzip, deflate, br');
+      expect(zipped.headers).toMatchObject({ 'x-cache': 'HIT', 'content-encoding': 'gzip' });
+      expect(zipped.bytes.length).toBeLessThan(miss.bytes.length);
+      expect(gunzipSync(zipped.bytes).toString()).toBe(miss.bytes.toString());
     });
 
     it('shares a public answer between users and signed-out requests, with the smallest maxAge', async () => {

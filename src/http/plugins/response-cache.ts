@@ -1,8 +1,12 @@
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import type { DocumentNode, FormattedExecutionResult } from 'graphql';
 import { cacheHeaders, type Lead, type OperationCache } from '../../cache/operation-cache.js';
-import type { CachedAnswer } from '../../cache/response-cache.js';
+import type { AnswerMeta } from '../../cache/response-cache.js';
 import type { Context } from '../../graphql/context.js';
+
+const gunzip = promisify(gunzipCallback);
 
 export interface ResponseCachePluginOptions {
   /** The response cache (cache/operation-cache.ts), shared with the route that serves hits before Apollo Server. */
@@ -27,7 +31,7 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
       let status: 'HIT' | 'MISS' | 'BYPASS' = 'BYPASS';
       let lead: Lead | undefined;
 
-      const served = (result: FormattedExecutionResult, answer: CachedAnswer): GraphQLResponse => {
+      const served = (result: FormattedExecutionResult, answer: AnswerMeta): GraphQLResponse => {
         status = 'HIT';
         cache.counters.hits += 1;
         return { http: { status: undefined, headers: new HeaderMap(Object.entries(cacheHeaders(answer))) }, body: { kind: 'single', singleResult: result } };
@@ -39,7 +43,8 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
           if (!analysis.cacheable) return null;
           const key = cache.keyOf(analysis, requestContext.request.operationName, requestContext.request.variables, requestContext.contextValue.viewer);
           const lookup = await cache.lookup(key);
-          if (lookup.answer) return served(JSON.parse(lookup.answer.body.toString('utf8')) as FormattedExecutionResult, lookup.answer);
+          // Rare: the route serves hits of documents it knows before they get here.
+          if (lookup.answer) return served(JSON.parse((await gunzip(lookup.answer.gzipped)).toString('utf8')) as FormattedExecutionResult, lookup.answer);
           const running = cache.join(key, lookup.since);
           const shared = running && (await running);
           if (shared) return served(shared.result, shared.answer);
