@@ -12,6 +12,7 @@
 // BENCH_DATABASE_URL (default: a `parley_bench_cache` database on the local
 // PostgreSQL of TEST_POSTGRES_URL's server) is created if missing, migrated
 // and seeded once at the scale below; later runs reuse it.
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,7 @@ import { promisify } from 'node:util';
 import { print } from 'graphql';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
-import { migrate } from '../src/db/migrate.js';
+import { migrate, readMigrations } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { createRedisClient, type Redis } from '../src/db/redis.js';
@@ -150,7 +151,8 @@ const { rows: viewers } = await pool.query<{ userId: number; conversations: numb
 );
 const viewer = viewers[0]!;
 
-const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: 3600 });
+const auth = createAuth({ secret: config.auth.jwtSecret ?? randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
+const migrations = await readMigrations();
 const token = await auth.issueToken(viewer.userId);
 const prisma = createPrisma(pool);
 const schema = buildSchema();
@@ -184,7 +186,7 @@ interface Mode {
 }
 
 async function startMode(name: string, responseCache: boolean, redis: Redis | undefined, acceptEncoding: string | undefined): Promise<Mode> {
-  const server = await createServer({ config: { ...config, responseCache }, schema, db: { pool, prisma }, auth, redis });
+  const server = await createServer({ config: { ...config, responseCache }, schema, db: { pool, prisma }, auth, redis, migrations });
   const mode: Mode = {
     name,
     acceptEncoding,

@@ -89,6 +89,15 @@ describe('collectTags', () => {
     expect(data.viewer.conversations.edges[0]!.node.messages.edges[0]!.node.id).toBe(messageId(90));
   });
 
+  it('tags statistics by their type, wherever they are reached, without asking for their ids', () => {
+    const viaUser = prepare('{ user(id: "x") { id stats { totalMessages } } }');
+    expect(print(viaUser.document)).not.toContain(ID_ALIAS);
+    const viaNode = prepare('query ($id: ID!) { node(id: $id) { ... on UserStats { totalMessages } } }');
+    const data = { node: { totalMessages: 3, [TYPE_ALIAS]: 'UserStats' } };
+    expect([...collectTags(data, viaNode.plan)!]).toEqual(['Stats']);
+    expect(data).toEqual({ node: { totalMessages: 3 } });
+  });
+
   it('reads the concrete type at an interface, and removes the type name it added', () => {
     const { plan } = prepare('query ($id: ID!) { node(id: $id) { ... on Message { body } } }');
     const data = { node: { body: 'x', [TYPE_ALIAS]: 'Message', [ID_ALIAS]: messageId(5) } };

@@ -52,12 +52,21 @@ const ENTITY_INTERFACE = 'Node';
 const LIST_TAGS: ReadonlyMap<string, (parentId: string | undefined) => Tag | undefined> = new Map([
   ['User.conversations', (userId: string | undefined) => (userId ? tags.inbox(Number(userId)) : undefined)],
   ['Conversation.messages', (conversationId: string | undefined) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
+  ['Conversation.recentMessages', (conversationId: string | undefined) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
   ['Query.leaderboard', () => tags.leaderboard()],
   ['User.stats', () => tags.stats()],
 ]);
 
+/**
+ * Types whose objects all change together, tagged by their type rather than
+ * each by its id, however the answer reached them (`user.stats`,
+ * `node(id:)`): a refresh of the view changes every user's statistics.
+ */
+const TYPE_TAGS: ReadonlyMap<string, Tag> = new Map([['UserStats', tags.stats()]]);
+
+/** Objects tagged by their id: the Node types writes touch one by one. */
 function isEntity(type: GraphQLCompositeType): type is GraphQLObjectType {
-  return isObjectType(type) && type.getInterfaces().some((candidate) => candidate.name === ENTITY_INTERFACE);
+  return isObjectType(type) && !TYPE_TAGS.has(type.name) && type.getInterfaces().some((candidate) => candidate.name === ENTITY_INTERFACE);
 }
 
 const field = (alias: string, name: string): FieldNode => ({
@@ -194,6 +203,8 @@ interface FieldPlan {
 interface TypePlan {
   /** Response key of the entity's global id, for entity types. */
   idKey?: string;
+  /** A tag every object of this type adds (TYPE_TAGS). */
+  typeTag?: Tag;
   /** Fields leading to tags. */
   fields: FieldPlan[];
   /** The object carries reserved fields to remove. */
@@ -265,7 +276,8 @@ export function planTags(schema: GraphQLSchema, document: DocumentNode, operatio
         else throw new Error(`entity tags: ${object.name} has no id to read in this document`);
       }
       const strip = groups.has(ID_ALIAS) || groups.has(TYPE_ALIAS);
-      if (idKey || fields.length > 0 || strip) types.set(object.name, { idKey, fields, strip });
+      const typeTag = TYPE_TAGS.get(object.name);
+      if (idKey || typeTag || fields.length > 0 || strip) types.set(object.name, { idKey, typeTag, fields, strip });
     }
     if (types.size === 0) return undefined;
     return isAbstractType(type) ? { typeKey: TYPE_ALIAS, types } : { typeName: type.name, types };
@@ -294,6 +306,7 @@ export function collectTags(data: unknown, plan: ValuePlan | undefined): Set<Tag
     const typeName = at.typeName ?? (object[at.typeKey!] as string);
     const typePlan = at.types.get(typeName);
     if (!typePlan) return;
+    if (typePlan.typeTag) found.add(typePlan.typeTag);
     let parentId: string | undefined;
     if (typePlan.idKey) {
       const id = object[typePlan.idKey];

@@ -99,7 +99,7 @@ export function createOperationCache({
   // that started before one of them (its answer may predate the write).
   let invalidations = 0;
   // The exact bytes of answers stored, so Apollo Server does not serialize them a second time.
-  const serialized = new WeakMap<object, string>();
+  const serialized = new WeakMap<object, { text: string; extensions: FormattedExecutionResult['extensions'] }>();
   const storing = new Set<Promise<void>>();
 
   const analyzeOnce = (document: DocumentNode, operationName: string | null | undefined): OperationAnalysis => {
@@ -187,13 +187,15 @@ export function createOperationCache({
       return {
         finish(result) {
           const found = result && collectTags(result.data, analysis.plan);
-          if (!result || !found || result.errors || result.extensions || !result.data) {
+          if (!result || !found || result.errors || !result.data) {
             release();
             settle(undefined);
             return undefined;
           }
-          const text = `${JSON.stringify({ data: result.data })}\n`;
-          serialized.set(result.data, text);
+          // As Apollo Server writes it. Extensions (the cost) depend on the
+          // document and the variables only, like the key: they are kept.
+          const text = `${JSON.stringify({ data: result.data, extensions: result.extensions })}\n`;
+          serialized.set(result.data, { text, extensions: result.extensions });
           const answer: AnswerMeta = { storedAt: Date.now(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
           settle({ result, answer });
           if (!since) {
@@ -223,8 +225,8 @@ export function createOperationCache({
 
     /** Apollo Server's `stringifyResult`: reuses the text of an answer just stored. */
     stringifyResult(value: FormattedExecutionResult): string {
-      const text = value.data && !value.errors && !value.extensions ? serialized.get(value.data) : undefined;
-      return text ?? `${JSON.stringify(value)}\n`;
+      const stored = value.data && !value.errors ? serialized.get(value.data) : undefined;
+      return stored && stored.extensions === value.extensions ? stored.text : `${JSON.stringify(value)}\n`;
     },
 
     /**

@@ -125,6 +125,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
       refuseSubscriptionsPlugin(),
       refuseNulCharactersPlugin(),
       queryCostPlugin({ maximumCost: config.queryLimits.maxCost }),
+      // After queryCostPlugin: a stored answer keeps the extensions.cost it adds.
       ...(responseCache ? [responseCachePlugin({ cache: responseCache })] : []),
       // Apollo's cache hints are not used (the response cache reads each
       // document's policy from the schema once, see cache/document-policy.ts):
