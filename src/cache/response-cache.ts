@@ -24,7 +24,7 @@ export interface CachedAnswer extends AnswerMeta {
   /**
    * The response body as Apollo Server writes it (`{"data":…}` and a
    * newline), gzip-compressed: JSON answers shrink about 6× (the reference
-   * inbox, 380 KB, to 57 KB), so the store holds 6× as many, a hit moves 6×
+   * inbox, 352 KB, to 53 KB), so the store holds 6× as many, a hit moves 6×
    * fewer bytes out of Redis, and clients that accept gzip get them as they are.
    */
   gzipped: Buffer;
