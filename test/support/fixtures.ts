@@ -1,7 +1,9 @@
 // Internal: known data for the API tests, written with plain SQL so the
 // tests do not depend on the code they test. Timestamps are explicit, so
 // orders and cursors are predictable.
+import type pg from 'pg';
 import type { Queryable } from '../../src/db/pool.js';
+import { refreshUserStats } from '../../src/jobs/refresh-user-stats.js';
 
 export interface FixtureUser {
   id: number;
@@ -100,9 +102,14 @@ export async function setLastRead(db: Queryable, conversationId: number, userId:
   await db.query('UPDATE conversation_participants SET last_read_at = $3 WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId, at]);
 }
 
-/** Recomputes user_stats_summary (the leaderboard job does this on a schedule). */
-export async function refreshStats(db: Queryable): Promise<void> {
-  await db.query('REFRESH MATERIALIZED VIEW user_stats_summary');
+/**
+ * Recomputes the statistics views with the scheduled job's own refresh
+ * (tested on its own in stats-refresh.test.ts): refreshedAt comes from the
+ * refresh log it writes.
+ */
+export async function refreshStats(pool: pg.Pool): Promise<void> {
+  const run = await refreshUserStats(pool, { statementTimeoutMs: 0 });
+  if (run.outcome !== 'succeeded') throw new Error(`the statistics refresh ended ${run.outcome}`);
 }
 
 export interface InboxFixture {
@@ -117,7 +124,7 @@ export interface InboxFixture {
  * groups, each with two other users (none shared between conversations) and
  * `messagesEach` messages by all three in turn, one minute apart.
  */
-export async function insertInbox(db: Queryable, options: { conversations: number; messagesEach: number }): Promise<InboxFixture> {
+export async function insertInbox(db: pg.Pool, options: { conversations: number; messagesEach: number }): Promise<InboxFixture> {
   const viewer = await insertUser(db, 'Viewer');
   const others: FixtureUser[] = [];
   const conversationIds: number[] = [];

@@ -22,7 +22,8 @@ export const leaderboardResolvers: Resolvers = {
         hasPreviousPage: cursor !== null,
         cursorOf: (entry) => encodeLeaderboardCursor(column, entry),
         viewerEntry: async () => (viewer ? findLeaderboardEntry(db.pool, column, viewer.id) : null),
-        refreshedAt: async () => rows[0]?.refreshedAt ?? findStatsRefreshedAt(db.pool),
+        // The page's statement brought it along; an empty page asks.
+        refreshedAt: async () => (rows.length > 0 ? rows[0]!.refreshedAt : findStatsRefreshedAt(db.pool)),
       };
     },
   },
