@@ -6,7 +6,7 @@ import { USER_STATS_VIEW } from '../db/stats-views.js';
 // One key for every refresher of the statistics views: the scheduled job of
 // each API instance, `npm run db:refresh` and the seed. (72707369 is Prisma's
 // migration lock, 72707370 the seed's.)
-const STATS_REFRESH_LOCK_KEY = 72707371;
+export const STATS_REFRESH_LOCK_KEY = 72707371;
 
 /**
  * Takes the refresh lock if no other session holds it, without waiting:
