@@ -15,52 +15,73 @@ import type { LeaderboardEntryRow } from './rows.js';
 const rankOf = (column: string, value: string) =>
   `(SELECT rank FROM user_stats_ranks WHERE metric = '${column}' AND value = ${value})`;
 
+/** A page of a leaderboard, as one statement reads it. */
+export interface LeaderboardPageRows {
+  /** Up to `size + 1` entries in rank order: one more than asked tells that more follow. */
+  entries: LeaderboardEntryRow[];
+  /** The viewer's entry when asked for; null when not asked or not in the view yet. */
+  viewerEntry: LeaderboardEntryRow | null;
+  /** When the figures were computed; undefined when the statement returned no row to carry it. */
+  refreshedAt: Date | null | undefined;
+}
+
 /**
- * A page in rank order (value DESC, user_id): `size + 1` rows, to tell
- * whether more follow, with their ranks and when the figures were computed.
- * Both shapes are range scans of the metric's index (column DESC, user_id)
- * that stop after the page, whatever its depth. After a cursor (v, u) the
- * page is the rest of v's tie (column = v AND user_id > u), then lower
- * values (column < v): the one condition `column < v OR (column = v AND
- * user_id > u)` is no index range, and PostgreSQL read it by scanning from
- * the top and filtering (rank 90,000 of 100,000 users: 15 ms and 90,000
- * rows, against 0.3 ms and 21).
+ * A page in rank order (value DESC, user_id), `size + 1` rows, with their
+ * ranks, the viewer's own entry when `viewerId` is given, and when the
+ * figures were computed: one statement, so all of it comes from the same
+ * refresh even while one commits (two statements could straddle it: the
+ * page before, the viewer's entry after).
+ *
+ * Both shapes of page are range scans of the metric's index (column DESC,
+ * user_id) that stop after the page, whatever its depth. After a cursor
+ * (v, u) the page is the rest of v's tie (column = v AND user_id > u), then
+ * lower values (column < v): the one condition `column < v OR (column = v
+ * AND user_id > u)` is no index range, and PostgreSQL read it by scanning
+ * from the top and filtering (rank 90,000 of 100,000 users: 15 ms and 90,000
+ * rows, against 0.3 ms and 21). The viewer's entry is a probe of the unique
+ * user_id index.
  */
 export async function findLeaderboardPage(
   db: Queryable,
   column: string,
-  page: { size: number; after: LeaderboardKeyset | null },
-): Promise<(LeaderboardEntryRow & { refreshedAt: Date | null })[]> {
-  const rows =
-    page.after === null
-      ? `SELECT user_id, ${column} AS value FROM user_stats_summary ORDER BY ${column} DESC, user_id LIMIT $1`
-      : `(SELECT user_id, ${column} AS value FROM user_stats_summary
-          WHERE ${column} = $2 AND user_id > $3 ORDER BY ${column} DESC, user_id LIMIT $1)
-         UNION ALL
-         (SELECT user_id, ${column} AS value FROM user_stats_summary
-          WHERE ${column} < $2 ORDER BY ${column} DESC, user_id LIMIT $1)`;
-  const { rows: entries } = await db.query<LeaderboardEntryRow & { refreshedAt: Date | null }>(
-    `SELECT page.user_id AS "userId", page.value, ${rankOf(column, 'page.value')} AS rank,
+  page: { size: number; after: LeaderboardKeyset | null; viewerId: number | null },
+): Promise<LeaderboardPageRows> {
+  const parameters: unknown[] = [page.size + 1];
+  const parameter = (value: unknown) => `$${parameters.push(value)}`;
+  let rows = `SELECT user_id, ${column} AS value FROM user_stats_summary ORDER BY ${column} DESC, user_id LIMIT $1`;
+  if (page.after !== null) {
+    const value = parameter(page.after.value);
+    const userId = parameter(page.after.userId);
+    rows = `(SELECT user_id, ${column} AS value FROM user_stats_summary
+             WHERE ${column} = ${value} AND user_id > ${userId} ORDER BY ${column} DESC, user_id LIMIT $1)
+            UNION ALL
+            (SELECT user_id, ${column} AS value FROM user_stats_summary
+             WHERE ${column} < ${value} ORDER BY ${column} DESC, user_id LIMIT $1)`;
+  }
+  const viewer =
+    page.viewerId === null
+      ? ''
+      : `UNION ALL
+         SELECT user_id, ${column}, true FROM user_stats_summary WHERE user_id = ${parameter(page.viewerId)}`;
+  const { rows: found } = await db.query<LeaderboardEntryRow & { viewer: boolean; refreshedAt: Date | null }>(
+    `SELECT entry.user_id AS "userId", entry.value, ${rankOf(column, 'entry.value')} AS rank, entry.viewer,
             ${STATS_REFRESHED_AT_SQL} AS "refreshedAt"
-     FROM (${rows}) AS page
-     ORDER BY page.value DESC, page.user_id
-     LIMIT $1`,
-    page.after === null ? [page.size + 1] : [page.size + 1, page.after.value, page.after.userId],
+     FROM (
+       (SELECT page.user_id, page.value, false AS viewer FROM (${rows}) AS page ORDER BY page.value DESC, page.user_id LIMIT $1)
+       ${viewer}
+     ) AS entry (user_id, value, viewer)
+     ORDER BY entry.viewer, entry.value DESC, entry.user_id`,
+    parameters,
   );
-  return entries;
+  const entry = ({ userId, value, rank }: LeaderboardEntryRow): LeaderboardEntryRow => ({ userId, value, rank });
+  return {
+    entries: found.filter((row) => !row.viewer).map(entry),
+    viewerEntry: found.filter((row) => row.viewer).map(entry)[0] ?? null,
+    refreshedAt: found[0]?.refreshedAt,
+  };
 }
 
-/** One user's entry (the view's unique user_id index, then the rank's); null for a user the view has not seen yet. */
-export async function findLeaderboardEntry(db: Queryable, column: string, userId: number): Promise<LeaderboardEntryRow | null> {
-  const { rows } = await db.query<LeaderboardEntryRow>(
-    `SELECT s.user_id AS "userId", s.${column} AS value, ${rankOf(column, `s.${column}`)} AS rank
-     FROM user_stats_summary s WHERE s.user_id = $1`,
-    [userId],
-  );
-  return rows[0] ?? null;
-}
-
-/** When the figures were computed; null before the first refresh. Asked only when a page is empty. */
+/** When the figures were computed; null before the first refresh. Asked only when a page came back without a row. */
 export async function findStatsRefreshedAt(db: Queryable): Promise<Date | null> {
   const { rows } = await db.query<{ refreshedAt: Date | null }>(`SELECT ${STATS_REFRESHED_AT_SQL} AS "refreshedAt"`);
   return rows[0]?.refreshedAt ?? null;
