@@ -16,6 +16,7 @@
 // BENCH_DATABASE_URL (default: a `parley_bench_leaderboard_<users>` database
 // on TEST_POSTGRES_URL's server) is created if missing, migrated, and seeded
 // when it does not hold the scale asked for; later runs reuse it.
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -25,7 +26,7 @@ import { createPool } from '../src/db/pool.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { seedDatabase } from '../src/db/seed/seed.js';
 import { instrumentPool } from '../src/db/statement-counter.js';
-import { createAuth } from '../src/http/auth.js';
+import { createAuth } from '../src/graphql/auth.js';
 import { buildSchema } from '../src/http/schema.js';
 import { createServer } from '../src/http/server.js';
 import { refreshUserStats } from '../src/jobs/refresh-user-stats.js';
@@ -146,7 +147,7 @@ const pageBefore = async (db: pg.Pool, column: string, after: LeaderboardKeyset 
 
 await ensureDatabase();
 const config = loadConfig({ ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_URL: benchUrl });
-const pool = instrumentPool(createPool(benchUrl, config.database, 'parley-bench'));
+const pool = instrumentPool(createPool(benchUrl, config.database, { applicationName: 'parley-bench' }));
 await migrate(pool, { log: () => {} });
 const { rows: counted } = await pool.query<{ users: number; messages: number }>(
   'SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM messages) AS messages',
@@ -186,7 +187,7 @@ for (const { metric, period, column } of LEADERBOARDS) {
 
 // 2. First vs deep page, before and after, in SQL and through the API.
 console.log('first vs deep pages…');
-const auth = createAuth({ secret: config.auth.jwtSecret, ttlSeconds: 3600 });
+const auth = createAuth({ secret: config.auth.jwtSecret ?? randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
 const prisma = createPrisma(pool);
 const { fastify } = await createServer({ config, schema: buildSchema(), db: { pool, prisma }, auth });
 await fastify.listen({ host: '127.0.0.1', port: 0 });

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withClient } from '../db/pool.js';
 import { USER_STATS_VIEW } from '../db/stats-views.js';
 import {
   cancelBackendStatement,
@@ -86,8 +87,31 @@ export type RefreshRun = RefreshRecord | { outcome: 'not-due'; lastRefreshAt: Da
  */
 export async function refreshUserStats(pool: pg.Pool, options: RefreshUserStatsOptions): Promise<RefreshRun> {
   const logger = options.logger ?? silentLogger;
+  const run = await withClient(pool, (client, discard) => refreshOn(client, discard, pool, options, logger));
+  if (run.outcome !== 'succeeded') return run;
+  logger.info(
+    { view: USER_STATS_VIEW, rows: run.rows, durationMs: run.durationMs },
+    `refreshed ${USER_STATS_VIEW}: ${run.rows} rows in ${run.durationMs} ms`,
+  );
+  if (options.afterRefresh) {
+    try {
+      await options.afterRefresh({ refreshedAt: run.startedAt, rows: run.rows!, durationMs: run.durationMs, tags: STATS_REFRESH_TAGS });
+    } catch (error) {
+      logger.error({ err: error }, `the after-refresh hook of ${USER_STATS_VIEW} failed`);
+    }
+  }
+  return run;
+}
+
+/** One run on `client`, a connection of `pool` (which also carries a cancel); `discard` retires a connection left unusable. */
+async function refreshOn(
+  client: pg.PoolClient,
+  discard: (reason: Error) => void,
+  pool: pg.Pool,
+  options: RefreshUserStatsOptions,
+  logger: JobLogger,
+): Promise<RefreshRun> {
   const { signal } = options;
-  const client = await pool.connect();
   const startedAt = new Date();
   const started = performance.now();
   const finish = (outcome: RefreshRecord['outcome'], rows: number | null, error: string | null): RefreshRecord => ({
@@ -108,73 +132,56 @@ export async function refreshUserStats(pool: pg.Pool, options: RefreshUserStatsO
     );
   };
   signal?.addEventListener('abort', cancel, { once: true });
-
-  let result: RefreshRun;
-  let connectionError: Error | undefined;
   try {
-    try {
-      const { rows: backend } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      processId = backend[0]?.pid;
-      await client.query('BEGIN');
-      signal?.throwIfAborted();
-      await setLocalStatementTimeout(client, options.statementTimeoutMs);
-      if (!(await tryLockStatsRefresh(client))) {
-        await client.query('ROLLBACK');
-        result = finish('skipped', null, null);
-        await recordStatsRefresh(client, result);
-        logger.info({ view: USER_STATS_VIEW }, `skipped the refresh of ${USER_STATS_VIEW}: another refresh is running`);
-        return result;
-      }
-      if (options.dueAfterMs !== undefined) {
-        const lastRefreshAt = await findLastStatsRefresh(client);
-        if (lastRefreshAt && Date.now() - lastRefreshAt.getTime() < options.dueAfterMs) {
-          await client.query('ROLLBACK');
-          logger.debug({ view: USER_STATS_VIEW, lastRefreshAt }, `${USER_STATS_VIEW} is fresh: not refreshed`);
-          return { outcome: 'not-due', lastRefreshAt };
-        }
-      }
-      signal?.throwIfAborted();
-      const rows = await refreshStatsViews(client, { concurrently: true });
-      result = finish('succeeded', rows, null);
-      await recordStatsRefresh(client, result);
-      await client.query('COMMIT');
-    } catch (error) {
-      // A statement timeout or a cancel ends the statement, not the session:
-      // after ROLLBACK the connection is clean (the lock and the timeout were
-      // the transaction's). If ROLLBACK fails too, the connection is gone.
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        connectionError = rollbackError;
-      });
-      const cancelled = signal?.aborted === true;
-      result = finish(cancelled ? 'cancelled' : 'failed', null, cancelled ? `cancelled: ${describe(signal.reason)}` : describe(error));
-      if (!connectionError) {
-        await recordStatsRefresh(client, result).catch((recordError: unknown) => {
-          logger.error({ err: recordError }, `could not record the failed refresh of ${USER_STATS_VIEW}`);
-        });
-      }
-      if (cancelled) logger.warn({ view: USER_STATS_VIEW, durationMs: result.durationMs }, `cancelled the refresh of ${USER_STATS_VIEW}`);
-      else logger.error({ view: USER_STATS_VIEW, durationMs: result.durationMs, err: error }, `the refresh of ${USER_STATS_VIEW} failed; next tick retries`);
-      return result;
+    const { rows: backend } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    processId = backend[0]?.pid;
+    await client.query('BEGIN');
+    signal?.throwIfAborted();
+    await setLocalStatementTimeout(client, options.statementTimeoutMs);
+    if (!(await tryLockStatsRefresh(client))) {
+      await client.query('ROLLBACK');
+      const skipped = finish('skipped', null, null);
+      await recordStatsRefresh(client, skipped);
+      logger.info({ view: USER_STATS_VIEW }, `skipped the refresh of ${USER_STATS_VIEW}: another refresh is running`);
+      return skipped;
     }
+    if (options.dueAfterMs !== undefined) {
+      const lastRefreshAt = await findLastStatsRefresh(client);
+      if (lastRefreshAt && Date.now() - lastRefreshAt.getTime() < options.dueAfterMs) {
+        await client.query('ROLLBACK');
+        logger.debug({ view: USER_STATS_VIEW, lastRefreshAt }, `${USER_STATS_VIEW} is fresh: not refreshed`);
+        return { outcome: 'not-due', lastRefreshAt };
+      }
+    }
+    signal?.throwIfAborted();
+    const rows = await refreshStatsViews(client, { concurrently: true });
+    const succeeded = finish('succeeded', rows, null);
+    await recordStatsRefresh(client, succeeded);
+    await client.query('COMMIT');
+    return succeeded;
+  } catch (error) {
+    // A statement timeout or a cancel ends the statement, not the session:
+    // after ROLLBACK the connection is clean (the lock and the timeout were
+    // the transaction's). If ROLLBACK fails too, the connection is gone.
+    let usable = true;
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      usable = false;
+      discard(rollbackError);
+    });
+    const cancelled = signal?.aborted === true;
+    const failed = finish(cancelled ? 'cancelled' : 'failed', null, cancelled ? `cancelled: ${describe(signal.reason)}` : describe(error));
+    // On another connection when this one is gone; if the database is gone too, the log says it.
+    await recordStatsRefresh(usable ? client : pool, failed).catch((recordError: unknown) => {
+      logger.error({ err: recordError }, `could not record the failed refresh of ${USER_STATS_VIEW}`);
+    });
+    if (cancelled) logger.warn({ view: USER_STATS_VIEW, durationMs: failed.durationMs }, `cancelled the refresh of ${USER_STATS_VIEW}`);
+    else logger.error({ view: USER_STATS_VIEW, durationMs: failed.durationMs, err: error }, `the refresh of ${USER_STATS_VIEW} failed; next tick retries`);
+    return failed;
   } finally {
     signal?.removeEventListener('abort', cancel);
     // A cancel still on its way must land before the connection serves another query.
     await cancelling;
-    client.release(connectionError);
   }
-
-  logger.info(
-    { view: USER_STATS_VIEW, rows: result.rows, durationMs: result.durationMs },
-    `refreshed ${USER_STATS_VIEW}: ${result.rows} rows in ${result.durationMs} ms`,
-  );
-  if (options.afterRefresh) {
-    try {
-      await options.afterRefresh({ refreshedAt: result.startedAt, rows: result.rows!, durationMs: result.durationMs, tags: STATS_REFRESH_TAGS });
-    } catch (error) {
-      logger.error({ err: error }, `the after-refresh hook of ${USER_STATS_VIEW} failed`);
-    }
-  }
-  return result;
 }
 
 /**

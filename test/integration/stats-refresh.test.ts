@@ -236,6 +236,39 @@ describe('startStatsRefresher', () => {
     expect(watcher.runs).toHaveLength(ticks);
   });
 
+  it('survives losing its connection mid-refresh: recorded through another, the process goes on, the next tick succeeds', async () => {
+    const since = await lastRefreshId();
+    await send(users[1]!, 30);
+    const watcher = tickWatcher();
+    const blocker = await blockStatsRefresh(database.url);
+    const refresher = startStatsRefresher({
+      pool: database.pool,
+      logger: recordingLogger(),
+      intervalSeconds: 1,
+      statementTimeoutMs: 60_000,
+      onTick: watcher.onTick,
+    });
+    try {
+      await waitForBlockedRefresh(database.pool);
+      const failure = watcher.next('failed');
+      await database.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'REFRESH MATERIALIZED VIEW%' AND wait_event_type = 'Lock'`,
+      );
+      expect(await failure).toMatchObject({ error: 'terminating connection due to administrator command' });
+      await blocker.release();
+      await watcher.next('succeeded');
+      expect((await topByMessages())[0]).toMatchObject({ userId: users[1]!.id });
+    } finally {
+      await blocker.release();
+      await refresher.stop();
+    }
+    expect((await refreshesSince(since)).map((row) => [row.outcome, row.error]).slice(0, 2)).toEqual([
+      ['failed', 'terminating connection due to administrator command'],
+      ['succeeded', null],
+    ]);
+  });
+
   it('starts nothing with an interval of 0', async () => {
     const since = await lastRefreshId();
     const logger = recordingLogger();
