@@ -102,8 +102,9 @@ export async function seedDatabase(
   await withTransaction(pool, async (client) => {
     await configureSeedTransaction(client);
     await lockSeed(client);
-    // Until the commit, scheduled refreshes skip rather than read half-loaded
-    // tables (and the seed's own refresh below needs no lock it could wait on).
+    // Taken before anything changes: until the commit, scheduled refreshes
+    // skip instead of queueing on the tables this transaction locks, and the
+    // seed's own refresh at the end can never wait on one of them (a deadlock).
     await lockStatsRefresh(client);
     if (resolved.reset) await truncateSeededTables(client);
     else if (await hasAnyUser(client)) throw new SeedRefusedError();
