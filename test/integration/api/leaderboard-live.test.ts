@@ -140,7 +140,7 @@ describe('while a refresh runs', () => {
     const readers = Array.from({ length: 3 }, async () => {
       while (reading) reads.push(await read(token));
     });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const heldUntil = performance.now();
     await blocker.release();
     const run = await refreshing;
@@ -155,11 +155,12 @@ describe('while a refresh runs', () => {
     expect(after).not.toEqual(before);
     expect(reads.filter((sample) => sample.errors !== undefined)).toEqual([]);
     for (const sample of reads) expect([before, after]).toContainEqual(sample.seen);
-    // While the refresh held its view lock, readers came and went with the old figures, quickly.
+    // While the refresh held its view lock, readers came and went with the old figures:
+    // a held reader would finish only after the release, 1.5 s on (however loaded the machine).
     const whileHeld = reads.filter((sample) => sample.finished < heldUntil);
     expect(whileHeld.length).toBeGreaterThanOrEqual(5);
     for (const sample of whileHeld) expect(sample.seen).toEqual(before);
-    expect(Math.max(...whileHeld.map((sample) => sample.finished - sample.started))).toBeLessThan(500);
+    expect(Math.max(...whileHeld.map((sample) => sample.finished - sample.started))).toBeLessThan(1_000);
     // Once it committed, the new ones.
     const afterwards = reads.filter((sample) => sample.started > refreshedBy);
     expect(afterwards.length).toBeGreaterThan(0);
