@@ -74,6 +74,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refreshes the statistics every 5 minutes unless told otherwise; 0 turns it off', () => {
+    expect(loadConfig({}).statsRefresh).toEqual({ intervalSeconds: 300, statementTimeoutMs: 120_000 });
+    expect(loadConfig({ STATS_REFRESH_INTERVAL_SECONDS: '0', STATS_REFRESH_STATEMENT_TIMEOUT_MS: '5000' }).statsRefresh).toEqual({
+      intervalSeconds: 0,
+      statementTimeoutMs: 5_000,
+    });
+    expect(() => loadConfig({ STATS_REFRESH_INTERVAL_SECONDS: '-1', STATS_REFRESH_STATEMENT_TIMEOUT_MS: '0' })).toThrow(
+      new ConfigError([
+        'STATS_REFRESH_INTERVAL_SECONDS: expected a whole number ≥ 0 (got "-1")',
+        'STATS_REFRESH_STATEMENT_TIMEOUT_MS: expected a whole number ≥ 100 (got "0")',
+      ]),
+    );
+  });
+
   it('requires a real JWT secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: required when NODE_ENV=production/);
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: expected at least 32 characters$/);

@@ -61,6 +61,8 @@ const environmentSchema = z
     MAX_QUERY_NODES: integer(1, 100_000).default(1_000),
     MAX_QUERY_ALIASES: integer(0, 10_000).default(30),
     MAX_QUERY_ROOT_FIELDS: integer(1, 10_000).default(20),
+    STATS_REFRESH_INTERVAL_SECONDS: integer(0, 86_400).default(300),
+    STATS_REFRESH_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -99,6 +101,12 @@ export interface Config {
   dataloaderBatch: boolean;
   /** What one operation may ask for; larger ones are refused with QUERY_TOO_COMPLEX before they run. */
   queryLimits: QueryLimits;
+  statsRefresh: {
+    /** Seconds between scheduled refreshes of the statistics views; 0: none (`npm run db:refresh` still works). */
+    intervalSeconds: number;
+    /** PostgreSQL cancels a refresh statement running longer; the run is recorded as failed. */
+    statementTimeoutMs: number;
+  };
 }
 
 export interface QueryLimits {
@@ -159,6 +167,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxNodes: value.MAX_QUERY_NODES,
       maxAliases: value.MAX_QUERY_ALIASES,
       maxRootFields: value.MAX_QUERY_ROOT_FIELDS,
+    },
+    statsRefresh: {
+      intervalSeconds: value.STATS_REFRESH_INTERVAL_SECONDS,
+      statementTimeoutMs: value.STATS_REFRESH_STATEMENT_TIMEOUT_MS,
     },
   };
 }

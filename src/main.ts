@@ -1,7 +1,7 @@
 // The composition root: reads the configuration, opens the database (the
 // server at DATABASE_URL or the embedded one), migrates it, seeds demo data
 // into an empty development database, connects to Redis when REDIS_URL is
-// set, and serves /graphql until SIGTERM.
+// set, starts the statistics refresh, and serves /graphql until SIGTERM.
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
@@ -15,6 +15,7 @@ import { tokenSecret } from './graphql/token-secret.js';
 import { DEFAULT_EXPLORER_PATH } from './http/explorer.js';
 import { buildSchema } from './http/schema.js';
 import { createServer } from './http/server.js';
+import { startStatsRefresher } from './jobs/stats-refresher.js';
 import { CliError, runCli } from './cli/run-cli.js';
 
 await runCli(async () => {
@@ -64,6 +65,13 @@ await runCli(async () => {
       { reason: describeDatabaseError(error), idleConnectionsLost: database.poolErrors.idleConnectionsLost },
       'idle database connection lost; the pool discarded it',
     );
+  // Each refresh changes every leaderboard and every user's statistics: the cache drops those answers.
+  const refresher = startStatsRefresher({
+    pool: database.pool,
+    logger: fastify.log.child({ job: 'stats-refresh' }),
+    ...config.statsRefresh,
+    afterRefresh: responseCache ? (event) => responseCache.invalidate(event.tags) : undefined,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -71,8 +79,9 @@ await runCli(async () => {
     stopping = true;
     say(`${signal}: draining requests and closing`);
     // Apollo's drain plugin closes Fastify: no new connections, requests in
-    // flight finish (cut after 10 s); then the pool and the embedded database close.
-    await apollo.stop();
+    // flight finish (cut after 10 s); a refresh in progress is cancelled (the
+    // next instance to tick redoes it); then Redis, the pool and the embedded database close.
+    await Promise.all([apollo.stop(), refresher.stop()]);
     await responseCache?.drain();
     await redis?.quit().catch(() => redis.disconnect());
     await prisma.$disconnect();
@@ -83,6 +92,7 @@ await runCli(async () => {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await fastify.listen({ host: config.http.host, port: config.http.port }).catch(async (error: NodeJS.ErrnoException) => {
+    await refresher.stop();
     redis?.disconnect();
     await database.close();
     if (error.code === 'EADDRINUSE') throw new CliError(`Port ${config.http.port} is in use: stop what listens there, or set PORT to another port.`);

@@ -17,6 +17,8 @@ const EXPECTED_INDEXES = [
   'user_stats_summary_messages_30d_idx',
   'user_stats_summary_current_streak_idx',
   'user_stats_summary_max_streak_idx',
+  'user_stats_ranks_metric_value_key',
+  'materialized_view_refreshes_succeeded_idx',
 ];
 
 async function catalogSnapshot(database: TestDatabase): Promise<string[]> {
@@ -56,6 +58,7 @@ describe('migrate', () => {
       { relname: 'materialized_view_refreshes', relkind: 'r' },
       { relname: 'messages', relkind: 'r' },
       { relname: 'user_daily_activity', relkind: 'r' },
+      { relname: 'user_stats_ranks', relkind: 'm' },
       { relname: 'user_stats_summary', relkind: 'm' },
       { relname: 'users', relkind: 'r' },
     ]);

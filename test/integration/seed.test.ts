@@ -141,7 +141,7 @@ async function countViolations(db: pg.Pool | pg.PoolClient): Promise<Record<stri
 
 const NO_VIOLATIONS = Object.fromEntries(INVARIANTS.map(([name]) => [name, 0]));
 
-/** An md5 per seeded table over its rows in key order; the view without its refresh time. */
+/** An md5 per seeded table and statistics view over its rows in key order. */
 async function fingerprint(db: pg.Pool): Promise<Record<string, string>> {
   const { rows } = await db.query<Record<string, string>>(`
     SELECT
@@ -150,7 +150,8 @@ async function fingerprint(db: pg.Pool): Promise<Record<string, string>> {
       (SELECT md5(string_agg(t::text, '|' ORDER BY conversation_id, user_id)) FROM conversation_participants t) AS participants,
       (SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM messages t) AS messages,
       (SELECT md5(string_agg(t::text, '|' ORDER BY user_id, day)) FROM user_daily_activity t) AS daily_activity,
-      (SELECT md5(string_agg((to_jsonb(t) - 'refreshed_at')::text, '|' ORDER BY user_id)) FROM user_stats_summary t) AS stats`);
+      (SELECT md5(string_agg(t::text, '|' ORDER BY user_id)) FROM user_stats_summary t) AS stats,
+      (SELECT md5(string_agg(t::text, '|' ORDER BY metric, value)) FROM user_stats_ranks t) AS ranks`);
   return rows[0]!;
 }
 
@@ -266,8 +267,12 @@ describe('seedDatabase', () => {
              (SELECT count(*)::int FROM user_stats_summary s JOIN users u ON u.id = s.user_id
               WHERE s.xp <> u.xp OR s.level <> u.level OR s.last_activity_at IS DISTINCT FROM u.last_active_at) AS stale,
              (SELECT max(max_streak)::int FROM user_stats_summary) AS longest_streak,
-             (SELECT count(*)::int FROM materialized_view_refreshes WHERE view_name = 'user_stats_summary') AS refreshes`);
-    expect(rows[0]).toMatchObject({ rows: 50, messages: 5_000, stale: 0, refreshes: 1 });
+             (SELECT max(rank)::int FROM user_stats_ranks WHERE metric = 'total_messages') AS lowest_rank,
+             -- the migration recorded the empty view it created; the seed, its own refresh
+             (SELECT array_agg(rows ORDER BY id) FROM materialized_view_refreshes
+              WHERE view_name = 'user_stats_summary' AND outcome = 'succeeded') AS refreshes`);
+    expect(rows[0]).toMatchObject({ rows: 50, messages: 5_000, stale: 0, refreshes: [0, 50] });
+    expect(rows[0].lowest_rank).toBeGreaterThan(1);
     expect(rows[0].longest_streak).toBeGreaterThan(1);
   });
 

@@ -1,8 +1,10 @@
 // Internal: known data for the API tests, written with plain SQL so the
 // tests do not depend on the code they test. Timestamps are explicit, so
 // orders and cursors are predictable.
+import type pg from 'pg';
 import type { Queryable } from '../../src/db/pool.js';
-import { tags, type Tag } from '../../src/writes/tags.js';
+import { refreshUserStats } from '../../src/jobs/refresh-user-stats.js';
+import type { Tag } from '../../src/writes/tags.js';
 
 export interface FixtureUser {
   id: number;
@@ -102,13 +104,17 @@ export async function setLastRead(db: Queryable, conversationId: number, userId:
 }
 
 /**
- * Recomputes user_stats_summary (the leaderboard job does this on a
- * schedule), then, given the server's response cache, drops the answers
- * built on the old figures, as every refresh must.
+ * Recomputes the statistics views with the scheduled job's own refresh
+ * (tested on its own in stats-refresh.test.ts): refreshedAt comes from the
+ * refresh log it writes. Given the server's response cache, the job's
+ * after-refresh hook drops the answers built on the old figures, as in main.ts.
  */
-export async function refreshStats(db: Queryable, responseCache?: { invalidate(tags: readonly Tag[]): Promise<void> }): Promise<void> {
-  await db.query('REFRESH MATERIALIZED VIEW user_stats_summary');
-  await responseCache?.invalidate([tags.leaderboard(), tags.stats()]);
+export async function refreshStats(pool: pg.Pool, responseCache?: { invalidate(tags: readonly Tag[]): Promise<void> }): Promise<void> {
+  const run = await refreshUserStats(pool, {
+    statementTimeoutMs: 0,
+    afterRefresh: responseCache ? (event) => responseCache.invalidate(event.tags) : undefined,
+  });
+  if (run.outcome !== 'succeeded') throw new Error(`the statistics refresh ended ${run.outcome}`);
 }
 
 export interface InboxFixture {
@@ -123,7 +129,7 @@ export interface InboxFixture {
  * groups, each with two other users (none shared between conversations) and
  * `messagesEach` messages by all three in turn, one minute apart.
  */
-export async function insertInbox(db: Queryable, options: { conversations: number; messagesEach: number }): Promise<InboxFixture> {
+export async function insertInbox(db: pg.Pool, options: { conversations: number; messagesEach: number }): Promise<InboxFixture> {
   const viewer = await insertUser(db, 'Viewer');
   const others: FixtureUser[] = [];
   const conversationIds: number[] = [];

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { lockStatsRefresh, refreshUserStatsInTransaction } from '../../jobs/refresh-user-stats.js';
 import { withTransaction } from '../transaction.js';
 import type { SeedOptions } from './options.js';
 import { resolveSeedOptions } from './options.js';
@@ -17,7 +18,6 @@ import {
   insertUsers,
   lockSeed,
   recreateStructure,
-  refreshUserStatsSummary,
   stageLastPosts,
   stageSeedPlan,
   truncateSeededTables,
@@ -102,6 +102,10 @@ export async function seedDatabase(
   await withTransaction(pool, async (client) => {
     await configureSeedTransaction(client);
     await lockSeed(client);
+    // Taken before anything changes: until the commit, scheduled refreshes
+    // skip instead of queueing on the tables this transaction locks, and the
+    // seed's own refresh at the end can never wait on one of them (a deadlock).
+    await lockStatsRefresh(client);
     if (resolved.reset) await truncateSeededTables(client);
     else if (await hasAnyUser(client)) throw new SeedRefusedError();
     // Built once at the end instead of kept up row by row: most of the time a seed takes.
@@ -140,7 +144,7 @@ export async function seedDatabase(
       report('indexes', index + 1, dropped.length, structure.name);
     }
 
-    await refreshUserStatsSummary(client);
+    await refreshUserStatsInTransaction(client);
     report('view', 1, 2);
   });
   await analyzeSeededTables(pool);

@@ -354,22 +354,6 @@ export async function advanceSequences(db: Db, last: { users: number; conversati
 }
 
 /**
- * Rebuilds the leaderboards' view from the new data, and records the refresh
- * as every refresh is recorded. Not CONCURRENTLY: the view may be empty, and
- * nobody reads it in the middle of a seed.
- */
-export async function refreshUserStatsSummary(db: Db): Promise<void> {
-  const startedAt = new Date();
-  await db.query('REFRESH MATERIALIZED VIEW user_stats_summary');
-  const finishedAt = new Date();
-  await db.query(
-    `INSERT INTO materialized_view_refreshes (view_name, started_at, finished_at, duration_ms)
-     VALUES ('user_stats_summary', $1, $2, $3)`,
-    [startedAt, finishedAt, finishedAt.getTime() - startedAt.getTime()],
-  );
-}
-
-/**
  * Fresh statistics, so that the first queries after a seed are planned for
  * its data, and a fresh visibility map, so that index-only scans (unread
  * counts, history pages) need not visit the heap until autovacuum would
@@ -377,6 +361,6 @@ export async function refreshUserStatsSummary(db: Db): Promise<void> {
  */
 export async function analyzeSeededTables(db: Db | pg.Pool): Promise<void> {
   await db.query(
-    'VACUUM (ANALYZE) users, conversations, conversation_participants, messages, user_daily_activity, user_stats_summary',
+    'VACUUM (ANALYZE) users, conversations, conversation_participants, messages, user_daily_activity, user_stats_summary, user_stats_ranks',
   );
 }

@@ -160,7 +160,8 @@ export type EditMessagePayload = {
 /**
  * A page of a leaderboard, best first (ties ordered by user). Figures come from
  * statistics computed periodically, not on each request: `refreshedAt` says
- * when.
+ * when. Every entry of a page, and the viewer's entry, come from the same
+ * computation.
  */
 export type LeaderboardConnection = {
   __typename?: 'LeaderboardConnection';
@@ -168,7 +169,13 @@ export type LeaderboardConnection = {
   edges: Array<LeaderboardEdge>;
   /** Where this page sits in the whole leaderboard. */
   pageInfo: PageInfo;
-  /** When the figures were computed; null before the first computation. */
+  /**
+   * When the figures were computed; null before the first computation. They
+   * are recomputed every 5 minutes by default (the server's
+   * STATS_REFRESH_INTERVAL_SECONDS), so they are usually at most that old,
+   * plus the few seconds a computation takes; activity since then shows at
+   * the next one.
+   */
   refreshedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The signed-in user's own entry, wherever it falls; null when signed out or not ranked yet. */
   viewerEntry?: Maybe<LeaderboardEntry>;
@@ -557,7 +564,8 @@ export type UserConversationsArgs = {
 
 /**
  * A user's activity, computed from their messages and daily activity by a
- * periodic refresh rather than on each request; `refreshedAt` says when. An
+ * periodic refresh rather than on each request (every 5 minutes by default);
+ * `refreshedAt` says when. The same computation ranks the leaderboards. An
  * object of its own, with its own ID, so a client cache keeps one copy per
  * user whichever of its fields an operation selects.
  */
@@ -575,7 +583,11 @@ export type UserStats = Node & {
   messagesLast7Days: Scalars['Int']['output'];
   /** Messages sent in the last 30 days (UTC days, today included). */
   messagesLast30Days: Scalars['Int']['output'];
-  /** When these figures were computed. */
+  /**
+   * When these figures were computed. They are recomputed every 5 minutes by
+   * default (the server's STATS_REFRESH_INTERVAL_SECONDS), so they are usually
+   * at most that old, plus the few seconds a computation takes.
+   */
   refreshedAt: Scalars['DateTime']['output'];
   /** Messages the user has sent, in all. */
   totalMessages: Scalars['Int']['output'];

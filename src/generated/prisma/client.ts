@@ -68,12 +68,19 @@ export type Message = Prisma.MessageModel
 export type UserDailyActivity = Prisma.UserDailyActivityModel
 /**
  * Model MaterializedViewRefresh
- * One row per refresh of a materialized view, written by the refresh job.
+ * One row per run of a materialized view's refresh (src/jobs), whatever
+ * its outcome; the latest success says when the figures were computed.
  */
 export type MaterializedViewRefresh = Prisma.MaterializedViewRefreshModel
 /**
  * Model UserStatsSummary
  * Materialized view, one row per user; read by leaderboards and User.stats,
- * refreshed CONCURRENTLY by src/jobs.
+ * refreshed CONCURRENTLY by src/jobs (when: see MaterializedViewRefresh).
  */
 export type UserStatsSummary = Prisma.UserStatsSummaryModel
+/**
+ * Model UserStatsRank
+ * Materialized view: the rank of each value of each leaderboard column
+ * (metric = the user_stats_summary column), refreshed with it.
+ */
+export type UserStatsRank = Prisma.UserStatsRankModel

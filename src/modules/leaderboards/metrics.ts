@@ -15,6 +15,13 @@ const COLUMNS: Record<LeaderboardMetric, Partial<Record<LeaderboardPeriod, strin
   LONGEST_STREAK: { ALL_TIME: 'max_streak' },
 };
 
+/** Every leaderboard there is: each metric over each period it is ranked over, with its column. */
+export const LEADERBOARDS: readonly { metric: LeaderboardMetric; period: LeaderboardPeriod; column: string }[] = Object.freeze(
+  Object.entries(COLUMNS).flatMap(([metric, periods]) =>
+    Object.entries(periods).map(([period, column]) => ({ metric: metric as LeaderboardMetric, period: period as LeaderboardPeriod, column })),
+  ),
+);
+
 /** The column to rank by: a name from the table above, never user input, so statements may embed it. */
 export function leaderboardColumn(metric: LeaderboardMetric, period: LeaderboardPeriod): string {
   const column = COLUMNS[metric][period];

@@ -4,25 +4,28 @@ import { parsePageSize } from '../relay/page-arguments.js';
 import { decodeLeaderboardCursor, encodeLeaderboardCursor } from './cursor.js';
 import { leaderboardColumn } from './metrics.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from './rows.js';
-import { findLeaderboardEntry, findLeaderboardPage, findStatsRefreshedAt } from './sql.js';
+import { selectsField } from './selects-field.js';
+import { findLeaderboardPage, findStatsRefreshedAt } from './sql.js';
 
 // A leaderboard has no totalCount: only edges and pageInfo are shared with the other connections.
 const leaderboardPageResolvers = connectionResolvers<LeaderboardEntryRow>();
 
 export const leaderboardResolvers: Resolvers = {
   Query: {
-    leaderboard: async (_parent, { metric, period, first, after }, { db, viewer }): Promise<LeaderboardPage> => {
+    leaderboard: async (_parent, { metric, period, first, after }, { db, viewer }, info): Promise<LeaderboardPage> => {
       const column = leaderboardColumn(metric, period ?? 'ALL_TIME');
       const size = parsePageSize(first, 'first');
       const cursor = after != null ? decodeLeaderboardCursor(column, after, 'after') : null;
-      const rows = await findLeaderboardPage(db.pool, column, { size, after: cursor });
+      const viewerId = viewer && selectsField(info, 'viewerEntry') ? viewer.id : null;
+      const { entries, viewerEntry, refreshedAt } = await findLeaderboardPage(db.pool, column, { size, after: cursor, viewerId });
       return {
-        rows: rows.slice(0, size).map(({ refreshedAt: _refreshedAt, ...entry }) => entry),
-        hasNextPage: rows.length > size,
+        rows: entries.slice(0, size),
+        hasNextPage: entries.length > size,
         hasPreviousPage: cursor !== null,
         cursorOf: (entry) => encodeLeaderboardCursor(column, entry),
-        viewerEntry: async () => (viewer ? findLeaderboardEntry(db.pool, column, viewer.id) : null),
-        refreshedAt: async () => rows[0]?.refreshedAt ?? findStatsRefreshedAt(db.pool),
+        viewerEntry,
+        // The page's statement brought it along, unless it found no row at all.
+        refreshedAt: async () => (refreshedAt !== undefined ? refreshedAt : findStatsRefreshedAt(db.pool)),
       };
     },
   },
@@ -30,7 +33,7 @@ export const leaderboardResolvers: Resolvers = {
   LeaderboardConnection: {
     edges: leaderboardPageResolvers.edges,
     pageInfo: leaderboardPageResolvers.pageInfo,
-    viewerEntry: (page) => page.viewerEntry(),
+    viewerEntry: (page) => page.viewerEntry,
     refreshedAt: (page) => page.refreshedAt(),
   },
 

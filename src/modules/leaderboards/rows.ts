@@ -10,7 +10,7 @@ export interface LeaderboardEntryRow {
 
 /** A page of a leaderboard on its way to a LeaderboardConnection. */
 export interface LeaderboardPage extends PageOfRows<LeaderboardEntryRow> {
-  /** The signed-in user's entry, read only when the query asks for it. */
-  viewerEntry(): Promise<LeaderboardEntryRow | null>;
+  /** The signed-in user's entry, read (with the page) only when the query asks for it. */
+  viewerEntry: LeaderboardEntryRow | null;
   refreshedAt(): Promise<Date | null>;
 }

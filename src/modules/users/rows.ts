@@ -14,7 +14,7 @@ export interface UserRow {
   lastActiveAt: Date | null;
 }
 
-/** A row of the user_stats_summary materialized view. */
+/** A row of the user_stats_summary materialized view, with the time of the refresh that computed it. */
 export interface UserStatsRow {
   userId: number;
   totalMessages: number;
@@ -27,5 +27,10 @@ export interface UserStatsRow {
   currentStreak: number;
   maxStreak: number;
   lastActivityAt: Date | null;
+  /**
+   * The start of the latest successful refresh. Never null where a row
+   * exists: every path that fills the view records its refresh (the
+   * migration that created it, the seed, the job, npm run db:refresh).
+   */
   refreshedAt: Date;
 }

@@ -1,5 +1,6 @@
 // Internal: the users domain's SQL. Each function takes the database first.
 import type { Queryable } from '../../db/pool.js';
+import { STATS_REFRESHED_AT_SQL } from '../../db/stats-views.js';
 import type { UserRow, UserStatsRow } from './rows.js';
 
 /**
@@ -45,12 +46,17 @@ export async function findUserByUsername(db: Queryable, username: string): Promi
   return rows[0] ?? null;
 }
 
+/**
+ * Statistics rows by user (user_stats_summary's unique user_id index), each
+ * with the time of the refresh that computed them: the view keeps no such
+ * column (it would change every row at every refresh), the refresh log does.
+ */
 export async function findStatsByUserIds(db: Queryable, ids: readonly number[]): Promise<UserStatsRow[]> {
   const { rows } = await db.query<UserStatsRow>(
     `SELECT user_id AS "userId", total_messages AS "totalMessages", messages_7d AS "messages7d",
             messages_30d AS "messages30d", xp, xp_7d AS "xp7d", xp_30d AS "xp30d", level,
             current_streak AS "currentStreak", max_streak AS "maxStreak",
-            last_activity_at AS "lastActivityAt", refreshed_at AS "refreshedAt"
+            last_activity_at AS "lastActivityAt", ${STATS_REFRESHED_AT_SQL} AS "refreshedAt"
      FROM user_stats_summary WHERE user_id = ANY($1::int[])`,
     [ids],
   );

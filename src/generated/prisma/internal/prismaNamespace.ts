@@ -403,7 +403,8 @@ export const ModelName = {
   Message: 'Message',
   UserDailyActivity: 'UserDailyActivity',
   MaterializedViewRefresh: 'MaterializedViewRefresh',
-  UserStatsSummary: 'UserStatsSummary'
+  UserStatsSummary: 'UserStatsSummary',
+  UserStatsRank: 'UserStatsRank'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -419,7 +420,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "user" | "conversation" | "conversationParticipant" | "message" | "userDailyActivity" | "materializedViewRefresh" | "userStatsSummary"
+    modelProps: "user" | "conversation" | "conversationParticipant" | "message" | "userDailyActivity" | "materializedViewRefresh" | "userStatsSummary" | "userStatsRank"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -905,6 +906,44 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    UserStatsRank: {
+      payload: Prisma.$UserStatsRankPayload<ExtArgs>
+      fields: Prisma.UserStatsRankFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.UserStatsRankFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UserStatsRankPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.UserStatsRankFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UserStatsRankPayload>
+        }
+        findFirst: {
+          args: Prisma.UserStatsRankFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UserStatsRankPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.UserStatsRankFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UserStatsRankPayload>
+        }
+        findMany: {
+          args: Prisma.UserStatsRankFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UserStatsRankPayload>[]
+        }
+        aggregate: {
+          args: Prisma.UserStatsRankAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateUserStatsRank>
+        }
+        groupBy: {
+          args: Prisma.UserStatsRankGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UserStatsRankGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.UserStatsRankCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UserStatsRankCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1011,7 +1050,10 @@ export const MaterializedViewRefreshScalarFieldEnum = {
   viewName: 'viewName',
   startedAt: 'startedAt',
   finishedAt: 'finishedAt',
-  durationMs: 'durationMs'
+  durationMs: 'durationMs',
+  outcome: 'outcome',
+  rows: 'rows',
+  error: 'error'
 } as const
 
 export type MaterializedViewRefreshScalarFieldEnum = (typeof MaterializedViewRefreshScalarFieldEnum)[keyof typeof MaterializedViewRefreshScalarFieldEnum]
@@ -1028,11 +1070,19 @@ export const UserStatsSummaryScalarFieldEnum = {
   level: 'level',
   currentStreak: 'currentStreak',
   maxStreak: 'maxStreak',
-  lastActivityAt: 'lastActivityAt',
-  refreshedAt: 'refreshedAt'
+  lastActivityAt: 'lastActivityAt'
 } as const
 
 export type UserStatsSummaryScalarFieldEnum = (typeof UserStatsSummaryScalarFieldEnum)[keyof typeof UserStatsSummaryScalarFieldEnum]
+
+
+export const UserStatsRankScalarFieldEnum = {
+  metric: 'metric',
+  value: 'value',
+  rank: 'rank'
+} as const
+
+export type UserStatsRankScalarFieldEnum = (typeof UserStatsRankScalarFieldEnum)[keyof typeof UserStatsRankScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -1292,6 +1342,7 @@ export type GlobalOmitConfig = {
   userDailyActivity?: Prisma.UserDailyActivityOmit
   materializedViewRefresh?: Prisma.MaterializedViewRefreshOmit
   userStatsSummary?: Prisma.UserStatsSummaryOmit
+  userStatsRank?: Prisma.UserStatsRankOmit
 }
 
 /* Types for Logging */

@@ -57,7 +57,8 @@ export const ModelName = {
   Message: 'Message',
   UserDailyActivity: 'UserDailyActivity',
   MaterializedViewRefresh: 'MaterializedViewRefresh',
-  UserStatsSummary: 'UserStatsSummary'
+  UserStatsSummary: 'UserStatsSummary',
+  UserStatsRank: 'UserStatsRank'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -143,7 +144,10 @@ export const MaterializedViewRefreshScalarFieldEnum = {
   viewName: 'viewName',
   startedAt: 'startedAt',
   finishedAt: 'finishedAt',
-  durationMs: 'durationMs'
+  durationMs: 'durationMs',
+  outcome: 'outcome',
+  rows: 'rows',
+  error: 'error'
 } as const
 
 export type MaterializedViewRefreshScalarFieldEnum = (typeof MaterializedViewRefreshScalarFieldEnum)[keyof typeof MaterializedViewRefreshScalarFieldEnum]
@@ -160,11 +164,19 @@ export const UserStatsSummaryScalarFieldEnum = {
   level: 'level',
   currentStreak: 'currentStreak',
   maxStreak: 'maxStreak',
-  lastActivityAt: 'lastActivityAt',
-  refreshedAt: 'refreshedAt'
+  lastActivityAt: 'lastActivityAt'
 } as const
 
 export type UserStatsSummaryScalarFieldEnum = (typeof UserStatsSummaryScalarFieldEnum)[keyof typeof UserStatsSummaryScalarFieldEnum]
+
+
+export const UserStatsRankScalarFieldEnum = {
+  metric: 'metric',
+  value: 'value',
+  rank: 'rank'
+} as const
+
+export type UserStatsRankScalarFieldEnum = (typeof UserStatsRankScalarFieldEnum)[keyof typeof UserStatsRankScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -14,7 +14,8 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model MaterializedViewRefresh
- * One row per refresh of a materialized view, written by the refresh job.
+ * One row per run of a materialized view's refresh (src/jobs), whatever
+ * its outcome; the latest success says when the figures were computed.
  */
 export type MaterializedViewRefreshModel = runtime.Types.Result.DefaultSelection<Prisma.$MaterializedViewRefreshPayload>
 
@@ -29,11 +30,13 @@ export type AggregateMaterializedViewRefresh = {
 export type MaterializedViewRefreshAvgAggregateOutputType = {
   id: number | null
   durationMs: number | null
+  rows: number | null
 }
 
 export type MaterializedViewRefreshSumAggregateOutputType = {
   id: bigint | null
   durationMs: number | null
+  rows: number | null
 }
 
 export type MaterializedViewRefreshMinAggregateOutputType = {
@@ -42,6 +45,9 @@ export type MaterializedViewRefreshMinAggregateOutputType = {
   startedAt: Date | null
   finishedAt: Date | null
   durationMs: number | null
+  outcome: string | null
+  rows: number | null
+  error: string | null
 }
 
 export type MaterializedViewRefreshMaxAggregateOutputType = {
@@ -50,6 +56,9 @@ export type MaterializedViewRefreshMaxAggregateOutputType = {
   startedAt: Date | null
   finishedAt: Date | null
   durationMs: number | null
+  outcome: string | null
+  rows: number | null
+  error: string | null
 }
 
 export type MaterializedViewRefreshCountAggregateOutputType = {
@@ -58,6 +67,9 @@ export type MaterializedViewRefreshCountAggregateOutputType = {
   startedAt: number
   finishedAt: number
   durationMs: number
+  outcome: number
+  rows: number
+  error: number
   _all: number
 }
 
@@ -65,11 +77,13 @@ export type MaterializedViewRefreshCountAggregateOutputType = {
 export type MaterializedViewRefreshAvgAggregateInputType = {
   id?: true
   durationMs?: true
+  rows?: true
 }
 
 export type MaterializedViewRefreshSumAggregateInputType = {
   id?: true
   durationMs?: true
+  rows?: true
 }
 
 export type MaterializedViewRefreshMinAggregateInputType = {
@@ -78,6 +92,9 @@ export type MaterializedViewRefreshMinAggregateInputType = {
   startedAt?: true
   finishedAt?: true
   durationMs?: true
+  outcome?: true
+  rows?: true
+  error?: true
 }
 
 export type MaterializedViewRefreshMaxAggregateInputType = {
@@ -86,6 +103,9 @@ export type MaterializedViewRefreshMaxAggregateInputType = {
   startedAt?: true
   finishedAt?: true
   durationMs?: true
+  outcome?: true
+  rows?: true
+  error?: true
 }
 
 export type MaterializedViewRefreshCountAggregateInputType = {
@@ -94,6 +114,9 @@ export type MaterializedViewRefreshCountAggregateInputType = {
   startedAt?: true
   finishedAt?: true
   durationMs?: true
+  outcome?: true
+  rows?: true
+  error?: true
   _all?: true
 }
 
@@ -189,6 +212,9 @@ export type MaterializedViewRefreshGroupByOutputType = {
   startedAt: Date
   finishedAt: Date
   durationMs: number
+  outcome: string
+  rows: number | null
+  error: string | null
   _count: MaterializedViewRefreshCountAggregateOutputType | null
   _avg: MaterializedViewRefreshAvgAggregateOutputType | null
   _sum: MaterializedViewRefreshSumAggregateOutputType | null
@@ -220,6 +246,9 @@ export type MaterializedViewRefreshWhereInput = {
   startedAt?: Prisma.DateTimeFilter<"MaterializedViewRefresh"> | Date | string
   finishedAt?: Prisma.DateTimeFilter<"MaterializedViewRefresh"> | Date | string
   durationMs?: Prisma.IntFilter<"MaterializedViewRefresh"> | number
+  outcome?: Prisma.StringFilter<"MaterializedViewRefresh"> | string
+  rows?: Prisma.IntNullableFilter<"MaterializedViewRefresh"> | number | null
+  error?: Prisma.StringNullableFilter<"MaterializedViewRefresh"> | string | null
 }
 
 export type MaterializedViewRefreshOrderByWithRelationInput = {
@@ -228,6 +257,9 @@ export type MaterializedViewRefreshOrderByWithRelationInput = {
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
+  outcome?: Prisma.SortOrder
+  rows?: Prisma.SortOrderInput | Prisma.SortOrder
+  error?: Prisma.SortOrderInput | Prisma.SortOrder
 }
 
 export type MaterializedViewRefreshWhereUniqueInput = Prisma.AtLeast<{
@@ -239,6 +271,9 @@ export type MaterializedViewRefreshWhereUniqueInput = Prisma.AtLeast<{
   startedAt?: Prisma.DateTimeFilter<"MaterializedViewRefresh"> | Date | string
   finishedAt?: Prisma.DateTimeFilter<"MaterializedViewRefresh"> | Date | string
   durationMs?: Prisma.IntFilter<"MaterializedViewRefresh"> | number
+  outcome?: Prisma.StringFilter<"MaterializedViewRefresh"> | string
+  rows?: Prisma.IntNullableFilter<"MaterializedViewRefresh"> | number | null
+  error?: Prisma.StringNullableFilter<"MaterializedViewRefresh"> | string | null
 }, "id">
 
 export type MaterializedViewRefreshOrderByWithAggregationInput = {
@@ -247,6 +282,9 @@ export type MaterializedViewRefreshOrderByWithAggregationInput = {
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
+  outcome?: Prisma.SortOrder
+  rows?: Prisma.SortOrderInput | Prisma.SortOrder
+  error?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.MaterializedViewRefreshCountOrderByAggregateInput
   _avg?: Prisma.MaterializedViewRefreshAvgOrderByAggregateInput
   _max?: Prisma.MaterializedViewRefreshMaxOrderByAggregateInput
@@ -263,6 +301,9 @@ export type MaterializedViewRefreshScalarWhereWithAggregatesInput = {
   startedAt?: Prisma.DateTimeWithAggregatesFilter<"MaterializedViewRefresh"> | Date | string
   finishedAt?: Prisma.DateTimeWithAggregatesFilter<"MaterializedViewRefresh"> | Date | string
   durationMs?: Prisma.IntWithAggregatesFilter<"MaterializedViewRefresh"> | number
+  outcome?: Prisma.StringWithAggregatesFilter<"MaterializedViewRefresh"> | string
+  rows?: Prisma.IntNullableWithAggregatesFilter<"MaterializedViewRefresh"> | number | null
+  error?: Prisma.StringNullableWithAggregatesFilter<"MaterializedViewRefresh"> | string | null
 }
 
 export type MaterializedViewRefreshCreateInput = {
@@ -271,6 +312,9 @@ export type MaterializedViewRefreshCreateInput = {
   startedAt: Date | string
   finishedAt: Date | string
   durationMs: number
+  outcome: string
+  rows?: number | null
+  error?: string | null
 }
 
 export type MaterializedViewRefreshUncheckedCreateInput = {
@@ -279,6 +323,9 @@ export type MaterializedViewRefreshUncheckedCreateInput = {
   startedAt: Date | string
   finishedAt: Date | string
   durationMs: number
+  outcome: string
+  rows?: number | null
+  error?: string | null
 }
 
 export type MaterializedViewRefreshUpdateInput = {
@@ -287,6 +334,9 @@ export type MaterializedViewRefreshUpdateInput = {
   startedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   durationMs?: Prisma.IntFieldUpdateOperationsInput | number
+  outcome?: Prisma.StringFieldUpdateOperationsInput | string
+  rows?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type MaterializedViewRefreshUncheckedUpdateInput = {
@@ -295,6 +345,9 @@ export type MaterializedViewRefreshUncheckedUpdateInput = {
   startedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   durationMs?: Prisma.IntFieldUpdateOperationsInput | number
+  outcome?: Prisma.StringFieldUpdateOperationsInput | string
+  rows?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type MaterializedViewRefreshCreateManyInput = {
@@ -303,6 +356,9 @@ export type MaterializedViewRefreshCreateManyInput = {
   startedAt: Date | string
   finishedAt: Date | string
   durationMs: number
+  outcome: string
+  rows?: number | null
+  error?: string | null
 }
 
 export type MaterializedViewRefreshUpdateManyMutationInput = {
@@ -311,6 +367,9 @@ export type MaterializedViewRefreshUpdateManyMutationInput = {
   startedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   durationMs?: Prisma.IntFieldUpdateOperationsInput | number
+  outcome?: Prisma.StringFieldUpdateOperationsInput | string
+  rows?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type MaterializedViewRefreshUncheckedUpdateManyInput = {
@@ -319,6 +378,9 @@ export type MaterializedViewRefreshUncheckedUpdateManyInput = {
   startedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   durationMs?: Prisma.IntFieldUpdateOperationsInput | number
+  outcome?: Prisma.StringFieldUpdateOperationsInput | string
+  rows?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type MaterializedViewRefreshCountOrderByAggregateInput = {
@@ -327,11 +389,15 @@ export type MaterializedViewRefreshCountOrderByAggregateInput = {
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
+  outcome?: Prisma.SortOrder
+  rows?: Prisma.SortOrder
+  error?: Prisma.SortOrder
 }
 
 export type MaterializedViewRefreshAvgOrderByAggregateInput = {
   id?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
+  rows?: Prisma.SortOrder
 }
 
 export type MaterializedViewRefreshMaxOrderByAggregateInput = {
@@ -340,6 +406,9 @@ export type MaterializedViewRefreshMaxOrderByAggregateInput = {
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
+  outcome?: Prisma.SortOrder
+  rows?: Prisma.SortOrder
+  error?: Prisma.SortOrder
 }
 
 export type MaterializedViewRefreshMinOrderByAggregateInput = {
@@ -348,11 +417,23 @@ export type MaterializedViewRefreshMinOrderByAggregateInput = {
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
+  outcome?: Prisma.SortOrder
+  rows?: Prisma.SortOrder
+  error?: Prisma.SortOrder
 }
 
 export type MaterializedViewRefreshSumOrderByAggregateInput = {
   id?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
+  rows?: Prisma.SortOrder
+}
+
+export type NullableIntFieldUpdateOperationsInput = {
+  set?: number | null
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
 }
 
 
@@ -363,6 +444,9 @@ export type MaterializedViewRefreshSelect<ExtArgs extends runtime.Types.Extensio
   startedAt?: boolean
   finishedAt?: boolean
   durationMs?: boolean
+  outcome?: boolean
+  rows?: boolean
+  error?: boolean
 }, ExtArgs["result"]["materializedViewRefresh"]>
 
 export type MaterializedViewRefreshSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -371,6 +455,9 @@ export type MaterializedViewRefreshSelectCreateManyAndReturn<ExtArgs extends run
   startedAt?: boolean
   finishedAt?: boolean
   durationMs?: boolean
+  outcome?: boolean
+  rows?: boolean
+  error?: boolean
 }, ExtArgs["result"]["materializedViewRefresh"]>
 
 export type MaterializedViewRefreshSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -379,6 +466,9 @@ export type MaterializedViewRefreshSelectUpdateManyAndReturn<ExtArgs extends run
   startedAt?: boolean
   finishedAt?: boolean
   durationMs?: boolean
+  outcome?: boolean
+  rows?: boolean
+  error?: boolean
 }, ExtArgs["result"]["materializedViewRefresh"]>
 
 export type MaterializedViewRefreshSelectScalar = {
@@ -387,9 +477,12 @@ export type MaterializedViewRefreshSelectScalar = {
   startedAt?: boolean
   finishedAt?: boolean
   durationMs?: boolean
+  outcome?: boolean
+  rows?: boolean
+  error?: boolean
 }
 
-export type MaterializedViewRefreshOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "viewName" | "startedAt" | "finishedAt" | "durationMs", ExtArgs["result"]["materializedViewRefresh"]>
+export type MaterializedViewRefreshOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "viewName" | "startedAt" | "finishedAt" | "durationMs" | "outcome" | "rows" | "error", ExtArgs["result"]["materializedViewRefresh"]>
 
 export type $MaterializedViewRefreshPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "MaterializedViewRefresh"
@@ -400,6 +493,18 @@ export type $MaterializedViewRefreshPayload<ExtArgs extends runtime.Types.Extens
     startedAt: Date
     finishedAt: Date
     durationMs: number
+    /**
+     * 'succeeded', 'failed', 'cancelled' or 'skipped' (a CHECK in the database)
+     */
+    outcome: string
+    /**
+     * Rows in the view after a successful refresh
+     */
+    rows: number | null
+    /**
+     * Why a failed or cancelled run ended
+     */
+    error: string | null
   }, ExtArgs["result"]["materializedViewRefresh"]>
   composites: {}
 }
@@ -828,6 +933,9 @@ export interface MaterializedViewRefreshFieldRefs {
   readonly startedAt: Prisma.FieldRef<"MaterializedViewRefresh", 'DateTime'>
   readonly finishedAt: Prisma.FieldRef<"MaterializedViewRefresh", 'DateTime'>
   readonly durationMs: Prisma.FieldRef<"MaterializedViewRefresh", 'Int'>
+  readonly outcome: Prisma.FieldRef<"MaterializedViewRefresh", 'String'>
+  readonly rows: Prisma.FieldRef<"MaterializedViewRefresh", 'Int'>
+  readonly error: Prisma.FieldRef<"MaterializedViewRefresh", 'String'>
 }
     
 

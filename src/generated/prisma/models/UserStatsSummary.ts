@@ -15,7 +15,7 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 /**
  * Model UserStatsSummary
  * Materialized view, one row per user; read by leaderboards and User.stats,
- * refreshed CONCURRENTLY by src/jobs.
+ * refreshed CONCURRENTLY by src/jobs (when: see MaterializedViewRefresh).
  */
 export type UserStatsSummaryModel = runtime.Types.Result.DefaultSelection<Prisma.$UserStatsSummaryPayload>
 
@@ -65,7 +65,6 @@ export type UserStatsSummaryMinAggregateOutputType = {
   currentStreak: number | null
   maxStreak: number | null
   lastActivityAt: Date | null
-  refreshedAt: Date | null
 }
 
 export type UserStatsSummaryMaxAggregateOutputType = {
@@ -80,7 +79,6 @@ export type UserStatsSummaryMaxAggregateOutputType = {
   currentStreak: number | null
   maxStreak: number | null
   lastActivityAt: Date | null
-  refreshedAt: Date | null
 }
 
 export type UserStatsSummaryCountAggregateOutputType = {
@@ -95,7 +93,6 @@ export type UserStatsSummaryCountAggregateOutputType = {
   currentStreak: number
   maxStreak: number
   lastActivityAt: number
-  refreshedAt: number
   _all: number
 }
 
@@ -138,7 +135,6 @@ export type UserStatsSummaryMinAggregateInputType = {
   currentStreak?: true
   maxStreak?: true
   lastActivityAt?: true
-  refreshedAt?: true
 }
 
 export type UserStatsSummaryMaxAggregateInputType = {
@@ -153,7 +149,6 @@ export type UserStatsSummaryMaxAggregateInputType = {
   currentStreak?: true
   maxStreak?: true
   lastActivityAt?: true
-  refreshedAt?: true
 }
 
 export type UserStatsSummaryCountAggregateInputType = {
@@ -168,7 +163,6 @@ export type UserStatsSummaryCountAggregateInputType = {
   currentStreak?: true
   maxStreak?: true
   lastActivityAt?: true
-  refreshedAt?: true
   _all?: true
 }
 
@@ -270,7 +264,6 @@ export type UserStatsSummaryGroupByOutputType = {
   currentStreak: number
   maxStreak: number
   lastActivityAt: Date | null
-  refreshedAt: Date
   _count: UserStatsSummaryCountAggregateOutputType | null
   _avg: UserStatsSummaryAvgAggregateOutputType | null
   _sum: UserStatsSummarySumAggregateOutputType | null
@@ -308,7 +301,6 @@ export type UserStatsSummaryWhereInput = {
   currentStreak?: Prisma.IntFilter<"UserStatsSummary"> | number
   maxStreak?: Prisma.IntFilter<"UserStatsSummary"> | number
   lastActivityAt?: Prisma.DateTimeNullableFilter<"UserStatsSummary"> | Date | string | null
-  refreshedAt?: Prisma.DateTimeFilter<"UserStatsSummary"> | Date | string
 }
 
 export type UserStatsSummaryOrderByWithRelationInput = {
@@ -323,7 +315,6 @@ export type UserStatsSummaryOrderByWithRelationInput = {
   currentStreak?: Prisma.SortOrder
   maxStreak?: Prisma.SortOrder
   lastActivityAt?: Prisma.SortOrderInput | Prisma.SortOrder
-  refreshedAt?: Prisma.SortOrder
 }
 
 export type UserStatsSummaryWhereUniqueInput = Prisma.AtLeast<{
@@ -341,7 +332,6 @@ export type UserStatsSummaryWhereUniqueInput = Prisma.AtLeast<{
   currentStreak?: Prisma.IntFilter<"UserStatsSummary"> | number
   maxStreak?: Prisma.IntFilter<"UserStatsSummary"> | number
   lastActivityAt?: Prisma.DateTimeNullableFilter<"UserStatsSummary"> | Date | string | null
-  refreshedAt?: Prisma.DateTimeFilter<"UserStatsSummary"> | Date | string
 }, "userId">
 
 export type UserStatsSummaryOrderByWithAggregationInput = {
@@ -356,7 +346,6 @@ export type UserStatsSummaryOrderByWithAggregationInput = {
   currentStreak?: Prisma.SortOrder
   maxStreak?: Prisma.SortOrder
   lastActivityAt?: Prisma.SortOrderInput | Prisma.SortOrder
-  refreshedAt?: Prisma.SortOrder
   _count?: Prisma.UserStatsSummaryCountOrderByAggregateInput
   _avg?: Prisma.UserStatsSummaryAvgOrderByAggregateInput
   _max?: Prisma.UserStatsSummaryMaxOrderByAggregateInput
@@ -379,7 +368,6 @@ export type UserStatsSummaryScalarWhereWithAggregatesInput = {
   currentStreak?: Prisma.IntWithAggregatesFilter<"UserStatsSummary"> | number
   maxStreak?: Prisma.IntWithAggregatesFilter<"UserStatsSummary"> | number
   lastActivityAt?: Prisma.DateTimeNullableWithAggregatesFilter<"UserStatsSummary"> | Date | string | null
-  refreshedAt?: Prisma.DateTimeWithAggregatesFilter<"UserStatsSummary"> | Date | string
 }
 
 export type UserStatsSummaryCountOrderByAggregateInput = {
@@ -394,7 +382,6 @@ export type UserStatsSummaryCountOrderByAggregateInput = {
   currentStreak?: Prisma.SortOrder
   maxStreak?: Prisma.SortOrder
   lastActivityAt?: Prisma.SortOrder
-  refreshedAt?: Prisma.SortOrder
 }
 
 export type UserStatsSummaryAvgOrderByAggregateInput = {
@@ -422,7 +409,6 @@ export type UserStatsSummaryMaxOrderByAggregateInput = {
   currentStreak?: Prisma.SortOrder
   maxStreak?: Prisma.SortOrder
   lastActivityAt?: Prisma.SortOrder
-  refreshedAt?: Prisma.SortOrder
 }
 
 export type UserStatsSummaryMinOrderByAggregateInput = {
@@ -437,7 +423,6 @@ export type UserStatsSummaryMinOrderByAggregateInput = {
   currentStreak?: Prisma.SortOrder
   maxStreak?: Prisma.SortOrder
   lastActivityAt?: Prisma.SortOrder
-  refreshedAt?: Prisma.SortOrder
 }
 
 export type UserStatsSummarySumOrderByAggregateInput = {
@@ -467,7 +452,6 @@ export type UserStatsSummarySelect<ExtArgs extends runtime.Types.Extensions.Inte
   currentStreak?: boolean
   maxStreak?: boolean
   lastActivityAt?: boolean
-  refreshedAt?: boolean
 }, ExtArgs["result"]["userStatsSummary"]>
 
 
@@ -484,10 +468,9 @@ export type UserStatsSummarySelectScalar = {
   currentStreak?: boolean
   maxStreak?: boolean
   lastActivityAt?: boolean
-  refreshedAt?: boolean
 }
 
-export type UserStatsSummaryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"userId" | "totalMessages" | "messages7d" | "messages30d" | "xp" | "xp7d" | "xp30d" | "level" | "currentStreak" | "maxStreak" | "lastActivityAt" | "refreshedAt", ExtArgs["result"]["userStatsSummary"]>
+export type UserStatsSummaryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"userId" | "totalMessages" | "messages7d" | "messages30d" | "xp" | "xp7d" | "xp30d" | "level" | "currentStreak" | "maxStreak" | "lastActivityAt", ExtArgs["result"]["userStatsSummary"]>
 
 export type $UserStatsSummaryPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "UserStatsSummary"
@@ -504,7 +487,6 @@ export type $UserStatsSummaryPayload<ExtArgs extends runtime.Types.Extensions.In
     currentStreak: number
     maxStreak: number
     lastActivityAt: Date | null
-    refreshedAt: Date
   }, ExtArgs["result"]["userStatsSummary"]>
   composites: {}
 }
@@ -774,7 +756,6 @@ export interface UserStatsSummaryFieldRefs {
   readonly currentStreak: Prisma.FieldRef<"UserStatsSummary", 'Int'>
   readonly maxStreak: Prisma.FieldRef<"UserStatsSummary", 'Int'>
   readonly lastActivityAt: Prisma.FieldRef<"UserStatsSummary", 'DateTime'>
-  readonly refreshedAt: Prisma.FieldRef<"UserStatsSummary", 'DateTime'>
 }
     
 
