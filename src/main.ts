@@ -2,11 +2,10 @@
 // server at DATABASE_URL or the embedded one), migrates it, seeds demo data
 // into an empty development database, and serves /graphql until SIGTERM.
 import { loadConfig } from './config.js';
-import { openDatabase } from './db/database.js';
+import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createPrisma } from './db/prisma.js';
-import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
 import { tokenSecret } from './graphql/token-secret.js';
@@ -23,9 +22,9 @@ await runCli(async () => {
   // pg_terminate_backend) is discarded by the pool and reported here: on
   // stderr until the server's logger exists, then as a warning in the log.
   let reportLostConnection = (error: Error) => console.warn(`parley: an idle database connection was lost: ${error.message}`);
-  const database = await openDatabase(config, { applicationName: 'parley-api', onError: (error) => reportLostConnection(error) });
+  const database = await openDatabase(config, { applicationName: 'parley-api', shares: true, onError: (error) => reportLostConnection(error) });
   instrumentPool(database.pool);
-  say(database.embedded ? `embedded PostgreSQL (PGlite) in ${config.embedded.dataDir}` : 'PostgreSQL at DATABASE_URL');
+  say(describeDatabase(database, config.embedded.dataDir));
 
   // Read once: /ready compares the database with this build's migrations on every probe.
   const migrationFiles = await readMigrations();
@@ -33,13 +32,21 @@ await runCli(async () => {
   if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
   let demoUserId: number | undefined;
   if (config.env !== 'production') {
+    // Loaded only here: the seed and its faker stay out of a production server.
+    const { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } = await import('./db/seed/seed.js');
     if (await isDatabaseEmpty(database.pool)) {
       say('empty database: seeding demo data');
-      await seedDatabase(database.pool, DEMO_SEED_OPTIONS);
+      const seeded = await seedDatabase(database.pool, DEMO_SEED_OPTIONS);
+      say(
+        `demo data: ${seeded.users} users, ${seeded.conversations} conversations, ${seeded.messages} messages ` +
+          `(${(seeded.durationMs / 1000).toFixed(1)} s; npm run db:seed -- --reset for more)`,
+      );
     }
     const { rows } = await database.pool.query<{ id: number }>('SELECT min(id) AS id FROM users');
     demoUserId = rows[0]?.id ?? undefined;
   }
+  // Migrated and seeded: other commands may now use the embedded database through this process.
+  await database.share();
 
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
@@ -88,3 +95,11 @@ await runCli(async () => {
   }
   if (!config.auth.jwtSecret) say(`JWT_SECRET is unset: tokens are signed with the secret kept in ${config.auth.secretFile}`);
 });
+
+function describeDatabase(database: Database, dataDir: string): string {
+  if (!database.embedded) return 'PostgreSQL at DATABASE_URL';
+  const { owner } = database.embedded;
+  return owner
+    ? `embedded PostgreSQL (PGlite) in ${dataDir}, through ${owner.name} (pid ${owner.pid}), which has it open`
+    : `embedded PostgreSQL (PGlite) in ${dataDir}`;
+}
