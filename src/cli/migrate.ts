@@ -4,7 +4,8 @@ import { openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { parseCliArguments, reportLostConnection, runCli } from './run-cli.js';
 
-const USAGE = `Usage: npm run db:migrate   (in the image: node dist/cli/migrate.js)
+const USAGE = `Usage: npm run db:migrate
+       node dist/cli/migrate.js   (the built tool, as in the container image)
 
 Applies the migrations in prisma/migrations that the database lacks, in order,
 each once, to DATABASE_URL or, when it is unset, the embedded database

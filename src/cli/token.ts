@@ -7,7 +7,8 @@ import { findUsersByIds } from '../modules/users/sql.js';
 import { idOfType } from '../modules/relay/global-id.js';
 import { CliError, parseCliArguments, reportLostConnection, runCli } from './run-cli.js';
 
-const USAGE = `Usage: npm run token -- --user <id>   (in the image: node dist/cli/token.js --user <id>)
+const USAGE = `Usage: npm run token -- --user <id>
+       node dist/cli/token.js --user <id>   (the built tool, as in the container image)
 
 Prints a bearer token (send as Authorization: Bearer <token>) for an existing
 user, alone on one line. The token is signed with JWT_SECRET (or the secret

@@ -15,7 +15,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   user = await insertUser(database.pool, 'Tokened');
 });
-afterAll(() => database.close());
+afterAll(() => database?.close());
 
 const token = (...args: string[]) => runCommand('src/cli/token.ts', args, { JWT_SECRET: SECRET, NODE_ENV: 'test', DATABASE_URL: database.url });
 
