@@ -1,7 +1,9 @@
 // The explorer that works offline: Ruru (Graphile's GraphiQL distribution)
 // served by the API itself, its assets from the installed package, so
 // nothing is fetched from a CDN. Development and test only, like Sandbox:
-// ruru is a development dependency, loaded only when the explorer is served.
+// ruru is loaded only when the explorer is served (a production dependency all
+// the same, so that the container image, which docker-compose.yml runs in
+// development, serves it too).
 import type { FastifyInstance } from 'fastify';
 
 export interface ExplorerOptions {
@@ -38,7 +40,7 @@ async function loadRuru() {
     return { ruruHTML: server.ruruHTML, getStaticFile: files.getStaticFile };
   } catch (error) {
     throw new Error(
-      'The explorer (served outside production) needs the development dependency ruru: run `npm install`, ' +
+      'The explorer (served outside production) needs the package ruru: run `npm install`, ' +
         `or set NODE_ENV=production. (${(error as Error).message})`,
     );
   }

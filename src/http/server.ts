@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
@@ -48,14 +49,25 @@ declare module 'fastify' {
 
 /**
  * JSON lines for machines (production, pipes, tests); readable lines for a
- * developer watching `npm run dev` in a terminal.
+ * developer watching `npm run dev` in a terminal. pino-pretty is a
+ * development dependency: where it is not installed (the container image)
+ * the lines stay JSON.
  */
 function loggerOutput(config: Config, logStream: NodeJS.WritableStream | undefined) {
   if (logStream) return { stream: logStream };
-  if (config.env === 'development' && process.stdout.isTTY) {
+  if (config.env === 'development' && process.stdout.isTTY && isInstalled('pino-pretty')) {
     return { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } };
   }
   return {};
+}
+
+function isInstalled(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The GraphQL document of a request's body or query string, when it has one. */
