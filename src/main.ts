@@ -1,7 +1,7 @@
 // The composition root: reads the configuration, opens the database (the
 // server at DATABASE_URL or the embedded one), migrates it, seeds demo data
 // into an empty development database, and serves /graphql until SIGTERM.
-import { loadConfig } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
@@ -28,25 +28,11 @@ await runCli(async () => {
 
   // Read once: /ready compares the database with this build's migrations on every probe.
   const migrationFiles = await readMigrations();
-  const migrations = await migrate(database.pool, { log: (line) => say(line) });
-  if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
-  let demoUserId: number | undefined;
-  if (config.env !== 'production') {
-    // Loaded only here: the seed and its faker stay out of a production server.
-    const { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } = await import('./db/seed/seed.js');
-    if (await isDatabaseEmpty(database.pool)) {
-      say('empty database: seeding demo data');
-      const seeded = await seedDatabase(database.pool, DEMO_SEED_OPTIONS);
-      say(
-        `demo data: ${seeded.users} users, ${seeded.conversations} conversations, ${seeded.messages} messages ` +
-          `(${(seeded.durationMs / 1000).toFixed(1)} s; npm run db:seed -- --reset for more)`,
-      );
-    }
-    const { rows } = await database.pool.query<{ id: number }>('SELECT min(id) AS id FROM users');
-    demoUserId = rows[0]?.id ?? undefined;
-  }
-  // Migrated and seeded: other commands may now use the embedded database through this process.
-  await database.share();
+  const demoUserId = await prepareDatabase(database, config, say).catch(async (error: unknown) => {
+    // Closed here, or the embedded database's socket would keep the process alive after the error.
+    await database.close();
+    throw error;
+  });
 
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
@@ -102,4 +88,28 @@ function describeDatabase(database: Database, dataDir: string): string {
   return owner
     ? `embedded PostgreSQL (PGlite) in ${dataDir}, through ${owner.name} (pid ${owner.pid}), which has it open`
     : `embedded PostgreSQL (PGlite) in ${dataDir}`;
+}
+
+/** Migrates, seeds demo data into an empty database outside production, then shares an embedded one; returns the demo user's id. */
+async function prepareDatabase(database: Database, config: Config, say: (line: string) => void): Promise<number | undefined> {
+  const migrations = await migrate(database.pool, { log: (line) => say(line) });
+  if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
+  let demoUserId: number | undefined;
+  if (config.env !== 'production') {
+    // Loaded only here: the seed and its faker stay out of a production server.
+    const { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } = await import('./db/seed/seed.js');
+    if (await isDatabaseEmpty(database.pool)) {
+      say('empty database: seeding demo data');
+      const seeded = await seedDatabase(database.pool, DEMO_SEED_OPTIONS);
+      say(
+        `demo data: ${seeded.users} users, ${seeded.conversations} conversations, ${seeded.messages} messages ` +
+          `(${(seeded.durationMs / 1000).toFixed(1)} s; npm run db:seed -- --reset for more)`,
+      );
+    }
+    const { rows } = await database.pool.query<{ id: number }>('SELECT min(id) AS id FROM users');
+    demoUserId = rows[0]?.id ?? undefined;
+  }
+  // Migrated and seeded: other commands may now use the embedded database through this process.
+  await database.share();
+  return demoUserId;
 }
