@@ -6,9 +6,10 @@ import { execFile } from 'node:child_process';
 // Nothing listens on port 1: as if PostgreSQL and Redis were not installed.
 const NO_SERVICES = { TEST_POSTGRES_URL: 'postgresql://postgres@127.0.0.1:1/postgres', TEST_REDIS_URL: 'redis://127.0.0.1:1' };
 
-function npm(args: string[]): Promise<{ code: number; output: string }> {
+function npm(args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PARLEY_TEST_')));
   return new Promise((resolve) => {
-    execFile('npm', args, { env: { ...process.env, ...NO_SERVICES }, timeout: 120_000 }, (error, stdout, stderr) =>
+    execFile('npm', args, { env: { ...inherited, ...NO_SERVICES, ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr }),
     );
   });
@@ -24,7 +25,11 @@ it('npm run test:unit runs the unit tests only, with no services', async () => {
 }, 120_000);
 
 it('npm test without PostgreSQL runs the unit tests and fails the integration tests with the reason', async () => {
-  const result = await npm(['test', '--', '--testPathPatterns', 'src/config.test.ts', 'test/integration/token-cli.test.ts']);
+  // As when started from inside another run: its variables name its template,
+  // which this run must neither use nor drop (its teardown once did).
+  const outerRun = { PARLEY_TEST_TEMPLATE: 'parley_test_outer_run', PARLEY_TEST_POSTGRES_URL: 'postgresql://postgres@127.0.0.1:2/postgres' };
+  const result = await npm(['test', '--', '--testPathPatterns', 'src/config.test.ts', 'test/integration/token-cli.test.ts'], outerRun);
+  expect(result.output).not.toMatch(/globalTeardown|127\.0\.0\.1:2/);
   expect(result.output).toMatch(/PASS unit src\/config\.test\.ts/);
   expect(result.output).toMatch(/FAIL integration test\/integration\/token-cli\.test\.ts/);
   expect(result.output).toContain('Integration tests need PostgreSQL at postgresql://postgres@127.0.0.1:1/postgres');
