@@ -38,13 +38,13 @@ export interface EmbeddedOptions {
   port: number;
   /** Names this process in the lock file and in other processes' messages (`parley-api`, `parley-seed`…). */
   name: string;
-  /** True for the server: a process that finds the folder held waits for a starting server to share it. */
+  /** True for the server: it will share the folder, and a process that finds it held by a starting server waits for that. */
   shares: boolean;
-  /** How long to wait for a starting server to share the database. Default 120 s (a first start migrates and seeds). */
-  waitForServerMs?: number;
-  /** Told once when waiting for a starting server. Default: a line on stderr. */
-  onWait?: (holder: LockRecord) => void;
 }
+
+// How long a command waits for a starting server to share the database: a
+// first start migrates and seeds, on a busy machine for a while.
+const SERVER_START_WAIT_MS = 120_000;
 
 // PGlite is one PostgreSQL session: the socket server queues every client's
 // messages onto it and keeps a transaction's statements together. The socket
@@ -66,8 +66,7 @@ export class EmbeddedDatabaseBusyError extends Error {
 /** Opens the embedded database in `dataDir`: as its owner when no process holds it, else through the owner's socket. */
 export async function openEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   await mkdir(options.dataDir, { recursive: true });
-  const deadline = Date.now() + (options.waitForServerMs ?? 120_000);
-  const onWait = options.onWait ?? ((holder: LockRecord) => console.error(`parley: waiting for ${describe(holder)} to open the embedded database in ${options.dataDir}…`));
+  const deadline = Date.now() + SERVER_START_WAIT_MS;
   let told = false;
   for (;;) {
     const result = await acquireLock(options.dataDir, { name: options.name, port: null, shares: options.shares });
@@ -84,12 +83,12 @@ export async function openEmbeddedPostgres(options: EmbeddedOptions): Promise<Em
     // A server that is starting: it shares the database once migrated and seeded.
     if (Date.now() > deadline) {
       throw new EmbeddedDatabaseBusyError(
-        `${describe(holder)} has held the embedded database in ${options.dataDir} for ${Math.round((options.waitForServerMs ?? 120_000) / 1000)} s ` +
+        `${describe(holder)} has held the embedded database in ${options.dataDir} for ${SERVER_START_WAIT_MS / 1000} s ` +
           'without opening it to other commands. Is it stuck? Stop it and run this again.' +
           staleHint(options.dataDir, holder),
       );
     }
-    if (!told) onWait(holder);
+    if (!told) console.error(`parley: waiting for ${describe(holder)} to open the embedded database in ${options.dataDir} to other commands…`);
     told = true;
     await sleep(200);
   }

@@ -5,12 +5,12 @@
 // the folder held by one that does not share it stop with a message.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { toGlobalId } from '../../src/modules/relay/global-id.js';
-import { graphql, runCommand, startServer, type RunningServer } from '../support/processes.js';
+import { childEnvironment, graphql, runCommand, startServer, type RunningServer } from '../support/processes.js';
 
 const SECRET = 'embedded-database-test-secret-0123456789';
 let dataDir: string;
@@ -121,11 +121,17 @@ it('a seed run while the server runs goes through the server: both answer right,
   expect(await lockExists()).toBe(false);
 }, 180_000);
 
+/** A live process standing in for another Parley process, as the holder of a lock written by the test. */
+async function standIn() {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120_000)'], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  return child;
+}
+
 it('a command that finds the folder held by one that does not share it stops, naming it and what to do', async () => {
-  // A live process standing in for a long `db:seed`: the lock names it and no port.
-  const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
-  await once(holder, 'spawn');
+  const holder = await standIn();
   try {
+    // Standing in for a long `db:seed`: the lock names it, and no port.
     await writeFile(lockFile(), JSON.stringify({ pid: holder.pid, name: 'parley-seed', port: null, shares: false, startedAt: new Date().toISOString() }));
     for (const [script, args] of [['src/cli/token.ts', ['--user', '1']], ['src/cli/migrate.ts', []], ['src/cli/seed.ts', []]] as const) {
       const result = await runCommand(script, [...args], env());
@@ -135,14 +141,36 @@ it('a command that finds the folder held by one that does not share it stops, na
       expect(result.stderr).toContain(`delete ${lockFile()}`);
     }
     // Nothing was opened: the folder holds only the lock.
-    expect(await lockExists()).toBe(true);
+    expect(await readdir(dataDir)).toEqual(['parley.lock']);
     expect((await readLockRecord()).pid).toBe(holder.pid);
 
-    // A holder whose socket does not answer (closing, or the pid is another program now).
+    // Standing in for a server whose socket does not answer (closing, or the pid is another program now).
     await writeFile(lockFile(), JSON.stringify({ pid: holder.pid, name: 'parley-api', port: 9, shares: true, startedAt: new Date().toISOString() }));
     const unreachable = await runCommand('src/cli/migrate.ts', [], env());
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/nothing answers on its port 9/);
+  } finally {
+    holder.kill('SIGKILL');
+  }
+}, 120_000);
+
+it('a command waits for a starting server to share the database, and takes the folder over if it dies instead', async () => {
+  const holder = await standIn();
+  try {
+    await writeFile(lockFile(), JSON.stringify({ pid: holder.pid, name: 'parley-api', port: null, shares: true, startedAt: new Date().toISOString() }));
+    const command = spawn(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], { env: childEnvironment(env()), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    command.stdout.on('data', (chunk) => (stdout += chunk));
+    const exited = once(command, 'exit');
+    // Once it says it waits, the stand-in "crashes".
+    await new Promise<void>((resolve) => command.stderr.on('data', (chunk) => (stderr += chunk) && /waiting for/.test(stderr) && resolve()));
+    expect(stderr).toContain(`waiting for parley-api (pid ${holder.pid}`);
+    expect(command.exitCode).toBeNull();
+    holder.kill('SIGKILL');
+    const [code] = await exited;
+    expect({ code, stdout }).toEqual({ code: 0, stdout: expect.stringContaining('applied 6 migrations') });
+    expect(await lockExists()).toBe(false);
   } finally {
     holder.kill('SIGKILL');
   }
