@@ -9,7 +9,6 @@ import { createPrisma } from './db/prisma.js';
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
 import { tokenSecret } from './graphql/token-secret.js';
-import { DEFAULT_EXPLORER_PATH } from './http/explorer.js';
 import { buildSchema } from './http/schema.js';
 import { createServer } from './http/server.js';
 import { CliError, runCli } from './cli/run-cli.js';
@@ -36,7 +35,7 @@ await runCli(async () => {
 
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
-  const { fastify, apollo } = await createServer({
+  const { fastify, apollo, explorerPath } = await createServer({
     config,
     schema,
     db: { pool: database.pool, prisma },
@@ -74,7 +73,8 @@ await runCli(async () => {
   // The address it listens on, so a developer sees whether it is reachable from elsewhere (HOST).
   const host = typeof address === 'object' && address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : config.http.host;
   say(`GraphQL at http://${host}:${port}/graphql`);
-  if (config.env !== 'production') say(`explorer (works offline) at http://${host}:${port}${DEFAULT_EXPLORER_PATH}`);
+  if (explorerPath) say(`explorer (works offline) at http://${host}:${port}${explorerPath}`);
+  else if (config.env !== 'production') say('no offline explorer: ruru, a development dependency, is not installed (Apollo Sandbox at /graphql needs internet)');
   if (demoUserId !== undefined) {
     say(`demo token for user ${demoUserId} (send as Authorization: Bearer <token>):`);
     console.log(await auth.issueToken(demoUserId));

@@ -1,9 +1,8 @@
 // The explorer that works offline: Ruru (Graphile's GraphiQL distribution)
 // served by the API itself, its assets from the installed package, so
 // nothing is fetched from a CDN. Development and test only, like Sandbox:
-// ruru is loaded only when the explorer is served (a production dependency all
-// the same, so that the container image, which docker-compose.yml runs in
-// development, serves it too).
+// ruru is a development dependency, loaded only when the explorer is served.
+import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 
 export interface ExplorerOptions {
@@ -34,13 +33,27 @@ const EXAMPLE_HEADERS = `{
 }
 `;
 
+/**
+ * Whether ruru is installed. The container image leaves development
+ * dependencies out, so a development server running from it has no explorer
+ * to serve (and says so); Sandbox stays.
+ */
+export function isExplorerInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('ruru/server');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function loadRuru() {
   try {
     const [server, files] = await Promise.all([import('ruru/server'), import('ruru/static')]);
     return { ruruHTML: server.ruruHTML, getStaticFile: files.getStaticFile };
   } catch (error) {
     throw new Error(
-      'The explorer (served outside production) needs the package ruru: run `npm install`, ' +
+      'The explorer (served outside production) needs the development dependency ruru: run `npm install`, ' +
         `or set NODE_ENV=production. (${(error as Error).message})`,
     );
   }

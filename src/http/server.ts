@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -15,7 +18,7 @@ import { createRequestContext, type Context, type Db } from '../graphql/context.
 import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import { registerHealthRoutes } from './health.js';
-import { DEFAULT_EXPLORER_PATH, registerExplorer } from './explorer.js';
+import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
@@ -39,6 +42,8 @@ export interface ServerDependencies {
 export interface ParleyServer {
   fastify: FastifyInstance;
   apollo: ApolloServer<Context>;
+  /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
+  explorerPath: string | undefined;
 }
 
 declare module 'fastify' {
@@ -82,6 +87,7 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
 export async function createServer({ config, schema, db, auth, migrations, checkRedis, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
+  const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
   const fastify = Fastify({
     logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
     bodyLimit: BODY_LIMIT_BYTES,
@@ -122,7 +128,9 @@ export async function createServer({ config, schema, db, auth, migrations, check
       // Outside production: Sandbox, with a link to the explorer served below (Sandbox needs internet, it does not).
       production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : landingPagePlugin({ explorerPath: DEFAULT_EXPLORER_PATH }),
+        : explorerPath
+          ? landingPagePlugin({ explorerPath })
+          : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
     ],
   });
   await apollo.start();
@@ -190,9 +198,9 @@ export async function createServer({ config, schema, db, auth, migrations, check
     },
   });
 
-  if (!production) await registerExplorer(fastify, { path: DEFAULT_EXPLORER_PATH, endpoint: '/graphql' });
+  if (explorerPath) await registerExplorer(fastify, { path: explorerPath, endpoint: '/graphql' });
 
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
 
-  return { fastify, apollo };
+  return { fastify, apollo, explorerPath };
 }
