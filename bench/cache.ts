@@ -1,4 +1,4 @@
-// `npm run bench:cache`: the reference inbox (DESIGN.md budgets) served
+// `npm run bench:cache`: the reference inbox (docs/design.md's budgets) served
 // from the response cache vs RESPONSE_CACHE=off, side by side in one run,
 // on the same seeded database: throughput at 16 connections (a closed loop
 // in a child process, so this process's CPU time is the server's), the

@@ -1,4 +1,4 @@
-// `npm run bench`: the reference inbox operation (DESIGN.md budgets) with
+// `npm run bench`: the reference inbox operation (budgets in docs/design.md) with
 // DataLoader batching on and off, side by side in one run, on the same
 // seeded database: SQL statements per request and latency at the server.
 //

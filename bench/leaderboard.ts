@@ -1,5 +1,5 @@
 // `npm run bench:leaderboard -- [--users N] [--conversations N] [--messages N]`:
-// the leaderboards against DESIGN.md's budgets, side by side in one run, on
+// the leaderboards against docs/design.md's budgets, side by side in one run, on
 // one seeded database, every latency measured with CONCURRENCY clients at once:
 //
 // 1. each leaderboard's top 100 from the statistics views vs the same

@@ -2,17 +2,15 @@
 // server at DATABASE_URL or the embedded one), migrates it, seeds demo data
 // into an empty development database, connects to Redis when REDIS_URL is
 // set, starts the statistics refresh, and serves /graphql until SIGTERM.
-import { loadConfig } from './config.js';
-import { openDatabase } from './db/database.js';
+import { loadConfig, type Config } from './config.js';
+import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createPrisma } from './db/prisma.js';
 import { createRedisClient } from './db/redis.js';
-import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
 import { tokenSecret } from './graphql/token-secret.js';
-import { DEFAULT_EXPLORER_PATH } from './http/explorer.js';
 import { buildSchema } from './http/schema.js';
 import { createServer } from './http/server.js';
 import { startStatsRefresher } from './jobs/stats-refresher.js';
@@ -26,30 +24,24 @@ await runCli(async () => {
   // pg_terminate_backend) is discarded by the pool and reported here: on
   // stderr until the server's logger exists, then as a warning in the log.
   let reportLostConnection = (error: Error) => console.warn(`parley: an idle database connection was lost: ${error.message}`);
-  const database = await openDatabase(config, { applicationName: 'parley-api', onError: (error) => reportLostConnection(error) });
+  const database = await openDatabase(config, { applicationName: 'parley-api', shares: true, onError: (error) => reportLostConnection(error) });
   instrumentPool(database.pool);
-  say(database.embedded ? `embedded PostgreSQL (PGlite) in ${config.embedded.dataDir}` : 'PostgreSQL at DATABASE_URL');
+  say(describeDatabase(database, config.embedded.dataDir));
 
   // Read once: /ready compares the database with this build's migrations on every probe.
   const migrationFiles = await readMigrations();
-  const migrations = await migrate(database.pool, { log: (line) => say(line) });
-  if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
-  let demoUserId: number | undefined;
-  if (config.env !== 'production') {
-    if (await isDatabaseEmpty(database.pool)) {
-      say('empty database: seeding demo data');
-      await seedDatabase(database.pool, DEMO_SEED_OPTIONS);
-    }
-    const { rows } = await database.pool.query<{ id: number }>('SELECT min(id) AS id FROM users');
-    demoUserId = rows[0]?.id ?? undefined;
-  }
+  const demoUserId = await prepareDatabase(database, config, say).catch(async (error: unknown) => {
+    // Closed here, or the embedded database's socket would keep the process alive after the error.
+    await database.close();
+    throw error;
+  });
 
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
   // Made once, shared by everything that uses Redis. Requests never wait for
   // it to connect: the response cache answers from the database meanwhile.
   const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
-  const { fastify, apollo, responseCache } = await createServer({
+  const { fastify, apollo, responseCache, explorerPath } = await createServer({
     config,
     schema,
     db: { pool: database.pool, prisma },
@@ -103,10 +95,43 @@ await runCli(async () => {
   // The address it listens on, so a developer sees whether it is reachable from elsewhere (HOST).
   const host = typeof address === 'object' && address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : config.http.host;
   say(`GraphQL at http://${host}:${port}/graphql`);
-  if (config.env !== 'production') say(`explorer (works offline) at http://${host}:${port}${DEFAULT_EXPLORER_PATH}`);
+  if (explorerPath) say(`explorer (works offline) at http://${host}:${port}${explorerPath}`);
+  else if (config.env !== 'production') say('no offline explorer: ruru, a development dependency, is not installed (Apollo Sandbox at /graphql needs internet)');
   if (demoUserId !== undefined) {
     say(`demo token for user ${demoUserId} (send as Authorization: Bearer <token>):`);
     console.log(await auth.issueToken(demoUserId));
   }
   if (!config.auth.jwtSecret) say(`JWT_SECRET is unset: tokens are signed with the secret kept in ${config.auth.secretFile}`);
 });
+
+function describeDatabase(database: Database, dataDir: string): string {
+  if (!database.embedded) return 'PostgreSQL at DATABASE_URL';
+  const { owner } = database.embedded;
+  return owner
+    ? `embedded PostgreSQL (PGlite) in ${dataDir}, through ${owner.name} (pid ${owner.pid}), which has it open`
+    : `embedded PostgreSQL (PGlite) in ${dataDir}`;
+}
+
+/** Migrates, seeds demo data into an empty database outside production, then shares an embedded one; returns the demo user's id. */
+async function prepareDatabase(database: Database, config: Config, say: (line: string) => void): Promise<number | undefined> {
+  const migrations = await migrate(database.pool, { log: (line) => say(line) });
+  if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
+  let demoUserId: number | undefined;
+  if (config.env !== 'production') {
+    // Loaded only here: the seed and its faker stay out of a production server.
+    const { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } = await import('./db/seed/seed.js');
+    if (await isDatabaseEmpty(database.pool)) {
+      say('empty database: seeding demo data');
+      const seeded = await seedDatabase(database.pool, DEMO_SEED_OPTIONS);
+      say(
+        `demo data: ${seeded.users} users, ${seeded.conversations} conversations, ${seeded.messages} messages ` +
+          `(${(seeded.durationMs / 1000).toFixed(1)} s; npm run db:seed -- --reset for more)`,
+      );
+    }
+    const { rows } = await database.pool.query<{ id: number }>('SELECT min(id) AS id FROM users');
+    demoUserId = rows[0]?.id ?? undefined;
+  }
+  // Migrated and seeded: other commands may now use the embedded database through this process.
+  await database.share();
+  return demoUserId;
+}

@@ -4,9 +4,20 @@
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { refreshUserStats } from '../jobs/refresh-user-stats.js';
-import { CliError, reportLostConnection, runCli } from './run-cli.js';
+import { CliError, parseCliArguments, reportLostConnection, runCli } from './run-cli.js';
+
+const USAGE = `Usage: npm run db:refresh
+       node dist/cli/refresh.js   (the built tool, as in the container image)
+
+Refreshes the leaderboards' statistics (user_stats_summary and its ranks) now,
+with the scheduled job's code, lock and log, in DATABASE_URL or, when it is
+unset, the embedded database (through the running server when there is one).
+Exits 1 when another refresh is running or this one fails.
+
+  --help   show this help`;
 
 await runCli(async () => {
+  if (!parseCliArguments(USAGE, {})) return;
   const config = loadConfig();
   const database = await openDatabase(config, { applicationName: 'parley-refresh', onError: reportLostConnection });
   try {

@@ -1,17 +1,49 @@
 // Internal: runs a command-line entry point, printing expected failures
-// (bad configuration, a refused migration or seed) as one message, not a stack.
+// (bad configuration or arguments, a refused migration or seed, a busy
+// embedded database) as one message, not a stack.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config.js';
 
 export class CliError extends Error {}
+
+const EXPECTED_ERRORS = new Set(['MigrationError', 'EmbeddedDatabaseBusyError']);
 
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (error) {
-    const expected = error instanceof ConfigError || error instanceof CliError || (error as Error).name === 'MigrationError';
+    const expected = error instanceof ConfigError || error instanceof CliError || EXPECTED_ERRORS.has((error as Error).name);
     console.error(expected ? (error as Error).message : error);
     process.exitCode = 1;
   }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'];
+
+/**
+ * Every command's flags, read the same way: `--help` (or `-h`) prints the
+ * usage and returns undefined (the command then ends with exit code 0); an
+ * unknown flag, a stray argument or a missing value is a CliError naming it,
+ * followed by the usage.
+ */
+export function parseCliArguments<O extends Options>(usage: string, options: O, argv: string[] = process.argv.slice(2)): Values<O> | undefined {
+  let values: Values<O>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }) as unknown as { values: Values<O> });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n${usage}`);
+  }
+  if ((values as { help?: boolean }).help) {
+    console.log(usage);
+    return undefined;
+  }
+  return values;
 }
 
 /** A command's pool hears of connections the server closed while they idled: a line on stderr, the command goes on. */

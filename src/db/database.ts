@@ -1,45 +1,67 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres } from './embedded.js';
+import { EMBEDDED_POOL_MAX, openEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { createPool, type PoolErrorCounts, type PoolOptions } from './pool.js';
 
 /**
  * The database Parley runs on: the server at DATABASE_URL, or, when it is
- * unset, the embedded PGlite started here. Callers get a pool either way;
- * nothing downstream knows which it is.
+ * unset, the embedded PGlite: opened here, or, when another process (the
+ * running server) has it open, reached through that process. Callers get a
+ * pool either way; nothing downstream knows which it is.
  */
 export interface Database {
   url: string;
   pool: pg.Pool;
-  embedded: boolean;
+  /** Set when the database is the embedded one: whether this process opened it, or which process it goes through. */
+  embedded: Pick<EmbeddedPostgres, 'role' | 'owner'> | undefined;
   /** What the pool absorbed (connections lost while idle), for metrics. */
   poolErrors: PoolErrorCounts;
-  /** Ends the pool, then stops the embedded server if there is one. */
+  /**
+   * Lets other processes use this process's embedded database from now on;
+   * only the server calls it, once it has migrated (and seeded) it. Does
+   * nothing on DATABASE_URL or when this process is a guest.
+   */
+  share(): Promise<void>;
+  /** Ends the pool, then closes the embedded database if this process opened it. */
   close(): Promise<void>;
 }
 
-/** `options` name the connections and say who hears of those lost while idle (see createPool). */
-export async function openDatabase(config: Config, options: Omit<PoolOptions, 'errors'> = {}): Promise<Database> {
+export interface OpenDatabaseOptions extends Omit<PoolOptions, 'errors'> {
+  /** True for the server: it will share the embedded database with other processes (see Database.share). Default false. */
+  shares?: boolean;
+}
+
+/**
+ * `options` name the connections (also this process, in the embedded
+ * database's lock file) and say who hears of those lost while idle (see
+ * createPool).
+ */
+export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const { shares = false, ...pool } = options;
   const poolErrors: PoolErrorCounts = { idleConnectionsLost: 0 };
-  const poolOptions = { ...options, errors: poolErrors };
+  const poolOptions = { ...pool, errors: poolErrors };
   if (config.database.url) {
     const pool = createPool(config.database.url, config.database, poolOptions);
-    return { url: config.database.url, pool, embedded: false, poolErrors, close: () => pool.end() };
+    return { url: config.database.url, pool, embedded: undefined, poolErrors, share: async () => {}, close: () => pool.end() };
   }
-  const embedded = await startEmbeddedPostgres(config.embedded);
-  const pool = createPool(
+  const embedded = await openEmbeddedPostgres({ ...config.embedded, name: options.applicationName ?? 'parley', shares });
+  const embeddedPool = createPool(
     embedded.url,
-    { ...config.database, poolMax: Math.min(config.database.poolMax, EMBEDDED_MAX_CONNECTIONS) },
+    { ...config.database, poolMax: Math.min(config.database.poolMax, EMBEDDED_POOL_MAX) },
     poolOptions,
   );
   return {
     url: embedded.url,
-    pool,
-    embedded: true,
+    pool: embeddedPool,
+    embedded: { role: embedded.role, owner: embedded.owner },
     poolErrors,
+    share: () => embedded.share(),
     async close() {
-      await pool.end();
-      await embedded.stop();
+      try {
+        await embeddedPool.end();
+      } finally {
+        await embedded.stop();
+      }
     },
   };
 }

@@ -2,6 +2,7 @@
 // served by the API itself, its assets from the installed package, so
 // nothing is fetched from a CDN. Development and test only, like Sandbox:
 // ruru is a development dependency, loaded only when the explorer is served.
+import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 
 export interface ExplorerOptions {
@@ -31,6 +32,20 @@ const EXAMPLE_HEADERS = `{
   "Authorization": "Bearer <the token npm run dev printed>"
 }
 `;
+
+/**
+ * Whether ruru is installed. The container image leaves development
+ * dependencies out, so a development server running from it has no explorer
+ * to serve (and says so); Sandbox stays.
+ */
+export function isExplorerInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('ruru/server');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function loadRuru() {
   try {

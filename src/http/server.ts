@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -19,7 +23,7 @@ import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/e
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import { registerHealthRoutes } from './health.js';
 import { cachedAnswersHook } from './cached-answers.js';
-import { DEFAULT_EXPLORER_PATH, registerExplorer } from './explorer.js';
+import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
@@ -53,6 +57,8 @@ export interface ParleyServer {
    * statistics invalidates `Leaderboard` and `Stats`).
    */
   responseCache: OperationCache | undefined;
+  /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
+  explorerPath: string | undefined;
 }
 
 declare module 'fastify' {
@@ -63,14 +69,25 @@ declare module 'fastify' {
 
 /**
  * JSON lines for machines (production, pipes, tests); readable lines for a
- * developer watching `npm run dev` in a terminal.
+ * developer watching `npm run dev` in a terminal. pino-pretty is a
+ * development dependency: where it is not installed (the container image)
+ * the lines stay JSON.
  */
 function loggerOutput(config: Config, logStream: NodeJS.WritableStream | undefined) {
   if (logStream) return { stream: logStream };
-  if (config.env === 'development' && process.stdout.isTTY) {
+  if (config.env === 'development' && process.stdout.isTTY && isInstalled('pino-pretty')) {
     return { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } };
   }
   return {};
+}
+
+function isInstalled(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The GraphQL document of a request's body or query string, when it has one. */
@@ -85,6 +102,7 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
 export async function createServer({ config, schema, db, auth, migrations, checkRedis, redis, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
+  const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
   const fastify = Fastify({
     logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
     bodyLimit: BODY_LIMIT_BYTES,
@@ -134,7 +152,9 @@ export async function createServer({ config, schema, db, auth, migrations, check
       // Outside production: Sandbox, with a link to the explorer served below (Sandbox needs internet, it does not).
       production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : landingPagePlugin({ explorerPath: DEFAULT_EXPLORER_PATH }),
+        : explorerPath
+          ? landingPagePlugin({ explorerPath })
+          : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
     ],
   });
   await apollo.start();
@@ -211,9 +231,9 @@ export async function createServer({ config, schema, db, auth, migrations, check
     },
   });
 
-  if (!production) await registerExplorer(fastify, { path: DEFAULT_EXPLORER_PATH, endpoint: '/graphql' });
+  if (explorerPath) await registerExplorer(fastify, { path: explorerPath, endpoint: '/graphql' });
 
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
 
-  return { fastify, apollo, responseCache };
+  return { fastify, apollo, responseCache, explorerPath };
 }

@@ -16,12 +16,20 @@ function databaseUrl(url, database) {
 }
 
 export default async function globalSetup() {
+  // A Jest run started from inside a test (test/unit/test-commands.test.ts)
+  // inherits the outer run's variables: they name the outer run's template,
+  // which is not this run's to use or to drop.
+  for (const name of ['PARLEY_TEST_TEMPLATE', 'PARLEY_TEST_POSTGRES_URL', 'PARLEY_TEST_REDIS_URL', 'PARLEY_TEST_SETUP_ERROR']) delete process.env[name];
   const template = `parley_test_${process.pid}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: postgresUrl });
   try {
     await admin.connect();
   } catch (error) {
-    throw new Error(`Integration tests need PostgreSQL at ${postgresUrl} (set TEST_POSTGRES_URL to change it): ${error.message}`);
+    // Not thrown: Jest would then run no test at all, the unit tests
+    // included. Each test that asks for a database fails with this instead.
+    process.env.PARLEY_TEST_SETUP_ERROR = `Integration tests need PostgreSQL at ${postgresUrl} (set TEST_POSTGRES_URL to change it): ${error.message}`;
+    console.error(`\n${process.env.PARLEY_TEST_SETUP_ERROR}\n`);
+    return;
   }
   try {
     await admin.query(`CREATE DATABASE "${template}"`);
@@ -40,6 +48,8 @@ export default async function globalSetup() {
     await cleanup.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`).finally(() => cleanup.end());
     throw error;
   }
+  // Read by the global teardown (Jest shares globals between the two).
+  globalThis.parleyTestTemplate = { template, postgresUrl };
   // Read by test/support: the workers inherit this process's environment.
   process.env.PARLEY_TEST_TEMPLATE = template;
   process.env.PARLEY_TEST_POSTGRES_URL = postgresUrl;

@@ -2,9 +2,11 @@
 import pg from 'pg';
 
 export default async function globalTeardown() {
-  const template = process.env.PARLEY_TEST_TEMPLATE;
-  if (!template) return;
-  const admin = new pg.Client({ connectionString: process.env.PARLEY_TEST_POSTGRES_URL });
+  // What this run's setup made, never a template named by an inherited variable.
+  const made = globalThis.parleyTestTemplate;
+  if (!made) return;
+  const { template, postgresUrl } = made;
+  const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
   try {
     const { rows } = await admin.query(

@@ -13,6 +13,8 @@ export interface TestDatabase {
 }
 
 function requireEnv(name: string): string {
+  // The global setup could not reach PostgreSQL: say so, not that a variable is unset.
+  if (process.env.PARLEY_TEST_SETUP_ERROR) throw new Error(process.env.PARLEY_TEST_SETUP_ERROR);
   const value = process.env[name];
   if (!value) throw new Error(`${name} is unset: run integration tests through jest (test/integration/global-setup.mjs)`);
   return value;

@@ -1,5 +1,5 @@
 // Every field an answer can include has a cache policy (@cacheControl on
-// the field or on its type), and the scopes DESIGN.md names are the ones the
+// the field or on its type), and the scopes docs/design.md names are the ones the
 // schema declares: a field added without a policy fails here.
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { getNamedType, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';

@@ -68,7 +68,7 @@ describe('the GraphQL schema', () => {
     expect(schema.getType('DateTime')!.description).toMatch(/^An instant in time, as an ISO-8601 string/);
   });
 
-  it('names what DESIGN.md names', () => {
+  it('names what docs/design.md names', () => {
     const query = schema.getQueryType()!.getFields();
     expect(Object.keys(query).sort()).toEqual(['conversation', 'leaderboard', 'node', 'user', 'userByUsername', 'viewer']);
     const mutation = schema.getMutationType()!.getFields();

@@ -71,6 +71,7 @@ export function resolveSeedOptions(options: SeedOptions, today: Date = new Date(
 }
 
 export const SEED_USAGE = `Usage: npm run db:seed -- [--users N] [--conversations N] [--messages N] [--seed S] [--reset]
+       node dist/cli/seed.js [same flags]   (the built tool, as in the container image)
 
   --users N           users to create (default ${DEFAULT_SEED_OPTIONS.users}, at least 2)
   --conversations N   conversations, direct and group (default ${DEFAULT_SEED_OPTIONS.conversations})

@@ -1,6 +1,6 @@
-// "A conversation and everything in it is visible to its participants only,
-// on every path; to anyone else it does not exist (NOT_FOUND)" (DESIGN.md),
-// and a user's conversations are listed to that user only.
+// A conversation and everything in it exist for its participants only, on
+// every path; to anyone else they answer as a missing id does (NOT_FOUND,
+// docs/design.md), and a user's conversations are listed to that user only.
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { errorCodes, startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../../support/fixtures.js';

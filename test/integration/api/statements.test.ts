@@ -1,4 +1,4 @@
-// The statement budget of DESIGN.md, counted at the driver for each request:
+// The statement budget of docs/design.md, counted at the driver for each request:
 // statements grow with the depth of a query, never with the number of items.
 import { ConversationHistoryDocument, InboxDocument, ProfileDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
