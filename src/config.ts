@@ -18,6 +18,8 @@ const integer = (min: number, max: number) =>
     .min(min, { message: `expected a whole number ≥ ${min}` })
     .max(max, { message: `expected a whole number ≤ ${max}` });
 
+const onOff = z.enum(['on', 'off'], { message: 'expected on or off' }).transform((value) => value === 'on');
+
 const postgresUrl = z
   .string()
   .url({ message: 'expected a URL such as postgresql://user:password@host:5432/parley' })
@@ -58,6 +60,10 @@ const environmentSchema = z
     MAX_QUERY_NODES: integer(1, 100_000).default(1_000),
     MAX_QUERY_ALIASES: integer(0, 10_000).default(30),
     MAX_QUERY_ROOT_FIELDS: integer(1, 10_000).default(20),
+    RATE_LIMIT: onOff.default(true),
+    RATE_LIMIT_POINTS: integer(1, 1_000_000_000).default(200_000),
+    RATE_LIMIT_WRITES: integer(1, 1_000_000_000).default(60),
+    RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -94,6 +100,18 @@ export interface Config {
   dataloaderBatch: boolean;
   /** What one operation may ask for; larger ones are refused with QUERY_TOO_COMPLEX before they run. */
   queryLimits: QueryLimits;
+  /** What each viewer (each address when signed out) may spend per window; RATE_LIMIT=off turns it off. */
+  rateLimit: RateLimits;
+}
+
+export interface RateLimits {
+  enabled: boolean;
+  /** The budget of each window, spent by each operation's estimated cost (the cost in extensions.cost). */
+  points: number;
+  /** Mutations per window, counted apart from the budget: writes cost the database more than their estimate says. */
+  writes: number;
+  /** The window's length: both counts start again at its end. */
+  windowSeconds: number;
 }
 
 export interface QueryLimits {
@@ -153,6 +171,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxNodes: value.MAX_QUERY_NODES,
       maxAliases: value.MAX_QUERY_ALIASES,
       maxRootFields: value.MAX_QUERY_ROOT_FIELDS,
+    },
+    rateLimit: {
+      enabled: value.RATE_LIMIT,
+      points: value.RATE_LIMIT_POINTS,
+      writes: value.RATE_LIMIT_WRITES,
+      windowSeconds: value.RATE_LIMIT_WINDOW_SECONDS,
     },
   };
 }

@@ -6,6 +6,7 @@ import { openDatabase } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createPrisma } from './db/prisma.js';
+import { createRedisClient } from './db/redis.js';
 import { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } from './db/seed/seed.js';
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
@@ -43,13 +44,20 @@ await runCli(async () => {
 
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
+  // Made once, shared by everything that uses Redis. Requests never wait for
+  // it to connect: rate limits and persisted queries fail open meanwhile.
+  const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
   const { fastify, apollo } = await createServer({
     config,
     schema,
     db: { pool: database.pool, prisma },
     auth,
     migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
+    redis,
+    checkRedis: redis ? () => redis.ping() : undefined,
   });
+  if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
+  else say(redis ? 'rate limits counted in Redis at REDIS_URL' : 'rate limits counted in this process (set REDIS_URL to share them between instances)');
   reportLostConnection = (error) =>
     fastify.log.warn(
       { reason: describeDatabaseError(error), idleConnectionsLost: database.poolErrors.idleConnectionsLost },
@@ -64,6 +72,7 @@ await runCli(async () => {
     // Apollo's drain plugin closes Fastify: no new connections, requests in
     // flight finish (cut after 10 s); then the pool and the embedded database close.
     await apollo.stop();
+    await redis?.quit().catch(() => redis.disconnect());
     await prisma.$disconnect();
     await database.close();
     process.exit(0);
@@ -72,6 +81,7 @@ await runCli(async () => {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await fastify.listen({ host: config.http.host, port: config.http.port }).catch(async (error: NodeJS.ErrnoException) => {
+    redis?.disconnect();
     await database.close();
     if (error.code === 'EADDRINUSE') throw new CliError(`Port ${config.http.port} is in use: stop what listens there, or set PORT to another port.`);
     throw error;

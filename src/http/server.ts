@@ -7,17 +7,20 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import type { MigrationFingerprint } from '../db/migrate.js';
+import type { Redis } from '../db/redis.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
 import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
+import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import { registerHealthRoutes } from './health.js';
 import { DEFAULT_EXPLORER_PATH, registerExplorer } from './explorer.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
@@ -29,6 +32,8 @@ export interface ServerDependencies {
   auth: Auth;
   /** This build's migrations, read once at start: /ready waits until the database has them all. */
   migrations: readonly MigrationFingerprint[];
+  /** The process's Redis client (db/redis.ts): where rate limits are counted. Default: none, counted in this process. */
+  redis?: Redis;
   /** Pings Redis for /ready's report. Default: none (Redis reported as not configured). */
   checkRedis?: () => Promise<unknown>;
   /** Where the log goes. Default: standard output. */
@@ -38,6 +43,8 @@ export interface ServerDependencies {
 export interface ParleyServer {
   fastify: FastifyInstance;
   apollo: ApolloServer<Context>;
+  /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
+  rateLimiter: RateLimiter | undefined;
 }
 
 declare module 'fastify' {
@@ -68,7 +75,7 @@ function documentOf(parameters: unknown): string | undefined {
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
-export async function createServer({ config, schema, db, auth, migrations, checkRedis, logStream }: ServerDependencies): Promise<ParleyServer> {
+export async function createServer({ config, schema, db, auth, migrations, redis, checkRedis, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const fastify = Fastify({
     logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
@@ -77,6 +84,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
+
+  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger: fastify.log }) : undefined;
 
   const formatError = createFormatError({ includeStacktrace: config.env === 'development', hideSuggestions: production });
   const apollo = new ApolloServer<Context>({
@@ -104,6 +113,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
       refuseSubscriptionsPlugin(),
       refuseNulCharactersPlugin(),
       queryCostPlugin({ maximumCost: config.queryLimits.maxCost }),
+      // After every refusal above (it spends only on operations that would run), before anything runs.
+      ...(rateLimiter ? [rateLimitPlugin({ limiter: rateLimiter })] : []),
       // Cache hints are not used (the response cache keys by entity tags):
       // without the plugin, Apollo does not wrap every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
@@ -153,7 +164,12 @@ export async function createServer({ config, schema, db, auth, migrations, check
   const contextDependencies = { db, auth, createLoaders, clearLoaders, batch: config.dataloaderBatch };
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
-      createRequestContext(contextDependencies, { authorization: request.headers.authorization, logger: request.log, sql: request.sqlCounter }),
+      createRequestContext(contextDependencies, {
+        authorization: request.headers.authorization,
+        logger: request.log,
+        sql: request.sqlCounter,
+        clientAddress: request.ip,
+      }),
   });
   fastify.route<{ Reply: string }>({
     url: '/graphql',
@@ -182,5 +198,5 @@ export async function createServer({ config, schema, db, auth, migrations, check
 
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
 
-  return { fastify, apollo };
+  return { fastify, apollo, rateLimiter };
 }

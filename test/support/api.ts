@@ -5,6 +5,7 @@ import { print, type DocumentNode } from 'graphql';
 import { loadConfig } from '../../src/config.js';
 import { readMigrations } from '../../src/db/migrate.js';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.js';
+import type { Redis } from '../../src/db/redis.js';
 import { instrumentPool } from '../../src/db/statement-counter.js';
 import { createAuth, type Auth } from '../../src/graphql/auth.js';
 import { tokenSecret } from '../../src/graphql/token-secret.js';
@@ -67,14 +68,28 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Starts a server on its own migrated database; `env` overrides the configuration (DATALOADER_BATCH, …). */
+/**
+ * Starts a server on its own migrated database; `env` overrides the
+ * configuration (DATALOADER_BATCH, …). Rate limits are on, with budgets no
+ * suite reaches (every request of a file comes from one address); `env`
+ * sets them, and an empty value stands for the default
+ * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there.
+ */
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown> } = {},
+  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis } = {},
 ): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, ...env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: db.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    RATE_LIMIT_POINTS: '1000000000',
+    RATE_LIMIT_WRITES: '1000000000',
+    ...env,
+  });
   instrumentPool(db.pool);
   const prisma = createPrisma(db.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
@@ -84,6 +99,7 @@ export async function startTestApi(
     db: { pool: db.pool, prisma },
     auth,
     migrations: await readMigrations(),
+    redis: options.redis,
     checkRedis: options.checkRedis,
     logStream: options.logStream,
   });
