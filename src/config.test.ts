@@ -24,6 +24,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RATE_LIMIT: 'yes', RATE_LIMIT_POINTS: '0' })).toThrow(/RATE_LIMIT: expected on or off[\s\S]*RATE_LIMIT_POINTS: expected a whole number ≥ 1/);
   });
 
+  it('serves automatic persisted queries by default, kept a week; allowlist on request', () => {
+    expect(loadConfig({}).persistedQueries).toEqual({ mode: 'apq', ttlSeconds: 604_800 });
+    expect(loadConfig({ PERSISTED_QUERIES: 'allowlist' }).persistedQueries.mode).toBe('allowlist');
+    expect(() => loadConfig({ PERSISTED_QUERIES: 'list' })).toThrow(/PERSISTED_QUERIES: expected off, apq or allowlist/);
+  });
+
   it('reads the query limits', () => {
     const config = loadConfig({ MAX_QUERY_COST: '10', MAX_QUERY_DEPTH: '5', MAX_QUERY_NODES: '100', MAX_QUERY_ALIASES: '0', MAX_QUERY_ROOT_FIELDS: '2' });
     expect(config.queryLimits).toEqual({ maxCost: 10, maxDepth: 5, maxNodes: 100, maxAliases: 0, maxRootFields: 2 });

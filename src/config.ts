@@ -64,6 +64,8 @@ const environmentSchema = z
     RATE_LIMIT_POINTS: integer(1, 1_000_000_000).default(200_000),
     RATE_LIMIT_WRITES: integer(1, 1_000_000_000).default(60),
     RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+    PERSISTED_QUERIES: z.enum(['off', 'apq', 'allowlist'], { message: 'expected off, apq or allowlist' }).default('apq'),
+    PERSISTED_QUERIES_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -102,6 +104,7 @@ export interface Config {
   queryLimits: QueryLimits;
   /** What each viewer (each address when signed out) may spend per window; RATE_LIMIT=off turns it off. */
   rateLimit: RateLimits;
+  persistedQueries: PersistedQueries;
 }
 
 export interface RateLimits {
@@ -112,6 +115,17 @@ export interface RateLimits {
   writes: number;
   /** The window's length: both counts start again at its end. */
   windowSeconds: number;
+}
+
+export interface PersistedQueries {
+  /**
+   * `apq`: automatic persisted queries (a client may send a sha256 hash in
+   * place of a document it sent before); `allowlist`: only the operations
+   * of clients/operations/, by hash or by text; `off`: documents only.
+   */
+  mode: 'off' | 'apq' | 'allowlist';
+  /** How long an APQ document is kept in Redis after it was last registered. */
+  ttlSeconds: number;
 }
 
 export interface QueryLimits {
@@ -178,5 +192,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       writes: value.RATE_LIMIT_WRITES,
       windowSeconds: value.RATE_LIMIT_WINDOW_SECONDS,
     },
+    persistedQueries: { mode: value.PERSISTED_QUERIES, ttlSeconds: value.PERSISTED_QUERIES_TTL_SECONDS },
   };
 }

@@ -12,8 +12,11 @@ import { withStatementCounter, type StatementCounter } from '../db/statement-cou
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
-import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
+import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
+import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
+import { createAllowList, type RequestParameters } from '../persisted-queries/allow-list.js';
+import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import { registerHealthRoutes } from './health.js';
 import { DEFAULT_EXPLORER_PATH, registerExplorer } from './explorer.js';
@@ -32,7 +35,10 @@ export interface ServerDependencies {
   auth: Auth;
   /** This build's migrations, read once at start: /ready waits until the database has them all. */
   migrations: readonly MigrationFingerprint[];
-  /** The process's Redis client (db/redis.ts): where rate limits are counted. Default: none, counted in this process. */
+  /**
+   * The process's Redis client (db/redis.ts): where rate limits are counted
+   * and automatic persisted queries kept. Default: none, both in this process.
+   */
   redis?: Redis;
   /** Pings Redis for /ready's report. Default: none (Redis reported as not configured). */
   checkRedis?: () => Promise<unknown>;
@@ -71,6 +77,13 @@ function documentOf(parameters: unknown): string | undefined {
   return typeof query === 'string' ? query : undefined;
 }
 
+/** The GraphQL parameters of a request: its JSON body, or its query string (GET). */
+function parametersOf(body: unknown, queryString: unknown): RequestParameters {
+  const fromBody = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as RequestParameters) : {};
+  const fromQueryString = (queryString ?? {}) as RequestParameters;
+  return fromBody.query !== undefined || fromBody.extensions !== undefined ? fromBody : fromQueryString;
+}
+
 /** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -86,6 +99,18 @@ export async function createServer({ config, schema, db, auth, migrations, redis
   });
 
   const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger: fastify.log }) : undefined;
+
+  const { mode: persistedQueriesMode, ttlSeconds: persistedQueriesTtl } = config.persistedQueries;
+  const allowList = persistedQueriesMode === 'allowlist' ? createAllowList(persistedQueryManifest) : undefined;
+  const persistedQueries =
+    persistedQueriesMode === 'off'
+      ? (false as const)
+      : {
+          // Allow-list: the listed documents, fixed. APQ: in Redis when there is one, so every
+          // instance knows a registered document; otherwise Apollo's own bounded in-process cache.
+          cache: allowList?.cache ?? (redis ? createRedisQueryCache({ redis, logger: fastify.log }) : undefined),
+          ttl: persistedQueriesTtl,
+        };
 
   const formatError = createFormatError({ includeStacktrace: config.env === 'development', hideSuggestions: production });
   const apollo = new ApolloServer<Context>({
@@ -103,6 +128,7 @@ export async function createServer({ config, schema, db, auth, migrations, redis
     // Apollo's option covers validation errors, formatError the rest.
     hideSchemaDetailsFromClientErrors: production,
     formatError,
+    persistedQueries,
     // Measures the document before graphql-js's own rules recurse into it: depth, size, aliases, root fields.
     validationRules: [operationLimitsRule(config.queryLimits)],
     plugins: [
@@ -179,16 +205,23 @@ export async function createServer({ config, schema, db, auth, migrations, redis
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
       // between reading the document and parsing it that could answer).
+      const refuse = (error: QueryTooComplexError | PersistedQueryNotInListError) => {
+        const { http: _http, ...extensions } = error.extensions;
+        reply.code(400).type('application/json').send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
+      };
       const source = documentOf(request.body) ?? documentOf(request.query);
       if (source !== undefined) {
         try {
           checkNesting(source, config.queryLimits.maxDepth);
         } catch (error) {
           if (!(error instanceof QueryTooComplexError)) throw error;
-          const { http: _http, ...extensions } = error.extensions;
-          reply.code(400).type('application/json').send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
-          return;
+          return refuse(error);
         }
+      }
+      const notListed = allowList?.refusal(parametersOf(request.body, request.query));
+      if (notListed) {
+        request.log.debug({ code: notListed.extensions.code }, 'operation outside the allow-list');
+        return refuse(notListed);
       }
       return withStatementCounter(request.sqlCounter, () => graphqlHandler.call(this, request, reply));
     },
