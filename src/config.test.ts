@@ -19,6 +19,18 @@ describe('loadConfig', () => {
     expect(config.queryLimits).toEqual({ maxCost: 50_000, maxDepth: 15, maxNodes: 1_000, maxAliases: 30, maxRootFields: 20 });
   });
 
+  it('has rate limits on by default: 200,000 points and 60 writes a minute per caller', () => {
+    expect(loadConfig({}).rateLimit).toEqual({ enabled: true, points: 200_000, writes: 60, windowSeconds: 60 });
+    expect(loadConfig({ RATE_LIMIT: 'off', RATE_LIMIT_WRITES: '5' }).rateLimit).toMatchObject({ enabled: false, writes: 5 });
+    expect(() => loadConfig({ RATE_LIMIT: 'yes', RATE_LIMIT_POINTS: '0' })).toThrow(/RATE_LIMIT: expected on or off[\s\S]*RATE_LIMIT_POINTS: expected a whole number ≥ 1/);
+  });
+
+  it('serves automatic persisted queries by default, kept a week; allowlist on request', () => {
+    expect(loadConfig({}).persistedQueries).toEqual({ mode: 'apq', ttlSeconds: 604_800 });
+    expect(loadConfig({ PERSISTED_QUERIES: 'allowlist' }).persistedQueries.mode).toBe('allowlist');
+    expect(() => loadConfig({ PERSISTED_QUERIES: 'list' })).toThrow(/PERSISTED_QUERIES: expected off, apq or allowlist/);
+  });
+
   it('reads the query limits', () => {
     const config = loadConfig({ MAX_QUERY_COST: '10', MAX_QUERY_DEPTH: '5', MAX_QUERY_NODES: '100', MAX_QUERY_ALIASES: '0', MAX_QUERY_ROOT_FIELDS: '2' });
     expect(config.queryLimits).toEqual({ maxCost: 10, maxDepth: 5, maxNodes: 100, maxAliases: 0, maxRootFields: 2 });

@@ -63,6 +63,12 @@ const environmentSchema = z
     MAX_QUERY_ROOT_FIELDS: integer(1, 10_000).default(20),
     STATS_REFRESH_INTERVAL_SECONDS: integer(0, 86_400).default(300),
     STATS_REFRESH_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
+    RATE_LIMIT: onOff.default(true),
+    RATE_LIMIT_POINTS: integer(1, 1_000_000_000).default(200_000),
+    RATE_LIMIT_WRITES: integer(1, 1_000_000_000).default(60),
+    RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+    PERSISTED_QUERIES: z.enum(['off', 'apq', 'allowlist'], { message: 'expected off, apq or allowlist' }).default('apq'),
+    PERSISTED_QUERIES_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -107,6 +113,30 @@ export interface Config {
     /** PostgreSQL cancels a refresh statement running longer; the run is recorded as failed. */
     statementTimeoutMs: number;
   };
+  /** What each viewer (each address when signed out) may spend per window; RATE_LIMIT=off turns it off. */
+  rateLimit: RateLimits;
+  persistedQueries: PersistedQueries;
+}
+
+export interface RateLimits {
+  enabled: boolean;
+  /** The budget of each window, spent by each operation's estimated cost (the cost in extensions.cost). */
+  points: number;
+  /** Mutations per window, counted apart from the budget: writes cost the database more than their estimate says. */
+  writes: number;
+  /** The window's length: both counts start again at its end. */
+  windowSeconds: number;
+}
+
+export interface PersistedQueries {
+  /**
+   * `apq`: automatic persisted queries (a client may send a sha256 hash in
+   * place of a document it sent before); `allowlist`: only the operations
+   * of clients/operations/, by hash or by text; `off`: documents only.
+   */
+  mode: 'off' | 'apq' | 'allowlist';
+  /** How long an APQ document is kept in Redis after it was last registered. */
+  ttlSeconds: number;
 }
 
 export interface QueryLimits {
@@ -172,5 +202,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       intervalSeconds: value.STATS_REFRESH_INTERVAL_SECONDS,
       statementTimeoutMs: value.STATS_REFRESH_STATEMENT_TIMEOUT_MS,
     },
+    rateLimit: {
+      enabled: value.RATE_LIMIT,
+      points: value.RATE_LIMIT_POINTS,
+      writes: value.RATE_LIMIT_WRITES,
+      windowSeconds: value.RATE_LIMIT_WINDOW_SECONDS,
+    },
+    persistedQueries: { mode: value.PERSISTED_QUERIES, ttlSeconds: value.PERSISTED_QUERIES_TTL_SECONDS },
   };
 }

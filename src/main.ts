@@ -39,7 +39,8 @@ await runCli(async () => {
   const prisma = createPrisma(database.pool);
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
   // Made once, shared by everything that uses Redis. Requests never wait for
-  // it to connect: the response cache answers from the database meanwhile.
+  // it to connect: the response cache answers from the database meanwhile, and
+  // rate limits and persisted queries fail open.
   const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
   const { fastify, apollo, responseCache, explorerPath } = await createServer({
     config,
@@ -52,6 +53,8 @@ await runCli(async () => {
   });
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
+  if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
+  else say(redis ? 'rate limits counted in Redis at REDIS_URL' : 'rate limits counted in this process (set REDIS_URL to share them between instances)');
   reportLostConnection = (error) =>
     fastify.log.warn(
       { reason: describeDatabaseError(error), idleConnectionsLost: database.poolErrors.idleConnectionsLost },

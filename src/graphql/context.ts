@@ -6,6 +6,7 @@ import type { LoaderDependencies } from '../modules/loader-dependencies.js';
 import type { Loaders } from '../modules/loaders.js';
 import { createWriter, type AfterCommit, type Writer } from '../writes/writer.js';
 import type { Auth } from './auth.js';
+import type { OperationBudget } from './operation-budget.js';
 import type { Viewer } from './viewer.js';
 
 /** What every resolver receives; built fresh for each operation by createRequestContext. */
@@ -21,6 +22,10 @@ export interface Context {
   sql: StatementCounter;
   /** The request's logger: its lines carry the request id the client got in x-request-id. */
   logger: FastifyBaseLogger;
+  /** The network address the request came from: a signed-out caller's rate-limit key. */
+  clientAddress: string;
+  /** This operation's cost and what is left of the caller's rate limit, filled in by the plugins before execution. */
+  budget: OperationBudget;
 }
 
 export interface Db {
@@ -48,6 +53,8 @@ export interface RequestInput {
   authorization: string | undefined;
   logger: FastifyBaseLogger;
   sql: StatementCounter;
+  /** The caller's network address (Fastify's request.ip). */
+  clientAddress: string;
 }
 
 /** The context of one operation: its viewer from the token, and a fresh set of loaders. */
@@ -62,5 +69,7 @@ export async function createRequestContext(dependencies: RequestContextDependenc
     writer: createWriter(dependencies.db.pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
     sql: input.sql,
     logger: input.logger,
+    clientAddress: input.clientAddress,
+    budget: {},
   };
 }

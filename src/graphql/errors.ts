@@ -14,6 +14,8 @@ export enum ErrorCode {
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   /** A kind of operation this server does not run (subscriptions, until they exist). */
   OperationNotSupported = 'OPERATION_NOT_SUPPORTED',
+  /** PERSISTED_QUERIES=allowlist: the operation, by text or hash, is not one of clients/operations/ (Apollo Router's code). */
+  PersistedQueryNotInList = 'PERSISTED_QUERY_NOT_IN_LIST',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -80,6 +82,13 @@ export class BadUserInputError extends ParleyError {
 export class OperationNotSupportedError extends ParleyError {
   constructor(message: string) {
     super(message, ErrorCode.OperationNotSupported, { http: { status: 400 } });
+  }
+}
+
+/** An operation outside the allow-list (PERSISTED_QUERIES=allowlist); HTTP 400, nothing parsed or run. */
+export class PersistedQueryNotInListError extends ParleyError {
+  constructor(message: string) {
+    super(message, ErrorCode.PersistedQueryNotInList, { http: { status: 400 } });
   }
 }
 

@@ -19,14 +19,19 @@ import { withStatementCounter, type StatementCounter } from '../db/statement-cou
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
-import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
+import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
+import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
+import { createAllowList, type RequestParameters } from '../persisted-queries/allow-list.js';
+import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
+import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import { registerHealthRoutes } from './health.js';
 import { cachedAnswersHook } from './cached-answers.js';
 import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
@@ -40,10 +45,14 @@ export interface ServerDependencies {
   auth: Auth;
   /** This build's migrations, read once at start: /ready waits until the database has them all. */
   migrations: readonly MigrationFingerprint[];
+  /**
+   * The process's Redis client (db/redis.ts): the response cache's store, where
+   * rate limits are counted and automatic persisted queries kept. Default:
+   * none, all three in this process.
+   */
+  redis?: Redis;
   /** Pings Redis for /ready's report. Default: none (Redis reported as not configured). */
   checkRedis?: () => Promise<unknown>;
-  /** The process's Redis client (db/redis.ts): the response cache's store. Default: none, an in-process store. */
-  redis?: Redis;
   /** Where the log goes. Default: standard output. */
   logStream?: NodeJS.WritableStream;
 }
@@ -59,6 +68,8 @@ export interface ParleyServer {
   responseCache: OperationCache | undefined;
   /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
   explorerPath: string | undefined;
+  /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
+  rateLimiter: RateLimiter | undefined;
 }
 
 declare module 'fastify' {
@@ -96,6 +107,13 @@ function documentOf(parameters: unknown): string | undefined {
   return typeof query === 'string' ? query : undefined;
 }
 
+/** The GraphQL parameters of a request: its JSON body, or its query string (GET). */
+function parametersOf(body: unknown, queryString: unknown): RequestParameters {
+  const fromBody = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as RequestParameters) : {};
+  const fromQueryString = (queryString ?? {}) as RequestParameters;
+  return fromBody.query !== undefined || fromBody.extensions !== undefined ? fromBody : fromQueryString;
+}
+
 /** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -110,6 +128,20 @@ export async function createServer({ config, schema, db, auth, migrations, check
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
+
+  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger: fastify.log }) : undefined;
+
+  const { mode: persistedQueriesMode, ttlSeconds: persistedQueriesTtl } = config.persistedQueries;
+  const allowList = persistedQueriesMode === 'allowlist' ? createAllowList(persistedQueryManifest) : undefined;
+  const persistedQueries =
+    persistedQueriesMode === 'off'
+      ? (false as const)
+      : {
+          // Allow-list: the listed documents, fixed. APQ: in Redis when there is one, so every
+          // instance knows a registered document; otherwise Apollo's own bounded in-process cache.
+          cache: allowList?.cache ?? (redis ? createRedisQueryCache({ redis, logger: fastify.log }) : undefined),
+          ttl: persistedQueriesTtl,
+        };
 
   const formatError = createFormatError({ includeStacktrace: config.env === 'development', hideSuggestions: production });
 
@@ -131,6 +163,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
     // Apollo's option covers validation errors, formatError the rest.
     hideSchemaDetailsFromClientErrors: production,
     formatError,
+    persistedQueries,
     // Measures the document before graphql-js's own rules recurse into it: depth, size, aliases, root fields.
     validationRules: [operationLimitsRule(config.queryLimits)],
     // A stored answer's text is reused rather than serialized again.
@@ -143,6 +176,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
       refuseSubscriptionsPlugin(),
       refuseNulCharactersPlugin(),
       queryCostPlugin({ maximumCost: config.queryLimits.maxCost }),
+      // After every refusal above (it spends only on operations that would run), before anything runs.
+      ...(rateLimiter ? [rateLimitPlugin({ limiter: rateLimiter })] : []),
       // After queryCostPlugin: a stored answer keeps the extensions.cost it adds.
       ...(responseCache ? [responseCachePlugin({ cache: responseCache })] : []),
       // Apollo's cache hints are not used (the response cache reads each
@@ -205,7 +240,12 @@ export async function createServer({ config, schema, db, auth, migrations, check
   };
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
-      createRequestContext(contextDependencies, { authorization: request.headers.authorization, logger: request.log, sql: request.sqlCounter }),
+      createRequestContext(contextDependencies, {
+        authorization: request.headers.authorization,
+        logger: request.log,
+        sql: request.sqlCounter,
+        clientAddress: request.ip,
+      }),
   });
   fastify.route<{ Reply: string }>({
     url: '/graphql',
@@ -216,16 +256,23 @@ export async function createServer({ config, schema, db, auth, migrations, check
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
       // between reading the document and parsing it that could answer).
+      const refuse = (error: QueryTooComplexError | PersistedQueryNotInListError) => {
+        const { http: _http, ...extensions } = error.extensions;
+        reply.code(400).type('application/json').send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
+      };
       const source = documentOf(request.body) ?? documentOf(request.query);
       if (source !== undefined) {
         try {
           checkNesting(source, config.queryLimits.maxDepth);
         } catch (error) {
           if (!(error instanceof QueryTooComplexError)) throw error;
-          const { http: _http, ...extensions } = error.extensions;
-          reply.code(400).type('application/json').send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
-          return;
+          return refuse(error);
         }
+      }
+      const notListed = allowList?.refusal(parametersOf(request.body, request.query));
+      if (notListed) {
+        request.log.debug({ code: notListed.extensions.code }, 'operation outside the allow-list');
+        return refuse(notListed);
       }
       return withStatementCounter(request.sqlCounter, () => graphqlHandler.call(this, request, reply));
     },
@@ -235,5 +282,5 @@ export async function createServer({ config, schema, db, auth, migrations, check
 
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
 
-  return { fastify, apollo, responseCache, explorerPath };
+  return { fastify, apollo, responseCache, explorerPath, rateLimiter };
 }

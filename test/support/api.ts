@@ -73,6 +73,10 @@ export interface TestApi {
  * configuration (DATALOADER_BATCH, …). The response cache is off unless
  * `env` turns it on (RESPONSE_CACHE: 'on'): fixtures write with plain SQL,
  * behind its back. With `redis`, it lives there; otherwise in the process.
+ * Rate limits are on, with budgets no
+ * suite reaches (every request of a file comes from one address); `env`
+ * sets them, and an empty value stands for the default
+ * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there.
  */
 export async function startTestApi(
   env: Record<string, string> = {},
@@ -86,6 +90,8 @@ export async function startTestApi(
     DATABASE_URL: db.url,
     JWT_SECRET: TEST_JWT_SECRET,
     RESPONSE_CACHE: 'off',
+    RATE_LIMIT_POINTS: '1000000000',
+    RATE_LIMIT_WRITES: '1000000000',
     ...env,
   });
   instrumentPool(db.pool);
@@ -97,8 +103,8 @@ export async function startTestApi(
     db: { pool: db.pool, prisma },
     auth,
     migrations: await readMigrations(),
-    checkRedis: options.checkRedis,
     redis: options.redis,
+    checkRedis: options.checkRedis,
     logStream: options.logStream,
   });
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });

@@ -416,6 +416,11 @@ export type Query = {
    * whether or not the object exists.
    */
   node?: Maybe<Node>;
+  /**
+   * The caller's rate limit after this operation. Null when the server runs
+   * without rate limits, or could not read them (it then answers unmetered).
+   */
+  rateLimit?: Maybe<RateLimit>;
   /** A user by global ID; null when there is none. */
   user?: Maybe<User>;
   /** A user by username (case-insensitive); null when there is none. */
@@ -475,6 +480,28 @@ export type QueryUserArgs = {
  */
 export type QueryUserByUsernameArgs = {
   username: Scalars['String']['input'];
+};
+
+/**
+ * What is left of the caller's rate limit: the signed-in user's, or the
+ * network address's when signed out. Each operation spends its estimated cost
+ * (the `requested` in the response's `extensions.cost`) from a budget that
+ * starts again at `resetAt`; mutations also count against a separate, smaller
+ * number of writes per window. Over either limit an operation is refused with
+ * HTTP 429, `extensions.code` `RATE_LIMITED` and a `retry-after` header, and
+ * nothing of it runs. The same figures come in the `x-ratelimit-limit`,
+ * `x-ratelimit-remaining`, `x-ratelimit-reset` and `x-ratelimit-cost` headers.
+ */
+export type RateLimit = {
+  __typename?: 'RateLimit';
+  /** What this operation cost (at least 1). */
+  cost: Scalars['Int']['output'];
+  /** The points a window allows. */
+  limit: Scalars['Int']['output'];
+  /** The points left in this window, this operation's cost already taken. */
+  remaining: Scalars['Int']['output'];
+  /** When this window ends and `remaining` is back to `limit`. */
+  resetAt: Scalars['DateTime']['output'];
 };
 
 /** A message to send. */
@@ -702,6 +729,7 @@ export type ResolversTypes = {
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RateLimit: ResolverTypeWrapper<RateLimit>;
   SendMessageInput: SendMessageInput;
   SendMessagePayload: ResolverTypeWrapper<SentMessage>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -736,6 +764,7 @@ export type ResolversParentTypes = {
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  RateLimit: RateLimit;
   SendMessageInput: SendMessageInput;
   SendMessagePayload: SentMessage;
   String: Scalars['String']['output'];
@@ -857,9 +886,17 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   conversation?: Resolver<Maybe<ResolversTypes['Conversation']>, ParentType, ContextType, RequireFields<QueryConversationArgs, 'id'>>;
   leaderboard?: Resolver<ResolversTypes['LeaderboardConnection'], ParentType, ContextType, RequireFields<QueryLeaderboardArgs, 'metric' | 'period'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  rateLimit?: Resolver<Maybe<ResolversTypes['RateLimit']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   userByUsername?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserByUsernameArgs, 'username'>>;
   viewer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+};
+
+export type RateLimitResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RateLimit'] = ResolversParentTypes['RateLimit']> = {
+  cost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resetAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type SendMessagePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SendMessagePayload'] = ResolversParentTypes['SendMessagePayload']> = {
@@ -917,6 +954,7 @@ export type Resolvers<ContextType = Context> = {
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RateLimit?: RateLimitResolvers<ContextType>;
   SendMessagePayload?: SendMessagePayloadResolvers<ContextType>;
   UpdateProfilePayload?: UpdateProfilePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

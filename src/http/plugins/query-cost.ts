@@ -3,6 +3,7 @@ import { getVariableValues } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from '../../modules/relay/page-arguments.js';
 import type { Context } from '../../graphql/context.js';
+import type { OperationCost } from '../../graphql/operation-budget.js';
 import { QueryTooComplexError } from '../../graphql/errors.js';
 
 export interface QueryCostOptions {
@@ -10,14 +11,6 @@ export interface QueryCostOptions {
   maximumCost: number;
   /** How many items a list without page arguments (participants) is counted as. Default: 10. */
   listSize?: number;
-}
-
-/** What every response carries in `extensions.cost` (as GitHub and Shopify answer theirs). */
-export interface CostExtension {
-  /** The operation's estimated cost. */
-  requested: number;
-  /** The most an operation may cost (MAX_QUERY_COST). */
-  limit: number;
 }
 
 /**
@@ -38,6 +31,9 @@ export interface CostExtension {
  * coerce are left to graphql-js, which refuses them before any resolver runs
  * (BAD_USER_INPUT, HTTP 400): graphql-query-complexity coerces them too, but
  * throws an uncoded error.
+ *
+ * The cost is also left in the context (`budget.cost`), where the rate
+ * limit spends it: it is computed once per operation.
  */
 export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions): ApolloServerPlugin<Context> {
   const pagedList: ComplexityEstimator = ({ type, args, field, childComplexity }) => {
@@ -59,9 +55,9 @@ export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions
 
   return {
     async requestDidStart() {
-      let cost: CostExtension | undefined;
+      let cost: OperationCost | undefined;
       return {
-        async didResolveOperation({ request, document, schema, operation }) {
+        async didResolveOperation({ request, document, schema, operation, contextValue }) {
           // No operation (none named so): execution says so, with its code.
           if (!operation) return;
           const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 });
@@ -77,6 +73,7 @@ export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions
             maxQueryNodes: Infinity,
           });
           cost = { requested, limit: maximumCost };
+          contextValue.budget.cost = cost;
           if (requested > maximumCost) {
             throw new QueryTooComplexError(
               `This operation could cost ${requested}, over the limit of ${maximumCost}: ask for smaller pages (first/last) or fewer nested lists.`,

@@ -1,0 +1,73 @@
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import type { Context } from '../../graphql/context.js';
+import { ErrorCode } from '../../graphql/errors.js';
+import type { RateLimitStatus } from '../../graphql/operation-budget.js';
+import type { RateLimiter, RateLimitVerdict, WritesStatus } from '../../rate-limit/limiter.js';
+
+export interface RateLimitPluginOptions {
+  /** The buckets (rate-limit/limiter.ts): in Redis or in this process. */
+  limiter: RateLimiter;
+}
+
+/**
+ * Spends each operation's cost (queryCostPlugin's estimate, read from the
+ * context) from its caller's budget, and each mutation from the caller's
+ * writes, once every other check has passed and before anything runs. The
+ * caller is the viewer, or the network address when signed out, so one
+ * user's flood never limits another.
+ *
+ * Over a limit: HTTP 429, RATE_LIMITED, `retry-after` in seconds, nothing
+ * executed and nothing taken. Every metered answer says what is left:
+ * `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset` (Unix
+ * seconds) and `x-ratelimit-cost`; a mutation's also `x-ratelimit-writes-*`;
+ * `Query.rateLimit` reads the same from the context.
+ */
+export function rateLimitPlugin({ limiter }: RateLimitPluginOptions): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      let verdict: RateLimitVerdict | undefined;
+      return {
+        // Runs after every didResolveOperation hook succeeded (they run side by side,
+        // so one of them could not know whether another refused): refused operations spend nothing.
+        async responseForOperation({ operation, contextValue }) {
+          // No operation (none named so): execution refuses it with its code, and nothing runs.
+          if (!operation) return null;
+          const key = contextValue.viewer ? `user:${contextValue.viewer.id}` : `address:${contextValue.clientAddress}`;
+          verdict = await limiter.spend(key, contextValue.budget.cost?.requested ?? 1, operation.operation === 'mutation');
+          if (verdict.kind === 'unmetered') return null;
+          if (verdict.kind === 'allowed') {
+            contextValue.budget.rateLimit = verdict.status;
+            return null;
+          }
+          contextValue.logger.debug({ code: ErrorCode.RateLimited, bucket: verdict.bucket }, 'rate limited');
+          const message =
+            verdict.bucket === 'writes'
+              ? `Too many writes: at most ${verdict.writes?.limit} per ${limiter.options.windowSeconds} s. Retry in ${verdict.retryAfterSeconds} s.`
+              : `Rate limit exceeded: this operation costs ${verdict.status.cost} and ${verdict.status.remaining} of ${verdict.status.limit} points are left in this window. Retry in ${verdict.retryAfterSeconds} s, or ask for less.`;
+          return {
+            http: { status: 429, headers: new HeaderMap([['retry-after', String(verdict.retryAfterSeconds)]]) },
+            body: {
+              kind: 'single',
+              singleResult: {
+                data: null,
+                errors: [{ message, extensions: { code: ErrorCode.RateLimited, bucket: verdict.bucket, retryAfterSeconds: verdict.retryAfterSeconds } }],
+              },
+            },
+          };
+        },
+        async willSendResponse({ response }) {
+          if (!verdict || verdict.kind === 'unmetered') return;
+          setHeaders(response.http.headers, 'x-ratelimit', verdict.status);
+          response.http.headers.set('x-ratelimit-cost', String(verdict.status.cost));
+          if (verdict.writes) setHeaders(response.http.headers, 'x-ratelimit-writes', verdict.writes);
+        },
+      };
+    },
+  };
+}
+
+function setHeaders(headers: HeaderMap, prefix: string, status: RateLimitStatus | WritesStatus) {
+  headers.set(`${prefix}-limit`, String(status.limit));
+  headers.set(`${prefix}-remaining`, String(status.remaining));
+  headers.set(`${prefix}-reset`, String(Math.ceil(status.resetAt.getTime() / 1000)));
+}

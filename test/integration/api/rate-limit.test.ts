@@ -1,0 +1,170 @@
+// Rate limits counted in this process (no REDIS_URL): each caller's budget
+// spent by cost, writes counted apart, refusals that run nothing, and one
+// caller's flood that never limits another.
+import { startTestApi, errorCodes, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
+import { requestFrom } from '../../support/from-address.js';
+import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+
+const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }';
+const RATE_LIMIT = '{ rateLimit { limit remaining resetAt cost } }';
+
+async function messageCount(api: TestApi, authorId: number): Promise<number> {
+  const { rows } = await api.database.pool.query<{ count: string }>('SELECT count(*) FROM messages WHERE author_id = $1', [authorId]);
+  return Number(rows[0]!.count);
+}
+
+function expectRateLimited(result: GraphQLResult<unknown>, bucket: 'points' | 'writes') {
+  expect({ status: result.status, codes: errorCodes(result), data: result.data }).toEqual({ status: 429, codes: ['RATE_LIMITED'], data: null });
+  expect(result.errors![0]!.extensions).toMatchObject({ bucket });
+  const retryAfter = Number(result.headers.get('retry-after'));
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+  // Nothing ran.
+  expect(result.statements).toBe(0);
+}
+
+async function conversationOf(api: TestApi, user: FixtureUser): Promise<string> {
+  const friend = await insertUser(api.database.pool, 'Friend');
+  return toGlobalId('Conversation', await insertConversation(api.database.pool, { participants: [user.id, friend.id] }));
+}
+
+describe('with the default limits', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    // Empty values stand for the defaults: the configuration a deployment gets.
+    api = await startTestApi({ RATE_LIMIT_POINTS: '', RATE_LIMIT_WRITES: '', RATE_LIMIT_WINDOW_SECONDS: '' });
+  });
+  afterAll(() => api.close());
+
+  it('says the budget in headers: 200,000 points and 60 writes a minute', async () => {
+    const user = await insertUser(api.database.pool, 'Reader');
+    const result = await api.request('{ viewer { id } }', {}, { token: await api.tokenFor(user.id) });
+    expect(result.status).toBe(200);
+    const cost = (result.extensions!.cost as { requested: number }).requested;
+    expect(result.headers.get('x-ratelimit-limit')).toBe('200000');
+    expect(result.headers.get('x-ratelimit-remaining')).toBe(String(200_000 - cost));
+    expect(result.headers.get('x-ratelimit-cost')).toBe(String(cost));
+    const reset = Number(result.headers.get('x-ratelimit-reset'));
+    expect(reset - Date.now() / 1000).toBeGreaterThan(0);
+    expect(reset - Date.now() / 1000).toBeLessThanOrEqual(61);
+  });
+
+  it('stops a flood of messages (XP farming) at the 60th write of the minute', async () => {
+    const author = await insertUser(api.database.pool, 'Farmer');
+    const token = await api.tokenFor(author.id);
+    const conversationId = await conversationOf(api, author);
+    const results = await Promise.all(Array.from({ length: 80 }, (_unused, index) => api.request(SEND, { input: { conversationId, body: `spam ${index}` } }, { token })));
+    const statuses = results.map((result) => result.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(60);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(20);
+    for (const refused of results.filter((result) => result.status === 429)) expectRateLimited(refused, 'writes');
+    expect(await messageCount(api, author.id)).toBe(60);
+    const accepted = results.find((result) => result.status === 200)!;
+    expect(accepted.headers.get('x-ratelimit-writes-limit')).toBe('60');
+  });
+});
+
+describe('with small limits', () => {
+  const POINTS = 40;
+  const WRITES = 3;
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ RATE_LIMIT_POINTS: String(POINTS), RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_WINDOW_SECONDS: '60' });
+  });
+  afterAll(() => api.close());
+
+  it('spends each operation’s cost, readable as Query.rateLimit, until the budget runs out; then 429', async () => {
+    const user = await insertUser(api.database.pool, 'Spender');
+    const token = await api.tokenFor(user.id);
+    const first = await api.request<{ rateLimit: { limit: number; remaining: number; resetAt: string; cost: number } }>(RATE_LIMIT, {}, { token });
+    const cost = (first.extensions!.cost as { requested: number }).requested;
+    expect(first.data!.rateLimit).toMatchObject({ limit: POINTS, remaining: POINTS - cost, cost });
+    const resetIn = Date.parse(first.data!.rateLimit.resetAt) - Date.now();
+    expect(resetIn).toBeGreaterThan(0);
+    expect(resetIn).toBeLessThanOrEqual(60_000);
+
+    let spent = cost;
+    let last: GraphQLResult<{ rateLimit: { remaining: number } }> | undefined;
+    while (spent + cost <= POINTS) {
+      last = await api.request(RATE_LIMIT, {}, { token });
+      spent += cost;
+      expect(last.status).toBe(200);
+      expect(last.data!.rateLimit.remaining).toBe(POINTS - spent);
+    }
+    const refused = await api.request(RATE_LIMIT, {}, { token });
+    expectRateLimited(refused, 'points');
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe(String(POINTS - spent));
+    expect(refused.errors![0]!.message).toMatch(/Retry in \d+ s/);
+  });
+
+  it('takes nothing for a refused operation: a smaller one still runs', async () => {
+    const user = await insertUser(api.database.pool, 'Frugal');
+    const token = await api.tokenFor(user.id);
+    // Each leaderboard row is counted (first × its fields): this one costs more than the whole budget.
+    const expensive = await api.request('{ leaderboard(metric: XP, first: 50) { edges { node { rank value } } } }', {}, { token });
+    expectRateLimited(expensive, 'points');
+    expect(expensive.headers.get('x-ratelimit-remaining')).toBe(String(POINTS));
+    const small = await api.request('{ viewer { id } }', {}, { token });
+    expect(small.status).toBe(200);
+    expect(Number(small.headers.get('x-ratelimit-remaining'))).toBe(POINTS - (small.extensions!.cost as { requested: number }).requested);
+  });
+
+  it('counts writes in their own bucket: the 4th mutation is refused while queries still run', async () => {
+    const author = await insertUser(api.database.pool, 'Writer');
+    const token = await api.tokenFor(author.id);
+    const conversationId = await conversationOf(api, author);
+    for (let index = 1; index <= WRITES; index += 1) {
+      const sent = await api.request(SEND, { input: { conversationId, body: `hello ${index}` } }, { token });
+      expect(sent.status).toBe(200);
+      expect(sent.headers.get('x-ratelimit-writes-remaining')).toBe(String(WRITES - index));
+    }
+    const refused = await api.request(SEND, { input: { conversationId, body: 'one too many' } }, { token });
+    expectRateLimited(refused, 'writes');
+    expect(refused.errors![0]!.message).toMatch(/Too many writes/);
+    expect(await messageCount(api, author.id)).toBe(WRITES);
+    expect((await api.request('{ viewer { id } }', {}, { token })).status).toBe(200);
+  });
+
+  it('keeps each viewer’s budget apart: one user’s flood does not limit another', async () => {
+    const flooder = await insertUser(api.database.pool, 'Flooder');
+    const bystander = await insertUser(api.database.pool, 'Bystander');
+    const flooderToken = await api.tokenFor(flooder.id);
+    const results = await Promise.all(Array.from({ length: 30 }, () => api.request('{ viewer { id } }', {}, { token: flooderToken })));
+    expect(results.filter((result) => result.status === 429).length).toBeGreaterThan(0);
+    const other = await api.request('{ viewer { id } }', {}, { token: await api.tokenFor(bystander.id) });
+    expect(other.status).toBe(200);
+    expect(other.data).toEqual({ viewer: { id: toGlobalId('User', bystander.id) } });
+  });
+
+  it('limits signed-out callers by network address', async () => {
+    const query = '{ __typename }';
+    let fromFirst = await requestFrom('127.0.0.3', api.url, query);
+    for (let sent = 1; fromFirst.status === 200 && sent <= POINTS; sent += 1) fromFirst = await requestFrom('127.0.0.3', api.url, query);
+    expect(fromFirst.status).toBe(429);
+    expect(fromFirst.json.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(Number(fromFirst.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    const fromSecond = await requestFrom('127.0.0.4', api.url, query);
+    expect(fromSecond.status).toBe(200);
+    expect(fromSecond.headers['x-ratelimit-remaining']).toBe(String(POINTS - 1));
+    // A signed-in user at the same address has a budget of their own.
+    const user = await insertUser(api.database.pool, 'SameAddress');
+    const signedIn = await requestFrom('127.0.0.3', api.url, query, { authorization: `Bearer ${await api.tokenFor(user.id)}` });
+    expect(signedIn.status).toBe(200);
+  });
+});
+
+describe('RATE_LIMIT=off', () => {
+  it('meters nothing and answers rateLimit with null', async () => {
+    const api = await startTestApi({ RATE_LIMIT: 'off', RATE_LIMIT_POINTS: '1' });
+    try {
+      for (let index = 0; index < 3; index += 1) {
+        const result = await api.request(RATE_LIMIT);
+        expect(result).toMatchObject({ status: 200, data: { rateLimit: null } });
+        expect(result.headers.get('x-ratelimit-limit')).toBeNull();
+      }
+    } finally {
+      await api.close();
+    }
+  });
+});
