@@ -125,7 +125,7 @@ await createDatabaseIfMissing(benchUrl);
 const setupConfig = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATABASE_URL: benchUrl, JWT_SECRET });
 const pool = createPool(benchUrl, setupConfig.database, { applicationName: 'parley-bench' });
 await prepareBenchDatabase(pool, benchUrl, SCALE, say);
-const viewers = await findViewers(pool);
+const viewers = await findViewers(pool, VARIABLES.conversations);
 const { rows: versionRows } = await pool.query<{ server_version: string }>('SHOW server_version');
 const auth = createAuth({ secret: JWT_SECRET, ttlSeconds: 24 * 3600 });
 const token = await auth.issueToken(viewers.heaviest.userId);
@@ -246,7 +246,7 @@ const ratio = (over: Mode, under: Mode): Spread | null =>
 
 // The inbox page statement alone.
 say('timing the inbox page statement…');
-const pages = await timeInboxPages(pool, [viewers.heaviest, viewers.median], VARIABLES.conversations, PAGE_SAMPLES);
+const pages = await timeInboxPages(pool, [viewers.heaviest, viewers.median, viewers.lightestFullPage], VARIABLES.conversations, PAGE_SAMPLES);
 await pool.end();
 
 // Profiles, each under the same load as the rounds, in a server of its own.
@@ -283,7 +283,8 @@ const results = {
   apiOverBaseline: ratio('api', 'baseline'),
   answersIdenticalToBaseline: answers.baseline !== undefined && answers.api !== undefined ? answers.baseline === answers.api : null,
   inboxPage: pages.map(({ viewer, roundTrip, executionMs, plan }) => ({ viewer, roundTrip, executionMs, plan })),
-  heaviestOverMedianPage: pages[0]!.roundTrip.p50 / pages[1]!.roundTrip.p50,
+  heaviestOverMedianPage: { roundTrip: pages[0]!.roundTrip.p50 / pages[1]!.roundTrip.p50, execution: pages[0]!.executionMs / pages[1]!.executionMs },
+  heaviestOverLightestFullPage: { roundTrip: pages[0]!.roundTrip.p50 / pages[2]!.roundTrip.p50, execution: pages[0]!.executionMs / pages[2]!.executionMs },
   profiles,
 };
 export type BenchResults = typeof results;
