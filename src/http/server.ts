@@ -63,7 +63,8 @@ export interface ParleyServer {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    sqlCounter: StatementCounter;
+    /** Set where statements are counted (outside production). */
+    sqlCounter?: StatementCounter;
   }
 }
 
@@ -103,8 +104,16 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 export async function createServer({ config, schema, db, auth, migrations, checkRedis, redis, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
+  // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
+  // of every request: only where someone reads the count (the
+  // x-sql-statements header of development and the tests).
+  const countStatements = !production;
   const fastify = Fastify({
     logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
+    // Two info lines per request ("incoming request", "request completed")
+    // tell an operator nothing a proxy's access log does not, and cost every
+    // request a serialization and a write: in production only at debug.
+    disableRequestLogging: production && config.logLevel !== 'debug' && config.logLevel !== 'trace',
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept, so logs line up across services.
     requestIdHeader: 'x-request-id',
@@ -174,7 +183,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
   });
 
   fastify.addHook('onRequest', async (request, reply) => {
-    request.sqlCounter = { count: 0 };
+    if (countStatements) request.sqlCounter = { count: 0 };
     reply.header('x-request-id', request.id);
   });
   // While draining, responses to requests already in flight close their
@@ -187,7 +196,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
   fastify.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
-  if (!production) {
+  if (countStatements) {
     // Lets a developer (and the tests) see a request's statement count.
     fastify.addHook('onSend', async (request, reply) => {
       if (request.sqlCounter) reply.header('x-sql-statements', String(request.sqlCounter.count));
@@ -205,7 +214,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
   };
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
-      createRequestContext(contextDependencies, { authorization: request.headers.authorization, logger: request.log, sql: request.sqlCounter }),
+      createRequestContext(contextDependencies, { authorization: request.headers.authorization, logger: request.log, sql: request.sqlCounter ?? null }),
   });
   fastify.route<{ Reply: string }>({
     url: '/graphql',
@@ -227,7 +236,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
           return;
         }
       }
-      return withStatementCounter(request.sqlCounter, () => graphqlHandler.call(this, request, reply));
+      const counter = request.sqlCounter;
+      return counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply);
     },
   });
 
