@@ -19,6 +19,7 @@ import { withStatementCounter, type StatementCounter } from '../db/statement-cou
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
+import { createCompiledExecutorGateway } from '../graphql/compiled-executor.js';
 import { createFormatError, ErrorCode, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import { registerHealthRoutes } from './health.js';
@@ -126,7 +127,9 @@ export async function createServer({ config, schema, db, auth, migrations, check
     ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger: fastify.log })
     : undefined;
   const apollo = new ApolloServer<Context>({
-    schema,
+    // Execution by operations compiled once (graphql-jit), through Apollo's
+    // gateway interface; GRAPHQL_JIT=false keeps graphql-js's interpreter.
+    ...(config.graphqlJit ? { gateway: createCompiledExecutorGateway({ schema }) } : { schema }),
     // Apollo's own errors (a hook that threw) go to the request log, not the console.
     logger: fastify.log,
     csrfPrevention: true,
