@@ -12,6 +12,19 @@ export const CONVERSATION_COLUMNS = `
   c.id, c.title, c.kind, c.created_by AS "createdById", c.created_at AS "createdAt",
   c.updated_at AS "updatedAt", c.last_message_at AS "lastMessageAt"`;
 
+/** The ConversationRow of a row that selected CONVERSATION_COLUMNS with more beside (an inbox page's ordinal), in one object. */
+export function conversationOfRow(row: ConversationRow): ConversationRow {
+  return {
+    id: row.id,
+    title: row.title,
+    kind: row.kind,
+    createdById: row.createdById,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    lastMessageAt: row.lastMessageAt,
+  };
+}
+
 /** Conversations by id, only those `viewerId` takes part in: to anyone else the others do not exist. */
 export async function findVisibleConversations(db: Queryable, viewerId: number, ids: readonly number[]): Promise<ConversationRow[]> {
   const { rows } = await db.query<ConversationRow>(
