@@ -53,6 +53,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --modes LIST        of api,floor,unbatched (default all three; "none": only the page timings)
   --baseline REF      also measure a build of another commit (e.g. main)
   --profile           afterwards, a CPU profile of the API (and the baseline) under the same load
+  --node-options=S    NODE_OPTIONS for this build's servers only (to measure a V8 flag against the baseline)
   --page-samples N    round trips of the inbox page statement per viewer (default 200)
   --users N --conversations N --messages N --seed S   the data (default 10000, 50000, 1000000, 7)
   --label TEXT        appended to the results' file names`;
@@ -66,6 +67,7 @@ const { values: options } = parseArgs({
     modes: { type: 'string', default: 'api,floor,unbatched' },
     baseline: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
     'page-samples': { type: 'string', default: '200' },
     users: { type: 'string', default: '10000' },
     conversations: { type: 'string', default: '50000' },
@@ -169,7 +171,8 @@ await mkdir(RESULTS_DIR, { recursive: true });
 const logFile = path.join(os.tmpdir(), `parley-bench-${fileStem}.log`);
 
 async function startApi(root: string, env: Record<string, string> = {}, cpuProfileDir?: string): Promise<ServerProcess & { expectedBytes: number; body: string }> {
-  const server = await startServer({ root, databaseUrl: benchUrl, jwtSecret: JWT_SECRET, env, logFile, cpuProfileDir });
+  const nodeOptions: Record<string, string> = root === ROOT && options['node-options'] ? { NODE_OPTIONS: options['node-options'] } : {};
+  const server = await startServer({ root, databaseUrl: benchUrl, jwtSecret: JWT_SECRET, env: { ...nodeOptions, ...env }, logFile, cpuProfileDir });
   const response = await request(`${server.origin}/graphql`, { method: 'POST', headers, body: requestBody });
   const body = await response.body.text();
   if (response.statusCode !== 200 || (JSON.parse(body) as { errors?: unknown }).errors) {
@@ -276,6 +279,7 @@ const results = {
   data: SCALE,
   operation: { name: 'Inbox', variables: VARIABLES, viewer: viewers.heaviest, responseBytes: Buffer.byteLength(capture.body), statements: capture.plan.length },
   window: { ...WINDOW, rounds: ROUNDS },
+  nodeOptions: options['node-options'] ?? null,
   statementPlan: describePlan(capture.plan),
   modes: figures,
   graphqlOverFloor: ratio('floor', 'api'),
