@@ -31,7 +31,10 @@ export interface CompiledExecutorOptions {
  * formatError's masking and the HTTP handling stay Apollo's. What Apollo
  * executes itself and this does not: incremental delivery (`@defer`), which
  * Parley does not offer. Mutations, and queries graphql-jit would answer
- * differently, run on graphql-js as before (see compilable).
+ * differently, run on graphql-js as before (see compilable). One difference
+ * stays: where two sibling fields fail and null the same parent, graphql-js
+ * reports the first to fail and drops the other's error; graphql-jit reports
+ * both.
  */
 export function createCompiledExecutorGateway({
   schema,
@@ -39,11 +42,16 @@ export function createCompiledExecutorGateway({
 }: CompiledExecutorOptions): Gateway & { /** How many compiled operations are kept now. */ compiledOperations(): number } {
   // An operation graphql-js runs instead is remembered as such, not re-examined.
   const compiled = new LRUCache<string, CompiledQuery | typeof INTERPRETED>({ max: maxCompiledOperations });
-  const executor: Executor = async ({ document, operation: definition, operationName, queryHash, request, context }) => {
+  const executor: Executor = async ({ document, operation: definition, queryHash, request, context }) => {
+    // The name the client asked for, as Apollo passes graphql-js (not the one it resolved).
+    const { operationName } = request;
     // queryHash is Apollo's sha256 of the document's text.
     const key = `${queryHash}\n${operationName ?? ''}`;
     let operation = compiled.get(key);
     if (!operation) {
+      // No operation to run (two and no name, or a name the document lacks):
+      // graphql-js's error, which Apollo answers OPERATION_RESOLUTION_FAILURE.
+      if (!definition) return execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
       if (!compilable(definition)) {
         operation = INTERPRETED;
       } else {
