@@ -7,7 +7,7 @@ import {
 } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import { createInMemoryStore } from '../cache/memory-store.js';
 import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
@@ -114,7 +114,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
     // Two info lines per request ("incoming request", "request completed")
     // tell an operator nothing a proxy's access log does not, and cost every
     // request a serialization and a write: in production only at debug.
-    disableRequestLogging: production && config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    logController: new LogController({ disableRequestLogging: production && config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept, so logs line up across services.
     requestIdHeader: 'x-request-id',
