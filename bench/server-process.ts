@@ -67,6 +67,8 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
         PORT: String(port),
         DATABASE_URL: options.databaseUrl,
         JWT_SECRET: options.jwtSecret,
+        // What is measured is execution: every request runs (a build without the cache ignores this).
+        RESPONSE_CACHE: 'off',
         ...options.env,
       },
     },
