@@ -1,138 +1,301 @@
-// `npm run bench`: the reference inbox operation (budgets in docs/design.md) with
-// DataLoader batching on and off, side by side in one run, on the same
-// seeded database: SQL statements per request and latency at the server.
+// `npm run bench`: the reference inbox operation (budgets in docs/design.md) under
+// concurrent load, against the SQL it sends, in one interleaved run:
 //
-// BENCH_DATABASE_URL (default: a `parley_bench` database on the local
-// PostgreSQL of TEST_POSTGRES_URL's server) is created if missing, migrated
-// and seeded once at the scale below; later runs reuse it.
-import { randomBytes } from 'node:crypto';
-import { writeFile, mkdir } from 'node:fs/promises';
+//   api        this checkout's build, a child process in production mode
+//   floor      the same SQL statements replayed straight through pg, in the
+//              same dependency order, same pool settings (its own child)
+//   unbatched  the build again with DATALOADER_BATCH=false
+//   baseline   with --baseline <ref>: another commit's build (today's main)
+//
+// Each round runs every mode once (warm-up, then a counted window), in an
+// order rotated from round to round, so that a slow minute of a shared
+// machine falls on all of them. Prints and writes bench/results/<date>.json
+// and .md: throughput, latency percentiles, CPU per request, graphqlOverFloor
+// (floor ÷ API requests/s), batchingSpeedup, and the inbox page statement's
+// time for the heaviest and the median viewer with its EXPLAIN ANALYZE.
+// --profile then runs the API (and the baseline) under node --cpu-prof and
+// prints the top self-time functions.
+//
+// BENCH_DATABASE_URL (default: a `parley_bench` database on TEST_POSTGRES_URL's
+// server) is created if missing, migrated, and seeded once per scale.
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { execFileSync } from 'node:child_process';
+import { print } from 'graphql';
+import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
-import { migrate, readMigrations } from '../src/db/migrate.js';
+import { readMigrations } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { createPrisma } from '../src/db/prisma.js';
-import { seedDatabase } from '../src/db/seed/seed.js';
-import { instrumentPool } from '../src/db/statement-counter.js';
 import { InboxDocument } from '../src/generated/graphql/operations.js';
 import { createAuth } from '../src/graphql/auth.js';
 import { buildSchema } from '../src/http/schema.js';
 import { createServer } from '../src/http/server.js';
-import { print } from 'graphql';
+import { prepareBaseline, type Baseline } from './baseline.js';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
+import { createDatabaseIfMissing, findViewers, prepareBenchDatabase } from './database.js';
+import { startFloor, type FloorProcess } from './floor.js';
+import { timeInboxPages } from './inbox-page.js';
+import { loadGraphQL, type LoadSample, type LoadWindow } from './load.js';
+import { buildCheckout, newestProfile, startServer, type ServerProcess } from './server-process.js';
+import { describePlan, recordStatements } from './statement-plan.js';
+import { spreadOf, summarizeLatencies, type LatencySummary, type Spread } from './stats.js';
+import { renderReport } from './report.js';
 
-const { values } = parseArgs({
+const USAGE = `Usage: npm run bench -- [options]
+  --rounds N          interleaved rounds (default 3)
+  --duration S        counted seconds per mode and round (default 10)
+  --warmup S          uncounted seconds before each window (default 3)
+  --connections N     concurrent connections (default 16)
+  --modes LIST        of api,floor,unbatched (default all three; "none": only the page timings)
+  --baseline REF      also measure a build of another commit (e.g. main)
+  --profile           afterwards, a CPU profile of the API (and the baseline) under the same load
+  --node-options=S    NODE_OPTIONS for this build's servers only (to measure a V8 flag against the baseline)
+  --page-samples N    round trips of the inbox page statement per viewer (default 200)
+  --users N --conversations N --messages N --seed S   the data (default 10000, 50000, 1000000, 7)
+  --label TEXT        appended to the results' file names`;
+
+const { values: options } = parseArgs({
   options: {
-    requests: { type: 'string', default: '60' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '16' },
+    modes: { type: 'string', default: 'api,floor,unbatched' },
+    baseline: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
+    'page-samples': { type: 'string', default: '200' },
     users: { type: 'string', default: '10000' },
     conversations: { type: 'string', default: '50000' },
     messages: { type: 'string', default: '1000000' },
+    seed: { type: 'string', default: '7' },
+    label: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
-const REQUESTS = Number(values.requests);
-const SCALE = { users: Number(values.users), conversations: Number(values.conversations), messages: Number(values.messages), seed: 7 };
-
-const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const benchUrl = process.env.BENCH_DATABASE_URL ?? withDatabase(serverUrl, 'parley_bench');
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 
-async function ensureDatabase(): Promise<void> {
-  if (process.env.BENCH_DATABASE_URL) return;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', ['parley_bench']);
-  if (rowCount === 0) await admin.query('CREATE DATABASE parley_bench');
-  await admin.end();
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-interface Figures {
-  statements: number;
-  p50: number;
-  p95: number;
-  mean: number;
-}
-
-await ensureDatabase();
-const config = loadConfig({ ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_URL: benchUrl });
-const pool = instrumentPool(createPool(benchUrl, config.database, { applicationName: 'parley-bench' }));
-await migrate(pool, { log: () => {} });
-const { rows: counted } = await pool.query<{ messages: number }>('SELECT count(*)::int AS messages FROM messages');
-if (counted[0]!.messages !== SCALE.messages) {
-  console.log(`seeding ${SCALE.users} users, ${SCALE.conversations} conversations, ${SCALE.messages} messages…`);
-  await seedDatabase(pool, { ...SCALE, reset: true });
-}
-// The viewer: the user in the most conversations (the inbox fills its 50 rows).
-const { rows: viewers } = await pool.query<{ userId: number; conversations: number }>(
-  `SELECT user_id AS "userId", count(*)::int AS conversations FROM conversation_participants
-   GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1`,
-);
-const viewer = viewers[0]!;
-
-// The servers below are this run's own: a secret for this run alone.
-const auth = createAuth({ secret: config.auth.jwtSecret ?? randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
-const token = await auth.issueToken(viewer.userId);
-const prisma = createPrisma(pool);
-const schema = buildSchema();
-const query = print(InboxDocument);
-const variables = { conversations: 50, messages: 20 };
-
-async function measure(batch: boolean): Promise<Figures> {
-  const { fastify } = await createServer({ config: { ...config, dataloaderBatch: batch }, schema, db: { pool, prisma }, auth, migrations: await readMigrations() });
-  await fastify.listen({ host: '127.0.0.1', port: 0 });
-  const address = fastify.server.address() as { port: number };
-  const send = async () => {
-    const started = performance.now();
-    const response = await fetch(`http://127.0.0.1:${address.port}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { errors?: unknown[] };
-    const elapsed = performance.now() - started;
-    if (body.errors) throw new Error(`the inbox failed: ${JSON.stringify(body.errors)}`);
-    return { elapsed, statements: Number(response.headers.get('x-sql-statements')) };
-  };
-  for (let warmup = 0; warmup < 5; warmup += 1) await send();
-  const times: number[] = [];
-  let statements = 0;
-  for (let index = 0; index < REQUESTS; index += 1) {
-    const sample = await send();
-    times.push(sample.elapsed);
-    statements = sample.statements;
+const positive = (name: string, value: string | undefined): number => {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) {
+    console.error(`--${name}: expected a whole number of at least 1, got ${value}\n\n${USAGE}`);
+    process.exit(2);
   }
+  return number;
+};
+const ROUNDS = positive('rounds', options.rounds);
+const WINDOW: LoadWindow = {
+  warmupMs: positive('warmup', options.warmup) * 1000,
+  durationMs: positive('duration', options.duration) * 1000,
+  connections: positive('connections', options.connections),
+};
+const PAGE_SAMPLES = positive('page-samples', options['page-samples']);
+const SCALE = {
+  users: positive('users', options.users),
+  conversations: positive('conversations', options.conversations),
+  messages: positive('messages', options.messages),
+  seed: Number(options.seed),
+};
+const KNOWN_MODES = ['api', 'floor', 'unbatched'] as const;
+const requestedModes = options.modes === 'none' ? [] : options.modes.split(',').map((mode) => mode.trim());
+for (const mode of requestedModes) {
+  if (!(KNOWN_MODES as readonly string[]).includes(mode)) {
+    console.error(`--modes: unknown mode ${JSON.stringify(mode)}, expected some of ${KNOWN_MODES.join(',')} or none\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+type Mode = (typeof KNOWN_MODES)[number] | 'baseline';
+const modes: Mode[] = [...(requestedModes as Mode[]), ...(options.baseline && requestedModes.length > 0 ? (['baseline'] as const) : [])];
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const benchUrl = process.env.BENCH_DATABASE_URL ?? Object.assign(new URL(serverUrl), { pathname: '/parley_bench' }).toString();
+const JWT_SECRET = 'parley-bench-secret-0123456789abcdef';
+const VARIABLES = { conversations: 50, messages: 20 };
+const say = (line: string) => console.error(`bench: ${line}`);
+
+// The data.
+await createDatabaseIfMissing(benchUrl);
+// Uncached throughput: the response cache stays off in every server measured here.
+const setupConfig = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATABASE_URL: benchUrl, JWT_SECRET, RESPONSE_CACHE: 'off' });
+const pool = createPool(benchUrl, setupConfig.database, { applicationName: 'parley-bench' });
+await prepareBenchDatabase(pool, benchUrl, SCALE, say);
+const viewers = await findViewers(pool, VARIABLES.conversations);
+const { rows: versionRows } = await pool.query<{ server_version: string }>('SHOW server_version');
+const auth = createAuth({ secret: JWT_SECRET, ttlSeconds: 24 * 3600 });
+const token = await auth.issueToken(viewers.heaviest.userId);
+const requestBody = JSON.stringify({ query: print(InboxDocument), variables: VARIABLES });
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+
+// The statements of one request, recorded in-process from this checkout's code.
+const capture = await (async () => {
+  const prisma = createPrisma(pool);
+  const { fastify } = await createServer({ config: setupConfig, schema: buildSchema(), db: { pool, prisma }, auth, migrations: await readMigrations() });
+  const inject = () => fastify.inject({ method: 'POST', url: '/graphql', headers, payload: requestBody });
+  await inject();
+  const stopRecording = recordStatements(pool);
+  const response = await inject();
+  const plan = stopRecording();
   await fastify.close();
-  times.sort((a, b) => a - b);
-  return { statements, p50: percentile(times, 50), p95: percentile(times, 95), mean: times.reduce((a, b) => a + b, 0) / times.length };
+  return { plan, body: response.body };
+})();
+const answer = JSON.parse(capture.body) as { errors?: unknown; data?: { viewer?: { conversations?: { edges: unknown[] } } } };
+if (answer.errors || answer.data?.viewer?.conversations?.edges.length !== VARIABLES.conversations) {
+  throw new Error(`the inbox did not answer ${VARIABLES.conversations} conversations: ${capture.body.slice(0, 500)}`);
+}
+say(`the inbox sends ${capture.plan.length} statements:\n${describePlan(capture.plan).join('\n')}`);
+
+// The processes under test.
+const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'schema', 'prisma', 'package.json'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+const needsBuild = modes.some((mode) => mode === 'api' || mode === 'unbatched') || options.profile;
+if (needsBuild) {
+  say('building this checkout…');
+  await buildCheckout(ROOT);
+}
+let baseline: Baseline | undefined;
+if (options.baseline) {
+  say(`building the baseline ${options.baseline}…`);
+  baseline = await prepareBaseline(ROOT, options.baseline);
+}
+const stamp = new Date().toISOString().slice(0, 10);
+const fileStem = `${stamp}${options.label ? `-${options.label}` : ''}`;
+await mkdir(RESULTS_DIR, { recursive: true });
+const logFile = path.join(os.tmpdir(), `parley-bench-${fileStem}.log`);
+
+async function startApi(root: string, env: Record<string, string> = {}, cpuProfileDir?: string): Promise<ServerProcess & { expectedBytes: number; body: string }> {
+  const nodeOptions: Record<string, string> = root === ROOT && options['node-options'] ? { NODE_OPTIONS: options['node-options'] } : {};
+  const server = await startServer({ root, databaseUrl: benchUrl, jwtSecret: JWT_SECRET, env: { ...nodeOptions, ...env }, logFile, cpuProfileDir });
+  const response = await request(`${server.origin}/graphql`, { method: 'POST', headers, body: requestBody });
+  const body = await response.body.text();
+  if (response.statusCode !== 200 || (JSON.parse(body) as { errors?: unknown }).errors) {
+    await server.stop();
+    throw new Error(`the server in ${root} answered ${response.statusCode}: ${body.slice(0, 500)}`);
+  }
+  return { ...server, body, expectedBytes: Buffer.byteLength(body) };
 }
 
-const batched = await measure(true);
-const unbatched = await measure(false);
-await prisma.$disconnect();
+interface ModeRun {
+  run(): Promise<LoadSample>;
+  stop(): Promise<void>;
+}
+const runners = new Map<Mode, ModeRun>();
+const answers: Partial<Record<Mode, string>> = {};
+let floor: FloorProcess | undefined;
+for (const mode of modes) {
+  if (mode === 'floor') {
+    floor = await startFloor(benchUrl, capture.plan);
+    const child = floor;
+    runners.set(mode, { run: () => child.run(WINDOW), stop: () => child.stop() });
+    continue;
+  }
+  const server =
+    mode === 'api'
+      ? await startApi(ROOT)
+      : mode === 'unbatched'
+        ? await startApi(ROOT, { DATALOADER_BATCH: 'false' })
+        : await startApi(baseline!.root);
+  answers[mode] = server.body;
+  const target = { origin: server.origin, body: requestBody, headers, expectedBytes: server.expectedBytes };
+  runners.set(mode, { run: () => loadGraphQL(target, WINDOW, server.pid), stop: () => server.stop() });
+}
+
+// The interleaved rounds.
+const rounds: Partial<Record<Mode, LoadSample>>[] = [];
+try {
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const order = modes.map((_mode, index) => modes[(index + round) % modes.length]!);
+    const results: Partial<Record<Mode, LoadSample>> = {};
+    for (const mode of order) {
+      results[mode] = await runners.get(mode)!.run();
+      say(`round ${round + 1}/${ROUNDS} ${mode}: ${results[mode]!.throughput.toFixed(1)} req/s`);
+    }
+    rounds.push(results);
+  }
+} finally {
+  for (const runner of runners.values()) await runner.stop();
+}
+
+export interface ModeFigures {
+  throughput: Spread;
+  latency: LatencySummary;
+  cpuMsPerRequest: Spread | null;
+  perRound: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | null }[];
+}
+const figures: Partial<Record<Mode, ModeFigures>> = {};
+for (const mode of modes) {
+  const samples = rounds.map((round) => round[mode]!);
+  const cpu = samples.map((sample) => sample.cpuMsPerRequest).filter((value): value is number => value !== null);
+  figures[mode] = {
+    throughput: spreadOf(samples.map((sample) => sample.throughput)),
+    latency: summarizeLatencies(samples.flatMap((sample) => sample.latencies)),
+    cpuMsPerRequest: cpu.length === samples.length ? spreadOf(cpu) : null,
+    perRound: samples.map((sample) => {
+      const latency = summarizeLatencies(sample.latencies);
+      return { throughput: sample.throughput, p50: latency.p50, p95: latency.p95, p99: latency.p99, cpuMsPerRequest: sample.cpuMsPerRequest };
+    }),
+  };
+}
+/** A ratio of two modes' throughput, per round (the rounds are what interleaving pairs up). */
+const ratio = (over: Mode, under: Mode): Spread | null =>
+  figures[over] && figures[under] ? spreadOf(rounds.map((round) => round[over]!.throughput / round[under]!.throughput)) : null;
+
+// The inbox page statement alone.
+say('timing the inbox page statement…');
+const pages = await timeInboxPages(pool, [viewers.heaviest, viewers.median, viewers.lightestFullPage], VARIABLES.conversations, PAGE_SAMPLES);
 await pool.end();
 
-const ms = (value: number) => `${value.toFixed(1)} ms`;
-const lines = [
-  `# Inbox benchmark (${new Date().toISOString().slice(0, 10)})`,
-  '',
-  `Data: ${SCALE.users} users, ${SCALE.conversations} conversations, ${SCALE.messages} messages (seed ${SCALE.seed}).`,
-  `Operation: the Inbox client operation, 50 conversations × 20 messages, for user ${viewer.userId} (in ${viewer.conversations} conversations).`,
-  `${REQUESTS} sequential requests per mode after 5 warm-up requests; latency measured at the client over loopback.`,
-  '',
-  '| mode | SQL statements | p50 | p95 | mean |',
-  '| --- | ---: | ---: | ---: | ---: |',
-  `| DataLoader batching (default) | ${batched.statements} | ${ms(batched.p50)} | ${ms(batched.p95)} | ${ms(batched.mean)} |`,
-  `| DATALOADER_BATCH=false (baseline) | ${unbatched.statements} | ${ms(unbatched.p50)} | ${ms(unbatched.p95)} | ${ms(unbatched.mean)} |`,
-  `| ratio (baseline ÷ batched) | ${(unbatched.statements / batched.statements).toFixed(1)}× | ${(unbatched.p50 / batched.p50).toFixed(1)}× | ${(unbatched.p95 / batched.p95).toFixed(1)}× | ${(unbatched.mean / batched.mean).toFixed(1)}× |`,
-];
-console.log(lines.join('\n'));
-await mkdir(new URL('./reports/', import.meta.url), { recursive: true });
-await writeFile(new URL('./reports/inbox.md', import.meta.url), `${lines.join('\n')}\n`);
+// Profiles, each under the same load as the rounds, in a server of its own.
+const profiles: { mode: 'api' | 'baseline'; file: string; summary: ProfileSummary; throughput: number }[] = [];
+if (options.profile) {
+  for (const [mode, root] of [['api', ROOT], ...(baseline ? [['baseline', baseline.root]] : [])] as ['api' | 'baseline', string][]) {
+    const directory = path.join(RESULTS_DIR, 'profiles', `${fileStem}-${mode}`);
+    say(`profiling ${mode}…`);
+    const server = await startApi(root, {}, directory);
+    const loadStarted = performance.now();
+    const sample = await loadGraphQL({ origin: server.origin, body: requestBody, headers, expectedBytes: server.expectedBytes }, WINDOW, server.pid);
+    await server.stop();
+    const exited = performance.now();
+    const file = await newestProfile(directory);
+    // Only the counted window: not start-up, warm-up or shutdown.
+    const window = { fromMsBeforeEnd: exited - loadStarted - WINDOW.warmupMs, toMsBeforeEnd: exited - loadStarted - WINDOW.warmupMs - WINDOW.durationMs };
+    profiles.push({ mode, file: path.relative(ROOT, file), summary: await summarizeProfile(file, window), throughput: sample.throughput });
+  }
+}
+
+const results = {
+  date: new Date().toISOString(),
+  commit,
+  uncommittedChanges: dirty,
+  baseline: baseline ? { ref: baseline.ref, commit: baseline.commit } : null,
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: versionRows[0]!.server_version, loadAverage: os.loadavg() },
+  data: SCALE,
+  operation: { name: 'Inbox', variables: VARIABLES, viewer: viewers.heaviest, responseBytes: Buffer.byteLength(capture.body), statements: capture.plan.length },
+  window: { ...WINDOW, rounds: ROUNDS },
+  nodeOptions: options['node-options'] ?? null,
+  statementPlan: describePlan(capture.plan),
+  modes: figures,
+  graphqlOverFloor: ratio('floor', 'api'),
+  batchingSpeedup: ratio('api', 'unbatched'),
+  apiOverBaseline: ratio('api', 'baseline'),
+  answersIdenticalToBaseline: answers.baseline !== undefined && answers.api !== undefined ? answers.baseline === answers.api : null,
+  inboxPage: pages.map(({ viewer, roundTrip, executionMs, plan }) => ({ viewer, roundTrip, executionMs, plan })),
+  heaviestOverMedianPage: { roundTrip: pages[0]!.roundTrip.p50 / pages[1]!.roundTrip.p50, execution: pages[0]!.executionMs / pages[1]!.executionMs },
+  heaviestOverLightestFullPage: { roundTrip: pages[0]!.roundTrip.p50 / pages[2]!.roundTrip.p50, execution: pages[0]!.executionMs / pages[2]!.executionMs },
+  profiles,
+};
+export type BenchResults = typeof results;
+
+const markdown = renderReport(results);
+await writeFile(path.join(RESULTS_DIR, `${fileStem}.json`), `${JSON.stringify(results, null, 2)}\n`);
+await writeFile(path.join(RESULTS_DIR, `${fileStem}.md`), markdown);
+console.log(markdown);
+say(`wrote bench/results/${fileStem}.json and .md (server logs: ${logFile})`);

@@ -10,6 +10,7 @@ describe('loadConfig', () => {
     expect(config.database.statementTimeoutMs).toBeGreaterThan(0);
     expect(config.dataloaderBatch).toBe(true);
     expect(config.responseCache).toBe(true);
+    expect(config.graphqlJit).toBe(true);
   });
 
   it('has safe defaults: loopback only, no secret of its own (one is kept in the data directory), the query limits', () => {
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
       JWT_SECRET_FILE: '/var/lib/parley/jwt-secret',
       HOST: '0.0.0.0',
       DATALOADER_BATCH: 'false',
+      GRAPHQL_JIT: 'false',
       LOG_LEVEL: 'warn',
       RESPONSE_CACHE: 'off',
     });
@@ -56,6 +58,7 @@ describe('loadConfig', () => {
       http: { port: 8080, host: '0.0.0.0' },
       auth: { jwtSecret: 'x'.repeat(32), secretFile: '/var/lib/parley/jwt-secret' },
       dataloaderBatch: false,
+      graphqlJit: false,
       logLevel: 'warn',
       responseCache: false,
     });

@@ -25,7 +25,8 @@ await runCli(async () => {
   // stderr until the server's logger exists, then as a warning in the log.
   let reportLostConnection = (error: Error) => console.warn(`parley: an idle database connection was lost: ${error.message}`);
   const database = await openDatabase(config, { applicationName: 'parley-api', shares: true, onError: (error) => reportLostConnection(error) });
-  instrumentPool(database.pool);
+  // Statements are counted where they are shown (x-sql-statements, outside production).
+  if (config.env !== 'production') instrumentPool(database.pool);
   say(describeDatabase(database, config.embedded.dataDir));
 
   // Read once: /ready compares the database with this build's migrations on every probe.

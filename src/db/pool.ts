@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
+import { PARSERS } from './timestamps.js';
 
 // bigint (int8) columns: message ids and counts. Parsed as strings by pg by
 // default; kept as strings here too, since they may exceed 2^53. count(*) is
@@ -41,6 +42,7 @@ export function createPool(url: string, database: Config['database'], options: P
     // there rather than holding a connection forever.
     statement_timeout: database.statementTimeoutMs,
     application_name: options.applicationName ?? 'parley',
+    types: PARSERS,
   });
   // An idle connection the server ends (pg_terminate_backend, a failover, a
   // restart, idle_session_timeout) is re-emitted here by pg-pool after it

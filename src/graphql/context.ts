@@ -18,8 +18,8 @@ export interface Context {
   db: Db;
   /** The one write path: every mutation runs its transaction through it. */
   writer: Writer;
-  /** The SQL statements this request has sent so far. */
-  sql: StatementCounter;
+  /** The SQL statements this request has sent so far; null where they are not counted (production). */
+  sql: StatementCounter | null;
   /** The request's logger: its lines carry the request id the client got in x-request-id. */
   logger: FastifyBaseLogger;
   /** The network address the request came from: a signed-out caller's rate-limit key. */
@@ -52,7 +52,7 @@ export interface RequestInput {
   /** The Authorization header's value, or a connection parameter carrying the same `Bearer <token>`. */
   authorization: string | undefined;
   logger: FastifyBaseLogger;
-  sql: StatementCounter;
+  sql: StatementCounter | null;
   /** The caller's network address (Fastify's request.ip). */
   clientAddress: string;
 }

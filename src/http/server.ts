@@ -7,7 +7,7 @@ import {
 } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import { createInMemoryStore } from '../cache/memory-store.js';
 import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
@@ -19,6 +19,7 @@ import { withStatementCounter, type StatementCounter } from '../db/statement-cou
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
 import type { Auth } from '../graphql/auth.js';
 import { createRequestContext, type Context, type Db } from '../graphql/context.js';
+import { createCompiledExecutorGateway } from '../graphql/compiled-executor.js';
 import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
@@ -74,7 +75,8 @@ export interface ParleyServer {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    sqlCounter: StatementCounter;
+    /** Set where statements are counted (outside production). */
+    sqlCounter?: StatementCounter;
   }
 }
 
@@ -121,8 +123,16 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 export async function createServer({ config, schema, db, auth, migrations, checkRedis, redis, logStream }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
+  // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
+  // of every request: only where someone reads the count (the
+  // x-sql-statements header of development and the tests).
+  const countStatements = !production;
   const fastify = Fastify({
     logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
+    // Two info lines per request ("incoming request", "request completed")
+    // tell an operator nothing a proxy's access log does not, and cost every
+    // request a serialization and a write: in production only at debug.
+    logController: new LogController({ disableRequestLogging: production && config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept, so logs line up across services.
     requestIdHeader: 'x-request-id',
@@ -149,7 +159,9 @@ export async function createServer({ config, schema, db, auth, migrations, check
     ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger: fastify.log })
     : undefined;
   const apollo = new ApolloServer<Context>({
-    schema,
+    // Execution by operations compiled once (graphql-jit), through Apollo's
+    // gateway interface; GRAPHQL_JIT=false keeps graphql-js's interpreter.
+    ...(config.graphqlJit ? { gateway: createCompiledExecutorGateway({ schema }) } : { schema }),
     // Apollo's own errors (a hook that threw) go to the request log, not the console.
     logger: fastify.log,
     csrfPrevention: true,
@@ -209,7 +221,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
   });
 
   fastify.addHook('onRequest', async (request, reply) => {
-    request.sqlCounter = { count: 0 };
+    if (countStatements) request.sqlCounter = { count: 0 };
     reply.header('x-request-id', request.id);
   });
   // While draining, responses to requests already in flight close their
@@ -222,7 +234,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
   fastify.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
-  if (!production) {
+  if (countStatements) {
     // Lets a developer (and the tests) see a request's statement count.
     fastify.addHook('onSend', async (request, reply) => {
       if (request.sqlCounter) reply.header('x-sql-statements', String(request.sqlCounter.count));
@@ -243,7 +255,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
       createRequestContext(contextDependencies, {
         authorization: request.headers.authorization,
         logger: request.log,
-        sql: request.sqlCounter,
+        sql: request.sqlCounter ?? null,
         clientAddress: request.ip,
       }),
   });
@@ -274,7 +286,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
         request.log.debug({ code: notListed.extensions.code }, 'operation outside the allow-list');
         return refuse(notListed);
       }
-      return withStatementCounter(request.sqlCounter, () => graphqlHandler.call(this, request, reply));
+      const counter = request.sqlCounter;
+      return counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply);
     },
   });
 

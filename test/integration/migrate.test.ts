@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 const EXPECTED_INDEXES = [
   'messages_conversation_id_created_at_id_idx',
   'conversation_participants_user_id_conversation_id_idx',
+  'conversation_participants_user_id_last_activity_at_idx',
   'user_stats_summary_user_id_key',
   'user_stats_summary_xp_idx',
   'user_stats_summary_xp_7d_idx',
@@ -153,6 +154,42 @@ describe('migrate', () => {
         `SELECT to_regclass('users_display_name_key') AS index, (SELECT count(*)::int FROM _prisma_migrations WHERE migration_name LIKE '%unique_display_name') AS recorded`,
       );
       expect(rows[0]).toEqual({ index: null, recorded: 0 });
+    } finally {
+      await rm(directory, { recursive: true });
+    }
+  });
+
+  it("backfills each participant's last_activity_at from its conversation on a database that has data", async () => {
+    const directory = await copyMigrations();
+    try {
+      const names = (await readMigrations(directory)).map((migration) => migration.name);
+      const column = names.indexOf('20261127120000_participants_last_activity');
+      expect(column).toBeGreaterThan(0);
+      // The database as it was before the column: data written by the previous version.
+      for (const name of names.slice(column)) await rm(path.join(directory, name), { recursive: true });
+      await migrate(database.pool, { directory });
+      await database.pool.query(`
+        INSERT INTO users (id, username, display_name, email) VALUES (1, 'ann', 'Ann', 'ann@example.com'), (2, 'bob', 'Bob', 'bob@example.com');
+        INSERT INTO conversations (id, kind, title, created_by, created_at, last_message_at) VALUES
+          (1, 'group', 'quiet', 1, '2026-01-01T00:00:00Z', NULL),
+          (2, 'group', 'busy', 1, '2026-01-01T00:00:00Z', '2026-02-01T12:00:00.123Z');
+        INSERT INTO conversation_participants (conversation_id, user_id) VALUES (1, 1), (1, 2), (2, 1), (2, 2);`);
+
+      const result = await migrate(database.pool);
+      expect(result.applied).toEqual(names.slice(column));
+      const { rows } = await database.pool.query<{ conversation_id: number; user_id: number; last_activity_at: Date }>(
+        'SELECT conversation_id, user_id, last_activity_at FROM conversation_participants ORDER BY 1, 2',
+      );
+      expect(rows.map((row) => [row.conversation_id, row.user_id, row.last_activity_at.toISOString()])).toEqual([
+        [1, 1, '2026-01-01T00:00:00.000Z'],
+        [1, 2, '2026-01-01T00:00:00.000Z'],
+        [2, 1, '2026-02-01T12:00:00.123Z'],
+        [2, 2, '2026-02-01T12:00:00.123Z'],
+      ]);
+      // A row that says nothing of it is refused rather than misplaced in an inbox.
+      await expect(database.pool.query('INSERT INTO conversation_participants (conversation_id, user_id) VALUES (1, 3)')).rejects.toThrow(
+        /last_activity_at/,
+      );
     } finally {
       await rm(directory, { recursive: true });
     }

@@ -113,7 +113,11 @@ beforeAll(async () => {
   ]);
   keys.authors = authors.rows.map((row) => row.id);
   keys.everywhereUser = (await one<{ id: number }>(`INSERT INTO users (username, display_name, email) VALUES ('everywhere', 'Everywhere', 'everywhere@example.test') RETURNING id`)).id;
-  await db.query('INSERT INTO conversation_participants (conversation_id, user_id) SELECT id, $1 FROM conversations WHERE id % 10 <> 0', [keys.everywhereUser]);
+  await db.query(
+    `INSERT INTO conversation_participants (conversation_id, user_id, last_activity_at)
+     SELECT id, $1, coalesce(last_message_at, created_at) FROM conversations WHERE id % 10 <> 0`,
+    [keys.everywhereUser],
+  );
   await db.query('ANALYZE conversation_participants');
 }, 120_000);
 afterAll(async () => {
@@ -128,15 +132,15 @@ interface PlanCase {
   statement: string;
   /** Calls the named SQL function its loader or resolver calls. */
   send: (db: Queryable) => Promise<unknown>;
-  /** Indexes its plan must use. */
+  /** Indexes its plan must use; 'a|b' where either serves it as well (the planner picks by size). */
   uses: string[];
 }
 
 // One line per hot statement: what it is, how the API sends it, the indexes it is meant to use.
 const cases: PlanCase[] = [
-  { statement: 'inbox page, typical user', send: (db) => findInboxPages(db, [{ userId: keys.typicalUser, page: firstPage() }]), uses: ['conversation_participants_user_id_conversation_id_idx', 'conversations_pkey'] },
-  { statement: 'inbox page, busiest user', send: (db) => findInboxPages(db, [{ userId: keys.busyUser, page: firstPage(50) }]), uses: ['conversation_participants_user_id_conversation_id_idx', 'conversations_pkey'] },
-  { statement: 'inbox page, user in 90% of conversations', send: (db) => findInboxPages(db, [{ userId: keys.everywhereUser, page: firstPage() }]), uses: ['conversation_participants_user_id_conversation_id_idx'] },
+  { statement: 'inbox page, typical user', send: (db) => findInboxPages(db, [{ userId: keys.typicalUser, page: firstPage() }]), uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'] },
+  { statement: 'inbox page, busiest user', send: (db) => findInboxPages(db, [{ userId: keys.busyUser, page: firstPage(50) }]), uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'] },
+  { statement: 'inbox page, user in 90% of conversations', send: (db) => findInboxPages(db, [{ userId: keys.everywhereUser, page: firstPage() }]), uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'] },
   { statement: 'history page, 50 conversations', send: (db) => findHistoryPages(db, keys.inboxConversations.map((conversationId) => ({ conversationId, page: firstPage() }))), uses: ['messages_conversation_id_created_at_id_idx'] },
   { statement: 'history page, after a cursor', send: (db) => findHistoryPages(db, [{ conversationId: keys.longestConversation, page: { forward: true, size: 20, cursor: keys.middleMessage } }]), uses: ['messages_conversation_id_created_at_id_idx'] },
   { statement: 'history page, before a cursor', send: (db) => findHistoryPages(db, [{ conversationId: keys.longestConversation, page: { forward: false, size: 20, cursor: keys.middleMessage } }]), uses: ['messages_conversation_id_created_at_id_idx'] },
@@ -150,7 +154,7 @@ const cases: PlanCase[] = [
   // the index here); at 100,000 users a batch of 100 probes the index.
   { statement: 'stats by user', send: (db) => findStatsByUserIds(db, keys.authors.slice(0, 50)), uses: ['user_stats_summary_user_id_key'] },
   { statement: 'message count (totalCount)', send: (db) => countMessages(db, keys.inboxConversations), uses: ['messages_conversation_id_created_at_id_idx'] },
-  { statement: 'conversation count (totalCount)', send: (db) => countConversationsOf(db, [keys.busyUser]), uses: ['conversation_participants_user_id_conversation_id_idx'] },
+  { statement: 'conversation count (totalCount)', send: (db) => countConversationsOf(db, [keys.busyUser]), uses: ['conversation_participants_user_id_conversation_id_idx|conversation_participants_user_id_last_activity_at_idx'] },
   { statement: 'leaderboard page, XP', send: leaderboardPage('XP', 'ALL_TIME'), uses: ['user_stats_summary_xp_idx', 'user_stats_ranks_metric_value_key'] },
   { statement: 'leaderboard page, XP 7 days', send: leaderboardPage('XP', 'LAST_7_DAYS'), uses: ['user_stats_summary_xp_7d_idx', 'user_stats_ranks_metric_value_key'] },
   { statement: 'leaderboard page, XP 30 days', send: leaderboardPage('XP', 'LAST_30_DAYS'), uses: ['user_stats_summary_xp_30d_idx', 'user_stats_ranks_metric_value_key'] },
@@ -206,7 +210,7 @@ async function plan(send: PlanCase['send'], settings: string[] = []): Promise<Pl
 function planProblems(nodes: PlanNode[], uses: string[]): string[] {
   const used = new Set(nodes.map((node) => node.index).filter(Boolean));
   return [
-    ...uses.filter((index) => !used.has(index)).map((index) => `does not use ${index}`),
+    ...uses.filter((index) => !index.split('|').some((name) => used.has(name))).map((index) => `does not use ${index}`),
     ...nodes.filter((node) => node.type === 'Seq Scan' && NEVER_SCANNED_WHOLE.includes(node.relation!)).map((node) => `reads ${node.relation} whole (Seq Scan)`),
   ];
 }
@@ -233,7 +237,7 @@ describe('plans of the hot statements', () => {
        WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1`,
     );
     const indexes = rows.map((row) => row.name);
-    const accounted = new Set([...cases.flatMap((planCase) => planCase.uses), ...Object.keys(NOT_FOR_HOT_READS)]);
+    const accounted = new Set([...cases.flatMap((planCase) => planCase.uses.flatMap((index) => index.split('|'))), ...Object.keys(NOT_FOR_HOT_READS)]);
     expect(indexes.filter((index) => !accounted.has(index))).toEqual([]);
     // And nothing above names an index that is gone.
     expect([...accounted].filter((index) => !indexes.includes(index))).toEqual([]);

@@ -55,6 +55,11 @@ const INVARIANTS: [name: string, sql: string, params?: unknown[]][] = [
      WHERE u.last_active_at IS DISTINCT FROM m.last`,
   ],
   [
+    "a participant's last_activity_at is the conversation's last activity: its newest message, or its creation",
+    `SELECT count(*) FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
+     WHERE p.last_activity_at <> coalesce(c.last_message_at, c.created_at)`,
+  ],
+  [
     'last_read_at is set where the conversation has a message, NULL where not, and never after the last message',
     `SELECT count(*) FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
      WHERE (c.last_message_at IS NULL) <> (p.last_read_at IS NULL) OR p.last_read_at > c.last_message_at`,
@@ -214,6 +219,8 @@ describe('seedDatabase', () => {
       await client.query('UPDATE messages SET created_at = $1::timestamptz + interval \'1 day\' WHERE id = 1', [now]);
       const violations = await countViolations(client);
       expect(violations['conversations.last_message_at is the newest message, NULL without one']).toBeGreaterThan(0);
+      // Conversation 1's participants still carry its old last activity.
+      expect(violations["a participant's last_activity_at is the conversation's last activity: its newest message, or its creation"]).toBeGreaterThan(0);
       expect(violations['messages and conversations fall in the 90 days before the anchor; users signed up before']).toBe(1);
     } finally {
       await client.query('ROLLBACK');
@@ -293,7 +300,7 @@ describe('seedDatabase', () => {
         `INSERT INTO conversations (kind, title, created_by) VALUES ('group', 'New', $1) RETURNING id`,
         [user.rows[0]!.id],
       );
-      await client.query('INSERT INTO conversation_participants (conversation_id, user_id) VALUES ($1, $2)', [
+      await client.query('INSERT INTO conversation_participants (conversation_id, user_id, last_activity_at) VALUES ($1, $2, now())', [
         conversation.rows[0]!.id,
         user.rows[0]!.id,
       ]);

@@ -43,8 +43,8 @@ export async function insertConversation(db: Queryable, options: FixtureConversa
   );
   const id = rows[0]!.id;
   await db.query(
-    `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at)
-     SELECT $1, user_id, CASE WHEN ordinal = 1 THEN 'owner' ELSE 'member' END, $3
+    `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at, last_activity_at)
+     SELECT $1, user_id, CASE WHEN ordinal = 1 THEN 'owner' ELSE 'member' END, $3, $3
      FROM unnest($2::int[]) WITH ORDINALITY AS p(user_id, ordinal)`,
     [id, options.participants, createdAt],
   );
@@ -59,8 +59,8 @@ export interface FixtureMessage {
 
 /**
  * Messages in a conversation, with what sending them changes: the
- * conversation's last_message_at, the authors' daily activity and XP (10 per
- * message). Returns their ids, in the order given.
+ * conversation's last_message_at (and its participants' last_activity_at),
+ * the authors' daily activity and XP (10 per message). Returns their ids, in the order given.
  */
 export async function insertMessages(db: Queryable, conversationId: number, messages: FixtureMessage[]): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
@@ -92,7 +92,11 @@ export async function insertMessages(db: Queryable, conversationId: number, mess
     ],
   );
   await db.query(
-    `UPDATE conversations SET last_message_at = (SELECT max(created_at) FROM messages WHERE conversation_id = $1) WHERE id = $1`,
+    `WITH conversation AS (
+       UPDATE conversations SET last_message_at = (SELECT max(created_at) FROM messages WHERE conversation_id = $1) WHERE id = $1
+       RETURNING coalesce(last_message_at, created_at) AS last_activity_at
+     )
+     UPDATE conversation_participants SET last_activity_at = (SELECT last_activity_at FROM conversation) WHERE conversation_id = $1`,
     [conversationId],
   );
   return rows.map((row) => row.id);

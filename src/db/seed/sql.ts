@@ -290,13 +290,15 @@ export async function updateConversationActivity(db: Db): Promise<void> {
  * to the last message; the others stopped somewhere between their join and
  * it, but never before their own last message (writing implies reading).
  * last_read_at is never after last_message_at, and NULL where nothing was
- * ever posted.
+ * ever posted. last_activity_at is the conversation's (the inbox's order),
+ * so the conversations' activity is updated before this runs.
  */
 export async function insertParticipants(db: Db, seed: number): Promise<number> {
   const key = `$1::integer, seat.conversation_id, seat.user_id`;
   const result = await db.query(
-    `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at, last_read_at)
+    `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at, last_activity_at, last_read_at)
      SELECT seat.conversation_id, seat.user_id, seat.role, seat.joined_at,
+            coalesce(conversation.last_message_at, conversation.created_at),
             CASE
               WHEN conversation.last_message_at IS NULL THEN NULL
               WHEN conversation.last_message_at <= seat.joined_at OR ${unit(`${key}, 'caught-up'`)} < 0.7

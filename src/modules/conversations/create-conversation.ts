@@ -62,8 +62,9 @@ export async function createConversation(writer: Writer, creatorId: number, inpu
     }
     const conversation = rows[0]!;
     await client.query(
-      `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at)
-       SELECT $1, user_id, CASE WHEN user_id = $2 THEN 'owner' ELSE 'member' END, $3
+      // A new conversation's last activity is its creation.
+      `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at, last_activity_at)
+       SELECT $1, user_id, CASE WHEN user_id = $2 THEN 'owner' ELSE 'member' END, $3, $3
        FROM unnest($4::int[]) AS u(user_id)`,
       [conversation.id, creatorId, conversation.createdAt, [creatorId, ...others]],
     );

@@ -3,8 +3,10 @@ import type { LoaderDependencies } from '../loader-dependencies.js';
 import { groupByKeys, groupByOrdinal, orderByKeys } from '../relay/order-by-keys.js';
 import { pageKey } from '../relay/page-arguments.js';
 import type { UserRow } from '../users/rows.js';
+import { userOfRow } from '../users/sql.js';
 import type { ConversationRow } from './rows.js';
 import {
+  conversationOfRow,
   countConversationsOf,
   countUnread,
   findInboxPages,
@@ -25,12 +27,15 @@ export function createConversationLoaders({ pool, viewer, batch }: LoaderDepende
     participantsByConversation: new DataLoader<number, UserRow[]>(
       async (conversationIds) => {
         const rows = await findParticipantUsers(pool, conversationIds);
-        const groups = groupByKeys(conversationIds, rows, (row) => row.conversationId);
-        return groups.map((group) =>
-          group.map(({ conversationId: _conversationId, ...user }) => {
+        return groupByKeys(
+          conversationIds,
+          rows,
+          (row) => row.conversationId,
+          (row) => {
+            const user = userOfRow(row);
             primeUser(user);
             return user;
-          }),
+          },
         );
       },
       { batch },
@@ -49,7 +54,7 @@ export function createConversationLoaders({ pool, viewer, batch }: LoaderDepende
     /** Raw pages of a user's conversations (size + 1 rows, in the direction read); keyed by user and page. */
     inboxPage: new DataLoader<InboxPageKey, ConversationRow[], string>(
       async (keys) => {
-        return groupByOrdinal(keys.length, await findInboxPages(pool, keys));
+        return groupByOrdinal(keys.length, await findInboxPages(pool, keys), conversationOfRow);
       },
       { batch, cacheKeyFn: (key) => `${key.userId}/${pageKey(key.page)}` },
     ),

@@ -12,6 +12,19 @@ export const CONVERSATION_COLUMNS = `
   c.id, c.title, c.kind, c.created_by AS "createdById", c.created_at AS "createdAt",
   c.updated_at AS "updatedAt", c.last_message_at AS "lastMessageAt"`;
 
+/** The ConversationRow of a row that selected CONVERSATION_COLUMNS with more beside (an inbox page's ordinal), in one object. */
+export function conversationOfRow(row: ConversationRow): ConversationRow {
+  return {
+    id: row.id,
+    title: row.title,
+    kind: row.kind,
+    createdById: row.createdById,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    lastMessageAt: row.lastMessageAt,
+  };
+}
+
 /** Conversations by id, only those `viewerId` takes part in: to anyone else the others do not exist. */
 export async function findVisibleConversations(db: Queryable, viewerId: number, ids: readonly number[]): Promise<ConversationRow[]> {
   const { rows } = await db.query<ConversationRow>(
@@ -67,32 +80,39 @@ export interface InboxPageKey {
 
 /**
  * Pages of "my conversations, newest activity first" for many (user, page)
- * keys in one statement: each key's page is a LATERAL subquery over the
- * conversations index; rows carry the key's ordinal, in no set order (toConnectionPage sorts them). One row more than the
- * page size is read to tell whether another page follows.
+ * keys in one statement. Each key's page is a LATERAL range of
+ * conversation_participants (user_id, last_activity_at DESC, conversation_id DESC),
+ * read in order from the cursor and stopped after the page: an index-only
+ * scan of about a page of rows, however many conversations the user is in
+ * (ordering by the conversations' own columns read and sorted all of them).
+ * Then one primary-key probe into conversations per row of the page. The
+ * cursor is one row comparison with the index's columns, so it bounds the
+ * scan instead of filtering it; without a cursor the bound is ±infinity
+ * (an `IS NULL OR` would turn it into a filter). Rows carry the key's
+ * ordinal, in no set order (toConnectionPage sorts them); one row more than
+ * the page size tells whether another page follows.
  */
 export async function findInboxPages(db: Queryable, keys: readonly InboxPageKey[]): Promise<(ConversationRow & { ordinal: number })[]> {
   const { rows } = await db.query<ConversationRow & { ordinal: number }>(
-    `SELECT k.ordinal::int AS ordinal, page.*
+    `SELECT k.ordinal::int AS ordinal, ${CONVERSATION_COLUMNS}
      FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::bigint[], $5::boolean[])
           WITH ORDINALITY AS k(user_id, size, cursor_at, cursor_id, forward, ordinal)
      CROSS JOIN LATERAL (
-       (SELECT ${CONVERSATION_COLUMNS}
-        FROM conversations c
-        JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = k.user_id
-        WHERE k.forward
-          AND (k.cursor_at IS NULL OR (coalesce(c.last_message_at, c.created_at), c.id) < (k.cursor_at, k.cursor_id))
-        ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC
+       (SELECT p.conversation_id
+        FROM conversation_participants p
+        WHERE k.forward AND p.user_id = k.user_id
+          AND (p.last_activity_at, p.conversation_id) < (coalesce(k.cursor_at, 'infinity'), coalesce(k.cursor_id, 0))
+        ORDER BY p.last_activity_at DESC, p.conversation_id DESC
         LIMIT k.size + 1)
        UNION ALL
-       (SELECT ${CONVERSATION_COLUMNS}
-        FROM conversations c
-        JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = k.user_id
-        WHERE NOT k.forward
-          AND (k.cursor_at IS NULL OR (coalesce(c.last_message_at, c.created_at), c.id) > (k.cursor_at, k.cursor_id))
-        ORDER BY coalesce(c.last_message_at, c.created_at) ASC, c.id ASC
+       (SELECT p.conversation_id
+        FROM conversation_participants p
+        WHERE NOT k.forward AND p.user_id = k.user_id
+          AND (p.last_activity_at, p.conversation_id) > (coalesce(k.cursor_at, '-infinity'), coalesce(k.cursor_id, 0))
+        ORDER BY p.last_activity_at ASC, p.conversation_id ASC
         LIMIT k.size + 1)
-     ) page`,
+     ) page
+     JOIN conversations c ON c.id = page.conversation_id`,
     [
       keys.map((key) => key.userId),
       keys.map((key) => key.page.size),

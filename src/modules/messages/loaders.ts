@@ -3,15 +3,15 @@ import type { LoaderDependencies } from '../loader-dependencies.js';
 import { groupByOrdinal, orderByKeys } from '../relay/order-by-keys.js';
 import { pageKey } from '../relay/page-arguments.js';
 import type { MessageRow } from './rows.js';
-import { takeUser } from '../users/sql.js';
 import type { UserRow } from '../users/rows.js';
 import {
-  AUTHOR_PREFIX,
+  authorOfRow,
   countMessages,
   findHistoryPages,
   findLastMessages,
   findVisibleMessages,
   type HistoryPageKey,
+  messageOfRow,
   type MessageWithAuthorRow,
 } from './sql.js';
 
@@ -20,9 +20,8 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
   // batch resolves means Message.author never costs a statement (and the
   // count of a request does not depend on which query answers first).
   const withoutAuthor = (row: MessageWithAuthorRow): MessageRow => {
-    const [author, message] = takeUser<MessageRow>(row, AUTHOR_PREFIX);
-    primeUser(author);
-    return message;
+    primeUser(authorOfRow(row));
+    return messageOfRow(row);
   };
   return {
     /** Messages by id as the viewer sees them: null outside the viewer's conversations (or when signed out). */
@@ -46,7 +45,7 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
      */
     messagesByConversation: new DataLoader<HistoryPageKey, MessageRow[], string>(
       async (keys) => {
-        return groupByOrdinal(keys.length, await findHistoryPages(pool, keys)).map((page) => page.map(withoutAuthor));
+        return groupByOrdinal(keys.length, await findHistoryPages(pool, keys), withoutAuthor);
       },
       { batch, cacheKeyFn: (key) => `${key.conversationId}/${pageKey(key.page)}` },
     ),

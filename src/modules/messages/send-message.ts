@@ -15,20 +15,24 @@ export interface SendMessageInput {
 
 /**
  * Sends a message as `authorId`, atomically: the message, the conversation's
- * last_message_at, the author's last_read_at (they have read what they
- * wrote), their daily activity and XP/level. A non-participant gets
- * NOT_FOUND, as if the conversation did not exist. Touches the conversation,
- * its message list, the author (XP) and the inbox of every participant.
+ * last_message_at and every participant's last_activity_at (the inbox's
+ * order), the author's last_read_at (they have read what they wrote), their
+ * daily activity and XP/level. A non-participant gets NOT_FOUND, as if the
+ * conversation did not exist. Touches the conversation, its message list,
+ * the author (XP) and the inbox of every participant.
  */
 export async function sendMessage(writer: Writer, authorId: number, input: SendMessageInput): Promise<MessageRow> {
   const body = normalizeBody(input.body);
   return writer.run(async ({ client, touch }) => {
-    // Locks the author's participation row: a concurrent markConversationRead
-    // or a second message from the same author waits rather than interleaving.
-    // The participants come in the same statement: their inboxes change.
+    // Locks the conversation first: messages to one conversation go one at a
+    // time, and always take the conversation's row before the participants'
+    // rows (each updates all of them), so two senders cannot deadlock. The
+    // participants come in the same statement: their inboxes change.
     const participant = await client.query<{ participantIds: number[] }>(
-      `SELECT array(SELECT user_id FROM conversation_participants WHERE conversation_id = $1) AS "participantIds"
-       FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE`,
+      `SELECT array(SELECT user_id FROM conversation_participants WHERE conversation_id = c.id) AS "participantIds"
+       FROM conversations c
+       WHERE c.id = $1 AND EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2)
+       FOR NO KEY UPDATE`,
       [input.conversationId, authorId],
     );
     if (participant.rowCount === 0) throw new NotFoundError('Conversation', toGlobalId('Conversation', input.conversationId));
@@ -55,9 +59,12 @@ async function recordMessageSent(client: pg.PoolClient, message: MessageRow): Pr
     `WITH conversation AS (
        UPDATE conversations SET last_message_at = greatest(last_message_at, $3), updated_at = $3 WHERE id = $1
      ),
-     participant AS (
-       UPDATE conversation_participants SET last_read_at = greatest(last_read_at, $3)
-       WHERE conversation_id = $1 AND user_id = $2
+     -- One UPDATE for both columns: a statement cannot update a row twice.
+     participants AS (
+       UPDATE conversation_participants
+       SET last_activity_at = greatest(last_activity_at, $3),
+           last_read_at = CASE WHEN user_id = $2 THEN greatest(last_read_at, $3) ELSE last_read_at END
+       WHERE conversation_id = $1
      ),
      activity AS (
        INSERT INTO user_daily_activity (user_id, day, messages_count, xp_earned)

@@ -4,6 +4,7 @@
 import type { Queryable } from '../../db/pool.js';
 import type { PageRequest } from '../relay/page-arguments.js';
 import { userColumns } from '../users/sql.js';
+import type { UserRow } from '../users/rows.js';
 import type { MessageRow } from './rows.js';
 
 /** The columns of a MessageRow from messages aliased `m`. */
@@ -15,7 +16,27 @@ export const MESSAGE_COLUMNS = `
 export const AUTHOR_PREFIX = 'author.';
 
 /** A message as read with its author joined: the loaders prime userById with the author. */
-export type MessageWithAuthorRow = MessageRow & { [column: `${typeof AUTHOR_PREFIX}${string}`]: unknown };
+export type MessageWithAuthorRow = MessageRow & { [Field in keyof UserRow as `${typeof AUTHOR_PREFIX}${Field}`]: UserRow[Field] };
+
+/** The message of a MessageWithAuthorRow (or of a row with more beside), in one object. */
+export function messageOfRow(row: MessageRow): MessageRow {
+  return { id: row.id, conversationId: row.conversationId, authorId: row.authorId, body: row.body, createdAt: row.createdAt, editedAt: row.editedAt };
+}
+
+/** The author of a MessageWithAuthorRow, in one object: named fields, not a scan of the row's keys. */
+export function authorOfRow(row: MessageWithAuthorRow): UserRow {
+  return {
+    id: row['author.id'],
+    username: row['author.username'],
+    displayName: row['author.displayName'],
+    email: row['author.email'],
+    avatarUrl: row['author.avatarUrl'],
+    level: row['author.level'],
+    xp: row['author.xp'],
+    createdAt: row['author.createdAt'],
+    lastActiveAt: row['author.lastActiveAt'],
+  };
+}
 
 /** Messages by id, only in conversations `viewerId` takes part in, with their author. */
 export async function findVisibleMessages(db: Queryable, viewerId: number, ids: readonly string[]): Promise<MessageWithAuthorRow[]> {

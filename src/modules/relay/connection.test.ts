@@ -1,4 +1,5 @@
 import { compareKeysetsNewestFirst, toConnectionPage } from './connection.js';
+import { connectionResolvers } from './connection-resolvers.js';
 import { decodeCursor, encodeCursor, type Keyset } from './cursor.js';
 import type { PageRequest } from './page-arguments.js';
 
@@ -204,5 +205,24 @@ describe('toConnectionPage', () => {
     expect(calls).toBe(0);
     await expect(connection.totalCount()).resolves.toBe(42);
     expect(calls).toBe(1);
+  });
+});
+
+describe('connectionResolvers', () => {
+  it('encodes a cursor only when a query reads it, and the same one toConnectionPage gives', () => {
+    const page: PageRequest = { forward: true, size: 3, cursor: null };
+    const connection = toConnectionPage(LIST.slice(0, 4), page, keysetOf, noCount);
+    let encoded = 0;
+    const counting = { ...connection, cursorOf: (row: Row) => ((encoded += 1), connection.cursorOf(row)) };
+    const resolvers = connectionResolvers<Row>();
+    const edges = resolvers.edges(counting);
+    const pageInfo = resolvers.pageInfo(counting);
+    expect(edges.map((edge) => edge.node.id)).toEqual(['100', '10', '9']);
+    expect([pageInfo.hasNextPage, pageInfo.hasPreviousPage]).toEqual([true, false]);
+    expect(encoded).toBe(0);
+    expect(edges[1]!.cursor).toBe(connection.cursorOf(LIST[1]!));
+    expect(pageInfo.endCursor).toBe(connection.cursorOf(LIST[2]!));
+    expect(pageInfo.startCursor).toBe(connection.cursorOf(LIST[0]!));
+    expect(encoded).toBe(3);
   });
 });

@@ -9,27 +9,39 @@ export function orderByKeys<Key, Row>(keys: readonly Key[], rows: readonly Row[]
   return keys.map((key) => byKey.get(key) ?? null);
 }
 
-/** The same, for a relation with many rows per key: [] where there are none. */
-export function groupByKeys<Key, Row>(keys: readonly Key[], rows: readonly Row[], keyOf: (row: Row) => Key): Row[][] {
-  const byKey = new Map<Key, Row[]>();
+/**
+ * The same, for a relation with many rows per key: [] where there are none.
+ * `toItem` turns each row into what the key's list holds, in the same pass
+ * (the row itself by default).
+ */
+export function groupByKeys<Key, Row, Item = Row>(
+  keys: readonly Key[],
+  rows: readonly Row[],
+  keyOf: (row: Row) => Key,
+  toItem: (row: Row) => Item = (row) => row as unknown as Item,
+): Item[][] {
+  const byKey = new Map<Key, Item[]>();
   for (const row of rows) {
     const key = keyOf(row);
     const group = byKey.get(key);
-    if (group) group.push(row);
-    else byKey.set(key, [row]);
+    if (group) group.push(toItem(row));
+    else byKey.set(key, [toItem(row)]);
   }
   return keys.map((key) => byKey.get(key) ?? []);
 }
 
 /**
  * For statements that answer many keys at once and tag each row with its
- * key's 1-based ordinal (unnest ... WITH ORDINALITY): the rows of each key,
- * in the keys' order, without the tag.
+ * key's 1-based ordinal (unnest ... WITH ORDINALITY): the items of each key,
+ * in the keys' order, each row turned into its item by `toItem` (which drops
+ * the tag) in the same pass: a row is mapped once, never copied again.
  */
-export function groupByOrdinal<Row extends { ordinal: number }>(keyCount: number, rows: readonly Row[]): Omit<Row, 'ordinal'>[][] {
-  return groupByKeys(
-    Array.from({ length: keyCount }, (_unused, index) => index + 1),
-    rows,
-    (row) => row.ordinal,
-  ).map((group) => group.map(({ ordinal: _ordinal, ...row }) => row));
+export function groupByOrdinal<Row extends { ordinal: number }, Item>(keyCount: number, rows: readonly Row[], toItem: (row: Row) => Item): Item[][] {
+  const groups = Array.from({ length: keyCount }, (): Item[] => []);
+  for (const row of rows) {
+    const group = groups[row.ordinal - 1];
+    if (!group) throw new Error(`a row tagged with ordinal ${row.ordinal} answers none of the ${keyCount} keys`);
+    group.push(toItem(row));
+  }
+  return groups;
 }

@@ -6,7 +6,8 @@ import type { UserRow, UserStatsRow } from './rows.js';
 /**
  * The columns of a UserRow from the users table under `alias`, each named
  * `<prefix><field>`: statements that join a user to other rows (a message's
- * author) select them with a prefix and split them off with takeUser.
+ * author) select them with a prefix and read them back field by field
+ * (messages/sql.ts authorOfRow).
  */
 export function userColumns(alias: string, prefix = ''): string {
   const fields: [string, keyof UserRow][] = [
@@ -23,15 +24,19 @@ export function userColumns(alias: string, prefix = ''): string {
   return fields.map(([column, field]) => `${alias}.${column} AS "${prefix}${field}"`).join(', ');
 }
 
-/** Splits the user selected with userColumns(alias, prefix) off a row: [the user, the rest of the row]. */
-export function takeUser<Rest extends object>(row: object, prefix: string): [UserRow, Rest] {
-  const user: Record<string, unknown> = {};
-  const rest: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) {
-    if (key.startsWith(prefix)) user[key.slice(prefix.length)] = value;
-    else rest[key] = value;
-  }
-  return [user as unknown as UserRow, rest as Rest];
+/** The UserRow of a row that selected userColumns(alias) with other columns beside (a participant's conversation): its fields alone, in one object. */
+export function userOfRow(row: UserRow): UserRow {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.displayName,
+    email: row.email,
+    avatarUrl: row.avatarUrl,
+    level: row.level,
+    xp: row.xp,
+    createdAt: row.createdAt,
+    lastActiveAt: row.lastActiveAt,
+  };
 }
 
 const USER_COLUMNS = userColumns('users');

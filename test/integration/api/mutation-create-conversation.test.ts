@@ -75,6 +75,14 @@ describe('createConversation', () => {
       ].sort((a, b) => byId(a.user_id, b.user_id)),
     );
     expect(await rowCounts()).toEqual({ conversations: before.conversations + 1, participants: before.participants + 3 });
+    // Each participant's inbox places it at its creation, the conversation's last activity.
+    const { rows } = await pool.query<{ at: Date; created_at: Date }>(
+      `SELECT p.last_activity_at AS at, c.created_at FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id
+       WHERE p.conversation_id = $1`,
+      [id],
+    );
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row.at).toEqual(row.created_at);
   });
 
   it('makes a group of three or more without a title, and a group of two with one', async () => {

@@ -126,14 +126,53 @@ describe('sendMessage', () => {
       [conversationId],
     );
     expect(conversation.rows[0]!.last_message_at.toISOString()).toBe(createdAt);
-    const participants = await pool.query<{ user_id: number; last_read_at: Date | null }>(
-      'SELECT user_id, last_read_at FROM conversation_participants WHERE conversation_id = $1',
+    const participants = await pool.query<{ user_id: number; last_read_at: Date | null; last_activity_at: Date }>(
+      'SELECT user_id, last_read_at, last_activity_at FROM conversation_participants WHERE conversation_id = $1',
       [conversationId],
     );
     const readPositions = new Map(participants.rows.map((row) => [row.user_id, row.last_read_at?.toISOString() ?? null]));
     expect(readPositions.get(author.id)).toBe(createdAt);
     // The others have not read it: their positions do not move.
     for (const other of others) expect(readPositions.get(other.id)).toBe(readAt.toISOString());
+    // Everyone's inbox puts the conversation at the message's time.
+    expect(participants.rows.map((row) => row.last_activity_at.toISOString())).toEqual([createdAt, createdAt, createdAt]);
+  });
+
+  it("moves the conversation to the top of every participant's inbox", async () => {
+    const { author, others, conversationId } = await groupWithHistory('Inbox');
+    // A newer conversation of all three, so the group starts second.
+    const newer = await insertConversation(pool, { participants: [others[0]!.id, author.id, others[1]!.id], title: 'Newer', createdAt: minutesAgo(5) });
+    const INBOX = 'query { viewer { conversations(first: 2) { edges { node { id } } } } }';
+    const inboxOf = async (userId: number) => {
+      const result = await api.request<{ viewer: { conversations: { edges: { node: { id: string } }[] } } }>(INBOX, {}, { token: await api.tokenFor(userId) });
+      expect(result.errors).toBeUndefined();
+      return result.data!.viewer.conversations.edges.map((edge) => edge.node.id);
+    };
+    const [group, newerGroup] = [toGlobalId('Conversation', conversationId), toGlobalId('Conversation', newer)];
+    for (const user of [author, ...others]) expect(await inboxOf(user.id)).toEqual([newerGroup, group]);
+
+    const result = await api.request(SendMessageDocument, { conversationId: group, body: 'up' }, { token: await api.tokenFor(author.id) });
+    expect(result.errors).toBeUndefined();
+    for (const user of [author, ...others]) expect(await inboxOf(user.id)).toEqual([group, newerGroup]);
+  });
+
+  it('lets every participant send at once without deadlocks, and the inbox order ends at the newest message', async () => {
+    const { author, others, conversationId } = await groupWithHistory('Together');
+    const senders = [author, ...others, author, ...others];
+    const results = await Promise.all(
+      senders.map(async (sender, index) =>
+        api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body: `together ${index}` }, { token: await api.tokenFor(sender.id) }),
+      ),
+    );
+    for (const result of results) expect(result.errors).toBeUndefined();
+    const { rows } = await pool.query<{ newest: Date; last_message_at: Date; activity: Date[] }>(
+      `SELECT (SELECT max(created_at) FROM messages WHERE conversation_id = $1) AS newest,
+              (SELECT last_message_at FROM conversations WHERE id = $1) AS last_message_at,
+              (SELECT array_agg(last_activity_at) FROM conversation_participants WHERE conversation_id = $1) AS activity`,
+      [conversationId],
+    );
+    expect(rows[0]!.last_message_at).toEqual(rows[0]!.newest);
+    expect(rows[0]!.activity).toEqual([rows[0]!.newest, rows[0]!.newest, rows[0]!.newest]);
   });
 
   it("adds the message to the author's daily activity (+1 message, +10 XP for the UTC day) and to their XP", async () => {

@@ -66,6 +66,49 @@ describe('the HTTP server', () => {
   });
 });
 
+describe('in production', () => {
+  /** A production server on the shared test database whose log lines are kept. */
+  async function productionApi(logLevel: string) {
+    const log: { msg: string; level: number }[] = [];
+    const logStream = new Writable({
+      write(chunk, _encoding, done) {
+        log.push(JSON.parse(String(chunk)) as { msg: string; level: number });
+        done();
+      },
+    });
+    const server = await startTestApi(
+      { NODE_ENV: 'production', LOG_LEVEL: logLevel },
+      { ...api.database, close: async () => {} },
+      { logStream },
+    );
+    return { server, log };
+  }
+
+  it('writes no line per request at info level and counts no statements (no x-sql-statements)', async () => {
+    const user = await insertUser(api.database.pool, 'Quiet');
+    const { server, log } = await productionApi('info');
+    try {
+      const result = await server.request('{ viewer { id } }', {}, { token: await server.tokenFor(user.id) });
+      expect(result.errors).toBeUndefined();
+      expect(result.headers.get('x-request-id')).toBeTruthy();
+      expect(result.headers.get('x-sql-statements')).toBeNull();
+      expect(log.map((entry) => entry.msg)).not.toContain('request completed');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('logs each request at debug level, for an operator who asks', async () => {
+    const { server, log } = await productionApi('debug');
+    try {
+      await server.request('{ __typename }');
+      expect(log.map((entry) => entry.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('an unexpected failure', () => {
   it('is masked as INTERNAL_SERVER_ERROR: no SQL, no internal message, no stack', async () => {
     const log: string[] = [];

@@ -1017,7 +1017,8 @@ export const ConversationParticipantScalarFieldEnum = {
   userId: 'userId',
   role: 'role',
   joinedAt: 'joinedAt',
-  lastReadAt: 'lastReadAt'
+  lastReadAt: 'lastReadAt',
+  lastActivityAt: 'lastActivityAt'
 } as const
 
 export type ConversationParticipantScalarFieldEnum = (typeof ConversationParticipantScalarFieldEnum)[keyof typeof ConversationParticipantScalarFieldEnum]

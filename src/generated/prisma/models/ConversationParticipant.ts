@@ -42,6 +42,7 @@ export type ConversationParticipantMinAggregateOutputType = {
   role: string | null
   joinedAt: Date | null
   lastReadAt: Date | null
+  lastActivityAt: Date | null
 }
 
 export type ConversationParticipantMaxAggregateOutputType = {
@@ -50,6 +51,7 @@ export type ConversationParticipantMaxAggregateOutputType = {
   role: string | null
   joinedAt: Date | null
   lastReadAt: Date | null
+  lastActivityAt: Date | null
 }
 
 export type ConversationParticipantCountAggregateOutputType = {
@@ -58,6 +60,7 @@ export type ConversationParticipantCountAggregateOutputType = {
   role: number
   joinedAt: number
   lastReadAt: number
+  lastActivityAt: number
   _all: number
 }
 
@@ -78,6 +81,7 @@ export type ConversationParticipantMinAggregateInputType = {
   role?: true
   joinedAt?: true
   lastReadAt?: true
+  lastActivityAt?: true
 }
 
 export type ConversationParticipantMaxAggregateInputType = {
@@ -86,6 +90,7 @@ export type ConversationParticipantMaxAggregateInputType = {
   role?: true
   joinedAt?: true
   lastReadAt?: true
+  lastActivityAt?: true
 }
 
 export type ConversationParticipantCountAggregateInputType = {
@@ -94,6 +99,7 @@ export type ConversationParticipantCountAggregateInputType = {
   role?: true
   joinedAt?: true
   lastReadAt?: true
+  lastActivityAt?: true
   _all?: true
 }
 
@@ -189,6 +195,7 @@ export type ConversationParticipantGroupByOutputType = {
   role: string
   joinedAt: Date
   lastReadAt: Date | null
+  lastActivityAt: Date
   _count: ConversationParticipantCountAggregateOutputType | null
   _avg: ConversationParticipantAvgAggregateOutputType | null
   _sum: ConversationParticipantSumAggregateOutputType | null
@@ -220,6 +227,7 @@ export type ConversationParticipantWhereInput = {
   role?: Prisma.StringFilter<"ConversationParticipant"> | string
   joinedAt?: Prisma.DateTimeFilter<"ConversationParticipant"> | Date | string
   lastReadAt?: Prisma.DateTimeNullableFilter<"ConversationParticipant"> | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFilter<"ConversationParticipant"> | Date | string
   conversation?: Prisma.XOR<Prisma.ConversationScalarRelationFilter, Prisma.ConversationWhereInput>
   user?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
 }
@@ -230,6 +238,7 @@ export type ConversationParticipantOrderByWithRelationInput = {
   role?: Prisma.SortOrder
   joinedAt?: Prisma.SortOrder
   lastReadAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  lastActivityAt?: Prisma.SortOrder
   conversation?: Prisma.ConversationOrderByWithRelationInput
   user?: Prisma.UserOrderByWithRelationInput
 }
@@ -244,6 +253,7 @@ export type ConversationParticipantWhereUniqueInput = Prisma.AtLeast<{
   role?: Prisma.StringFilter<"ConversationParticipant"> | string
   joinedAt?: Prisma.DateTimeFilter<"ConversationParticipant"> | Date | string
   lastReadAt?: Prisma.DateTimeNullableFilter<"ConversationParticipant"> | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFilter<"ConversationParticipant"> | Date | string
   conversation?: Prisma.XOR<Prisma.ConversationScalarRelationFilter, Prisma.ConversationWhereInput>
   user?: Prisma.XOR<Prisma.UserScalarRelationFilter, Prisma.UserWhereInput>
 }, "conversationId_userId">
@@ -254,6 +264,7 @@ export type ConversationParticipantOrderByWithAggregationInput = {
   role?: Prisma.SortOrder
   joinedAt?: Prisma.SortOrder
   lastReadAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  lastActivityAt?: Prisma.SortOrder
   _count?: Prisma.ConversationParticipantCountOrderByAggregateInput
   _avg?: Prisma.ConversationParticipantAvgOrderByAggregateInput
   _max?: Prisma.ConversationParticipantMaxOrderByAggregateInput
@@ -270,12 +281,14 @@ export type ConversationParticipantScalarWhereWithAggregatesInput = {
   role?: Prisma.StringWithAggregatesFilter<"ConversationParticipant"> | string
   joinedAt?: Prisma.DateTimeWithAggregatesFilter<"ConversationParticipant"> | Date | string
   lastReadAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ConversationParticipant"> | Date | string | null
+  lastActivityAt?: Prisma.DateTimeWithAggregatesFilter<"ConversationParticipant"> | Date | string
 }
 
 export type ConversationParticipantCreateInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
   conversation: Prisma.ConversationCreateNestedOneWithoutParticipantsInput
   user: Prisma.UserCreateNestedOneWithoutParticipationsInput
 }
@@ -286,12 +299,14 @@ export type ConversationParticipantUncheckedCreateInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
 }
 
 export type ConversationParticipantUpdateInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   conversation?: Prisma.ConversationUpdateOneRequiredWithoutParticipantsNestedInput
   user?: Prisma.UserUpdateOneRequiredWithoutParticipationsNestedInput
 }
@@ -302,6 +317,7 @@ export type ConversationParticipantUncheckedUpdateInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type ConversationParticipantCreateManyInput = {
@@ -310,12 +326,14 @@ export type ConversationParticipantCreateManyInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
 }
 
 export type ConversationParticipantUpdateManyMutationInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type ConversationParticipantUncheckedUpdateManyInput = {
@@ -324,6 +342,7 @@ export type ConversationParticipantUncheckedUpdateManyInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type ConversationParticipantListRelationFilter = {
@@ -347,6 +366,7 @@ export type ConversationParticipantCountOrderByAggregateInput = {
   role?: Prisma.SortOrder
   joinedAt?: Prisma.SortOrder
   lastReadAt?: Prisma.SortOrder
+  lastActivityAt?: Prisma.SortOrder
 }
 
 export type ConversationParticipantAvgOrderByAggregateInput = {
@@ -360,6 +380,7 @@ export type ConversationParticipantMaxOrderByAggregateInput = {
   role?: Prisma.SortOrder
   joinedAt?: Prisma.SortOrder
   lastReadAt?: Prisma.SortOrder
+  lastActivityAt?: Prisma.SortOrder
 }
 
 export type ConversationParticipantMinOrderByAggregateInput = {
@@ -368,6 +389,7 @@ export type ConversationParticipantMinOrderByAggregateInput = {
   role?: Prisma.SortOrder
   joinedAt?: Prisma.SortOrder
   lastReadAt?: Prisma.SortOrder
+  lastActivityAt?: Prisma.SortOrder
 }
 
 export type ConversationParticipantSumOrderByAggregateInput = {
@@ -463,6 +485,7 @@ export type ConversationParticipantCreateWithoutUserInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
   conversation: Prisma.ConversationCreateNestedOneWithoutParticipantsInput
 }
 
@@ -471,6 +494,7 @@ export type ConversationParticipantUncheckedCreateWithoutUserInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
 }
 
 export type ConversationParticipantCreateOrConnectWithoutUserInput = {
@@ -508,12 +532,14 @@ export type ConversationParticipantScalarWhereInput = {
   role?: Prisma.StringFilter<"ConversationParticipant"> | string
   joinedAt?: Prisma.DateTimeFilter<"ConversationParticipant"> | Date | string
   lastReadAt?: Prisma.DateTimeNullableFilter<"ConversationParticipant"> | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFilter<"ConversationParticipant"> | Date | string
 }
 
 export type ConversationParticipantCreateWithoutConversationInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
   user: Prisma.UserCreateNestedOneWithoutParticipationsInput
 }
 
@@ -522,6 +548,7 @@ export type ConversationParticipantUncheckedCreateWithoutConversationInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
 }
 
 export type ConversationParticipantCreateOrConnectWithoutConversationInput = {
@@ -555,12 +582,14 @@ export type ConversationParticipantCreateManyUserInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
 }
 
 export type ConversationParticipantUpdateWithoutUserInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   conversation?: Prisma.ConversationUpdateOneRequiredWithoutParticipantsNestedInput
 }
 
@@ -569,6 +598,7 @@ export type ConversationParticipantUncheckedUpdateWithoutUserInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type ConversationParticipantUncheckedUpdateManyWithoutUserInput = {
@@ -576,6 +606,7 @@ export type ConversationParticipantUncheckedUpdateManyWithoutUserInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type ConversationParticipantCreateManyConversationInput = {
@@ -583,12 +614,14 @@ export type ConversationParticipantCreateManyConversationInput = {
   role?: string
   joinedAt?: Date | string
   lastReadAt?: Date | string | null
+  lastActivityAt: Date | string
 }
 
 export type ConversationParticipantUpdateWithoutConversationInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   user?: Prisma.UserUpdateOneRequiredWithoutParticipationsNestedInput
 }
 
@@ -597,6 +630,7 @@ export type ConversationParticipantUncheckedUpdateWithoutConversationInput = {
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 export type ConversationParticipantUncheckedUpdateManyWithoutConversationInput = {
@@ -604,6 +638,7 @@ export type ConversationParticipantUncheckedUpdateManyWithoutConversationInput =
   role?: Prisma.StringFieldUpdateOperationsInput | string
   joinedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastReadAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  lastActivityAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
 
@@ -614,6 +649,7 @@ export type ConversationParticipantSelect<ExtArgs extends runtime.Types.Extensio
   role?: boolean
   joinedAt?: boolean
   lastReadAt?: boolean
+  lastActivityAt?: boolean
   conversation?: boolean | Prisma.ConversationDefaultArgs<ExtArgs>
   user?: boolean | Prisma.UserDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["conversationParticipant"]>
@@ -624,6 +660,7 @@ export type ConversationParticipantSelectCreateManyAndReturn<ExtArgs extends run
   role?: boolean
   joinedAt?: boolean
   lastReadAt?: boolean
+  lastActivityAt?: boolean
   conversation?: boolean | Prisma.ConversationDefaultArgs<ExtArgs>
   user?: boolean | Prisma.UserDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["conversationParticipant"]>
@@ -634,6 +671,7 @@ export type ConversationParticipantSelectUpdateManyAndReturn<ExtArgs extends run
   role?: boolean
   joinedAt?: boolean
   lastReadAt?: boolean
+  lastActivityAt?: boolean
   conversation?: boolean | Prisma.ConversationDefaultArgs<ExtArgs>
   user?: boolean | Prisma.UserDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["conversationParticipant"]>
@@ -644,9 +682,10 @@ export type ConversationParticipantSelectScalar = {
   role?: boolean
   joinedAt?: boolean
   lastReadAt?: boolean
+  lastActivityAt?: boolean
 }
 
-export type ConversationParticipantOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"conversationId" | "userId" | "role" | "joinedAt" | "lastReadAt", ExtArgs["result"]["conversationParticipant"]>
+export type ConversationParticipantOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"conversationId" | "userId" | "role" | "joinedAt" | "lastReadAt" | "lastActivityAt", ExtArgs["result"]["conversationParticipant"]>
 export type ConversationParticipantInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   conversation?: boolean | Prisma.ConversationDefaultArgs<ExtArgs>
   user?: boolean | Prisma.UserDefaultArgs<ExtArgs>
@@ -675,6 +714,12 @@ export type $ConversationParticipantPayload<ExtArgs extends runtime.Types.Extens
     role: string
     joinedAt: Date
     lastReadAt: Date | null
+    /**
+     * The conversation's last activity, coalesce(last_message_at, created_at),
+     * kept here so the inbox is a range of one index; written with the
+     * conversation's in one transaction (sendMessage, createConversation)
+     */
+    lastActivityAt: Date
   }, ExtArgs["result"]["conversationParticipant"]>
   composites: {}
 }
@@ -1105,6 +1150,7 @@ export interface ConversationParticipantFieldRefs {
   readonly role: Prisma.FieldRef<"ConversationParticipant", 'String'>
   readonly joinedAt: Prisma.FieldRef<"ConversationParticipant", 'DateTime'>
   readonly lastReadAt: Prisma.FieldRef<"ConversationParticipant", 'DateTime'>
+  readonly lastActivityAt: Prisma.FieldRef<"ConversationParticipant", 'DateTime'>
 }
     
 

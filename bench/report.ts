@@ -1,0 +1,121 @@
+// Internal: the Markdown of bench/results/<date>.md.
+import type { BenchResults, ModeFigures } from './inbox.js';
+import type { Spread } from './stats.js';
+
+const MODE_NAMES: Record<string, string> = {
+  api: 'API (this build)',
+  floor: 'SQL floor: the same statements through pg',
+  unbatched: 'API, DATALOADER_BATCH=false',
+  baseline: 'API, baseline build',
+};
+
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+const spread = (value: Spread, digits = 1, unit = '') =>
+  `${fixed(value.median, digits)}${unit} (${fixed(value.min, digits)}–${fixed(value.max, digits)})`;
+
+export function renderReport(results: BenchResults): string {
+  const lines: string[] = [];
+  const { data, operation, window, machine } = results;
+  lines.push(
+    `# Inbox benchmark (${results.date.slice(0, 10)})`,
+    '',
+    `Commit ${results.commit.slice(0, 10)}${results.uncommittedChanges ? ' with uncommitted changes' : ''}` +
+      (results.baseline ? `; baseline ${results.baseline.ref} (${results.baseline.commit.slice(0, 10)})` : '') +
+      `. ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, PostgreSQL ${machine.postgres} on the same host` +
+      ` (load average at the end ${machine.loadAverage.map((value) => value.toFixed(1)).join(' ')}).`,
+    '',
+    `Data: ${data.users} users, ${data.conversations} conversations, ${data.messages} messages (seed ${data.seed}).` +
+      ` Operation: the Inbox client operation, ${operation.variables.conversations} conversations × ${operation.variables.messages} messages,` +
+      ` for user ${operation.viewer.userId} (in ${operation.viewer.conversations} conversations): ${operation.statements} SQL statements,` +
+      ` ${Math.round(operation.responseBytes / 1024)} KB of JSON.`,
+    '',
+  );
+  const modes = Object.entries(results.modes) as [string, ModeFigures][];
+  if (modes.length > 0) {
+    lines.push(
+      `${window.connections} connections, closed loop; ${window.rounds} interleaved rounds of ${window.warmupMs / 1000} s warm-up + ` +
+        `${window.durationMs / 1000} s counted per mode. Servers are child processes in production mode; requests/s is the median ` +
+        `of the rounds (min–max), latency percentiles over every request of all rounds, CPU per request of the process under load` +
+        ` (the server, or the floor's replaying process).`,
+      '',
+      '| mode | requests/s | p50 | p95 | p99 | CPU ms / request |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const [mode, figures] of modes) {
+      lines.push(
+        `| ${MODE_NAMES[mode] ?? mode} | ${spread(figures.throughput)} | ${fixed(figures.latency.p50)} ms | ${fixed(figures.latency.p95)} ms |` +
+          ` ${fixed(figures.latency.p99)} ms | ${figures.cpuMsPerRequest ? spread(figures.cpuMsPerRequest) : 'n/a'} |`,
+      );
+    }
+    lines.push('');
+    const ratios: [string, Spread | null, string][] = [
+      ['graphqlOverFloor', results.graphqlOverFloor, 'floor requests/s ÷ API requests/s (budget ≤ 1.5)'],
+      ['batchingSpeedup', results.batchingSpeedup, 'API ÷ DATALOADER_BATCH=false'],
+      ['apiOverBaseline', results.apiOverBaseline, 'API ÷ baseline build'],
+    ];
+    for (const [name, value, meaning] of ratios) {
+      if (value) lines.push(`- **${name}** ${spread(value, 2, '×')}: ${meaning}, per round (median, min–max)`);
+    }
+    if (results.answersIdenticalToBaseline !== null) {
+      lines.push(`- answers byte-identical to the baseline's: ${results.answersIdenticalToBaseline ? 'yes' : '**no**'}`);
+    }
+    lines.push('', '<details><summary>Per round</summary>', '', '| round | mode | requests/s | p50 | p95 | p99 | CPU ms / request |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (let round = 0; round < window.rounds; round += 1) {
+      for (const [mode, figures] of modes) {
+        const r = figures.perRound[round]!;
+        lines.push(
+          `| ${round + 1} | ${mode} | ${fixed(r.throughput)} | ${fixed(r.p50)} | ${fixed(r.p95)} | ${fixed(r.p99)} | ${r.cpuMsPerRequest === null ? 'n/a' : fixed(r.cpuMsPerRequest)} |`,
+        );
+      }
+    }
+    lines.push('', '</details>', '');
+  }
+
+  lines.push(
+    '## The inbox page statement',
+    '',
+    `The page of ${operation.variables.conversations} conversations alone (findInboxPages), sequential round trips from the benchmark` +
+      ` alternating between the viewers, and PostgreSQL's Execution Time (median of 7 EXPLAIN ANALYZE).`,
+    '',
+    '| viewer | conversations | round trip p50 | p95 | execution |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  const [heaviest, median, lightestFullPage] = results.inboxPage;
+  const viewers = [['heaviest', heaviest!], ['median', median!], ['fewest conversations that fill a page', lightestFullPage!]] as const;
+  for (const [name, page] of viewers) {
+    lines.push(
+      `| ${name} (user ${page.viewer.userId}) | ${page.viewer.conversations} | ${fixed(page.roundTrip.p50, 2)} ms | ${fixed(page.roundTrip.p95, 2)} ms | ${fixed(page.executionMs, 3)} ms |`,
+    );
+  }
+  const { heaviestOverMedianPage: overMedian, heaviestOverLightestFullPage: overFull } = results;
+  lines.push(
+    '',
+    `Heaviest ÷ median: ${fixed(overMedian.roundTrip, 2)}× round trip, ${fixed(overMedian.execution, 2)}× execution` +
+      ` (the median viewer's page holds ${Math.min(median!.viewer.conversations, operation.variables.conversations)} rows).` +
+      ` Heaviest ÷ fewest conversations that fill a page: ${fixed(overFull.roundTrip, 2)}× round trip, ${fixed(overFull.execution, 2)}× execution.`,
+    '',
+  );
+  for (const [name, page] of viewers.slice(0, 2)) {
+    lines.push(`<details><summary>EXPLAIN (ANALYZE, BUFFERS), ${name} viewer</summary>`, '', '```', page.plan, '```', '', '</details>', '');
+  }
+
+  if (results.statementPlan.length > 0) {
+    lines.push('## What the floor replays', '', 'Each statement is sent when the one above it completes, as the resolvers sent it:', '', '```', ...results.statementPlan, '```', '');
+  }
+
+  for (const profile of results.profiles) {
+    lines.push(
+      `## CPU profile: ${MODE_NAMES[profile.mode]}`,
+      '',
+      `${profile.file} (not committed), main thread busy ${fixed(profile.summary.busyMs / 1000)} s of the ${fixed(profile.summary.windowMs / 1000)} s window, ${fixed(profile.throughput)} requests/s under the profiler.`,
+      '',
+      '| self time | % of busy | function |',
+      '| ---: | ---: | --- |',
+      ...profile.summary.top.map((entry) => `| ${fixed(entry.selfMs, 0)} ms | ${fixed(entry.percent)} | \`${entry.function}\` |`),
+      '',
+      'By area: ' + profile.summary.areas.slice(0, 12).map((area) => `${area.area} ${fixed(area.percent)}%`).join(', ') + '.',
+      '',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS conversation_participants_user_id_last_activity_at_idx;
