@@ -87,6 +87,9 @@ it('a seed run while the server runs goes through the server: both answer right,
 
   const counts = await countRows();
   expect(counts).toMatchObject({ users: 30, conversations: 60, messages: 900 });
+  // A document the server has not answered before: its response cache is not
+  // told of writes made by other processes, and may hold VIEWER's old answer
+  // until that expires (60 s).
   const after = await graphql<{ viewer: { conversations: { totalCount: number } }; user: { id: string } | null; missing: null }>(
     server.url,
     `{ viewer { conversations { totalCount } } user(id: "${toGlobalId('User', 30)}") { id } missing: user(id: "${toGlobalId('User', 31)}") { id } }`,
