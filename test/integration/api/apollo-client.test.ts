@@ -39,9 +39,12 @@ beforeAll(async () => {
   const friend = await insertUser(db, 'Friend');
   conversationIds = [];
   // Three groups with 25 messages each, alternating authors, all in the past
-  // (so a message sent now is the newest), none read by the viewer.
+  // (so a message sent now is the newest), none read by the viewer. They all
+  // fall on yesterday (UTC), between 13:00 and 18:00: anchored to now, a run
+  // shortly after midnight would spread them over two days, a streak of 2.
+  const yesterdayEvening = new Date(new Date().setUTCHours(0, 0, 0, 0) - 6 * 60 * MINUTE).getTime();
   for (let index = 0; index < 3; index += 1) {
-    const start = Date.now() - (3 - index) * 100 * MINUTE;
+    const start = yesterdayEvening - (3 - index) * 100 * MINUTE;
     const id = await insertConversation(db, { participants: [viewer.id, friend.id], title: `Group ${index}`, createdAt: new Date(start) });
     await insertMessages(
       db,
