@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ResponseCache } from './response-cache.js';
+import { createOutageLog } from '../db/redis.js';
 
 /** What the response cache did since the process started: a plain object a metrics endpoint can read. */
 export interface CacheCounters {
@@ -35,18 +36,15 @@ export interface FailOpenOptions {
  * warning, the first success after it as the recovery; every failure is counted.
  */
 export function failOpen(store: ResponseCache, { logger, counters }: FailOpenOptions): ResponseCache {
-  let down = false;
+  const outage = createOutageLog(logger, {
+    down: 'response cache unavailable: answering from the database until it is back',
+    up: 'response cache available again',
+  });
   const failed = (operation: string, error: unknown) => {
     counters.errors += 1;
-    if (down) return;
-    down = true;
-    logger.warn({ err: error, operation }, 'response cache unavailable: answering from the database until it is back');
+    outage.failed(error, operation);
   };
-  const succeeded = () => {
-    if (!down) return;
-    down = false;
-    logger.info('response cache available again');
-  };
+  const succeeded = outage.succeeded;
 
   return {
     async get(key) {

@@ -71,3 +71,34 @@ export function withinDeadline<T>(work: Promise<T>, ms: number, what = 'Redis'):
     );
   });
 }
+
+export interface OutageLog {
+  /** A command failed: counted by the caller; logged at warn only when it starts an outage. */
+  failed(error: unknown, operation?: string): void;
+  /** A command succeeded: logged at info only when it ends an outage. */
+  succeeded(): void;
+}
+
+/**
+ * Logs an outage of a Redis-backed feature once, when it starts, and its
+ * recovery once, when it ends, however many requests fail in between: one
+ * outage must not write (or page someone about) a line per request.
+ */
+export function createOutageLog(
+  logger: { warn(details: object, message: string): void; info(message: string): void },
+  messages: { down: string; up: string },
+): OutageLog {
+  let down = false;
+  return {
+    failed(error, operation) {
+      if (down) return;
+      down = true;
+      logger.warn(operation === undefined ? { err: error } : { err: error, operation }, messages.down);
+    },
+    succeeded() {
+      if (!down) return;
+      down = false;
+      logger.info(messages.up);
+    },
+  };
+}

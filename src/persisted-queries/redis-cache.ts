@@ -1,6 +1,6 @@
 import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
 import type { FastifyBaseLogger } from 'fastify';
-import { withinDeadline, type Redis } from '../db/redis.js';
+import { createOutageLog, withinDeadline, type Redis } from '../db/redis.js';
 
 export interface RedisQueryCacheOptions {
   /** The process's Redis client (db/redis.ts). */
@@ -31,18 +31,15 @@ export function createRedisQueryCache(options: RedisQueryCacheOptions): RedisQue
   const prefix = options.keyPrefix ?? 'parley:';
   const deadlineMs = options.deadlineMs ?? 100;
   const counters = { failures: 0 };
-  let down = false;
+  const outage = createOutageLog(logger, {
+    down: 'persisted queries unavailable in Redis: clients are asked to send their documents',
+    up: 'persisted queries available in Redis again',
+  });
   const failed = (operation: string, error: unknown) => {
     counters.failures += 1;
-    if (down) return;
-    down = true;
-    logger.warn({ err: error, operation }, 'persisted queries unavailable in Redis: clients are asked to send their documents');
+    outage.failed(error, operation);
   };
-  const succeeded = () => {
-    if (!down) return;
-    down = false;
-    logger.info('persisted queries available in Redis again');
-  };
+  const succeeded = outage.succeeded;
 
   return {
     counters,

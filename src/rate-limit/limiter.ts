@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { withinDeadline, type Redis } from '../db/redis.js';
+import { createOutageLog, withinDeadline, type Redis } from '../db/redis.js';
 import type { RateLimitStatus } from '../graphql/operation-budget.js';
 
 export interface RateLimiterOptions {
@@ -83,20 +83,16 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const writesBucket = bucket('writes', writes);
   const counters: RateLimiterCounters = { refusedPoints: 0, refusedWrites: 0, storeFailures: 0 };
 
-  let down = false;
+  const outage = createOutageLog(logger, {
+    down: 'rate limits unavailable: answering without them until the store is back',
+    up: 'rate limits available again',
+  });
   const failed = (error: unknown): RateLimitVerdict => {
     counters.storeFailures += 1;
-    if (!down) {
-      down = true;
-      logger.warn({ err: error }, 'rate limits unavailable: answering without them until the store is back');
-    }
+    outage.failed(error);
     return { kind: 'unmetered' };
   };
-  const succeeded = () => {
-    if (!down) return;
-    down = false;
-    logger.info('rate limits available again');
-  };
+  const succeeded = outage.succeeded;
 
   /** Takes `amount` from `limiter`'s count of `key`: the count after it, and whether it stayed within the limit. */
   const take = async (limiter: RateLimiterAbstract, key: string, amount: number) => {
