@@ -136,7 +136,9 @@ async function load(mode: Mode, seconds: number): Promise<Load> {
 }
 
 await ensureDatabase();
-const config = loadConfig({ ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_URL: benchUrl });
+// One viewer under load spends its default rate-limit budget in seconds: the
+// limiter still runs, it just never refuses.
+const config = loadConfig({ ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_URL: benchUrl, RATE_LIMIT_POINTS: '1000000000' });
 const pool = instrumentPool(createPool(benchUrl, config.database, { applicationName: 'parley-bench-cache' }));
 await migrate(pool, { log: () => {} });
 const { rows: counted } = await pool.query<{ messages: number }>('SELECT count(*)::int AS messages FROM messages');
