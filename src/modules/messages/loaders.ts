@@ -16,25 +16,37 @@ import {
 } from './sql.js';
 
 export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies, primeUser: (user: UserRow) => void) {
-  // Messages are read with their author joined: priming userById before the
-  // batch resolves means Message.author never costs a statement (and the
-  // count of a request does not depend on which query answers first).
-  const withoutAuthor = (row: MessageWithAuthorRow): MessageRow => {
-    primeUser(authorOfRow(row));
-    return messageOfRow(row);
+  // Messages are read with their author joined: each message keeps its
+  // author, so Message.author answers at once, and userById is primed before
+  // the batch resolves, so no path to the author costs a statement (and the
+  // count of a request does not depend on which query answers first). Rows
+  // repeat their author's columns for every message: one object per author
+  // and batch (a batch's rows are of one moment; a later batch, after a
+  // write, makes its own).
+  const withAuthors = () => {
+    const authors = new Map<number, UserRow>();
+    return (row: MessageWithAuthorRow): MessageRow => {
+      let author = authors.get(row.authorId);
+      if (!author) {
+        author = authorOfRow(row);
+        authors.set(row.authorId, author);
+        primeUser(author);
+      }
+      return messageOfRow(row, author);
+    };
   };
   return {
     /** Messages by id as the viewer sees them: null outside the viewer's conversations (or when signed out). */
     visibleMessageById: new DataLoader<string, MessageRow | null>(
       async (ids) =>
-        viewer ? orderByKeys(ids, (await findVisibleMessages(pool, viewer.id, ids)).map(withoutAuthor), (row) => row.id) : ids.map(() => null),
+        viewer ? orderByKeys(ids, (await findVisibleMessages(pool, viewer.id, ids)).map(withAuthors()), (row) => row.id) : ids.map(() => null),
       { batch },
     ),
 
     /** The newest message of each conversation, null for an empty one. */
     lastMessageByConversation: new DataLoader<number, MessageRow | null>(
       async (conversationIds) =>
-        orderByKeys(conversationIds, (await findLastMessages(pool, conversationIds)).map(withoutAuthor), (row) => row.conversationId),
+        orderByKeys(conversationIds, (await findLastMessages(pool, conversationIds)).map(withAuthors()), (row) => row.conversationId),
       { batch },
     ),
 
@@ -45,7 +57,7 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
      */
     messagesByConversation: new DataLoader<HistoryPageKey, MessageRow[], string>(
       async (keys) => {
-        return groupByOrdinal(keys.length, await findHistoryPages(pool, keys), withoutAuthor);
+        return groupByOrdinal(keys.length, await findHistoryPages(pool, keys), withAuthors());
       },
       { batch, cacheKeyFn: (key) => `${key.conversationId}/${pageKey(key.page)}` },
     ),

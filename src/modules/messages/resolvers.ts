@@ -5,7 +5,16 @@ import { connectionResolvers } from '../relay/connection-resolvers.js';
 import { idOfType, toGlobalId } from '../relay/global-id.js';
 import { editMessage } from './edit-message.js';
 import type { MessageRow } from './rows.js';
+import type { Context } from '../../graphql/context.js';
+import type { UserRow } from '../users/rows.js';
 import { sendMessage } from './send-message.js';
+
+async function loadAuthor(loaders: Context['loaders'], message: MessageRow): Promise<UserRow> {
+  const author = await loaders.userById.load(message.authorId);
+  // messages.author_id references users: a missing author is a broken invariant, not a client error.
+  if (!author) throw new Error(`message ${message.id}: author ${message.authorId} does not exist`);
+  return author;
+}
 
 export const messageResolvers: Resolvers = {
   Mutation: {
@@ -28,12 +37,8 @@ export const messageResolvers: Resolvers = {
 
   Message: {
     id: (message) => toGlobalId('Message', message.id),
-    author: async (message, _args, { loaders }) => {
-      const author = await loaders.userById.load(message.authorId);
-      // messages.author_id references users: a missing author is a broken invariant, not a client error.
-      if (!author) throw new Error(`message ${message.id}: author ${message.authorId} does not exist`);
-      return author;
-    },
+    // Synchronous where the message was read with its author (every read but a write's own answer).
+    author: (message, _args, { loaders }) => message.author ?? loadAuthor(loaders, message),
     conversation: (message, _args, context) => loadVisibleConversation(context, message.conversationId),
   },
 

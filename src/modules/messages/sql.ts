@@ -18,9 +18,9 @@ export const AUTHOR_PREFIX = 'author.';
 /** A message as read with its author joined: the loaders prime userById with the author. */
 export type MessageWithAuthorRow = MessageRow & { [Field in keyof UserRow as `${typeof AUTHOR_PREFIX}${Field}`]: UserRow[Field] };
 
-/** The message of a MessageWithAuthorRow (or of a row with more beside), in one object. */
-export function messageOfRow(row: MessageRow): MessageRow {
-  return { id: row.id, conversationId: row.conversationId, authorId: row.authorId, body: row.body, createdAt: row.createdAt, editedAt: row.editedAt };
+/** The message of a MessageWithAuthorRow (or of a row with more beside), in one object, with its author. */
+export function messageOfRow(row: MessageRow, author: UserRow): MessageRow {
+  return { id: row.id, conversationId: row.conversationId, authorId: row.authorId, body: row.body, createdAt: row.createdAt, editedAt: row.editedAt, author };
 }
 
 /** The author of a MessageWithAuthorRow, in one object: named fields, not a scan of the row's keys. */
