@@ -12,41 +12,47 @@ import {
   findVisibleMessages,
   type HistoryPageKey,
   messageOfRow,
+  type MessageWithAuthorOnceRow,
   type MessageWithAuthorRow,
+  hasAuthor,
 } from './sql.js';
 
 export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies, primeUser: (user: UserRow) => void) {
   // Messages are read with their author joined: each message keeps its
   // author, so Message.author answers at once, and userById is primed before
   // the batch resolves, so no path to the author costs a statement (and the
-  // count of a request does not depend on which query answers first). Rows
-  // repeat their author's columns for every message: one object per author
-  // and batch (a batch's rows are of one moment; a later batch, after a
-  // write, makes its own).
-  const withAuthors = () => {
+  // count of a request does not depend on which query answers first). One
+  // object per author and batch (a batch's rows are of one moment; a later
+  // batch, after a write, makes its own), read from whichever row carries
+  // the author's columns (findHistoryPages sends them once per author).
+  const withAuthors = (rows: readonly MessageWithAuthorOnceRow[]) => {
     const authors = new Map<number, UserRow>();
-    return (row: MessageWithAuthorRow): MessageRow => {
-      let author = authors.get(row.authorId);
-      if (!author) {
-        author = authorOfRow(row);
-        authors.set(row.authorId, author);
-        primeUser(author);
-      }
+    for (const row of rows) {
+      if (!hasAuthor(row) || authors.has(row.authorId)) continue;
+      const author = authorOfRow(row);
+      authors.set(row.authorId, author);
+      primeUser(author);
+    }
+    return (row: MessageWithAuthorOnceRow): MessageRow => {
+      const author = authors.get(row.authorId);
+      // messages.author_id references users: every author comes on some row of the batch.
+      if (!author) throw new Error(`message ${row.id}: author ${row.authorId} missing from its statement's rows`);
       return messageOfRow(row, author);
     };
   };
+  const mapMessages = (rows: readonly MessageWithAuthorRow[]) => rows.map(withAuthors(rows));
   return {
     /** Messages by id as the viewer sees them: null outside the viewer's conversations (or when signed out). */
     visibleMessageById: new DataLoader<string, MessageRow | null>(
       async (ids) =>
-        viewer ? orderByKeys(ids, (await findVisibleMessages(pool, viewer.id, ids)).map(withAuthors()), (row) => row.id) : ids.map(() => null),
+        viewer ? orderByKeys(ids, mapMessages(await findVisibleMessages(pool, viewer.id, ids)), (row) => row.id) : ids.map(() => null),
       { batch },
     ),
 
     /** The newest message of each conversation, null for an empty one. */
     lastMessageByConversation: new DataLoader<number, MessageRow | null>(
       async (conversationIds) =>
-        orderByKeys(conversationIds, (await findLastMessages(pool, conversationIds)).map(withAuthors()), (row) => row.conversationId),
+        orderByKeys(conversationIds, mapMessages(await findLastMessages(pool, conversationIds)), (row) => row.conversationId),
       { batch },
     ),
 
@@ -57,7 +63,8 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
      */
     messagesByConversation: new DataLoader<HistoryPageKey, MessageRow[], string>(
       async (keys) => {
-        return groupByOrdinal(keys.length, await findHistoryPages(pool, keys), withAuthors());
+        const rows = await findHistoryPages(pool, keys);
+        return groupByOrdinal(keys.length, rows, withAuthors(rows));
       },
       { batch, cacheKeyFn: (key) => `${key.conversationId}/${pageKey(key.page)}` },
     ),

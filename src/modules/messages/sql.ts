@@ -18,6 +18,14 @@ export const AUTHOR_PREFIX = 'author.';
 /** A message as read with its author joined: the loaders prime userById with the author. */
 export type MessageWithAuthorRow = MessageRow & { [Field in keyof UserRow as `${typeof AUTHOR_PREFIX}${Field}`]: UserRow[Field] };
 
+/** A message of a statement that joins each author once (findHistoryPages): the author's columns on one row per author, null on the others. */
+export type MessageWithAuthorOnceRow = MessageRow & { [Field in keyof UserRow as `${typeof AUTHOR_PREFIX}${Field}`]: UserRow[Field] | null };
+
+/** Whether a row carries its author's columns. */
+export function hasAuthor(row: MessageWithAuthorOnceRow): row is MessageWithAuthorRow {
+  return row['author.id'] !== null;
+}
+
 /** The message of a MessageWithAuthorRow (or of a row with more beside), in one object, with its author. */
 export function messageOfRow(row: MessageRow, author: UserRow): MessageRow {
   return { id: row.id, conversationId: row.conversationId, authorId: row.authorId, body: row.body, createdAt: row.createdAt, editedAt: row.editedAt, author };
@@ -82,12 +90,18 @@ export interface HistoryPageKey {
  * statement: a LATERAL keyset probe per key on
  * messages (conversation_id, created_at DESC, id DESC); forward pages go back
  * in time from the cursor, backward pages forward from it. Rows carry the
- * key's ordinal and their author, in no set order (toConnectionPage sorts
- * them); one row more than the page size tells whether more follow.
+ * key's ordinal, in no set order (toConnectionPage sorts them); one row more
+ * than the page size tells whether more follow. Each author's columns come
+ * on one row only, null on that author's other rows: a page of 50
+ * conversations × 21 messages has some 50 authors, and their columns
+ * repeated on every row were most of what the database sent and the driver
+ * parsed (two timestamps each), and 1,000 lookups into users.
  */
-export async function findHistoryPages(db: Queryable, keys: readonly HistoryPageKey[]): Promise<(MessageWithAuthorRow & { ordinal: number })[]> {
-  const { rows } = await db.query<MessageWithAuthorRow & { ordinal: number }>(
-    `SELECT k.ordinal::int AS ordinal, page.*, ${userColumns('u', AUTHOR_PREFIX)}
+export async function findHistoryPages(db: Queryable, keys: readonly HistoryPageKey[]): Promise<(MessageWithAuthorOnceRow & { ordinal: number })[]> {
+  const { rows } = await db.query<MessageWithAuthorOnceRow & { ordinal: number }>(
+    `SELECT q.ordinal, q.id, q."conversationId", q."authorId", q.body, q."createdAt", q."editedAt", ${userColumns('u', AUTHOR_PREFIX)}
+     FROM (
+     SELECT k.ordinal::int AS ordinal, page.*, row_number() OVER (PARTITION BY page."authorId") AS "authorRow"
      FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::bigint[], $5::boolean[])
           WITH ORDINALITY AS k(conversation_id, size, cursor_at, cursor_id, forward, ordinal)
      CROSS JOIN LATERAL (
@@ -103,7 +117,8 @@ export async function findHistoryPages(db: Queryable, keys: readonly HistoryPage
         ORDER BY m.created_at ASC, m.id ASC
         LIMIT k.size + 1)
      ) page
-     JOIN users u ON u.id = page."authorId"`,
+     ) q
+     LEFT JOIN users u ON u.id = q."authorId" AND q."authorRow" = 1`,
     [
       keys.map((key) => key.conversationId),
       keys.map((key) => key.page.size),
