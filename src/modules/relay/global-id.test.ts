@@ -27,13 +27,6 @@ describe('toGlobalId / fromGlobalId', () => {
     expect(fromGlobalId(globalId, 'id')).toEqual({ type, id: String(id) });
   });
 
-  it('writes exactly what Buffer writes as base64url, for every length and type', () => {
-    const ids = [...Array.from({ length: 2_000 }, (_unused, index) => index + 1), 2_147_483_647, '9223372036854775807', 'é:ü'];
-    for (const type of ['User', 'Conversation', 'Message', 'UserStats'] as const) {
-      for (const id of ids) expect(toGlobalId(type, id)).toBe(raw(`${type}:${id}`));
-    }
-  });
-
   it('is opaque: URL-safe, the database id not in clear, different for each type', () => {
     const ids = (['User', 'Conversation', 'Message', 'UserStats'] as const).map((type) => toGlobalId(type, 31337));
     for (const id of ids) {
