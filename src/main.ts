@@ -102,8 +102,9 @@ await runCli(async () => {
   if (explorerPath) say(`explorer (works offline) at http://${host}:${port}${explorerPath}`);
   else if (config.env !== 'production') say('no offline explorer: ruru, a development dependency, is not installed (Apollo Sandbox at /graphql needs internet)');
   if (demoUserId !== undefined) {
-    say(`demo token for user ${demoUserId} (send as Authorization: Bearer <token>):`);
-    console.log(await auth.issueToken(demoUserId));
+    // Made first, then printed with its heading in one write: no log line can fall between the two.
+    const token = await auth.issueToken(demoUserId);
+    console.log(`parley: demo token for user ${demoUserId} (send as Authorization: Bearer <token>):\n${token}`);
   }
   if (!config.auth.jwtSecret) say(`JWT_SECRET is unset: tokens are signed with the secret kept in ${config.auth.secretFile}`);
 });
