@@ -31,6 +31,8 @@ export interface CacheableOperation {
   /** The document to run: with the fields tagging needs (entity-tags.ts). */
   executable: DocumentNode;
   plan: ValuePlan | undefined;
+  /** The variables the operation declares: the only ones its answer can depend on. */
+  variableNames: readonly string[];
 }
 
 const UNCACHEABLE: OperationAnalysis = { cacheable: false };
@@ -119,7 +121,8 @@ export function createOperationCache({
       logger.warn({ err: error }, 'response cache: a document cannot be tagged; its answers are not cached');
       return UNCACHEABLE;
     }
-    return { cacheable: true, policy, hash: documentHash(schemaHash, print(document)), executable, plan };
+    const variableNames = (operation.variableDefinitions ?? []).map((definition) => definition.variable.name.value);
+    return { cacheable: true, policy, hash: documentHash(schemaHash, print(document)), executable, plan, variableNames };
   };
 
   return {
@@ -148,11 +151,24 @@ export function createOperationCache({
     },
 
     /**
-     * The key of an answer.
+     * The key of an answer, from the variables the operation declares (graphql-js
+     * ignores others: a client adding `{"junk": …}` must not mint new keys);
+     * undefined when they cannot be keyed (a value nested deeper than the stack
+     * allows, which graphql-js refuses as BAD_USER_INPUT): then nothing is
+     * looked up or stored.
+     * @param variables the request's variables as the client sent them
      * @param viewer the signed-in user (only read for PRIVATE operations)
      */
-    keyOf(analysis: CacheableOperation, operationName: string | null | undefined, variables: unknown, viewer: Viewer | null): string {
-      return answerKey(analysis.hash, operationName, variables, scopeOf(analysis.policy.scope, viewer));
+    keyOf(analysis: CacheableOperation, operationName: string | null | undefined, variables: unknown, viewer: Viewer | null): string | undefined {
+      const sent = (variables ?? {}) as Record<string, unknown>;
+      const declared: Record<string, unknown> = {};
+      for (const name of analysis.variableNames) if (Object.hasOwn(sent, name)) declared[name] = sent[name];
+      try {
+        return answerKey(analysis.hash, operationName, declared, scopeOf(analysis.policy.scope, viewer));
+      } catch (error) {
+        if (error instanceof RangeError) return undefined;
+        throw error;
+      }
     },
 
     /** Looks up an answer; never throws (a failing store is a miss). */
@@ -251,5 +267,12 @@ export type OperationCache = ReturnType<typeof createOperationCache>;
 export function cacheHeaders(answer: AnswerMeta, now = Date.now()): { 'cache-control': string; age: string; vary: string } {
   const age = Math.max(0, Math.floor((now - answer.storedAt) / 1000));
   const remaining = Math.max(0, answer.maxAge - age);
-  return { 'cache-control': `${answer.scope === 'PRIVATE' ? 'private' : 'public'}, max-age=${remaining}`, age: String(age), vary: 'accept-encoding' };
+  const isPrivate = answer.scope === 'PRIVATE';
+  return {
+    'cache-control': `${isPrivate ? 'private' : 'public'}, max-age=${remaining}`,
+    age: String(age),
+    // A private answer is one user's: a browser shared by two accounts must not
+    // give one the other's answer to the same GET.
+    vary: isPrivate ? 'accept-encoding, authorization' : 'accept-encoding',
+  };
 }

@@ -70,7 +70,9 @@ export function cachedAnswersHook({ cache, auth }: CachedAnswersOptions): preHan
     if (!contentType) return;
 
     const viewer = analysis.policy.scope === 'PRIVATE' ? await auth.viewerFromHeader(request.headers.authorization) : null;
-    const { answer } = await cache.lookup(cache.keyOf(analysis, operationName, variables, viewer));
+    const key = cache.keyOf(analysis, operationName, variables, viewer);
+    if (key === undefined) return;
+    const { answer } = await cache.lookup(key);
     if (!answer) return;
     cache.counters.hits += 1;
     reply.headers({ ...cacheHeaders(answer), 'x-cache': 'HIT', 'content-type': contentType });

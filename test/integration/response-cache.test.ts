@@ -101,6 +101,8 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       expect(hit.statements).toBe(0);
       expect(hit.data).toEqual(miss.data);
       expect(hit.headers.get('cache-control')).toMatch(/^private, max-age=(59|60)$/);
+      // One user's answer: a browser shared by two accounts keys it by the token too.
+      expect([miss.headers.get('vary'), hit.headers.get('vary')]).toEqual(['accept-encoding, authorization', 'accept-encoding, authorization']);
       expect(hit.headers.get('content-type')).toBe(miss.headers.get('content-type'));
       // The fields added for the tags never reach the client.
       expect(JSON.stringify(hit.data)).not.toContain('__cache');
@@ -165,6 +167,17 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       expect(await second.json()).toEqual(await first.json());
       const post = await send(PROFILE, variables);
       expect(post.headers.get('x-cache')).toBe('HIT');
+    });
+
+    it('keys on the variables the operation declares: others the client adds share the answer', async () => {
+      const owner = await insertUser(api.database.pool, 'Undeclared');
+      const query = 'query Profile($username: String!) { userByUsername(username: $username) { id displayName } }';
+      await readFresh(query, { username: owner.username });
+      for (let junk = 0; junk < 3; junk += 1) {
+        const withJunk = await send(query, { username: owner.username, junk, [`extra${junk}`]: 'x' });
+        expect(withJunk.headers.get('x-cache')).toBe('HIT');
+        expect(withJunk.statements).toBe(0);
+      }
     });
 
     it('never stores an answer with errors, and bypasses mutations', async () => {

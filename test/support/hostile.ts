@@ -28,7 +28,9 @@ export interface World {
 
 export async function startWorld(env: Record<string, string> = {}): Promise<World> {
   const log = captureLog();
-  const api = await startTestApi({ LOG_LEVEL: 'warn', ...env }, undefined, { logStream: log.stream });
+  // With the response cache on, as in production (startTestApi turns it off):
+  // hostile input must be refused the same way on the cache's paths too.
+  const api = await startTestApi({ LOG_LEVEL: 'warn', RESPONSE_CACHE: 'on', ...env }, undefined, { logStream: log.stream });
   const db = api.database.pool;
   const member = await insertUser(db, 'Member');
   const otherMember = await insertUser(db, 'OtherMember');

@@ -42,6 +42,7 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
           const analysis = cache.analyze(requestContext.source, requestContext.document, requestContext.request.operationName);
           if (!analysis.cacheable) return null;
           const key = cache.keyOf(analysis, requestContext.request.operationName, requestContext.request.variables, requestContext.contextValue.viewer);
+          if (key === undefined) return null;
           const lookup = await cache.lookup(key);
           // Rare: the route serves hits of documents it knows before they get here.
           if (lookup.answer) return served(JSON.parse((await gunzip(lookup.answer.gzipped)).toString('utf8')) as FormattedExecutionResult, lookup.answer);
