@@ -78,6 +78,16 @@ export interface TestApi {
  * sets them, and an empty value stands for the default
  * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there.
  */
+/**
+ * The request's SQL statement count from its x-sql-statements header; NaN
+ * when the header is missing, so that a check of "no SQL ran" cannot pass
+ * because the count was not reported at all.
+ */
+export function statementsOf(headers: Headers): number {
+  const header = headers.get('x-sql-statements');
+  return header === null ? Number.NaN : Number(header);
+}
+
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
@@ -136,7 +146,7 @@ export async function startTestApi(
         data: body.data,
         errors: body.errors,
         extensions: body.extensions,
-        statements: Number(response.headers.get('x-sql-statements')),
+        statements: statementsOf(response.headers),
         headers: response.headers,
       };
     },

@@ -5,7 +5,7 @@
 // line at error level in the log, and no SQL sent when the request is refused.
 import { SignJWT } from 'jose';
 import { toGlobalId } from '../../src/modules/relay/global-id.js';
-import { startTestApi, TEST_JWT_SECRET, type RawRequest, type TestApi } from './api.js';
+import { startTestApi, statementsOf, TEST_JWT_SECRET, type RawRequest, type TestApi } from './api.js';
 import { snapshotTables } from './assertions.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, type FixtureUser } from './fixtures.js';
 import { captureLog, type CapturedLog } from './log.js';
@@ -78,7 +78,7 @@ export interface HostileCase {
 /** A raw HTTP request to the world's server. */
 export async function raw(world: World, request: RawRequest): Promise<Answer> {
   const response = await world.api.send(request);
-  return { status: response.status, text: response.text, json: response.json as Answer['json'], statements: Number(response.headers.get('x-sql-statements')) };
+  return { status: response.status, text: response.text, json: response.json as Answer['json'], statements: statementsOf(response.headers) };
 }
 
 /** A GraphQL operation POSTed as JSON, with a bearer token when given. */

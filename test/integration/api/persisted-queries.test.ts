@@ -7,7 +7,7 @@ import { createRedisClient, type Redis } from '../../../src/db/redis.js';
 import { persistedQueryManifest } from '../../../src/generated/graphql/persisted-query-manifest.js';
 import * as operations from '../../../src/generated/graphql/operations.js';
 import { LeaderboardDocument, UpdateProfileDocument, ViewerDocument } from '../../../src/generated/graphql/operations.js';
-import { startTestApi, type RawResponse, type TestApi } from '../../support/api.js';
+import { startTestApi, statementsOf, type RawResponse, type TestApi } from '../../support/api.js';
 import { createTestDatabase, testRedisUrl } from '../../support/database.js';
 import { insertUser } from '../../support/fixtures.js';
 import { captureLog } from '../../support/log.js';
@@ -16,7 +16,7 @@ import { startOwnRedis, type OwnRedis } from '../../support/redis-server.js';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const persisted = (hash: string) => ({ persistedQuery: { version: 1, sha256Hash: hash } });
 const codes = (response: RawResponse) => ((response.json as { errors?: { extensions?: { code?: string } }[] }).errors ?? []).map((error) => error.extensions?.code);
-const statements = (response: RawResponse) => Number(response.headers.get('x-sql-statements'));
+const statements = (response: RawResponse) => statementsOf(response.headers);
 
 describe('automatic persisted queries in the shared Redis', () => {
   let redis: Redis;
