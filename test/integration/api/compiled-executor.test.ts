@@ -22,12 +22,18 @@ let compiled: TestApi;
 let interpreted: TestApi;
 let inbox: InboxFixture;
 let token: string;
+let inboxCursor: string;
 
 beforeAll(async () => {
   compiled = await startTestApi();
   inbox = await insertInbox(compiled.database.pool, { conversations: 12, messagesEach: 6 });
   interpreted = await startTestApi({ GRAPHQL_JIT: 'false' }, { ...compiled.database, close: async () => {} });
   token = await compiled.tokenFor(inbox.viewer.id);
+  // The cursor after the inbox's first three conversations, as a client would page on.
+  const firstPage = JSON.parse((await raw(compiled, InboxDocument, { conversations: 3, messages: 2 })).body) as {
+    data: { viewer: { conversations: { pageInfo: { endCursor: string } } } };
+  };
+  inboxCursor = firstPage.data.viewer.conversations.pageInfo.endCursor;
 });
 afterAll(async () => {
   await interpreted.close();
@@ -49,7 +55,7 @@ const someoneElsesConversation = () => toGlobalId('Conversation', 2_000_000_000)
 
 const CASES: [name: string, document: () => DocumentNode | string, variables: () => Record<string, unknown>, withToken?: boolean][] = [
   ['the reference inbox, 12 × 6', () => InboxDocument, () => ({ conversations: 12, messages: 6 })],
-  ['an inbox page after a cursor, with unread counts', () => InboxDocument, () => ({ conversations: 3, messages: 2 })],
+  ['an inbox page after a cursor, with unread counts', () => InboxDocument, () => ({ conversations: 3, messages: 2, after: inboxCursor })],
   ['a history page', () => ConversationHistoryDocument, () => ({ id: conversation(), first: 4 })],
   ['a profile', () => ProfileDocument, () => ({ username: inbox.others[0]!.username })],
   ['a leaderboard with the viewer’s entry', () => LeaderboardDocument, () => ({ metric: 'MESSAGES', first: 5 })],
