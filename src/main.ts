@@ -7,7 +7,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createPrisma } from './db/prisma.js';
-import { createRedisClient } from './db/redis.js';
+import { createRedisClient, type Redis } from './db/redis.js';
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
 import { tokenSecret } from './graphql/token-secret.js';
@@ -31,19 +31,26 @@ await runCli(async () => {
 
   // Read once: /ready compares the database with this build's migrations on every probe.
   const migrationFiles = await readMigrations();
-  const demoUserId = await prepareDatabase(database, config, say).catch(async (error: unknown) => {
-    // Closed here, or the embedded database's socket would keep the process alive after the error.
-    await database.close();
-    throw error;
-  });
+  // A step of the start that fails closes what is open, or the embedded
+  // database's socket (and Redis's reconnecting client) would keep the
+  // process alive after the error.
+  let openRedis: Redis | undefined;
+  const orClose = <T>(step: Promise<T>): Promise<T> =>
+    step.catch(async (error: unknown) => {
+      openRedis?.disconnect();
+      await database.close();
+      throw error;
+    });
+  const demoUserId = await orClose(prepareDatabase(database, config, say));
 
   const prisma = createPrisma(database.pool);
-  const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
+  const auth = createAuth({ secret: await orClose(tokenSecret(config.auth)), ttlSeconds: config.auth.tokenTtlSeconds });
   // Made once, shared by everything that uses Redis. Requests never wait for
   // it to connect: the response cache answers from the database meanwhile, and
   // rate limits and persisted queries fail open.
   const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
-  const { fastify, apollo, responseCache, explorerPath } = await createServer({
+  openRedis = redis;
+  const { fastify, apollo, responseCache, explorerPath } = await orClose(createServer({
     config,
     schema,
     db: { pool: database.pool, prisma },
@@ -51,7 +58,7 @@ await runCli(async () => {
     migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
     redis,
     checkRedis: redis ? () => redis.ping() : undefined,
-  });
+  }));
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
   if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');

@@ -4,7 +4,8 @@
 // the same); the server listens on loopback unless HOST says otherwise; no
 // schema hints in production error messages.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -106,6 +107,24 @@ describe('without JWT_SECRET, in development', () => {
     expect(await createAuth({ secret, ttlSeconds: 60 }).viewerFromHeader(`Bearer ${token}`)).toEqual({ id: 5 });
     expect(await createAuth({ secret: SECRET_FROM_THE_SOURCE, ttlSeconds: 60 }).viewerFromHeader(`Bearer ${token}`)).toBeNull();
   });
+});
+
+describe('a start that fails after the database opened', () => {
+  it('says why and exits, with the database and Redis closed, rather than hanging', async () => {
+    const secretFile = path.join(dataDir, 'short-secret');
+    await writeFile(secretFile, 'too-short\n', { mode: 0o600 });
+    // Redis on a port nobody listens on: its client reconnects forever unless it is closed.
+    const env = { ...developmentEnv(), JWT_SECRET_FILE: secretFile, REDIS_URL: 'redis://127.0.0.1:1' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += String(chunk)));
+    child.stderr.on('data', (chunk) => (output += String(chunk)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(timer);
+    expect({ code, signal }).toEqual({ code: 1, signal: null });
+    expect(output).toContain(secretFile);
+  }, 30_000);
 });
 
 describe('in production', () => {
