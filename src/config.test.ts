@@ -26,8 +26,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RATE_LIMIT: 'yes', RATE_LIMIT_POINTS: '0' })).toThrow(/RATE_LIMIT: expected on or off[\s\S]*RATE_LIMIT_POINTS: expected a whole number ≥ 1/);
   });
 
-  it('serves automatic persisted queries by default, kept a week; allowlist on request', () => {
-    expect(loadConfig({}).persistedQueries).toEqual({ mode: 'apq', ttlSeconds: 604_800 });
+  it('serves automatic persisted queries by default, kept a day; allowlist on request', () => {
+    expect(loadConfig({}).persistedQueries).toEqual({ mode: 'apq', ttlSeconds: 86_400 });
     expect(loadConfig({ PERSISTED_QUERIES: 'allowlist' }).persistedQueries.mode).toBe('allowlist');
     expect(() => loadConfig({ PERSISTED_QUERIES: 'list' })).toThrow(/PERSISTED_QUERIES: expected off, apq or allowlist/);
   });

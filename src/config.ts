@@ -69,7 +69,7 @@ const environmentSchema = z
     RATE_LIMIT_WRITES: integer(1, 1_000_000_000).default(60),
     RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
     PERSISTED_QUERIES: z.enum(['off', 'apq', 'allowlist'], { message: 'expected off, apq or allowlist' }).default('apq'),
-    PERSISTED_QUERIES_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
+    PERSISTED_QUERIES_TTL_SECONDS: integer(60, 31_536_000).default(24 * 3600),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {

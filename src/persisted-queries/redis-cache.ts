@@ -11,11 +11,20 @@ export interface RedisQueryCacheOptions {
   deadlineMs?: number;
   /** Where an outage and its end are logged, once each. */
   logger: Pick<FastifyBaseLogger, 'warn' | 'info'>;
+  /**
+   * Documents longer than this (UTF-16 code units) are not kept: Apollo
+   * registers a document before the rate limits are checked, so without a
+   * bound anyone could fill Redis with `{ __typename } # <a megabyte of
+   * comment>`, one new document per request. A client whose document is not
+   * kept sends it in full each time, which is the protocol's own fallback.
+   * Default: 32,768 (Parley's own operations are under 3,000).
+   */
+  maxDocumentLength?: number;
 }
 
 export interface RedisQueryCache extends KeyValueCache<string> {
   /** Commands that failed or were late: lookups answered as misses, registrations dropped. */
-  readonly counters: { failures: number };
+  readonly counters: { failures: number; /** Registrations refused for their length. */ tooLong: number };
 }
 
 /**
@@ -30,7 +39,8 @@ export function createRedisQueryCache(options: RedisQueryCacheOptions): RedisQue
   const { redis, logger } = options;
   const prefix = options.keyPrefix ?? 'parley:';
   const deadlineMs = options.deadlineMs ?? 100;
-  const counters = { failures: 0 };
+  const maxDocumentLength = options.maxDocumentLength ?? 32_768;
+  const counters = { failures: 0, tooLong: 0 };
   const outage = createOutageLog(logger, {
     down: 'persisted queries unavailable in Redis: clients are asked to send their documents',
     up: 'persisted queries available in Redis again',
@@ -54,6 +64,10 @@ export function createRedisQueryCache(options: RedisQueryCacheOptions): RedisQue
       }
     },
     async set(key, value, setOptions?: KeyValueCacheSetOptions) {
+      if (value.length > maxDocumentLength) {
+        counters.tooLong += 1;
+        return;
+      }
       try {
         const ttl = setOptions?.ttl;
         await withinDeadline(ttl ? redis.set(prefix + key, value, 'EX', ttl) : redis.set(prefix + key, value), deadlineMs, 'persisted query registration');

@@ -50,6 +50,17 @@ describe('automatic persisted queries in the shared Redis', () => {
     expect(byHash.status).toBe(200);
     expect(byHash.json).toMatchObject({ data: { __typename: 'Query' } });
   });
+
+  it('runs a document over 32 KiB but does not keep it: one request cannot store a megabyte in Redis', async () => {
+    const query = `{ __typename } # ${randomUUID()} ${'x'.repeat(40_000)}`;
+    const hash = sha256(query);
+    const sent = await first.send({ body: { query, extensions: persisted(hash) } });
+    expect(sent.status).toBe(200);
+    expect(sent.json).toMatchObject({ data: { __typename: 'Query' } });
+    expect(await redis.exists(`parley:apq:${hash}`)).toBe(0);
+    // Its client sends it in full again, as the protocol has it.
+    expect(codes(await second.send({ body: { extensions: persisted(hash) } }))).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
 });
 
 describe('automatic persisted queries when Redis goes away', () => {
