@@ -109,11 +109,35 @@ function documentOf(parameters: unknown): string | undefined {
   return typeof query === 'string' ? query : undefined;
 }
 
+/**
+ * The GraphQL parameters of a URL's query string, read as Apollo Server reads
+ * them (URLSearchParams; a parameter given twice is none, Apollo refuses it):
+ * Fastify's own parser leaves a value with an invalid escape (`%FF`)
+ * undecoded, so the checks before Apollo would read another document than
+ * the one Apollo runs.
+ */
+function queryStringParameters(url: string): RequestParameters {
+  const start = url.indexOf('?');
+  if (start < 0) return {};
+  const search = new URLSearchParams(url.slice(start + 1));
+  const once = (name: string) => {
+    const values = search.getAll(name);
+    return values.length === 1 ? values[0] : undefined;
+  };
+  let extensions: unknown;
+  try {
+    const text = once('extensions');
+    extensions = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    // Apollo answers invalid JSON with BAD_REQUEST.
+  }
+  return { query: once('query'), extensions };
+}
+
 /** The GraphQL parameters of a request: its JSON body, or its query string (GET). */
-function parametersOf(body: unknown, queryString: unknown): RequestParameters {
+function parametersOf(body: unknown, url: string): RequestParameters {
   const fromBody = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as RequestParameters) : {};
-  const fromQueryString = (queryString ?? {}) as RequestParameters;
-  return fromBody.query !== undefined || fromBody.extensions !== undefined ? fromBody : fromQueryString;
+  return fromBody.query !== undefined || fromBody.extensions !== undefined ? fromBody : queryStringParameters(url);
 }
 
 /** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
@@ -272,7 +296,8 @@ export async function createServer({ config, schema, db, auth, migrations, check
         const { http: _http, ...extensions } = error.extensions;
         reply.code(400).type('application/json').send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
       };
-      const source = documentOf(request.body) ?? documentOf(request.query);
+      const parameters = parametersOf(request.body, request.url);
+      const source = documentOf(parameters);
       if (source !== undefined) {
         try {
           checkNesting(source, config.queryLimits.maxDepth);
@@ -281,7 +306,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
           return refuse(error);
         }
       }
-      const notListed = allowList?.refusal(parametersOf(request.body, request.query));
+      const notListed = allowList?.refusal(parameters);
       if (notListed) {
         request.log.debug({ code: notListed.extensions.code }, 'operation outside the allow-list');
         return refuse(notListed);

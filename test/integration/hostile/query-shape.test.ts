@@ -24,6 +24,19 @@ const CASES: HostileCase[] = [
   },
   { name: 'conversation → messages → conversation … 16 deep', send: (w) => graphql(w, `query ($id: ID!) { conversation(id: $id) { ${nested(4, 'messages { edges { node { conversation { ', 'id', ' } } } }')} } }`, { id: w.secretConversation }, w.memberToken), status: 400, codes: ['QUERY_TOO_COMPLEX'], check: limit('depth') },
   { name: 'brackets nested 3,000 deep (the parser would overflow)', send: (w) => graphql(w, `{ ${nested(3_000, 'viewer { ', 'id', ' }')} }`), status: 400, codes: ['QUERY_TOO_COMPLEX'], check: limit('nesting') },
+  {
+    // Fastify's query-string parser leaves a value with an invalid escape undecoded; Apollo's decodes it.
+    name: 'brackets nested 1,000 deep in a GET query string, with an invalid escape',
+    send: (w) =>
+      raw(w, {
+        method: 'GET',
+        path: `/graphql?query=${encodeURIComponent(`{${nested(1_000, 'a{', 'id', '}')}}`)}%FF`,
+        headers: { 'apollo-require-preflight': 'true' },
+      }),
+    status: 400,
+    codes: ['QUERY_TOO_COMPLEX'],
+    check: limit('nesting'),
+  },
   { name: 'inline fragments nested 100 deep', send: (w) => graphql(w, `{ viewer { ${nested(100, '... on User { ', 'id', ' }')} } }`), status: 400, codes: ['QUERY_TOO_COMPLEX'], check: limit('nesting') },
   { name: 'an input object nested 50 deep', send: (w) => graphql(w, `mutation { updateProfile(input: ${nested(50, '{ displayName: ', '"x"', ' }')}) { user { id } } }`, {}, w.memberToken), status: 400, codes: ['QUERY_TOO_COMPLEX'], check: limit('nesting') },
   { name: 'a list nested 50 deep', send: (w) => graphql(w, `mutation { createConversation(input: { participantIds: ${nested(50, '[', '"a"', ']')} }) { conversation { id } } }`, {}, w.memberToken), status: 400, codes: ['QUERY_TOO_COMPLEX'], check: limit('nesting') },
