@@ -8,7 +8,7 @@
 #          pino-pretty or jest (the npm cache stays in this stage)
 # runtime: those, the compiled code, the GraphQL schema and the migrations,
 #          run by the unprivileged `node` user
-# Inside it: node dist/cli/migrate.js | seed.js | token.js (--help for each).
+# Inside it: node dist/cli/migrate.js | seed.js | token.js | refresh.js | db-report.js (--help for each).
 ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-slim AS build

@@ -13,6 +13,8 @@ import {
   parse,
   type GraphQLSchema,
 } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { ErrorCode } from '../../src/graphql/errors.js';
 import { buildSchema, readTypeDefs } from '../../src/http/schema.js';
 
 const schema: GraphQLSchema = buildSchema();
@@ -77,6 +79,10 @@ describe('the GraphQL schema', () => {
       expect(field.args.map((argument) => argument.name)).toEqual(['input']);
       expect(String(field.type)).toMatch(/Payload!$/);
     }
+    // The codes Parley answers with, as docs/design.md lists them.
+    const design = readFileSync(new URL('../../docs/design.md', import.meta.url), 'utf8');
+    const listed = design.match(/Error codes in `extensions\.code`: ([^(]*)\(/)?.[1];
+    expect(listed?.match(/[A-Z_]+/g)?.sort()).toEqual(Object.values(ErrorCode).sort());
     const node = schema.getType('Node');
     expect(isInterfaceType(node) && schema.getPossibleTypes(node).map((type) => type.name).sort()).toEqual(['Conversation', 'Message', 'User', 'UserStats']);
   });
