@@ -21,7 +21,6 @@ const run = promisify(execFile);
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { print } from 'graphql';
-import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { migrate, readMigrations } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
@@ -34,6 +33,8 @@ import { createAuth } from '../src/graphql/auth.js';
 import { buildSchema } from '../src/http/schema.js';
 import { createServer, type ParleyServer } from '../src/http/server.js';
 import { tags } from '../src/writes/tags.js';
+import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
+import { percentile } from './stats.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
 
 const { values } = parseArgs({
@@ -54,28 +55,7 @@ const SEQUENTIAL = Number(values.sequential);
 const SCALE = { users: Number(values.users), conversations: Number(values.conversations), messages: Number(values.messages), seed: 7 };
 const BENCH_DATABASE = 'parley_bench_cache';
 
-const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const benchUrl = process.env.BENCH_DATABASE_URL ?? withDatabase(serverUrl, BENCH_DATABASE);
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function ensureDatabase(): Promise<void> {
-  if (process.env.BENCH_DATABASE_URL) return;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [BENCH_DATABASE]);
-  if (rowCount === 0) await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
-  await admin.end();
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+const benchUrl = benchDatabaseUrl(BENCH_DATABASE);
 
 // The load, in a child process (so the server's CPU time is its own):
 // `connections` loops over keep-alive sockets, each sending the next request
@@ -135,7 +115,7 @@ async function load(mode: Mode, seconds: number): Promise<Load> {
   return JSON.parse(stdout) as Load;
 }
 
-await ensureDatabase();
+await createDatabaseIfMissing(benchUrl);
 // One viewer under load spends its default rate-limit budget in seconds: the
 // limiter still runs, it just never refuses.
 const config = loadConfig({ ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_URL: benchUrl, RATE_LIMIT_POINTS: '1000000000' });

@@ -14,6 +14,17 @@ function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));
 }
 
+/**
+ * The URL of a benchmark's database: BENCH_DATABASE_URL when set, otherwise
+ * database `name` on the server of TEST_POSTGRES_URL (the tests' server).
+ */
+export function benchDatabaseUrl(name: string): string {
+  if (process.env.BENCH_DATABASE_URL) return process.env.BENCH_DATABASE_URL;
+  const url = new URL(process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+  url.pathname = `/${encodeURIComponent(name)}`;
+  return url.toString();
+}
+
 /** Creates the database behind `url` when it does not exist (connecting to the server's `postgres` database to do so). */
 export async function createDatabaseIfMissing(url: string): Promise<void> {
   const adminUrl = new URL(url);

@@ -36,7 +36,7 @@ import { buildSchema } from '../src/http/schema.js';
 import { createServer } from '../src/http/server.js';
 import { prepareBaseline, type Baseline } from './baseline.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
-import { createDatabaseIfMissing, findViewers, prepareBenchDatabase } from './database.js';
+import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDatabase } from './database.js';
 import { startFloor, type FloorProcess } from './floor.js';
 import { timeInboxPages } from './inbox-page.js';
 import { loadGraphQL, type LoadSample, type LoadWindow } from './load.js';
@@ -116,8 +116,7 @@ const modes: Mode[] = [...(requestedModes as Mode[]), ...(options.baseline && re
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
-const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const benchUrl = process.env.BENCH_DATABASE_URL ?? Object.assign(new URL(serverUrl), { pathname: '/parley_bench' }).toString();
+const benchUrl = benchDatabaseUrl('parley_bench');
 const JWT_SECRET = 'parley-bench-secret-0123456789abcdef';
 const VARIABLES = { conversations: 50, messages: 20 };
 const say = (line: string) => console.error(`bench: ${line}`);

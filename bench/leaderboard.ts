@@ -34,6 +34,8 @@ import { refreshStatsViews } from '../src/jobs/sql.js';
 import { encodeLeaderboardCursor, type LeaderboardKeyset } from '../src/modules/leaderboards/cursor.js';
 import { LEADERBOARDS } from '../src/modules/leaderboards/metrics.js';
 import { findLeaderboardPage } from '../src/modules/leaderboards/sql.js';
+import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
+import { percentile } from './stats.js';
 import { liveRankingSql } from '../test/support/live-ranking.js';
 
 const { values } = parseArgs({
@@ -51,24 +53,7 @@ const CONCURRENCY = Number(values.concurrency);
 const PAGE_SIZE = 20;
 const DEPTH = Math.floor(SCALE.users * 0.9);
 
-const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const databaseName = `parley_bench_leaderboard_${SCALE.users}`;
-const benchUrl = process.env.BENCH_DATABASE_URL ?? withDatabase(serverUrl, databaseName);
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function ensureDatabase(): Promise<void> {
-  if (process.env.BENCH_DATABASE_URL) return;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [databaseName]);
-  if (rowCount === 0) await admin.query(`CREATE DATABASE "${databaseName}"`);
-  await admin.end();
-}
+const benchUrl = benchDatabaseUrl(`parley_bench_leaderboard_${SCALE.users}`);
 
 interface Figures {
   samples: number;
@@ -76,7 +61,6 @@ interface Figures {
   p95: number;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /**
  * `requests` calls of `operation`, CONCURRENCY at a time, after a warm-up;
@@ -148,7 +132,7 @@ const pageBefore = async (db: pg.Pool, column: string, after: LeaderboardKeyset 
   );
 };
 
-await ensureDatabase();
+await createDatabaseIfMissing(benchUrl);
 // The live aggregates take seconds each (streaks over 1M messages), more on a loaded machine: no 15 s cut.
 // Pages are measured uncached (RESPONSE_CACHE=off): what a page costs when it runs.
 const config = loadConfig({
