@@ -43,4 +43,4 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p .data && chown node:node .data
 USER node
 EXPOSE 4000
-CMD ["node", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

@@ -3,7 +3,7 @@
 // generator never shares the server's event loop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -47,6 +47,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The flags `npm start` of the checkout at `root` gives node before
+ * dist/main.js (V8's heap settings): each build is measured as it runs in
+ * production, an older one without the flags it did not have.
+ */
+async function startFlags(root: string): Promise<string[]> {
+  const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const start = scripts?.start?.match(/^node((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js$/);
+  return start?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
 /** Starts a server and waits until /ready answers (it migrates the database first, as in production). */
 export async function startServer(options: ServerOptions): Promise<ServerProcess> {
   const port = await freePort();
@@ -56,7 +67,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   if (options.cpuProfileDir) await mkdir(options.cpuProfileDir, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), 'dist/main.js'],
+    [...(await startFlags(options.root)), ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), 'dist/main.js'],
     {
       cwd: options.root,
       stdio: ['ignore', log, log],

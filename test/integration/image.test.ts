@@ -52,7 +52,7 @@ const inApp = (script: string, args: string[], env: Record<string, string>) =>
 it('is built by the same steps as the Dockerfile’s, and runs as the node user', () => {
   const { stages, final } = dockerfile();
   expect(stages).toEqual(Object.fromEntries(Object.entries(STAGES).map(([name, steps]) => [name, steps.map(({ step }) => step)])));
-  expect(final.slice(-3)).toEqual(['USER node', 'EXPOSE 4000', 'CMD ["node", "dist/main.js"]']);
+  expect(final.slice(-3)).toEqual(['USER node', 'EXPOSE 4000', 'CMD ["node", "--max-semi-space-size=32", "dist/main.js"]']);
   expect(final).toContain('ENV NODE_ENV=production');
 });
 
