@@ -1,5 +1,5 @@
 import type { Tag } from '../writes/tags.js';
-import { createInMemoryStore } from './memory-store.js';
+import { createInMemoryStore, entrySize } from './memory-store.js';
 import type { CachedAnswer } from './response-cache.js';
 
 const answer = (text: string, maxAge = 60, storedAt = Date.now()): CachedAnswer => ({ gzipped: Buffer.from(text), storedAt, maxAge, scope: 'PUBLIC' });
@@ -46,12 +46,39 @@ describe('the in-process store', () => {
   });
 
   it('evicts the least recently used answers beyond its size, and forgets their tags', async () => {
-    const store = createInMemoryStore({ maxBytes: 10 });
+    // Room for one of these answers, not two.
+    const store = createInMemoryStore({ maxBytes: entrySize(answer('123456'), [t('User:1')]) + 10 });
     const { since } = await store.get('a');
-    await store.set('a', answer('123456'), [t('User:1')], since!);
-    await store.set('b', answer('654321'), [t('User:2')], since!);
+    expect(await store.set('a', answer('123456'), [t('User:1')], since!)).toBe(true);
+    expect(await store.set('b', answer('654321'), [t('User:2')], since!)).toBe(true);
     expect((await store.get('a')).answer).toBeUndefined();
     expect(await store.invalidate([t('User:1')])).toBe(0);
     expect(await store.invalidate([t('User:2')])).toBe(1);
+  });
+
+  it('counts an answer’s tags against its size, not its gzipped bytes alone', async () => {
+    // As the reference inbox: some 1,150 tags. 100 KB holds six such bodies, not one with its tags.
+    const tags = (first: number) => Array.from({ length: 1_150 }, (_, index) => t(`Message:${first + index}`));
+    const body = 'x'.repeat(10_000);
+    expect(entrySize(answer(body), tags(0))).toBeGreaterThan(body.length + 1_150 * 'Message:1000'.length);
+    const store = createInMemoryStore({ maxBytes: 200_000 });
+    const { since } = await store.get('a');
+    for (const key of ['a', 'b', 'c']) expect(await store.set(key, answer(body), tags(key.charCodeAt(0) * 10_000), since!)).toBe(true);
+    expect((await store.get('a')).answer).toBeUndefined();
+    expect((await store.get('c')).answer?.gzipped.toString()).toBe(body);
+    // The evicted answers left the tag index with the LRU: only c is dropped.
+    expect(await store.invalidate([...tags('a'.charCodeAt(0) * 10_000), ...tags('c'.charCodeAt(0) * 10_000)])).toBe(1);
+  });
+
+  it('keeps a tag shared by several answers until the last of them leaves', async () => {
+    const store = createInMemoryStore();
+    const { since } = await store.get('a');
+    for (const key of ['a', 'b', 'c']) await store.set(key, answer(key), [t('User:1'), t(`Inbox:${key}`)], since!);
+    // b leaves (invalidated through its own tag), then is stored again: the index follows each step.
+    expect(await store.invalidate([t('Inbox:b')])).toBe(1);
+    expect(await store.set('b', answer('b again'), [t('User:1')], (await store.get('b')).since!)).toBe(true);
+    expect(await store.invalidate([t('Inbox:a')])).toBe(1);
+    expect(await store.invalidate([t('User:1')])).toBe(2);
+    for (const key of ['a', 'b', 'c']) expect((await store.get(key)).answer).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { withinDeadline, type Redis } from '../db/redis.js';
 import type { CacheScope } from '../graphql/cache-policy.js';
 import type { Tag } from '../writes/tags.js';
@@ -8,21 +9,37 @@ export interface RedisStoreOptions {
   redis: Redis;
   /** Prepended to the store's keys. Default: `parley:cache:`. */
   namespace?: string;
-  /** Milliseconds a lookup, store or invalidation waits for Redis before the cache gives up on it (fail-open). Default: 50. */
+  /** Milliseconds a lookup or a store waits for Redis before the cache gives up on it (fail-open). Default: 50. */
   deadlineMs?: number;
+  /**
+   * Milliseconds each command of an invalidation may take before the
+   * invalidation counts as lost (then every answer is voided, see
+   * RAISE_FLOOR_SCRIPT). Default: 1,000, the client's commandTimeout.
+   */
+  invalidationTimeoutMs?: number;
 }
 
 // Both scripts run atomically in Redis, so a store and an invalidation of
 // the same tag never interleave: either the answer is in the tag's set
-// before the invalidation empties it, or the store sees the invalidation and
-// refuses the answer.
+// before the invalidation takes the set away, or the store sees the
+// invalidation and refuses the answer.
+//
+// A tag is a sorted set of the keys of its answers, each scored with the
+// time its answer expires, and a store prunes the members whose answer has
+// expired: a tag read often but rarely written lists only live answers,
+// however long the traffic lasts. As plain sets, such tags kept every
+// answer ever stored under them (3,000 members where some 450 answers were
+// alive, after 6 s of answers living 1 s; 500 now), and their invalidation
+// dropped them all in one script. The time is Redis's (TIME), the clock
+// that expires the answers: with each instance's own clock, one running
+// ahead would prune live answers from a tag, and a write would not drop them.
 
 /**
- * KEYS: the answer, the floor, then n "invalidated at" keys and n tag sets.
- * ARGV: the value, its TTL in ms, the lookup's epoch, n.
- * Stores the answer and adds it to each tag's set, whose TTL grows to cover
- * it (a set expires with the last answer it lists), unless the floor or one
- * of its tags was invalidated after the lookup.
+ * KEYS: the answer, the floor, then n "invalidated at" keys and n tags.
+ * ARGV: the value, its TTL in ms, the lookup's epoch, n, the answer's key as tags list it.
+ * Stores the answer and adds it to each tag, whose TTL grows to cover it
+ * (a tag expires with the last answer it lists), unless the floor or one of
+ * its tags was invalidated after the lookup.
  */
 const STORE_SCRIPT = `
 local since = tonumber(ARGV[3])
@@ -34,35 +51,46 @@ for i = 3, n + 2 do
   if at and tonumber(at) > since then return 0 end
 end
 local ttl = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local expired = string.format('(%d', now)
+local expires = string.format('%d', now + ttl)
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 for i = n + 3, 2 * n + 2 do
-  redis.call('SADD', KEYS[i], KEYS[1])
-  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+  local left = redis.call('PTTL', KEYS[i])
+  redis.call('ZADD', KEYS[i], expires, ARGV[5])
+  -- After the ZADD, so the tag keeps a member (this answer) and its TTL.
+  if left > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', expired) end
+  if left < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 return 1
 `;
 
 /**
- * KEYS: the epoch, then n "invalidated at" keys and n tag sets.
+ * KEYS: the epoch, then n "invalidated at" keys, n tags, and n keys of this
+ * invalidation's own to move the tags to.
  * ARGV: how long to remember the invalidation (ms), n.
- * Counts one more invalidation, records it against each tag, and unlinks
- * every answer in the tags' sets (in slices: Lua's unpack has a limit), then
- * the sets. Never KEYS or SCAN: each set names exactly what to drop.
+ * Counts one more invalidation, records it against each tag, and moves each
+ * tag aside (RENAME: O(1), its TTL kept), for the caller to drop the
+ * answers it lists a slice at a time (drain). Returns the positions (1 to n)
+ * of the tags that existed. Answers stored from now on go to new tags.
  */
 const INVALIDATE_SCRIPT = `
 local epoch = redis.call('INCR', KEYS[1])
 local n = tonumber(ARGV[2])
-local dropped = 0
+local moved = {}
 for i = 2, n + 1 do redis.call('SET', KEYS[i], epoch, 'PX', ARGV[1]) end
-for i = n + 2, 2 * n + 1 do
-  local members = redis.call('SMEMBERS', KEYS[i])
-  for first = 1, #members, 1000 do
-    dropped = dropped + redis.call('UNLINK', unpack(members, first, math.min(first + 999, #members)))
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[n + 1 + i]) == 1 then
+    redis.call('RENAME', KEYS[n + 1 + i], KEYS[2 * n + 1 + i])
+    moved[#moved + 1] = i
   end
-  redis.call('UNLINK', KEYS[i])
 end
-return dropped
+return moved
 `;
+
+/** Answers dropped per command of an invalidation: a tag of 100,000 answers blocks Redis for a few ms at a time, never for the whole of it. */
+const DRAIN_SLICE = 1_000;
 
 /**
  * KEYS: the epoch, the floor. After invalidations may have been lost (one
@@ -78,7 +106,7 @@ return epoch
 
 interface ScriptCommands {
   parleyCacheStore(keyCount: number, ...keysAndArguments: (string | Buffer | number)[]): Promise<number>;
-  parleyCacheInvalidate(keyCount: number, ...keysAndArguments: (string | number)[]): Promise<number>;
+  parleyCacheInvalidate(keyCount: number, ...keysAndArguments: (string | number)[]): Promise<number[]>;
   parleyCacheRaiseFloor(keyCount: number, ...keys: string[]): Promise<number>;
 }
 
@@ -97,37 +125,74 @@ function decode(value: Buffer): { answer: CachedAnswer; epoch: number } | undefi
   return { answer: { storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope as CacheScope, gzipped: value.subarray(end + 1) }, epoch: Number(epoch) };
 }
 
+/** The members of a ZPOPMIN reply: member, score, member, score… (or pairs, as RESP3 may give them). */
+function membersOf(reply: unknown): string[] {
+  return (reply as unknown[]).flat().filter((_, index) => index % 2 === 0) as string[];
+}
+
 /**
  * The store shared by every instance: answers as strings with a TTL, and for
- * each tag a set of the keys of the answers that carry it. A lookup is one
- * MGET (the answer, the invalidation epoch, the floor); a store and an
- * invalidation are one script each.
+ * each tag a sorted set of the keys of the answers that carry it. A lookup
+ * is one MGET (the answer, the invalidation epoch, the floor); a store is
+ * one script; an invalidation is one script, then slices of its tags'
+ * answers dropped a command at a time.
  */
-export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineMs = 50 }: RedisStoreOptions): ResponseCache {
+export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineMs = 50, invalidationTimeoutMs = 1_000 }: RedisStoreOptions): ResponseCache {
   const scripts = redis as unknown as ScriptCommands;
   redis.defineCommand('parleyCacheStore', { lua: STORE_SCRIPT });
   redis.defineCommand('parleyCacheInvalidate', { lua: INVALIDATE_SCRIPT });
   redis.defineCommand('parleyCacheRaiseFloor', { lua: RAISE_FLOOR_SCRIPT });
 
+  // The epoch, the floor and the invalidation times are shared with the
+  // previous layout, whose instances keep counting and recording
+  // invalidations during a rolling deploy. Answers and tags are under `v2:`:
+  // the previous layout's tags are plain sets (a ZADD on one fails with
+  // WRONGTYPE), and its answers are listed in those sets only, where this
+  // layout's invalidations do not look.
   const epochKey = `${namespace}epoch`;
   const floorKey = `${namespace}floor`;
-  const answerKey = (key: string) => `${namespace}answer:${key}`;
   const invalidatedKey = (tag: Tag) => `${namespace}invalidated:${tag}`;
-  const tagKey = (tag: Tag) => `${namespace}tag:${tag}`;
+  const answerKey = (key: string) => `${namespace}v2:answer:${key}`;
+  const tagKey = (tag: Tag) => `${namespace}v2:tag:${tag}`;
+  const drainKey = (invalidation: string, position: number) => `${namespace}v2:drain:${invalidation}:${position}`;
 
-  // Set when an invalidation failed; until the floor is raised, nothing is
-  // read or stored, since an answer it should have dropped may still be there.
-  let lostInvalidation = false;
-  const recover = async () => {
-    if (!lostInvalidation) return;
-    await soon(scripts.parleyCacheRaiseFloor(2, epochKey, floorKey));
-    lostInvalidation = false;
+  // Invalidations that failed, and how many of them a raised floor covers:
+  // until the floor is raised after the last one, nothing is read or stored,
+  // since an answer it should have dropped may still be there. (Counts, not
+  // a flag: one failing while the floor rises is not covered by that floor.)
+  let lostInvalidations = 0;
+  let voidedInvalidations = 0;
+  const recover = async (wait: <T>(work: Promise<T>) => Promise<T>) => {
+    if (voidedInvalidations === lostInvalidations) return;
+    const lost = lostInvalidations;
+    await wait(scripts.parleyCacheRaiseFloor(2, epochKey, floorKey));
+    voidedInvalidations = Math.max(voidedInvalidations, lost);
   };
   const soon = <T>(work: Promise<T>) => withinDeadline(work, deadlineMs, 'response cache');
+  // An invalidation is waited for until Redis answers, not 50 ms: one that
+  // is merely slow still runs, and counting it lost would void every answer
+  // on every instance (at a Redis p95 of 41 ms, writes would often flush
+  // the cache). The write's request waits with it, so that once it has
+  // returned, no instance can be served an answer the write changed.
+  const settled = <T>(work: Promise<T>) => withinDeadline(work, invalidationTimeoutMs, 'response cache invalidation');
+
+  /** Drops the answers a tag moved aside listed, DRAIN_SLICE at a time; the emptied key is gone with its last member. */
+  const drain = async (key: string): Promise<number> => {
+    let dropped = 0;
+    let answers = membersOf(await settled(redis.zpopmin(key, DRAIN_SLICE))).map(answerKey);
+    while (answers.length === DRAIN_SLICE) {
+      // This slice's answers dropped and the next slice taken in one round trip.
+      const replies = await settled(redis.pipeline().unlink(...answers).zpopmin(key, DRAIN_SLICE).exec());
+      for (const [error] of replies ?? []) if (error) throw error;
+      dropped += replies![0]![1] as number;
+      answers = membersOf(replies![1]![1]).map(answerKey);
+    }
+    return answers.length > 0 ? dropped + (await settled(redis.unlink(...answers))) : dropped;
+  };
 
   return {
     async get(key) {
-      await recover();
+      await recover(soon);
       const at = Date.now();
       const [value, epoch, floor] = await soon(redis.mgetBuffer(answerKey(key), epochKey, floorKey));
       const since = { epoch: Number(epoch?.toString('latin1') ?? 0), at };
@@ -137,7 +202,7 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
     },
 
     async set(key, answer, tags, since) {
-      await recover();
+      await recover(soon);
       if (outlivedMemory(since)) return false;
       const ttl = answer.maxAge * 1000 - (Date.now() - answer.storedAt);
       if (ttl <= 0) return false;
@@ -152,20 +217,32 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
           ttl,
           since.epoch,
           tags.length,
+          key,
         ),
       );
       return stored === 1;
     },
 
+    /**
+     * Resolves once every answer carrying one of the tags is gone from Redis
+     * (then no instance can serve one), however long Redis takes; rejects
+     * when Redis failed or gave no reply within invalidationTimeoutMs, and
+     * then, Redis may or may not have dropped them: the next command raises
+     * the floor first.
+     */
     async invalidate(tags) {
       if (tags.length === 0) return 0;
       try {
-        await recover();
-        return await soon(
-          scripts.parleyCacheInvalidate(1 + 2 * tags.length, epochKey, ...tags.map(invalidatedKey), ...tags.map(tagKey), INVALIDATION_MEMORY_MS, tags.length),
+        await recover(settled);
+        const invalidation = randomUUID();
+        const drainKeys = tags.map((_, index) => drainKey(invalidation, index + 1));
+        const moved = await settled(
+          scripts.parleyCacheInvalidate(1 + 3 * tags.length, epochKey, ...tags.map(invalidatedKey), ...tags.map(tagKey), ...drainKeys, INVALIDATION_MEMORY_MS, tags.length),
         );
+        const dropped = await Promise.all(moved.map((position) => drain(drainKeys[position - 1]!)));
+        return dropped.reduce((sum, count) => sum + count, 0);
       } catch (error) {
-        lostInvalidation = true;
+        lostInvalidations += 1;
         throw error;
       }
     },

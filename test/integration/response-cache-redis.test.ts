@@ -1,8 +1,8 @@
 // The response cache on a Redis of this test's own (a redis-server on a free
-// port, no persistence; never the shared one, which it stops): two instances
-// share it, Redis stops and comes back, the network to it is cut while it
-// keeps its data. No request fails, no answer is stale after a write, and
-// the cache never sends KEYS or SCAN.
+// port, no persistence; never the shared one, which it stops and slows with
+// DEBUG SLEEP): two instances share it, Redis is slow, stops and comes back,
+// the network to it is cut while it keeps its data. No request fails, no
+// answer is stale after a write, and the cache never sends KEYS or SCAN.
 import { PassThrough } from 'node:stream';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
 import { toGlobalId } from '../../src/modules/relay/global-id.js';
@@ -25,7 +25,7 @@ const clients: Redis[] = [];
 const apis: TestApi[] = [];
 
 beforeAll(async () => {
-  ownRedis = await startOwnRedis();
+  ownRedis = await startOwnRedis({ args: ['--enable-debug-command', 'local'] });
   database = await createTestDatabase();
   admin = createRedisClient({ url: ownRedis.url, commandTimeoutMs: 2_000 });
 });
@@ -106,6 +106,35 @@ it('two instances on one Redis: a write through A makes B’s next read fresh', 
   const fresh = await read(b, users[0]!, id);
   expect(fresh.headers.get('x-cache')).toBe('MISS');
   expect(newest(fresh)).toBe('through A');
+  await expectNoKeysOrScan();
+});
+
+it('Redis slow to run a write’s invalidation: the write waits for it, the other instance reads the write, no other answer is voided', async () => {
+  const [a, b] = [await instance(ownRedis.url), await instance(ownRedis.url)];
+  const written = await conversation('SlowWrite');
+  const untouched = await conversation('SlowUntouched');
+  await read(b, written.users[0]!, written.id);
+  await read(a, untouched.users[0]!, untouched.id);
+  await Promise.all([a, b].map((api) => api.server.responseCache!.drain()));
+  expect((await read(b, written.users[0]!, written.id)).headers.get('x-cache')).toBe('HIT');
+  expect((await read(b, untouched.users[0]!, untouched.id)).headers.get('x-cache')).toBe('HIT');
+  const errorsBefore = a.server.responseCache!.counters.errors;
+
+  // Redis sleeps 300 ms, six times the cache's 50 ms deadline, while the write commits and invalidates.
+  const slept = admin.call('DEBUG', 'SLEEP', '0.3');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const started = Date.now();
+  await send(a, written.users[1]!, written.id, 'while Redis was slow');
+  // The write waited for its invalidation (so the test saw a slow one).
+  expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  await slept;
+
+  const fresh = await read(b, written.users[0]!, written.id);
+  expect(fresh.headers.get('x-cache')).toBe('MISS');
+  expect(newest(fresh)).toBe('while Redis was slow');
+  // Not voided: answers the write did not touch are still served, by both instances.
+  for (const api of [a, b]) expect((await read(api, untouched.users[0]!, untouched.id)).headers.get('x-cache')).toBe('HIT');
+  expect(a.server.responseCache!.counters.errors).toBe(errorsBefore);
   await expectNoKeysOrScan();
 });
 

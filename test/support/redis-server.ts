@@ -49,13 +49,17 @@ export interface OwnRedis {
   close(): Promise<void>;
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
+/**
+ * @param options.args more redis-server options, such as
+ * `['--enable-debug-command', 'local']` for a test that slows Redis with DEBUG SLEEP
+ */
+export async function startOwnRedis(options: { args?: readonly string[] } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const directory = await mkdtemp(path.join(tmpdir(), 'parley-redis-'));
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory], {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory, ...(options.args ?? [])], {
       stdio: 'ignore',
     });
     await waitFor(() => answers(port), `redis-server did not answer on port ${port}`);
