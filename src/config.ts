@@ -70,6 +70,11 @@ const environmentSchema = z
     RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
     PERSISTED_QUERIES: z.enum(['off', 'apq', 'allowlist'], { message: 'expected off, apq or allowlist' }).default('apq'),
     PERSISTED_QUERIES_TTL_SECONDS: integer(60, 31_536_000).default(24 * 3600),
+    // Default: token when METRICS_TOKEN is set; otherwise public, or off in production.
+    METRICS: z.enum(['off', 'public', 'token'], { message: 'expected off, public or token' }).optional(),
+    METRICS_TOKEN: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+    SLOW_STATEMENT_MS: integer(0, 3_600_000).default(100),
+    SLOW_OPERATION_MS: integer(0, 3_600_000).default(500),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -77,6 +82,19 @@ const environmentSchema = z
         code: 'custom',
         path: ['JWT_SECRET'],
         message: 'required when NODE_ENV=production (at least 32 random characters)',
+      });
+    }
+    if (env.METRICS === 'token' && !env.METRICS_TOKEN) {
+      context.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'required when METRICS=token (at least 16 random characters)' });
+    }
+    if (env.METRICS === 'public' && env.METRICS_TOKEN) {
+      context.addIssue({ code: 'custom', path: ['METRICS'], message: 'public serves /metrics to anyone: unset METRICS_TOKEN, or set METRICS=token' });
+    }
+    if (env.METRICS === 'public' && env.NODE_ENV === 'production') {
+      context.addIssue({
+        code: 'custom',
+        path: ['METRICS'],
+        message: 'expected off or token when NODE_ENV=production: public would serve /metrics to anyone who reaches the API',
       });
     }
   });
@@ -119,6 +137,19 @@ export interface Config {
   /** What each viewer (each address when signed out) may spend per window; RATE_LIMIT=off turns it off. */
   rateLimit: RateLimits;
   persistedQueries: PersistedQueries;
+  metrics: MetricsConfig;
+  /** Statements and operations slower than these are logged at warn; 0: not logged. */
+  slowLog: { statementMs: number; operationMs: number };
+}
+
+export interface MetricsConfig {
+  /**
+   * `off`: nothing measured, no /metrics; `public`: /metrics for anyone
+   * (never in production); `token`: /metrics only with `Authorization: Bearer <token>`.
+   */
+  mode: 'off' | 'public' | 'token';
+  /** Set when mode is `token`. */
+  token: string | undefined;
 }
 
 export interface RateLimits {
@@ -171,8 +202,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.');
-        // Secrets and URLs (which may hold a password) are never echoed.
-        const received = /_SECRET$|_URL$/.test(name) ? undefined : present[name];
+        // Secrets, tokens and URLs (which may hold a password) are never echoed.
+        const received = /_SECRET$|_URL$|_TOKEN$/.test(name) ? undefined : present[name];
         return `${name}: ${issue.message}${received === undefined ? '' : ` (got ${JSON.stringify(received)})`}`;
       }),
     );
@@ -213,5 +244,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       windowSeconds: value.RATE_LIMIT_WINDOW_SECONDS,
     },
     persistedQueries: { mode: value.PERSISTED_QUERIES, ttlSeconds: value.PERSISTED_QUERIES_TTL_SECONDS },
+    metrics: {
+      mode: value.METRICS ?? (value.METRICS_TOKEN ? 'token' : value.NODE_ENV === 'production' ? 'off' : 'public'),
+      token: value.METRICS_TOKEN,
+    },
+    slowLog: { statementMs: value.SLOW_STATEMENT_MS, operationMs: value.SLOW_OPERATION_MS },
   };
 }

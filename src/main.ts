@@ -58,6 +58,7 @@ await runCli(async () => {
     migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
     redis,
     checkRedis: redis ? () => redis.ping() : undefined,
+    poolErrors: database.poolErrors,
   }));
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');

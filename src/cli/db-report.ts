@@ -37,11 +37,11 @@ await runCli(async () => {
   const pool = createPool(config.database.url, { ...config.database, poolMax: 1 }, { applicationName: 'parley-db-report', onError: reportLostConnection });
   try {
     if (options.watchSeconds === null) {
-      const { report } = await buildReport(pool, config.database, options);
+      const { report } = await buildReport(pool, config, options);
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, terminalWidth()));
       return;
     }
-    await watch(pool, config.database, options, options.watchSeconds);
+    await watch(pool, config, options, options.watchSeconds);
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw new CliError(`The database at DATABASE_URL did not answer: ${describeDatabaseError(error)}`);
     throw error;
@@ -59,15 +59,21 @@ interface Previous {
   at: number;
 }
 
+/** What the report reads of the configuration: the pool settings, and the token of a server's /metrics (METRICS_TOKEN). */
+type ReportConfig = Pick<Config, 'database' | 'metrics'>;
+
 async function buildReport(
   pool: Pool,
-  database: Config['database'],
+  config: ReportConfig,
   options: ReportArguments,
   previous?: Previous,
 ): Promise<{ report: DatabaseReport; buckets: OperationBuckets | undefined }> {
   const [collected, metrics] = await Promise.all([
-    collectDatabaseReport(pool, { config: database, top: options.top }),
-    readServerMetrics(options.metricsUrl, previous ? { since: { buckets: previous.buckets, secondsAgo: (performance.now() - previous.at) / 1000 } } : {}),
+    collectDatabaseReport(pool, { config: config.database, top: options.top }),
+    readServerMetrics(options.metricsUrl, {
+      token: config.metrics.token,
+      ...(previous ? { since: { buckets: previous.buckets, secondsAgo: (performance.now() - previous.at) / 1000 } } : {}),
+    }),
   ]);
   return { report: { ...collected, serverMetrics: metrics.metrics }, buckets: metrics.buckets };
 }
@@ -78,7 +84,7 @@ async function buildReport(
  * dashboard outlives an outage. Server percentiles cover the interval since
  * the previous drawing.
  */
-async function watch(pool: Pool, database: Config['database'], options: ReportArguments, seconds: number): Promise<void> {
+async function watch(pool: Pool, config: ReportConfig, options: ReportArguments, seconds: number): Promise<void> {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -89,7 +95,7 @@ async function watch(pool: Pool, database: Config['database'], options: ReportAr
       const at = performance.now();
       let output: string;
       try {
-        const { report, buckets } = await buildReport(pool, database, options, previous);
+        const { report, buckets } = await buildReport(pool, config, options, previous);
         previous = buckets ? { buckets, at } : undefined;
         output = options.json
           ? `${JSON.stringify(report)}\n`

@@ -11,6 +11,9 @@ export type Pool = pg.Pool;
 /** What a statement function needs: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
+/** What a request does with the pool: send statements, and check out a connection for a transaction (promise form). */
+export type RequestPool = Pick<pg.Pool, 'query' | 'connect'>;
+
 /** The largest value of PostgreSQL's integer (int4) columns: user and conversation ids, counts. */
 export const INTEGER_MAX = 2_147_483_647;
 /** The largest value of PostgreSQL's bigint (int8) columns: message ids. */
@@ -63,7 +66,7 @@ export function createPool(url: string, database: Config['database'], options: P
  * with it, so the pool destroys it instead of handing it out again; `work`
  * calls `discard` for a connection it knows it left unusable.
  */
-export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<T>): Promise<T> {
+export async function withClient<T>(pool: Pick<pg.Pool, 'connect'>, work: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let failure: Error | undefined;
   const discard = (reason: Error) => {

@@ -5,7 +5,7 @@ import { withClient } from './pool.js';
  * Runs `work` in a transaction on one pooled connection: COMMIT when it
  * resolves, ROLLBACK when it throws, so a failed write leaves nothing behind.
  */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: Pick<pg.Pool, 'connect'>, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return withClient(pool, async (client, discard) => {
     try {
       await client.query('BEGIN');

@@ -1,7 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
+import type { RequestPool } from '../db/pool.js';
 import type { PrismaClient } from '../db/prisma.js';
 import type { StatementCounter } from '../db/statement-counter.js';
+import { recordingPool, tracer, untraced, type StatementRecorder } from '../observability/statements.js';
 import type { LoaderDependencies } from '../modules/loader-dependencies.js';
 import type { Loaders } from '../modules/loaders.js';
 import { createWriter, type AfterCommit, type Writer } from '../writes/writer.js';
@@ -15,7 +17,8 @@ export interface Context {
   viewer: Viewer | null;
   /** This request's DataLoaders: a batch per relation, a cache that dies with the request. */
   loaders: Loaders;
-  db: Db;
+  /** The database as this request sees it: its statements are recorded where something observes them (see observability/). */
+  db: RequestDb;
   /** The one write path: every mutation runs its transaction through it. */
   writer: Writer;
   /** The SQL statements this request has sent so far; null where they are not counted (production). */
@@ -30,6 +33,12 @@ export interface Context {
 
 export interface Db {
   pool: pg.Pool;
+  prisma: PrismaClient;
+}
+
+/** A request's Db: it sends statements and checks out connections, nothing else of the pool's. */
+export interface RequestDb {
+  pool: RequestPool;
   prisma: PrismaClient;
 }
 
@@ -55,18 +64,26 @@ export interface RequestInput {
   sql: StatementCounter | null;
   /** The caller's network address (Fastify's request.ip). */
   clientAddress: string;
+  /**
+   * Records every statement the request sends, through its loaders (named),
+   * resolvers and writer: the request log, metrics, `extensions.sql`.
+   * Default: nothing recorded, the pool as it is.
+   */
+  recorder?: StatementRecorder | null;
 }
 
 /** The context of one operation: its viewer from the token, and a fresh set of loaders. */
 export async function createRequestContext(dependencies: RequestContextDependencies, input: RequestInput): Promise<Context> {
   const viewer = await dependencies.auth.viewerFromHeader(input.authorization);
-  const loaders = dependencies.createLoaders({ pool: dependencies.db.pool, viewer, batch: dependencies.batch });
+  const { recorder } = input;
+  const pool = recorder ? recordingPool(dependencies.db.pool, recorder) : dependencies.db.pool;
+  const loaders = dependencies.createLoaders({ pool, viewer, batch: dependencies.batch, traced: recorder ? tracer(recorder) : untraced });
   const clearRequestLoaders: AfterCommit = () => dependencies.clearLoaders(loaders);
   return {
     viewer,
     loaders,
-    db: dependencies.db,
-    writer: createWriter(dependencies.db.pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
+    db: recorder ? { pool, prisma: dependencies.db.prisma } : dependencies.db,
+    writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
     sql: input.sql,
     logger: input.logger,
     clientAddress: input.clientAddress,

@@ -1,13 +1,22 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
-import type { preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { getOperationAST } from 'graphql';
 import Negotiator from 'negotiator';
 import { cacheHeaders, type OperationCache } from '../cache/operation-cache.js';
 import type { Auth } from '../graphql/auth.js';
+import type { Viewer } from '../graphql/viewer.js';
 
 export interface CachedAnswersOptions {
   cache: OperationCache;
   auth: Auth;
+  /** Requests to leave to Apollo Server whatever is stored (one asking for extensions.sql). Default: none. */
+  skip?: (request: FastifyRequest) => boolean;
+  /**
+   * Told of each answer served: the operation's name (null when anonymous)
+   * and the viewer, when the token was read (a PRIVATE answer's; undefined for a PUBLIC one).
+   */
+  served?: (request: FastifyRequest, operationName: string | null, viewer: Viewer | null | undefined) => void;
 }
 
 // Apollo Server's media types for a single result, in its order of preference.
@@ -55,11 +64,12 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * Apollo Server, whose response-cache plugin looks again and runs the
  * operation.
  */
-export function cachedAnswersHook({ cache, auth }: CachedAnswersOptions): preHandlerAsyncHookHandler {
+export function cachedAnswersHook({ cache, auth, skip, served }: CachedAnswersOptions): preHandlerAsyncHookHandler {
   const contentTypeOf = memoized(contentTypeFor);
   const gzipFor = memoized(acceptsGzip);
   return async (request, reply) => {
     const body = request.body;
+    if (skip?.(request)) return;
     if (request.method !== 'POST' || !isRecord(body) || typeof body.query !== 'string' || body.extensions != null) return;
     const { query, operationName, variables } = body;
     if ((operationName != null && typeof operationName !== 'string') || (variables != null && !isRecord(variables))) return;
@@ -69,12 +79,13 @@ export function cachedAnswersHook({ cache, auth }: CachedAnswersOptions): preHan
     const contentType = contentTypeOf(request.headers.accept);
     if (!contentType) return;
 
-    const viewer = analysis.policy.scope === 'PRIVATE' ? await auth.viewerFromHeader(request.headers.authorization) : null;
-    const key = cache.keyOf(analysis, operationName, variables, viewer);
+    const viewer = analysis.policy.scope === 'PRIVATE' ? await auth.viewerFromHeader(request.headers.authorization) : undefined;
+    const key = cache.keyOf(analysis, operationName, variables, viewer ?? null);
     if (key === undefined) return;
     const { answer } = await cache.lookup(key);
     if (!answer) return;
     cache.counters.hits += 1;
+    served?.(request, getOperationAST(analysis.executable, operationName)?.name?.value ?? null, viewer);
     reply.headers({ ...cacheHeaders(answer), 'x-cache': 'HIT', 'content-type': contentType });
     if (gzipFor(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(answer.gzipped);
     return reply.send(await gunzip(answer.gzipped));

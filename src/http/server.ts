@@ -9,11 +9,13 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import type { Registry } from 'prom-client';
 import { createInMemoryStore } from '../cache/memory-store.js';
 import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
 import { createRedisStore } from '../cache/redis-store.js';
 import type { Config } from '../config.js';
 import type { MigrationFingerprint } from '../db/migrate.js';
+import type { PoolErrorCounts } from '../db/pool.js';
 import type { Redis } from '../db/redis.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
@@ -26,7 +28,11 @@ import { persistedQueryManifest } from '../generated/graphql/persisted-query-man
 import { createAllowList, type RequestParameters } from '../persisted-queries/allow-list.js';
 import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
+import { createMetrics } from '../observability/metrics.js';
+import { createObservability } from '../observability/observability.js';
+import { createOperationLabels } from '../observability/operation-labels.js';
 import { registerHealthRoutes } from './health.js';
+import { registerMetricsRoute } from './metrics-route.js';
 import { cachedAnswersHook } from './cached-answers.js';
 import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
@@ -56,6 +62,8 @@ export interface ServerDependencies {
   checkRedis?: () => Promise<unknown>;
   /** Where the log goes. Default: standard output. */
   logStream?: NodeJS.WritableStream;
+  /** What the pool lost while idle (db/database.ts), for /metrics. Default: not measured. */
+  poolErrors?: PoolErrorCounts;
 }
 
 export interface ParleyServer {
@@ -71,6 +79,8 @@ export interface ParleyServer {
   explorerPath: string | undefined;
   /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
   rateLimiter: RateLimiter | undefined;
+  /** This server's Prometheus registry (what /metrics serves); undefined when METRICS=off. */
+  metricsRegistry: Registry | undefined;
 }
 
 declare module 'fastify' {
@@ -89,7 +99,8 @@ declare module 'fastify' {
 function loggerOutput(config: Config, logStream: NodeJS.WritableStream | undefined) {
   if (logStream) return { stream: logStream };
   if (config.env === 'development' && process.stdout.isTTY && isInstalled('pino-pretty')) {
-    return { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } };
+    // The request line's message says all of its `graphql` fields, on one line (observability/).
+    return { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,graphql' } } };
   }
   return {};
 }
@@ -144,19 +155,20 @@ function parametersOf(body: unknown, url: string): RequestParameters {
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
-export async function createServer({ config, schema, db, auth, migrations, checkRedis, redis, logStream }: ServerDependencies): Promise<ParleyServer> {
+export async function createServer({ config, schema, db, auth, migrations, checkRedis, redis, logStream, poolErrors }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
   // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
   // of every request: only where someone reads the count (the
   // x-sql-statements header of development and the tests).
   const countStatements = !production;
+  const output = loggerOutput(config, logStream);
   const fastify = Fastify({
-    logger: { level: config.logLevel, ...loggerOutput(config, logStream) },
-    // Two info lines per request ("incoming request", "request completed")
-    // tell an operator nothing a proxy's access log does not, and cost every
-    // request a serialization and a write: in production only at debug.
-    logController: new LogController({ disableRequestLogging: production && config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
+    logger: { level: config.logLevel, ...output },
+    // Fastify's two lines per request ("incoming request", "request
+    // completed") say less than the one line observability/ writes per
+    // GraphQL request, and cost a serialization and a write each: only at debug.
+    logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept, so logs line up across services.
     requestIdHeader: 'x-request-id',
@@ -182,6 +194,23 @@ export async function createServer({ config, schema, db, auth, migrations, check
   const responseCache = config.responseCache
     ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger: fastify.log })
     : undefined;
+
+  // The request log, slow logs, /metrics and extensions.sql (observability/).
+  const metrics =
+    config.metrics.mode === 'off'
+      ? undefined
+      : createMetrics({ pool: db.pool, poolErrors, cacheCounters: responseCache?.counters, rateLimitCounters: rateLimiter?.counters });
+  const observability = createObservability({
+    production,
+    logger: fastify.log,
+    metrics,
+    // The operations clients are built with always have a label of their own.
+    operationLabels: createOperationLabels({ known: persistedQueryManifest.operations.map((operation) => operation.name) }),
+    slowStatementMs: config.slowLog.statementMs,
+    slowOperationMs: config.slowLog.operationMs,
+    pretty: 'transport' in output,
+  });
+  observability.register(fastify);
   const apollo = new ApolloServer<Context>({
     // Execution by operations compiled once (graphql-jit), through Apollo's
     // gateway interface; GRAPHQL_JIT=false keeps graphql-js's interpreter.
@@ -215,7 +244,9 @@ export async function createServer({ config, schema, db, auth, migrations, check
       // After every refusal above (it spends only on operations that would run), before anything runs.
       ...(rateLimiter ? [rateLimitPlugin({ limiter: rateLimiter })] : []),
       // After queryCostPlugin: a stored answer keeps the extensions.cost it adds.
-      ...(responseCache ? [responseCachePlugin({ cache: responseCache })] : []),
+      ...(responseCache ? [responseCachePlugin({ cache: responseCache, bypass: observability.wantsSqlOf })] : []),
+      // After the cost and the cache: it reads the cost, and adds extensions.sql to no stored answer.
+      ...(observability.enabled ? [observability.plugin] : []),
       // Apollo's cache hints are not used (the response cache reads each
       // document's policy from the schema once, see cache/document-policy.ts):
       // without its plugin, Apollo does not wrap every field's resolver.
@@ -275,19 +306,26 @@ export async function createServer({ config, schema, db, auth, migrations, check
     batch: config.dataloaderBatch,
   };
   const graphqlHandler = fastifyApolloHandler(apollo, {
-    context: (request) =>
-      createRequestContext(contextDependencies, {
+    async context(request) {
+      const context = await createRequestContext(contextDependencies, {
         authorization: request.headers.authorization,
         logger: request.log,
         sql: request.sqlCounter ?? null,
         clientAddress: request.ip,
-      }),
+        recorder: request.observation,
+      });
+      observability.attach(context, request.observation);
+      return context;
+    },
   });
   fastify.route<{ Reply: string }>({
     url: '/graphql',
     // Other methods too, so Apollo answers them (405, BAD_REQUEST) rather than a bare 404.
     method: ['GET', 'POST', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'],
-    ...(responseCache ? { preHandler: cachedAnswersHook({ cache: responseCache, auth }) } : {}),
+    ...observability.routeHooks,
+    ...(responseCache
+      ? { preHandler: cachedAnswersHook({ cache: responseCache, auth, skip: observability.wantsSql, served: observability.served }) }
+      : {}),
     handler(request, reply) {
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
@@ -319,6 +357,7 @@ export async function createServer({ config, schema, db, auth, migrations, check
   if (explorerPath) await registerExplorer(fastify, { path: explorerPath, endpoint: '/graphql' });
 
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
+  if (metrics) registerMetricsRoute(fastify, { registry: metrics.registry, token: config.metrics.token });
 
-  return { fastify, apollo, responseCache, explorerPath, rateLimiter };
+  return { fastify, apollo, responseCache, explorerPath, rateLimiter, metricsRegistry: metrics?.registry };
 }

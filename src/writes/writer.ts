@@ -24,7 +24,7 @@ export interface Writer {
   run<T>(work: (transaction: WriteTransaction) => Promise<T>): Promise<T>;
 }
 
-export function createWriter(pool: pg.Pool, afterCommit: readonly AfterCommit[] = []): Writer {
+export function createWriter(pool: Pick<pg.Pool, 'connect'>, afterCommit: readonly AfterCommit[] = []): Writer {
   return {
     async run(work) {
       const touched = new Set<Tag>();

@@ -8,6 +8,7 @@ import type { InboxPageKey } from '../../src/modules/conversations/sql.js';
 import { createLoaders, type Loaders } from '../../src/modules/loaders.js';
 import type { Keyset } from '../../src/modules/relay/cursor.js';
 import type { PageRequest } from '../../src/modules/relay/page-arguments.js';
+import { untraced } from '../../src/observability/statements.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, setLastRead, type FixtureUser } from '../support/fixtures.js';
 
@@ -275,7 +276,7 @@ async function counted<T>(work: () => Promise<T>): Promise<{ result: T; statemen
   return { result, statements: counter.statements! };
 }
 
-const loadersFor = (viewerId: number | null, batch = true) => createLoaders({ pool: database.pool, viewer: viewerId === null ? null : { id: viewerId }, batch });
+const loadersFor = (viewerId: number | null, batch = true) => createLoaders({ pool: database.pool, viewer: viewerId === null ? null : { id: viewerId }, batch, traced: untraced });
 
 describe('createLoaders', () => {
   it('has a case here for every loader it builds', () => {

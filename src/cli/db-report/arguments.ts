@@ -11,6 +11,7 @@ p50/p95/p99 per operation.
   --json              one JSON document instead of text (with --watch: one per line)
   --watch SECONDS     redraw every SECONDS seconds, like a dashboard; Ctrl-C stops
   --metrics-url URL   a running server's Prometheus endpoint, e.g. http://localhost:4000/metrics
+                      (sent METRICS_TOKEN from the environment as a bearer token when it is set)
   --top N             statements in each pg_stat_statements list (default 10, at most 100)
   --help              show this help`;
 

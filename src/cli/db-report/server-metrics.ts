@@ -3,10 +3,10 @@
 // over every label but the operation, and percentiles estimated from them
 // as Prometheus's histogram_quantile does (linear within a bucket).
 
-/** The histogram the server exposes at /metrics: request duration by operation name (and outcome). */
-export const OPERATION_DURATION_METRIC = 'http_request_duration_seconds';
-/** Its label holding the GraphQL operation name. */
-export const OPERATION_LABEL = 'operation';
+import { OPERATION_DURATION_METRIC, OPERATION_LABEL } from '../../observability/metrics.js';
+
+/** The histogram the server exposes at /metrics (request duration by operation name and outcome), and its operation label. */
+export { OPERATION_DURATION_METRIC, OPERATION_LABEL };
 
 export const PERCENTILES = [0.5, 0.95, 0.99] as const;
 
@@ -129,12 +129,14 @@ export interface ServerMetricsReading {
  */
 export async function readServerMetrics(
   url: string | undefined,
-  options: { since?: { buckets: OperationBuckets; secondsAgo: number }; timeoutMs?: number } = {},
+  options: { since?: { buckets: OperationBuckets; secondsAgo: number }; timeoutMs?: number; token?: string } = {},
 ): Promise<ServerMetricsReading> {
   if (!url) return { metrics: { status: 'absent', note: 'no server metrics (pass --metrics-url http://host:port/metrics to read a running server’s)' }, buckets: undefined };
   let exposition: string;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 2_000), headers: { accept: 'text/plain' } });
+    // A production server's /metrics wants its token (METRICS=token): the same METRICS_TOKEN in this environment.
+    const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 2_000), headers: { accept: 'text/plain', ...authorization } });
     if (!response.ok) return { metrics: { status: 'unreachable', url, note: `no server metrics: ${url} answered HTTP ${response.status}` }, buckets: undefined };
     exposition = await response.text();
   } catch (error) {

@@ -11,6 +11,8 @@ const gunzip = promisify(gunzipCallback);
 export interface ResponseCachePluginOptions {
   /** The response cache (cache/operation-cache.ts), shared with the route that serves hits before Apollo Server. */
   cache: OperationCache;
+  /** Operations to run whatever is stored, their answers not stored (one asking for extensions.sql). Default: none. */
+  bypass?: (context: Context) => boolean;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface ResponseCachePluginOptions {
  * Most hits never get here: the /graphql route serves them first (see
  * http/cached-answers.ts), for documents this plugin has seen.
  */
-export function responseCachePlugin({ cache }: ResponseCachePluginOptions): ApolloServerPlugin<Context> {
+export function responseCachePlugin({ cache, bypass }: ResponseCachePluginOptions): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       let status: 'HIT' | 'MISS' | 'BYPASS' = 'BYPASS';
@@ -39,6 +41,7 @@ export function responseCachePlugin({ cache }: ResponseCachePluginOptions): Apol
 
       return {
         async responseForOperation(requestContext) {
+          if (bypass?.(requestContext.contextValue)) return null;
           const analysis = cache.analyze(requestContext.source, requestContext.document, requestContext.request.operationName);
           if (!analysis.cacheable) return null;
           const key = cache.keyOf(analysis, requestContext.request.operationName, requestContext.request.variables, requestContext.contextValue.viewer);

@@ -15,17 +15,17 @@ import {
   type InboxPageKey,
 } from './sql.js';
 
-export function createConversationLoaders({ pool, viewer, batch }: LoaderDependencies, primeUser: (user: UserRow) => void) {
+export function createConversationLoaders({ pool, viewer, batch, traced }: LoaderDependencies, primeUser: (user: UserRow) => void) {
   return {
     /** Conversations by id as the viewer sees them: null unless the viewer takes part (or is signed out). */
     visibleConversationById: new DataLoader<number, ConversationRow | null>(
-      async (ids) => (viewer ? orderByKeys(ids, await findVisibleConversations(pool, viewer.id, ids), (row) => row.id) : ids.map(() => null)),
+      traced('visibleConversationById', async (ids) => (viewer ? orderByKeys(ids, await findVisibleConversations(pool, viewer.id, ids), (row) => row.id) : ids.map(() => null))),
       { batch },
     ),
 
     /** The users taking part in each conversation; primes userById with them. */
     participantsByConversation: new DataLoader<number, UserRow[]>(
-      async (conversationIds) => {
+      traced('participantsByConversation', async (conversationIds) => {
         const rows = await findParticipantUsers(pool, conversationIds);
         return groupByKeys(
           conversationIds,
@@ -37,31 +37,31 @@ export function createConversationLoaders({ pool, viewer, batch }: LoaderDepende
             return user;
           },
         );
-      },
+      }),
       { batch },
     ),
 
     /** The viewer's unread count per conversation (0 when signed out). */
     unreadCountByConversation: new DataLoader<number, number>(
-      async (conversationIds) => {
+      traced('unreadCountByConversation', async (conversationIds) => {
         if (!viewer) return conversationIds.map(() => 0);
         const rows = await countUnread(pool, viewer.id, conversationIds);
         return orderByKeys(conversationIds, rows, (row) => row.conversationId).map((row) => row?.unread ?? 0);
-      },
+      }),
       { batch },
     ),
 
     /** Raw pages of a user's conversations (size + 1 rows, in the direction read); keyed by user and page. */
     inboxPage: new DataLoader<InboxPageKey, ConversationRow[], string>(
-      async (keys) => {
+      traced('inboxPage', async (keys) => {
         return groupByOrdinal(keys.length, await findInboxPages(pool, keys), conversationOfRow);
-      },
+      }),
       { batch, cacheKeyFn: (key) => `${key.userId}/${pageKey(key.page)}` },
     ),
 
     /** How many conversations a user takes part in (totalCount, asked for explicitly). */
     conversationCountByUser: new DataLoader<number, number>(
-      async (userIds) => orderByKeys(userIds, await countConversationsOf(pool, userIds), (row) => row.userId).map((row) => row?.count ?? 0),
+      traced('conversationCountByUser', async (userIds) => orderByKeys(userIds, await countConversationsOf(pool, userIds), (row) => row.userId).map((row) => row?.count ?? 0)),
       { batch },
     ),
   };

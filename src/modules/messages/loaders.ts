@@ -17,7 +17,7 @@ import {
   hasAuthor,
 } from './sql.js';
 
-export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies, primeUser: (user: UserRow) => void) {
+export function createMessageLoaders({ pool, viewer, batch, traced }: LoaderDependencies, primeUser: (user: UserRow) => void) {
   // Messages are read with their author joined: each message keeps its
   // author, so Message.author answers at once, and userById is primed before
   // the batch resolves, so no path to the author costs a statement (and the
@@ -44,15 +44,15 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
   return {
     /** Messages by id as the viewer sees them: null outside the viewer's conversations (or when signed out). */
     visibleMessageById: new DataLoader<string, MessageRow | null>(
-      async (ids) =>
-        viewer ? orderByKeys(ids, mapMessages(await findVisibleMessages(pool, viewer.id, ids)), (row) => row.id) : ids.map(() => null),
+      traced('visibleMessageById', async (ids) =>
+        viewer ? orderByKeys(ids, mapMessages(await findVisibleMessages(pool, viewer.id, ids)), (row) => row.id) : ids.map(() => null)),
       { batch },
     ),
 
     /** The newest message of each conversation, null for an empty one. */
     lastMessageByConversation: new DataLoader<number, MessageRow | null>(
-      async (conversationIds) =>
-        orderByKeys(conversationIds, mapMessages(await findLastMessages(pool, conversationIds)), (row) => row.conversationId),
+      traced('lastMessageByConversation', async (conversationIds) =>
+        orderByKeys(conversationIds, mapMessages(await findLastMessages(pool, conversationIds)), (row) => row.conversationId)),
       { batch },
     ),
 
@@ -62,17 +62,17 @@ export function createMessageLoaders({ pool, viewer, batch }: LoaderDependencies
      * check the viewer may read the conversation first.
      */
     messagesByConversation: new DataLoader<HistoryPageKey, MessageRow[], string>(
-      async (keys) => {
+      traced('messagesByConversation', async (keys) => {
         const rows = await findHistoryPages(pool, keys);
         return groupByOrdinal(keys.length, rows, withAuthors(rows));
-      },
+      }),
       { batch, cacheKeyFn: (key) => `${key.conversationId}/${pageKey(key.page)}` },
     ),
 
     /** Messages per conversation (totalCount, asked for explicitly). */
     messageCountByConversation: new DataLoader<number, number>(
-      async (conversationIds) =>
-        orderByKeys(conversationIds, await countMessages(pool, conversationIds), (row) => row.conversationId).map((row) => row?.count ?? 0),
+      traced('messageCountByConversation', async (conversationIds) =>
+        orderByKeys(conversationIds, await countMessages(pool, conversationIds), (row) => row.conversationId).map((row) => row?.count ?? 0)),
       { batch },
     ),
   };

@@ -1,0 +1,251 @@
+import type pg from 'pg';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CacheCounters } from '../cache/fail-open.js';
+import type { PoolErrorCounts } from '../db/pool.js';
+import { USER_STATS_VIEW } from '../db/stats-views.js';
+import type { RateLimiterCounters } from '../rate-limit/limiter.js';
+
+/** The histogram of GraphQL requests by operation, which `npm run db:report` reads its percentiles from. */
+export const OPERATION_DURATION_METRIC = 'http_request_duration_seconds';
+/** Its label holding the operation (see operation-labels.ts). */
+export const OPERATION_LABEL = 'operation';
+/** The loader label of a statement sent outside any loader: a resolver's own, or a write's transaction. */
+export const NO_LOADER = '(none)';
+
+export interface MetricsSources {
+  /** The server's pool: its connections, read at each scrape. */
+  pool: pg.Pool;
+  /** Connections the pool lost while idle (db/database.ts). Default: not exposed. */
+  poolErrors?: PoolErrorCounts;
+  /** The response cache's counters, read at each scrape; undefined when RESPONSE_CACHE=off. */
+  cacheCounters?: CacheCounters;
+  /** The rate limiter's counters, read at each scrape; undefined when RATE_LIMIT=off. */
+  rateLimitCounters?: RateLimiterCounters;
+  /** How long a scrape waits for the database (the views' age) before it leaves those gauges empty. Default: 1000 ms. */
+  databaseTimeoutMs?: number;
+}
+
+/** One GraphQL request, as the request log saw it. */
+export interface RequestMeasure {
+  operation: string;
+  outcome: 'success' | 'error';
+  /** The first error's code; empty on success. */
+  code: string;
+  seconds: number;
+  /** The response cache's verdict (x-cache), lower-cased; undefined when the cache is off. */
+  cache: 'hit' | 'miss' | 'bypass' | undefined;
+}
+
+export interface ParleyMetrics {
+  /** This server's registry (not prom-client's global one: several servers in one process keep theirs apart). */
+  registry: Registry;
+  request(measure: RequestMeasure): void;
+  statement(loader: string | null, seconds: number): void;
+  batch(loader: string, size: number): void;
+}
+
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STATEMENT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+/** Rejects after `ms`: a scrape must answer even when the database does not. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The server's Prometheus metrics. What requests measure is recorded as
+ * they end (a few label lookups each); what other parts count already (the
+ * pool, the response cache, the rate limiter, the refresh log) is read when
+ * Prometheus scrapes, so it costs requests nothing.
+ */
+export function createMetrics(sources: MetricsSources): ParleyMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const requestDuration = new Histogram({
+    name: OPERATION_DURATION_METRIC,
+    help: 'GraphQL requests (POST and GET /graphql) from arrival to the last byte of the response, by operation name and outcome',
+    labelNames: [OPERATION_LABEL, 'outcome'],
+    buckets: REQUEST_BUCKETS,
+    registers,
+  });
+  const operations = new Counter({
+    name: 'graphql_operations_total',
+    help: 'GraphQL requests by operation name, outcome (success, error) and the first error code',
+    labelNames: [OPERATION_LABEL, 'outcome', 'code'],
+    registers,
+  });
+  const cacheRequests = new Counter({
+    name: 'cache_requests_total',
+    help: 'GraphQL requests by what the response cache did (x-cache): hit, miss, bypass',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const statements = new Counter({
+    name: 'sql_statements_total',
+    help: 'SQL statements sent by GraphQL requests, by the DataLoader that sent them ((none): a resolver or a write)',
+    labelNames: ['loader'],
+    registers,
+  });
+  const statementDuration = new Histogram({
+    name: 'sql_statement_duration_seconds',
+    help: 'SQL statements of GraphQL requests, from sending to the result (a wait for a pooled connection included), by DataLoader',
+    labelNames: ['loader'],
+    buckets: STATEMENT_BUCKETS,
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'dataloader_batch_size',
+    help: 'Keys per batch a DataLoader dispatched (each batch is one SQL statement)',
+    labelNames: ['loader'],
+    buckets: BATCH_BUCKETS,
+    registers,
+  });
+
+  const { pool } = sources;
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Connections of the database pool: total (open), idle, and waiting (requests queued for one)',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+  new Gauge({
+    name: 'db_pool_max_connections',
+    help: 'The most connections the pool opens (DATABASE_POOL_MAX)',
+    registers,
+    collect() {
+      this.set(pool.options.max ?? 10);
+    },
+  });
+  const { poolErrors } = sources;
+  if (poolErrors) {
+    new Counter({
+      name: 'db_pool_idle_connections_lost_total',
+      help: 'Idle connections the database or the network closed, which the pool discarded',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(poolErrors.idleConnectionsLost);
+      },
+    });
+  }
+
+  const { cacheCounters } = sources;
+  if (cacheCounters) {
+    const counted = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counted('cache_stores_total', 'Answers the response cache stored', () => cacheCounters.stores);
+    counted('cache_invalidations_total', 'Invalidations of the response cache (a write that touched something, a statistics refresh)', () => cacheCounters.invalidations);
+    counted('cache_invalidated_answers_total', 'Stored answers those invalidations dropped', () => cacheCounters.dropped);
+    counted('cache_errors_total', 'Commands to the response cache’s store that failed or timed out (answered from the database)', () => cacheCounters.errors);
+  }
+
+  const { rateLimitCounters } = sources;
+  if (rateLimitCounters) {
+    new Counter({
+      name: 'rate_limit_rejections_total',
+      help: 'Operations refused with RATE_LIMITED, by bucket: points (cost) or writes (mutations)',
+      labelNames: ['bucket'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ bucket: 'points' }, rateLimitCounters.refusedPoints);
+        this.inc({ bucket: 'writes' }, rateLimitCounters.refusedWrites);
+      },
+    });
+    new Counter({
+      name: 'rate_limit_unmetered_total',
+      help: 'Operations answered without a limit because the rate limits’ store failed or was late',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(rateLimitCounters.storeFailures);
+      },
+    });
+  }
+
+  // The statistics views' freshness, from the refresh log: the same for
+  // every instance whichever refreshed. One probe of the partial index on
+  // succeeded runs, shared by the two gauges of a scrape (read at most once a second).
+  const databaseTimeoutMs = sources.databaseTimeoutMs ?? 1_000;
+  type LastRefresh = { ageSeconds: number; durationMs: number } | null | undefined;
+  let lastRefresh: { at: number; read: Promise<LastRefresh> } | undefined;
+  const readLastRefresh = (): Promise<LastRefresh> => {
+    const now = performance.now();
+    if (lastRefresh && now - lastRefresh.at < 1_000) return lastRefresh.read;
+    const read = within(
+      pool.query<{ ageSeconds: number; durationMs: number }>(
+        `SELECT extract(epoch FROM now() - started_at)::float8 AS "ageSeconds", duration_ms AS "durationMs"
+         FROM materialized_view_refreshes
+         WHERE view_name = $1 AND outcome = 'succeeded'
+         ORDER BY started_at DESC LIMIT 1`,
+        [USER_STATS_VIEW],
+      ),
+      databaseTimeoutMs,
+    ).then(
+      ({ rows }) => rows[0] ?? null,
+      // Unreadable now (the database is down or slow): both gauges are left empty for this scrape.
+      () => undefined,
+    );
+    lastRefresh = { at: now, read };
+    return read;
+  };
+  new Gauge({
+    name: 'materialized_view_age_seconds',
+    help: 'Seconds since the latest successful refresh of a statistics view started (what refreshedAt says); absent before the first',
+    labelNames: ['view'],
+    registers,
+    async collect() {
+      this.reset();
+      const refresh = await readLastRefresh();
+      if (refresh) this.set({ view: USER_STATS_VIEW }, refresh.ageSeconds);
+    },
+  });
+  new Gauge({
+    name: 'materialized_view_refresh_duration_seconds',
+    help: 'How long the latest successful refresh of a statistics view took (both views, in one transaction)',
+    labelNames: ['view'],
+    registers,
+    async collect() {
+      this.reset();
+      const refresh = await readLastRefresh();
+      if (refresh) this.set({ view: USER_STATS_VIEW }, refresh.durationMs / 1000);
+    },
+  });
+
+  return {
+    registry,
+    request({ operation, outcome, code, seconds, cache }) {
+      requestDuration.observe({ [OPERATION_LABEL]: operation, outcome }, seconds);
+      operations.inc({ [OPERATION_LABEL]: operation, outcome, code });
+      if (cache) cacheRequests.inc({ outcome: cache });
+    },
+    statement(loader, seconds) {
+      const label = { loader: loader ?? NO_LOADER };
+      statements.inc(label);
+      statementDuration.observe(label, seconds);
+    },
+    batch(loader, size) {
+      batchSize.observe({ loader }, size);
+    },
+  };
+}

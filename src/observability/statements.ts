@@ -1,0 +1,114 @@
+import type DataLoader from 'dataloader';
+import type pg from 'pg';
+import type { RequestPool } from '../db/pool.js';
+
+/**
+ * A request's SQL, recorded through the request's own objects rather than
+ * an async context: the pool its loaders, resolvers and writer are given
+ * (recordingPool) times each statement, and each loader's batch function
+ * (traced) names the loader while it sends. No AsyncLocalStorage, whose
+ * promise hooks would tax every promise of every request (see
+ * db/statement-counter.ts, kept for the x-sql-statements header outside
+ * production): the cost is two clock readings and one promise per statement.
+ */
+export interface StatementRecorder {
+  /** The loader whose batch function is sending now, or null (set by traced, read by recordingPool). */
+  loader: string | null;
+  /** One statement, once it has completed or failed; its text only, never its parameters. */
+  statement(text: string, durationMs: number, loader: string | null, failed: boolean): void;
+  /** One batch a loader dispatched, with its number of keys. */
+  batch(loader: string, size: number): void;
+}
+
+/** Wraps a loader's batch function, so that its statements and batch sizes are attributed to it. */
+export type Traced = <Key, Value>(name: string, load: DataLoader.BatchLoadFn<Key, Value>) => DataLoader.BatchLoadFn<Key, Value>;
+
+/** The loaders' own batch functions, unwrapped: where nothing records. */
+export const untraced: Traced = (_name, load) => load;
+
+/**
+ * The batch function, named: the statements it sends while it runs
+ * synchronously (every loader sends its one statement before its first
+ * await) carry the loader's name, and each batch's size is recorded.
+ */
+export function tracer(recorder: StatementRecorder): Traced {
+  return (name, load) => (keys) => {
+    recorder.batch(name, keys.length);
+    const outer = recorder.loader;
+    recorder.loader = name;
+    try {
+      return load(keys);
+    } finally {
+      recorder.loader = outer;
+    }
+  };
+}
+
+type QueryArguments = [text: string | pg.QueryConfig, ...rest: unknown[]];
+type AnyQuery = (...args: unknown[]) => unknown;
+
+const textOf = (query: string | pg.QueryConfig): string => (typeof query === 'string' ? query : query.text);
+
+/** Sends through `send` and records the statement when it settles (promise or callback form, as pg allows). */
+function recorded(recorder: StatementRecorder, send: AnyQuery, self: unknown, args: QueryArguments): unknown {
+  const text = textOf(args[0]);
+  const loader = recorder.loader;
+  const started = performance.now();
+  const last = args.at(-1);
+  if (typeof last === 'function') {
+    const callback = last as (error: Error | null, ...rest: unknown[]) => void;
+    const wrapped = (error: Error | null, ...rest: unknown[]) => {
+      recorder.statement(text, performance.now() - started, loader, Boolean(error));
+      callback(error, ...rest);
+    };
+    return send.apply(self, [...args.slice(0, -1), wrapped]);
+  }
+  const sent = send.apply(self, args) as Promise<unknown> | undefined;
+  // A submittable (a cursor, a stream) is not a statement this records.
+  if (typeof sent?.then !== 'function') return sent;
+  return sent.then(
+    (result) => {
+      recorder.statement(text, performance.now() - started, loader, false);
+      return result;
+    },
+    (error: unknown) => {
+      recorder.statement(text, performance.now() - started, loader, true);
+      throw error;
+    },
+  );
+}
+
+/**
+ * The pool as one request sees it: every statement it sends, through
+ * `query` or on a connection it checks out (a write's transaction, BEGIN and
+ * COMMIT included), is recorded in `recorder`. The connection is given back
+ * to the pool as it was.
+ */
+export function recordingPool(pool: pg.Pool, recorder: StatementRecorder): RequestPool {
+  const query = ((...args: QueryArguments) => recorded(recorder, pool.query as AnyQuery, pool, args)) as pg.Pool['query'];
+  const connect = async (): Promise<pg.PoolClient> => {
+    const client = await pool.connect();
+    const clientQuery = client.query;
+    const release = client.release;
+    client.query = ((...args: QueryArguments) => recorded(recorder, clientQuery as AnyQuery, client, args)) as pg.PoolClient['query'];
+    client.release = (...args: Parameters<typeof release>) => {
+      client.query = clientQuery;
+      client.release = release;
+      return release.apply(client, args);
+    };
+    return client;
+  };
+  return { query, connect };
+}
+
+/** Whitespace runs in SQL, folded to one space for a log line. */
+const WHITESPACE = /\s+/g;
+
+/**
+ * A statement's text for a log line: whitespace folded, cut to `length`
+ * characters. Parameters are never part of it (they travel apart, as $1…).
+ */
+export function shortenStatement(text: string, length = 160): string {
+  const folded = text.replace(WHITESPACE, ' ').trim();
+  return folded.length <= length ? folded : `${folded.slice(0, length - 1)}…`;
+}
