@@ -103,6 +103,40 @@ describe('loadConfig', () => {
     );
   });
 
+  it('logs statements slower than 100 ms and operations slower than 500 ms; 0 turns either off', () => {
+    expect(loadConfig({}).slowLog).toEqual({ statementMs: 100, operationMs: 500 });
+    expect(loadConfig({ SLOW_STATEMENT_MS: '0', SLOW_OPERATION_MS: '2000' }).slowLog).toEqual({ statementMs: 0, operationMs: 2_000 });
+    expect(() => loadConfig({ SLOW_STATEMENT_MS: '-5', SLOW_OPERATION_MS: 'slow' })).toThrow(
+      new ConfigError(['SLOW_STATEMENT_MS: expected a whole number ≥ 0 (got "-5")', 'SLOW_OPERATION_MS: expected a whole number (got "slow")']),
+    );
+  });
+
+  describe('metrics', () => {
+    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    const token = 'metrics-token-0123456789';
+
+    it('serves /metrics to anyone outside production, and to nobody in production unless told', () => {
+      expect(loadConfig({}).metrics).toEqual({ mode: 'public', token: undefined });
+      expect(loadConfig({ NODE_ENV: 'test' }).metrics.mode).toBe('public');
+      expect(loadConfig(secret).metrics).toEqual({ mode: 'off', token: undefined });
+      expect(loadConfig({ METRICS: 'off' }).metrics.mode).toBe('off');
+    });
+
+    it('asks for the token once one is set, in production or not', () => {
+      expect(loadConfig({ ...secret, METRICS_TOKEN: token }).metrics).toEqual({ mode: 'token', token });
+      expect(loadConfig({ METRICS_TOKEN: token }).metrics).toEqual({ mode: 'token', token });
+      expect(loadConfig({ ...secret, METRICS: 'token', METRICS_TOKEN: token }).metrics).toEqual({ mode: 'token', token });
+    });
+
+    it('refuses /metrics open to anyone in production, a token that is missing, short or would be ignored, never echoing it', () => {
+      expect(() => loadConfig({ ...secret, METRICS: 'public' })).toThrow(/METRICS: expected off or token when NODE_ENV=production/);
+      expect(() => loadConfig({ METRICS: 'token' })).toThrow(/METRICS_TOKEN: required when METRICS=token/);
+      expect(() => loadConfig({ METRICS: 'public', METRICS_TOKEN: token })).toThrow(/METRICS: public serves \/metrics to anyone/);
+      expect(() => loadConfig({ METRICS: 'everyone' })).toThrow(/METRICS: expected off, public or token \(got "everyone"\)/);
+      expect(() => loadConfig({ METRICS_TOKEN: 'short-token' })).toThrow(new ConfigError(['METRICS_TOKEN: expected at least 16 characters']));
+    });
+  });
+
   it('requires a real JWT secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: required when NODE_ENV=production/);
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: expected at least 32 characters$/);

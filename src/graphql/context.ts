@@ -3,7 +3,8 @@ import type pg from 'pg';
 import type { RequestPool } from '../db/pool.js';
 import type { PrismaClient } from '../db/prisma.js';
 import type { StatementCounter } from '../db/statement-counter.js';
-import { recordingPool, tracer, untraced, type StatementRecorder } from '../observability/statements.js';
+import type { RequestObservation } from '../observability/request-observation.js';
+import { recordingPool, tracer, untraced } from '../observability/statements.js';
 import type { LoaderDependencies } from '../modules/loader-dependencies.js';
 import type { Loaders } from '../modules/loaders.js';
 import { createWriter, type AfterCommit, type Writer } from '../writes/writer.js';
@@ -29,6 +30,12 @@ export interface Context {
   clientAddress: string;
   /** This operation's cost and what is left of the caller's rate limit, filled in by the plugins before execution. */
   budget: OperationBudget;
+  /**
+   * What the request log, the metrics and `extensions.sql` gather of this
+   * request (observability/): its statements are recorded into it through
+   * `db`, `loaders` and `writer`. Null where nothing observes.
+   */
+  observation: RequestObservation | null;
 }
 
 export interface Db {
@@ -66,27 +73,27 @@ export interface RequestInput {
   clientAddress: string;
   /**
    * Records every statement the request sends, through its loaders (named),
-   * resolvers and writer: the request log, metrics, `extensions.sql`.
-   * Default: nothing recorded, the pool as it is.
+   * resolvers and writer. Default: none, the pool as it is.
    */
-  recorder?: StatementRecorder | null;
+  observation?: RequestObservation | null;
 }
 
 /** The context of one operation: its viewer from the token, and a fresh set of loaders. */
 export async function createRequestContext(dependencies: RequestContextDependencies, input: RequestInput): Promise<Context> {
   const viewer = await dependencies.auth.viewerFromHeader(input.authorization);
-  const { recorder } = input;
-  const pool = recorder ? recordingPool(dependencies.db.pool, recorder) : dependencies.db.pool;
-  const loaders = dependencies.createLoaders({ pool, viewer, batch: dependencies.batch, traced: recorder ? tracer(recorder) : untraced });
+  const observation = input.observation ?? null;
+  const pool = observation ? recordingPool(dependencies.db.pool, observation) : dependencies.db.pool;
+  const loaders = dependencies.createLoaders({ pool, viewer, batch: dependencies.batch, traced: observation ? tracer(observation) : untraced });
   const clearRequestLoaders: AfterCommit = () => dependencies.clearLoaders(loaders);
   return {
     viewer,
     loaders,
-    db: recorder ? { pool, prisma: dependencies.db.prisma } : dependencies.db,
+    db: observation ? { pool, prisma: dependencies.db.prisma } : dependencies.db,
     writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
     sql: input.sql,
     logger: input.logger,
     clientAddress: input.clientAddress,
     budget: {},
+    observation,
   };
 }

@@ -306,17 +306,14 @@ export async function createServer({ config, schema, db, auth, migrations, check
     batch: config.dataloaderBatch,
   };
   const graphqlHandler = fastifyApolloHandler(apollo, {
-    async context(request) {
-      const context = await createRequestContext(contextDependencies, {
+    context: (request) =>
+      createRequestContext(contextDependencies, {
         authorization: request.headers.authorization,
         logger: request.log,
         sql: request.sqlCounter ?? null,
         clientAddress: request.ip,
-        recorder: request.observation,
-      });
-      observability.attach(context, request.observation);
-      return context;
-    },
+        observation: request.observation,
+      }),
   });
   fastify.route<{ Reply: string }>({
     url: '/graphql',

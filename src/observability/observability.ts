@@ -54,8 +54,6 @@ export interface Observability {
   routeHooks: { onRequest?: onRequestHookHandler; onSend?: onSendHookHandler<unknown>; onResponse?: onResponseHookHandler };
   /** Operation, viewer, cost, errors and `extensions.sql`, from inside Apollo Server. */
   plugin: ApolloServerPlugin<Context>;
-  /** Ties the context Apollo Server runs a request with to the request's observation. */
-  attach(context: Context, observation: RequestObservation | null): void;
   /** Whether the request asked for `extensions.sql` (and may have it): the response cache must neither serve nor store it. */
   wantsSql(request: FastifyRequest): boolean;
   wantsSqlOf(context: Context): boolean;
@@ -95,7 +93,6 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   const enabled =
     !production || metrics !== undefined || levelEnabled(options.logger, 'info') || (slowLogs && levelEnabled(options.logger, 'warn'));
   const settings = { metrics, slowStatementMs };
-  const observations = new WeakMap<Context, RequestObservation>();
 
   const asksForSql = (request: FastifyRequest) => {
     if (production) return false;
@@ -165,7 +162,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
 
   const plugin: ApolloServerPlugin<Context> = {
     async requestDidStart({ contextValue }) {
-      const observation = observations.get(contextValue);
+      const observation = contextValue.observation;
       if (!observation) return;
       if (contextValue.viewer) observation.viewerId = contextValue.viewer.id;
       return {
@@ -197,11 +194,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     enabled,
     routeHooks: enabled ? { onRequest, onSend, onResponse } : {},
     plugin,
-    attach(context, observation) {
-      if (observation) observations.set(context, observation);
-    },
     wantsSql: (request) => request.observation?.sql !== undefined,
-    wantsSqlOf: (context) => observations.get(context)?.sql !== undefined,
+    wantsSqlOf: (context) => context.observation?.sql !== undefined,
     served(request, operationName, viewer) {
       const observation = request.observation;
       if (!observation) return;

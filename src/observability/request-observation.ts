@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ParleyMetrics } from './metrics.js';
-import { shortenStatement, type StatementRecorder } from './statements.js';
+import { foldStatement, shortenStatement, type StatementRecorder } from './statements.js';
 
 /** One statement of `extensions.sql`. */
 export interface SqlStatement {
@@ -72,7 +72,7 @@ export class RequestObservation implements StatementRecorder {
         'slow SQL statement',
       );
     }
-    this.sql?.push({ text: shortenStatement(text, Infinity), durationMs: roundMs(durationMs), loader, ...(failed ? { failed: true as const } : {}) });
+    this.sql?.push({ text: foldStatement(text), durationMs: roundMs(durationMs), loader, ...(failed ? { failed: true as const } : {}) });
   }
 
   batch(loader: string, size: number): void {

@@ -105,10 +105,41 @@ export function recordingPool(pool: pg.Pool, recorder: StatementRecorder): Reque
 const WHITESPACE = /\s+/g;
 
 /**
- * A statement's text for a log line: whitespace folded, cut to `length`
- * characters. Parameters are never part of it (they travel apart, as $1…).
+ * Where the select list of a statement starting with SELECT ends: the first
+ * FROM outside parentheses and quotes (a subquery in the list has its own).
+ * -1 when there is none.
  */
-export function shortenStatement(text: string, length = 160): string {
-  const folded = text.replace(WHITESPACE, ' ').trim();
+function topLevelFrom(text: string): number {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let index = 7; index < text.length; index += 1) {
+    const character = text[index]!;
+    if (quote) {
+      if (character === quote) quote = undefined;
+    } else if (character === "'" || character === '"') quote = character;
+    else if (character === '(') depth += 1;
+    else if (character === ')') depth -= 1;
+    else if (depth === 0 && character === ' ' && text.startsWith(' FROM ', index)) return index;
+  }
+  return -1;
+}
+
+/**
+ * A statement's text for a log line: whitespace folded, a long select list
+ * left out (`SELECT … FROM users WHERE …`: what it reads and how is what
+ * tells statements apart), cut to `length` characters. Parameters are never
+ * part of it (they travel apart, as $1…).
+ */
+export function shortenStatement(text: string, length = 200): string {
+  let folded = text.replace(WHITESPACE, ' ').trim();
+  if (folded.startsWith('SELECT ')) {
+    const from = topLevelFrom(folded);
+    if (from > 7 + 40) folded = `SELECT …${folded.slice(from)}`;
+  }
   return folded.length <= length ? folded : `${folded.slice(0, length - 1)}…`;
+}
+
+/** A statement's whole text for `extensions.sql`: whitespace folded, nothing left out. */
+export function foldStatement(text: string): string {
+  return text.replace(WHITESPACE, ' ').trim();
 }

@@ -84,7 +84,7 @@ describe('in production', () => {
     return { server, log };
   }
 
-  it('writes no line per request at info level and counts no statements (no x-sql-statements)', async () => {
+  it('writes one line per GraphQL request at info level, none of Fastify’s, and counts no statements at the driver (no x-sql-statements)', async () => {
     const user = await insertUser(api.database.pool, 'Quiet');
     const { server, log } = await productionApi('info');
     try {
@@ -93,6 +93,8 @@ describe('in production', () => {
       expect(result.headers.get('x-request-id')).toBeTruthy();
       expect(result.headers.get('x-sql-statements')).toBeNull();
       expect(log.map((entry) => entry.msg)).not.toContain('request completed');
+      expect(log.map((entry) => entry.msg)).not.toContain('incoming request');
+      expect(log.filter((entry) => entry.msg === 'GraphQL request')).toHaveLength(1);
     } finally {
       await server.close();
     }
