@@ -5,6 +5,8 @@
 //   floor      the same SQL statements replayed straight through pg, in the
 //              same dependency order, same pool settings (its own child)
 //   unbatched  the build again with DATALOADER_BATCH=false
+//   quiet      the build again with its observability off (METRICS=off, the
+//              request log and slow logs off): what /metrics and the log cost
 //   baseline   with --baseline <ref>: another commit's build (today's main)
 //
 // Each round runs every mode once (warm-up, then a counted window), in an
@@ -40,7 +42,7 @@ import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDat
 import { startFloor, type FloorProcess } from './floor.js';
 import { timeInboxPages } from './inbox-page.js';
 import { loadGraphQL, type LoadSample, type LoadWindow } from './load.js';
-import { buildCheckout, newestProfile, startServer, type ServerProcess } from './server-process.js';
+import { buildCheckout, METRICS_TOKEN, newestProfile, startServer, type ServerProcess } from './server-process.js';
 import { describePlan, recordStatements } from './statement-plan.js';
 import { spreadOf, summarizeLatencies, type LatencySummary, type Spread } from './stats.js';
 import { renderReport } from './report.js';
@@ -50,7 +52,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --duration S        counted seconds per mode and round (default 10)
   --warmup S          uncounted seconds before each window (default 3)
   --connections N     concurrent connections (default 16)
-  --modes LIST        of api,floor,unbatched (default all three; "none": only the page timings)
+  --modes LIST        of api,floor,unbatched,quiet (default the first three; "none": only the page timings)
   --baseline REF      also measure a build of another commit (e.g. main)
   --profile           afterwards, a CPU profile of the API (and the baseline) under the same load
   --node-options=S    NODE_OPTIONS for this build's servers only (to measure a V8 flag against the baseline)
@@ -103,7 +105,7 @@ const SCALE = {
   messages: positive('messages', options.messages),
   seed: Number(options.seed),
 };
-const KNOWN_MODES = ['api', 'floor', 'unbatched'] as const;
+const KNOWN_MODES = ['api', 'floor', 'unbatched', 'quiet'] as const;
 const requestedModes = options.modes === 'none' ? [] : options.modes.split(',').map((mode) => mode.trim());
 for (const mode of requestedModes) {
   if (!(KNOWN_MODES as readonly string[]).includes(mode)) {
@@ -155,7 +157,7 @@ say(`the inbox sends ${capture.plan.length} statements:\n${describePlan(capture.
 // The processes under test.
 const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'schema', 'prisma', 'package.json'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-const needsBuild = modes.some((mode) => mode === 'api' || mode === 'unbatched') || options.profile;
+const needsBuild = modes.some((mode) => mode === 'api' || mode === 'unbatched' || mode === 'quiet') || options.profile;
 if (needsBuild) {
   say('building this checkout…');
   await buildCheckout(ROOT);
@@ -182,6 +184,18 @@ async function startApi(root: string, env: Record<string, string> = {}, cpuProfi
   return { ...server, body, expectedBytes: Buffer.byteLength(body) };
 }
 
+/** This build with everything observability/ adds turned off: no metrics, no request line (info), no slow logs. */
+const QUIET = { METRICS: 'off', LOG_LEVEL: 'warn', SLOW_STATEMENT_MS: '0', SLOW_OPERATION_MS: '0' };
+
+/** That the api mode is measured with its /metrics on (and the quiet mode without): one scrape, as Prometheus would. */
+async function expectMetrics(origin: string, on: boolean): Promise<void> {
+  const response = await request(`${origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  const text = await response.body.text();
+  if (on ? response.statusCode !== 200 || !text.includes('http_request_duration_seconds_count{operation="Inbox"') : response.statusCode !== 404) {
+    throw new Error(`${origin}/metrics answered ${response.statusCode}, expected ${on ? 'the Inbox measured' : '404 (METRICS=off)'}`);
+  }
+}
+
 interface ModeRun {
   run(): Promise<LoadSample>;
   stop(): Promise<void>;
@@ -201,7 +215,10 @@ for (const mode of modes) {
       ? await startApi(ROOT)
       : mode === 'unbatched'
         ? await startApi(ROOT, { DATALOADER_BATCH: 'false' })
-        : await startApi(baseline!.root);
+        : mode === 'quiet'
+          ? await startApi(ROOT, QUIET)
+          : await startApi(baseline!.root);
+  if (mode === 'api' || mode === 'quiet') await expectMetrics(server.origin, mode === 'api');
   answers[mode] = server.body;
   const target = { origin: server.origin, body: requestBody, headers, expectedBytes: server.expectedBytes };
   runners.set(mode, { run: () => loadGraphQL(target, WINDOW, server.pid), stop: () => server.stop() });
@@ -284,6 +301,7 @@ const results = {
   modes: figures,
   graphqlOverFloor: ratio('floor', 'api'),
   batchingSpeedup: ratio('api', 'unbatched'),
+  apiOverQuiet: ratio('api', 'quiet'),
   apiOverBaseline: ratio('api', 'baseline'),
   answersIdenticalToBaseline: answers.baseline !== undefined && answers.api !== undefined ? answers.baseline === answers.api : null,
   inboxPage: pages.map(({ viewer, roundTrip, executionMs, plan }) => ({ viewer, roundTrip, executionMs, plan })),

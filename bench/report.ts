@@ -6,6 +6,7 @@ const MODE_NAMES: Record<string, string> = {
   api: 'API (this build)',
   floor: 'SQL floor: the same statements through pg',
   unbatched: 'API, DATALOADER_BATCH=false',
+  quiet: 'API, METRICS=off, request and slow logs off',
   baseline: 'API, baseline build',
 };
 
@@ -51,6 +52,7 @@ export function renderReport(results: BenchResults): string {
     const ratios: [string, Spread | null, string][] = [
       ['graphqlOverFloor', results.graphqlOverFloor, 'floor requests/s ÷ API requests/s (budget ≤ 1.5)'],
       ['batchingSpeedup', results.batchingSpeedup, 'API ÷ DATALOADER_BATCH=false'],
+      ['apiOverQuiet', results.apiOverQuiet, 'API (metrics and request log on) ÷ the same with them off (budget ≥ 0.95)'],
       ['apiOverBaseline', results.apiOverBaseline, 'API ÷ baseline build'],
     ];
     for (const [name, value, meaning] of ratios) {

@@ -9,6 +9,9 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The token of the servers' /metrics (METRICS=token, as production wants it). */
+export const METRICS_TOKEN = 'parley-bench-metrics-0123456789';
+
 export interface ServerProcess {
   origin: string;
   pid: number;
@@ -88,6 +91,9 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
         // would answer SERVICE_UNAVAILABLE for fields, which the benchmark
         // counts as a failure. It measures throughput, not that timeout.
         DATABASE_CONNECTION_TIMEOUT_MS: '60000',
+        // Measured as deployed: /metrics on, behind its token (a build without it ignores these).
+        METRICS: 'token',
+        METRICS_TOKEN,
         ...options.env,
       },
     },

@@ -65,10 +65,12 @@ export class RequestObservation implements StatementRecorder {
     this.sqlMs += durationMs;
     this.settings.metrics?.statement(loader, durationMs / 1000);
     if (!this.slowest || durationMs > this.slowest.durationMs) this.slowest = { text, durationMs, loader };
+    // A failed statement is logged where its failure is handled (once per
+    // request in an outage, see serviceUnavailablePlugin): not again here.
     const { slowStatementMs } = this.settings;
-    if (slowStatementMs > 0 && durationMs >= slowStatementMs) {
+    if (slowStatementMs > 0 && durationMs >= slowStatementMs && !failed) {
       this.log.warn(
-        { sql: { statement: shortenStatement(text), durationMs: roundMs(durationMs), loader, failed }, operationName: this.resolved ? this.operationName : undefined },
+        { sql: { statement: shortenStatement(text), durationMs: roundMs(durationMs), loader }, operationName: this.resolved ? this.operationName : undefined },
         'slow SQL statement',
       );
     }

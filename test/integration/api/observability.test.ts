@@ -303,7 +303,7 @@ describe('the slow logs', () => {
         level: WARN,
         reqId: result.headers.get('x-request-id'),
         operationName: 'Lookup',
-        sql: { statement: 'SELECT … FROM users WHERE username = lower($1)', loader: null, failed: false },
+        sql: { statement: 'SELECT … FROM users WHERE username = lower($1)', loader: null },
       });
       expect(statement!.sql.durationMs).toBeGreaterThanOrEqual(200);
       const operation = entries.find((entry) => entry.msg === 'slow GraphQL operation');
