@@ -95,7 +95,7 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
   });
   const statementDuration = new Histogram({
     name: 'sql_statement_duration_seconds',
-    help: 'SQL statements of GraphQL requests, from sending to the result (a wait for a pooled connection included), by DataLoader',
+    help: 'SQL statements of GraphQL requests, from sending on a connection to the result (not the wait for a free connection), by DataLoader',
     labelNames: ['loader'],
     buckets: STATEMENT_BUCKETS,
     registers,

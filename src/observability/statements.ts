@@ -81,12 +81,14 @@ function recorded(recorder: StatementRecorder, send: AnyQuery, self: unknown, ar
 /**
  * The pool as one request sees it: every statement it sends, through
  * `query` or on a connection it checks out (a write's transaction, BEGIN and
- * COMMIT included), is recorded in `recorder`. The connection is given back
- * to the pool as it was.
+ * COMMIT included), is recorded in `recorder`, timed from when it is sent on
+ * a connection to its result: the wait for a free connection is not a
+ * statement's time (a saturated pool shows in db_pool_connections, and in
+ * the request's own duration), so a slow statement is one the database was
+ * slow to answer. The connection is given back to the pool as it was.
  */
 export function recordingPool(pool: pg.Pool, recorder: StatementRecorder): RequestPool {
-  const query = ((...args: QueryArguments) => recorded(recorder, pool.query as AnyQuery, pool, args)) as pg.Pool['query'];
-  const connect = async (): Promise<pg.PoolClient> => {
+  const checkOut = async (): Promise<pg.PoolClient> => {
     const client = await pool.connect();
     const clientQuery = client.query;
     const release = client.release;
@@ -98,7 +100,31 @@ export function recordingPool(pool: pg.Pool, recorder: StatementRecorder): Reque
     };
     return client;
   };
-  return { query, connect };
+  // pg-pool's own query, on a connection of its own, timed once it has one.
+  // As pg-pool does, a connection whose statement failed (or that broke while
+  // in use) is released with the error, and the pool closes it.
+  const query = async (text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
+    // Read now: the loader's batch function is running (see tracer).
+    const loader = recorder.loader;
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    const broke = (error: Error) => {
+      failure ??= error;
+    };
+    client.on('error', broke);
+    const started = performance.now();
+    try {
+      return await (client.query as AnyQuery)(text, values) as pg.QueryResult;
+    } catch (error) {
+      failure ??= error as Error;
+      throw error;
+    } finally {
+      recorder.statement(textOf(text), performance.now() - started, loader, failure !== undefined);
+      client.removeListener('error', broke);
+      client.release(failure);
+    }
+  };
+  return { query: query as pg.Pool['query'], connect: checkOut };
 }
 
 /** Whitespace runs in SQL, folded to one space for a log line. */

@@ -321,6 +321,34 @@ describe('the slow logs', () => {
     }
   });
 
+  it('do not count a wait for a free connection as a statement’s time', async () => {
+    // A server whose pool has one connection, held here for 300 ms while the request waits for it.
+    const pool = new pg.Pool({ connectionString: api.database.url, max: 1 });
+    const waiting = captureLog();
+    const server = await startTestApi(
+      { LOG_LEVEL: 'warn', SLOW_STATEMENT_MS: '250', SLOW_OPERATION_MS: '250' },
+      { ...api.database, pool, close: () => pool.end() },
+      { logStream: waiting.stream },
+    );
+    try {
+      const held = await pool.connect();
+      const pending = server.request(`query Waits { viewer { id } }`, {}, { token, headers: { [SQL_HEADER]: '1' } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      held.release();
+      const result = await pending;
+      expect(result.errors).toBeUndefined();
+      const sql = result.extensions!.sql as SqlExtension;
+      expect(sql.count).toBe(1);
+      expect(sql.durationMs).toBeLessThan(250);
+      // The request was slow, its statement was not.
+      const entries = waiting.entries();
+      expect(entries.map((entry) => entry.msg)).toEqual(['slow GraphQL operation']);
+      expect((entries[0]!.graphql as { durationMs: number }).durationMs).toBeGreaterThanOrEqual(300);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('cut long statements, and are off at 0', async () => {
     const quiet = captureLog();
     const server = await sibling({ LOG_LEVEL: 'warn', SLOW_STATEMENT_MS: '0', SLOW_OPERATION_MS: '0' }, quiet.stream);
