@@ -1,0 +1,61 @@
+// @ts-check
+// `npm run lint` (with --max-warnings 0, then `prettier --check .`).
+// TypeScript is linted with type information: typescript-eslint's project
+// service gives each file the tsconfig.json an editor would (the root one,
+// or examples/web-client's for the example's sources). Plain JavaScript
+// (.js, .mjs: Jest's config and global setup, two scripts, this file) is
+// linted without it. Formatting is Prettier's alone: eslint-config-prettier
+// comes last and turns off every rule it would fight.
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier/flat';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  globalIgnores([
+    'dist/',
+    'coverage/',
+    '.data/',
+    'test-results/',
+    // Written by `npm run generate`, never by hand.
+    'src/generated/',
+    'examples/web-client/src/generated/',
+    // What benchmarks wrote (reports and CPU profiles), and a vendored schema.
+    'bench/results/',
+    'test/fixtures/',
+  ]),
+  js.configs.recommended,
+  tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // A leading underscore says "unused on purpose" (a parameter a signature
+      // requires, an element skipped in a destructuring, an ignored error).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          args: 'after-used',
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: globals.node },
+    rules: {
+      // typescript-eslint's version (above) already covers these files.
+      'no-unused-vars': 'off',
+    },
+  },
+  prettier,
+);
