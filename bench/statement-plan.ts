@@ -73,7 +73,7 @@ export function compileReplay(plan: readonly PlannedStatement[]): Replay {
 
 /** The plan as indented lines (each statement under the one it waited for), for the report. */
 export function describePlan(plan: readonly PlannedStatement[]): string[] {
-  const depth = (index: number): number => (plan[index]!.after === null ? 0 : 1 + depth(plan[index]!.after!));
+  const depth = (index: number): number => (plan[index]!.after === null ? 0 : 1 + depth(plan[index]!.after));
   return plan.map((statement, index) => {
     const firstLine = statement.text.replace(/\s+/g, ' ').trim().slice(0, 90);
     return `${'  '.repeat(depth(index))}${index + 1}. ${firstLine}…`;

@@ -35,7 +35,7 @@ function startReport(args: string[], databaseUrl: string | undefined, env: Recor
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = once(child, 'exit').then(([code, signal]) => ({ code, signal, stdout, stderr }) as Run);
+  const done = once(child, 'exit').then(([code, signal]) => ({ code, signal, stdout, stderr }));
   return { child, done, output: () => stdout };
 }
 
