@@ -109,7 +109,7 @@ export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promis
       await run(join(bin, name), args, { ...user, cwd: directory });
     } catch (error) {
       const output = existsSync(log) ? await readFile(log, 'utf8') : '';
-      throw new Error(`${name} ${args.join(' ')} failed: ${(error as Error).message}\n${output}`);
+      throw new Error(`${name} ${args.join(' ')} failed: ${(error as Error).message}\n${output}`, { cause: error });
     }
   };
 
