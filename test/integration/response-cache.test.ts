@@ -156,7 +156,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const owner = await insertUser(api.database.pool, 'GetOwner');
       const variables = { id: toGlobalId('User', owner.id) };
       const get = () =>
-        fetch(`${api.url}/graphql?${new URLSearchParams({ query: PROFILE, variables: JSON.stringify(variables) })}`, {
+        fetch(`${api.url}/graphql?${new URLSearchParams({ query: PROFILE, variables: JSON.stringify(variables) }).toString()}`, {
           headers: { 'apollo-require-preflight': 'true' },
         });
       const first = await get();
