@@ -35,6 +35,8 @@ export default defineConfig(
     rules: {
       // Off: every async function without await here meets a contract that wants a promise (Apollo's plugin hooks, gateway and KeyValueCache, Fastify's hooks, the response cache's Store, tests' lists of async factories).
       '@typescript-eslint/require-await': 'off',
+      // Forwarding a rejection caught as `unknown` (withinDeadline) is not rejecting with a non-Error.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       // A leading underscore says "unused on purpose" (a parameter a signature
       // requires, an element skipped in a destructuring, an ignored error).
       '@typescript-eslint/no-unused-vars': [
