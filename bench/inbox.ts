@@ -232,7 +232,7 @@ try {
     const results: Partial<Record<Mode, LoadSample>> = {};
     for (const mode of order) {
       results[mode] = await runners.get(mode)!.run();
-      say(`round ${round + 1}/${ROUNDS} ${mode}: ${results[mode]!.throughput.toFixed(1)} req/s`);
+      say(`round ${round + 1}/${ROUNDS} ${mode}: ${results[mode].throughput.toFixed(1)} req/s`);
     }
     rounds.push(results);
   }

@@ -65,6 +65,7 @@ export async function runClosedLoop(
   await Promise.all(Array.from({ length: window.connections }, (_unused, index) => worker(index)));
   clearTimeout(startCpu);
   clearTimeout(endCpu);
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- what a worker caught, thrown on as it was
   if (failure !== undefined) throw failure;
   // A request that straddles the window's edge is not counted; completions
   // inside it over its length is the rate, as long as the run is many

@@ -31,7 +31,7 @@ export function renderReport(results: BenchResults): string {
       ` ${Math.round(operation.responseBytes / 1024)} KB of JSON.`,
     '',
   );
-  const modes = Object.entries(results.modes) as [string, ModeFigures][];
+  const modes = Object.entries<ModeFigures>(results.modes);
   if (modes.length > 0) {
     lines.push(
       `${window.connections} connections, closed loop; ${window.rounds} interleaved rounds of ${window.warmupMs / 1000} s warm-up + ` +

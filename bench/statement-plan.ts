@@ -24,7 +24,7 @@ export interface PlannedStatement {
  */
 export function recordStatements(pool: pg.Pool): () => PlannedStatement[] {
   const plan: PlannedStatement[] = [];
-  const query = pool.query;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   let lastCompleted: number | null = null;
   (pool as { query: unknown }).query = (...args: unknown[]) => {
     const index = plan.length;
@@ -34,7 +34,7 @@ export function recordStatements(pool: pg.Pool): () => PlannedStatement[] {
         ? { text: first, values: second ?? [], after: lastCompleted }
         : { text: first.text, values: first.values ?? [], ...(first.name ? { name: first.name } : {}), after: lastCompleted };
     plan.push(statement);
-    const sent = (query as (...args: unknown[]) => Promise<unknown>).apply(pool, args);
+    const sent = query(...args);
     // Registered before the caller's own continuation, so anything the
     // caller sends next sees this statement as completed.
     void sent.then(
@@ -73,7 +73,7 @@ export function compileReplay(plan: readonly PlannedStatement[]): Replay {
 
 /** The plan as indented lines (each statement under the one it waited for), for the report. */
 export function describePlan(plan: readonly PlannedStatement[]): string[] {
-  const depth = (index: number): number => (plan[index]!.after === null ? 0 : 1 + depth(plan[index]!.after!));
+  const depth = (index: number): number => (plan[index]!.after === null ? 0 : 1 + depth(plan[index]!.after));
   return plan.map((statement, index) => {
     const firstLine = statement.text.replace(/\s+/g, ' ').trim().slice(0, 90);
     return `${'  '.repeat(depth(index))}${index + 1}. ${firstLine}…`;

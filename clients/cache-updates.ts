@@ -29,7 +29,7 @@ export function moveConversationToTop(cache: ApolloCache, { viewerId, conversati
         if (!node) return existing;
         const edge = index > 0 ? inbox.edges[index]! : { __typename: 'ConversationEdge', cursor: '', node };
         const others = inbox.edges.filter((_edge, position) => position !== index);
-        return { ...inbox, edges: [edge, ...others] } as never;
+        return { ...inbox, edges: [edge, ...others] };
       },
     },
   });

@@ -43,7 +43,7 @@ function run(command, cwd) {
   try {
     execSync(command, { cwd, stdio: 'pipe' });
   } catch (error) {
-    throw new Error(`${command} failed in ${cwd}:\n${error.stdout}${error.stderr}`);
+    throw new Error(`${command} failed in ${cwd}:\n${error.stdout}${error.stderr}`, { cause: error });
   }
 }
 

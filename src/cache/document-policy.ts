@@ -2,6 +2,7 @@ import {
   getNamedType,
   isCompositeType,
   Kind,
+  OperationTypeNode,
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
@@ -26,7 +27,7 @@ export function documentPolicy(
   document: DocumentNode,
   operation: OperationDefinitionNode,
 ): CachePolicy | undefined {
-  if (operation.operation !== 'query') return undefined;
+  if (operation.operation !== OperationTypeNode.QUERY) return undefined;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);

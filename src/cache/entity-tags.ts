@@ -4,6 +4,7 @@ import {
   isCompositeType,
   isObjectType,
   Kind,
+  OperationTypeNode,
   visit,
   type DocumentNode,
   type FieldNode,
@@ -181,7 +182,7 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
 
   const definitions = document.definitions.map((definition) => {
     if (definition.kind === Kind.OPERATION_DEFINITION) {
-      const root = definition.operation === 'query' ? schema.getQueryType() : undefined;
+      const root = definition.operation === OperationTypeNode.QUERY ? schema.getQueryType() : undefined;
       return root ? { ...definition, selectionSet: rewrite(definition.selectionSet, root) } : definition;
     }
     if (definition.kind === Kind.FRAGMENT_DEFINITION) {
@@ -284,7 +285,7 @@ export function planTags(schema: GraphQLSchema, document: DocumentNode, operatio
   };
 
   const root = schema.getQueryType();
-  return root && operation.operation === 'query' ? plan(root, [operation.selectionSet]) : undefined;
+  return root && operation.operation === OperationTypeNode.QUERY ? plan(root, [operation.selectionSet]) : undefined;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { withinDeadline, type Redis } from '../db/redis.js';
-import type { CacheScope } from '../graphql/cache-policy.js';
 import type { Tag } from '../writes/tags.js';
 import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type ResponseCache } from './response-cache.js';
 
@@ -122,7 +121,7 @@ function decode(value: Buffer): { answer: CachedAnswer; epoch: number } | undefi
   if (end < 0) return undefined;
   const [storedAt, maxAge, scope, epoch] = value.toString('latin1', 0, end).split(' ');
   if (scope !== 'PUBLIC' && scope !== 'PRIVATE') return undefined;
-  return { answer: { storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope as CacheScope, gzipped: value.subarray(end + 1) }, epoch: Number(epoch) };
+  return { answer: { storedAt: Number(storedAt), maxAge: Number(maxAge), scope, gzipped: value.subarray(end + 1) }, epoch: Number(epoch) };
 }
 
 /** The members of a ZPOPMIN reply: member, score, member, score… (or pairs, as RESP3 may give them). */

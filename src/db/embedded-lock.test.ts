@@ -74,13 +74,13 @@ describe('the embedded database lock', () => {
       const racers = Array.from({ length: 6 }, () =>
         spawn(process.execPath, ['--import', 'tsx', 'test/support/hold-embedded-lock.ts', dataDir], { stdio: ['pipe', 'pipe', 'inherit'] }),
       );
-      const lines = await Promise.all(racers.map(async (racer) => JSON.parse(String((await once(racer.stdout!, 'data'))[0])) as { acquired: boolean; pid?: number; holder?: number }));
+      const lines = await Promise.all(racers.map(async (racer) => JSON.parse(String((await once(racer.stdout, 'data'))[0])) as { acquired: boolean; pid?: number; holder?: number }));
       const winners = lines.filter((line) => line.acquired);
       expect(winners).toHaveLength(1);
       // Every loser names the winner.
       expect(new Set(lines.filter((line) => !line.acquired).map((line) => line.holder))).toEqual(new Set([winners[0]!.pid]));
       expect((await fileRecord()).pid).toBe(winners[0]!.pid);
-      for (const racer of racers) racer.stdin!.end();
+      for (const racer of racers) racer.stdin.end();
       await Promise.all(racers.map((racer) => once(racer, 'exit')));
       expect(await readdir(dataDir)).toEqual([]);
     }

@@ -72,11 +72,12 @@ export function withinDeadline<T>(work: Promise<T>, ms: number, what = 'Redis'):
   });
 }
 
+/** Two functions, not methods: callers hand them on alone (`const succeeded = outage.succeeded`). */
 export interface OutageLog {
   /** A command failed: counted by the caller; logged at warn only when it starts an outage. */
-  failed(error: unknown, operation?: string): void;
+  failed: (error: unknown, operation?: string) => void;
   /** A command succeeded: logged at info only when it ends an outage. */
-  succeeded(): void;
+  succeeded: () => void;
 }
 
 /**

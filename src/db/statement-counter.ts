@@ -51,8 +51,11 @@ export function instrumentPool(pool: pg.Pool): pg.Pool {
     // The callback form is pool.query's own, already counted above.
     if (callback) return poolConnect(callback);
     return poolConnect()!.then((client) => {
+      // The client's own methods, unbound: put back as they were on release, and called with apply(client) meanwhile.
+      /* eslint-disable @typescript-eslint/unbound-method */
       const clientQuery = client.query;
       const release = client.release;
+      /* eslint-enable @typescript-eslint/unbound-method */
       client.query = ((...args: unknown[]) => {
         record(args[0]);
         return (clientQuery as (...args: unknown[]) => unknown).apply(client, args);

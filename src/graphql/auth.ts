@@ -38,7 +38,7 @@ export function createAuth(options: AuthOptions) {
       try {
         const { payload } = await jwtVerify(match[1]!, key, { algorithms: [ALGORITHM] });
         // jose types `sub` as a string but does not check it: a signed { "sub": 1 } arrives as a number.
-        return viewerOfSubject(payload.sub as unknown);
+        return viewerOfSubject(payload.sub);
       } catch (error) {
         if (error instanceof joseErrors.JOSEError) return null;
         throw error;

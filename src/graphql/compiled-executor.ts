@@ -1,6 +1,6 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { BREAK, execute, GraphQLError, visit, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { BREAK, execute, GraphQLError, OperationTypeNode, visit, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 
 /** Apollo's gateway interface, named through @apollo/server's own types. */
@@ -110,7 +110,7 @@ function asGraphQLJsError(error: GraphQLError): GraphQLError {
  * graphql-js leaves it absent, so "left out keeps it" would become "remove it".
  */
 function compilable(operation: OperationDefinitionNode): boolean {
-  if (operation.operation !== 'query') return false;
+  if (operation.operation !== OperationTypeNode.QUERY) return false;
   let variableInInputObject = false;
   visit(operation, {
     ObjectValue(node) {

@@ -92,9 +92,10 @@ export class PersistedQueryNotInListError extends ParleyError {
   }
 }
 
-// Codes Apollo Server and graphql-js set themselves for malformed requests.
+// Ours but INTERNAL_SERVER_ERROR, and the codes Apollo Server and graphql-js
+// set themselves for malformed requests.
 const PUBLIC_CODES = new Set<string>([
-  ...Object.values(ErrorCode),
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.InternalServerError),
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -112,7 +113,7 @@ export function isExpectedError(error: unknown, code: unknown = (error as GraphQ
   return (
     parleyErrorOf(error) !== undefined ||
     isUncodedRequestError(error) ||
-    (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError)
+    (typeof code === 'string' && PUBLIC_CODES.has(code))
   );
 }
 

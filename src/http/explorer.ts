@@ -55,6 +55,7 @@ async function loadRuru() {
     throw new Error(
       'The explorer (served outside production) needs the development dependency ruru: run `npm install`, ' +
         `or set NODE_ENV=production. (${(error as Error).message})`,
+      { cause: error },
     );
   }
 }

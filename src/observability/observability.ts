@@ -54,11 +54,12 @@ export interface Observability {
   routeHooks: { onRequest?: onRequestHookHandler; onSend?: onSendHookHandler<unknown>; onResponse?: onResponseHookHandler };
   /** Operation, viewer, cost, errors and `extensions.sql`, from inside Apollo Server. */
   plugin: ApolloServerPlugin<Context>;
+  // The three below are functions, not methods: the response cache is handed them alone.
   /** Whether the request asked for `extensions.sql` (and may have it): the response cache must neither serve nor store it. */
-  wantsSql(request: FastifyRequest): boolean;
-  wantsSqlOf(context: Context): boolean;
+  wantsSql: (request: FastifyRequest) => boolean;
+  wantsSqlOf: (context: Context) => boolean;
   /** A stored answer was served before Apollo Server: its operation's name, and the viewer when its token was read. */
-  served(request: FastifyRequest, operationName: string | null, viewer: Viewer | null | undefined): void;
+  served: (request: FastifyRequest, operationName: string | null, viewer: Viewer | null | undefined) => void;
 }
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };

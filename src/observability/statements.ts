@@ -90,9 +90,12 @@ function recorded(recorder: StatementRecorder, send: AnyQuery, self: unknown, ar
 export function recordingPool(pool: pg.Pool, recorder: StatementRecorder): RequestPool {
   const checkOut = async (): Promise<pg.PoolClient> => {
     const client = await pool.connect();
+    // The client's own methods, unbound: put back as they were on release, and called on the client meanwhile.
+    /* eslint-disable @typescript-eslint/unbound-method */
     const clientQuery = client.query;
     const release = client.release;
-    client.query = ((...args: QueryArguments) => recorded(recorder, clientQuery as AnyQuery, client, args)) as pg.PoolClient['query'];
+    /* eslint-enable @typescript-eslint/unbound-method */
+    client.query = ((...args: QueryArguments) => recorded(recorder, clientQuery, client, args)) as pg.PoolClient['query'];
     client.release = (...args: Parameters<typeof release>) => {
       client.query = clientQuery;
       client.release = release;

@@ -35,7 +35,7 @@ function startReport(args: string[], databaseUrl: string | undefined, env: Recor
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const done = once(child, 'exit').then(([code, signal]) => ({ code, signal, stdout, stderr }) as Run);
+  const done = once(child, 'exit').then(([code, signal]): Run => ({ code, signal, stdout, stderr }));
   return { child, done, output: () => stdout };
 }
 
@@ -137,7 +137,7 @@ describe('npm run db:report', () => {
 
   it('reads the pool settings from the environment, as the server does', async () => {
     const run = await runReport(['--json'], database.url, { DATABASE_POOL_MAX: '7', DATABASE_STATEMENT_TIMEOUT_MS: '2500' });
-    expect(JSON.parse(run.stdout).pool.configured).toMatchObject({ poolMax: 7, statementTimeoutMs: 2_500 });
+    expect((JSON.parse(run.stdout) as DatabaseReport).pool.configured).toMatchObject({ poolMax: 7, statementTimeoutMs: 2_500 });
   });
 
   it('prints a readable report with every section', async () => {

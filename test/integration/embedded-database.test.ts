@@ -37,12 +37,12 @@ async function countRows(): Promise<Record<string, number>> {
   const client = new pg.Client({ connectionString: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres` });
   await client.connect();
   try {
-    const { rows } = await client.query(
+    const { rows } = await client.query<Record<string, number>>(
       `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM conversations)::int AS conversations,
               (SELECT count(*) FROM messages)::int AS messages,
               (SELECT count(*) FROM conversation_participants WHERE user_id = 1)::int AS "user1Conversations"`,
     );
-    return rows[0];
+    return rows[0]!;
   } finally {
     await client.end();
   }

@@ -123,7 +123,7 @@ describe('the real server process (src/main.ts, production)', () => {
         const match = String(chunk).match(/GraphQL at (http:\/\/\S+)\/graphql/);
         if (match) resolve(match[1]!.replace('localhost', '127.0.0.1'));
       });
-      exited.then(([code]) => reject(new Error(`the server exited with ${code}: ${output.join('')}`)));
+      void exited.then(([code]) => reject(new Error(`the server exited with ${code}: ${output.join('')}`)));
     });
     const token = await createAuth({ secret: TEST_JWT_SECRET, ttlSeconds: 60 }).issueToken(user.id);
     const ask = () =>

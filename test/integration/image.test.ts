@@ -79,9 +79,9 @@ it('migrates, seeds, issues a token for an existing user and serves it, in produ
   expect(issued).toMatchObject({ code: 0, stdout: expect.stringMatching(/^eyJ[\w.-]+\n$/) });
 
   server = await startServer({ NODE_ENV: 'production', DATABASE_URL: database.url, JWT_SECRET: SECRET }, { script: 'dist/main.js', tsx: false, cwd: app });
-  const { rows } = await database.pool.query('SELECT username FROM users WHERE id = 3');
+  const { rows } = await database.pool.query<{ username: string }>('SELECT username FROM users WHERE id = 3');
   const answer = await graphql(server.url, '{ viewer { username conversations(first: 1) { totalCount } } }', { token: issued.stdout.trim() });
-  expect(answer).toMatchObject({ status: 200, data: { viewer: { username: rows[0].username, conversations: { totalCount: expect.any(Number) } } } });
+  expect(answer).toMatchObject({ status: 200, data: { viewer: { username: rows[0]!.username, conversations: { totalCount: expect.any(Number) } } } });
   expect(answer.errors).toBeUndefined();
   expect(await server.stop()).toBe(0);
   server = undefined;

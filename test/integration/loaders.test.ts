@@ -198,10 +198,10 @@ const CASES: Record<keyof Loaders, () => LoaderCase> = {
       return [
         { userId: viewer.id, page: forward(1) },
         { userId: bob.id, page: backward(2) },
-        { userId: viewer.id, page: forward(1, viewerInbox[0]!) },
+        { userId: viewer.id, page: forward(1, viewerInbox[0]) },
         { userId: MISSING_ID, page: forward(5) },
         { userId: bob.id, page: forward(10) },
-        { userId: viewer.id, page: backward(1, viewerInbox[2]!) },
+        { userId: viewer.id, page: backward(1, viewerInbox[2]) },
         // The same as the first, as another object.
         { userId: viewer.id, page: forward(1) },
       ];
@@ -247,10 +247,10 @@ const CASES: Record<keyof Loaders, () => LoaderCase> = {
         { conversationId: conversations.A.id, page: forward(2) },
         { conversationId: conversations.A.id, page: backward(2) },
         { conversationId: conversations.B.id, page: forward(10) },
-        { conversationId: conversations.A.id, page: forward(2, history[1]!) },
+        { conversationId: conversations.A.id, page: forward(2, history[1]) },
         { conversationId: MISSING_ID, page: forward(3) },
         { conversationId: conversations.D.id, page: backward(3) },
-        { conversationId: conversations.A.id, page: backward(1, history[2]!) },
+        { conversationId: conversations.A.id, page: backward(1, history[2]) },
         // The same as the first, as another object.
         { conversationId: conversations.A.id, page: forward(2) },
       ];
@@ -311,7 +311,7 @@ describe.each(Object.keys(CASES) as (keyof Loaders)[])('%s', (name) => {
 describe('page loaders', () => {
   it('inboxPage: pages of the same user with different arguments are different keys of one statement', async () => {
     const loaders = loadersFor(viewer.id);
-    const pages = [forward(1), forward(2), backward(1), forward(0, inboxOf(viewer.id).sort(newestFirst)[0]!)];
+    const pages = [forward(1), forward(2), backward(1), forward(0, inboxOf(viewer.id).sort(newestFirst)[0])];
     const { result, statements } = await counted(() => Promise.all(pages.map((page) => loaders.inboxPage.load({ userId: viewer.id, page }))));
     expect(statements).toHaveLength(1);
     const answers = result.map((rows) => rows.map((row) => String(row.id)).sort());
@@ -322,7 +322,7 @@ describe('page loaders', () => {
   it('messagesByConversation: pages of the same conversation with different arguments are different keys of one statement', async () => {
     const loaders = loadersFor(viewer.id);
     const history = historyOf(conversations.A.id);
-    const pages = [forward(1), forward(3), backward(1), backward(2), forward(1, [...history].sort(newestFirst)[0]!)];
+    const pages = [forward(1), forward(3), backward(1), backward(2), forward(1, [...history].sort(newestFirst)[0])];
     const { result, statements } = await counted(() =>
       Promise.all(pages.map((page) => loaders.messagesByConversation.load({ conversationId: conversations.A.id, page }))),
     );

@@ -31,8 +31,27 @@ const PROFILE = `query Profile($id: ID!) { user(id: $id) { displayName xp stats 
 const LEADERBOARD = `query { leaderboard(metric: MESSAGES, first: 100) { edges { node { value user { displayName } } } } }`;
 const VIEWER = `query { viewer { id username email } }`;
 
-// Answers are read by path here; their shapes are the other API tests' concern.
-type Data = Record<string, any>;
+// What the queries above answer, as far as these tests read them.
+interface Inbox {
+  viewer: { conversations: { edges: { node: { title: string | null; unreadCount: number; lastMessage: { body: string } | null } }[] } };
+}
+interface History {
+  conversation: {
+    title: string | null;
+    unreadCount: number;
+    participants: { displayName: string }[];
+    messages: { totalCount: number; edges: { node: { body: string; editedAt: string | null; author: { displayName: string } } }[] };
+  } | null;
+}
+interface Profile {
+  user: { displayName: string; xp: number; stats: { totalMessages: number } | null } | null;
+}
+interface Leaderboard {
+  leaderboard: { edges: { node: { value: number; user: { displayName: string } } }[] };
+}
+interface Viewer {
+  viewer: { id: string; username: string; email: string } | null;
+}
 
 const STORES = [
   ['Redis', true],
@@ -55,12 +74,12 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
     await redis?.quit();
   });
 
-  const send = (query: string, variables: Record<string, unknown>, user?: FixtureUser) =>
+  const send = <Data = Record<string, unknown>>(query: string, variables: Record<string, unknown>, user?: FixtureUser) =>
     (user ? api.tokenFor(user.id) : Promise.resolve(undefined)).then((token) => api.request<Data>(query, variables, { token }));
 
   /** Reads twice: the first run computes (MISS), the second is served with no SQL (HIT) and equal. */
-  async function readFresh(query: string, variables: Record<string, unknown>, user?: FixtureUser): Promise<GraphQLResult<Data>> {
-    const first = await send(query, variables, user);
+  async function readFresh<Data>(query: string, variables: Record<string, unknown>, user?: FixtureUser): Promise<GraphQLResult<Data>> {
+    const first = await send<Data>(query, variables, user);
     expect(first.errors).toBeUndefined();
     expect(first.headers.get('x-cache')).toBe('MISS');
     const second = await send(query, variables, user);
@@ -156,7 +175,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const owner = await insertUser(api.database.pool, 'GetOwner');
       const variables = { id: toGlobalId('User', owner.id) };
       const get = () =>
-        fetch(`${api.url}/graphql?${new URLSearchParams({ query: PROFILE, variables: JSON.stringify(variables) })}`, {
+        fetch(`${api.url}/graphql?${new URLSearchParams({ query: PROFILE, variables: JSON.stringify(variables) }).toString()}`, {
           headers: { 'apollo-require-preflight': 'true' },
         });
       const first = await get();
@@ -197,11 +216,11 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const token = await api.tokenFor(users[0]!.id);
       // The first statement of the operation waits on this lock, so all eight are surely in flight together.
       const blocker = await api.database.pool.connect();
-      let results: GraphQLResult<Data>[];
+      let results: GraphQLResult<History>[];
       try {
         await blocker.query('BEGIN');
         await blocker.query('LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE');
-        const pending = Promise.all(Array.from({ length: 8 }, () => api.request<Data>(HISTORY, { id }, { token })));
+        const pending = Promise.all(Array.from({ length: 8 }, () => api.request<History>(HISTORY, { id }, { token })));
         await new Promise((resolve) => setTimeout(resolve, 500));
         await blocker.query('COMMIT');
         results = await pending;
@@ -212,7 +231,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       expect(statuses.filter((status) => status === 'MISS')).toHaveLength(1);
       expect(statuses.filter((status) => status === 'HIT')).toHaveLength(7);
       // The same operation for another participant runs as many statements as the eight did together.
-      const alone = await api.request<Data>(HISTORY, { id }, { token: await api.tokenFor(users[1]!.id) });
+      const alone = await api.request<History>(HISTORY, { id }, { token: await api.tokenFor(users[1]!.id) });
       expect(alone.headers.get('x-cache')).toBe('MISS');
       expect(results.reduce((sum, result) => sum + result.statements, 0)).toBe(alone.statements);
       for (const result of results) expect(result.data).toEqual(results[0]!.data);
@@ -222,9 +241,9 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
   describe('scope: nobody receives an answer computed for someone else', () => {
     it('user B sending user A’s exact operation gets B’s answer; signed-out requests get their own', async () => {
       const [a, b] = [await insertUser(api.database.pool, 'ScopeA'), await insertUser(api.database.pool, 'ScopeB')];
-      const asA = await readFresh(VIEWER, {}, a);
+      const asA = await readFresh<Viewer>(VIEWER, {}, a);
       expect(asA.data!.viewer).toMatchObject({ id: toGlobalId('User', a.id), email: expect.stringContaining('scopea') });
-      const asB = await send(VIEWER, {}, b);
+      const asB = await send<Viewer>(VIEWER, {}, b);
       expect(asB.headers.get('x-cache')).toBe('MISS');
       expect(asB.data!.viewer).toMatchObject({ id: toGlobalId('User', b.id), email: expect.stringContaining('scopeb') });
       const signedOut = await send(VIEWER, {});
@@ -247,7 +266,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         [nodeQuery, { id: messageId }],
       ] as const) {
         for (const user of [outsider, undefined]) {
-          const result = await send(query, variables, user);
+          const result = await send<{ conversation?: unknown; node?: unknown }>(query, variables, user);
           expect(result.headers.get('x-cache')).not.toBe('HIT');
           expect(result.data?.conversation ?? result.data?.node ?? null).toBeNull();
           expect(errorCodes(result)[0]).toMatch(/NOT_FOUND|UNAUTHENTICATED/);
@@ -264,22 +283,22 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         await readFresh(INBOX, {}, user);
         await readFresh(HISTORY, { id }, user);
       }
-      const profileBefore = await readFresh(PROFILE, { id: toGlobalId('User', a.id) }, b);
+      const profileBefore = await readFresh<Profile>(PROFILE, { id: toGlobalId('User', a.id) }, b);
 
       await mutate(`mutation ($id: ID!) { sendMessage(input: { conversationId: $id, body: "news" }) { message { id } } }`, { id }, a);
 
       for (const user of [a, b, c]) {
-        const inbox = await readFresh(INBOX, {}, user);
-        const node = inbox.data!.viewer.conversations.edges[0].node;
-        expect(node.lastMessage.body).toBe('news');
+        const inbox = await readFresh<Inbox>(INBOX, {}, user);
+        const node = inbox.data!.viewer.conversations.edges[0]!.node;
+        expect(node.lastMessage?.body).toBe('news');
         // b wrote "first", a wrote "news"; a has read what a sent.
         expect(node.unreadCount).toBe(user === a ? 0 : user === b ? 1 : 2);
-        const history = await readFresh(HISTORY, { id }, user);
-        expect(history.data!.conversation.messages.edges[0].node.body).toBe('news');
-        expect(history.data!.conversation.messages.totalCount).toBe(2);
+        const history = await readFresh<History>(HISTORY, { id }, user);
+        expect(history.data!.conversation!.messages.edges[0]!.node.body).toBe('news');
+        expect(history.data!.conversation!.messages.totalCount).toBe(2);
       }
-      const profileAfter = await readFresh(PROFILE, { id: toGlobalId('User', a.id) }, c);
-      expect(profileAfter.data!.user.xp).toBe(profileBefore.data!.user.xp + 10);
+      const profileAfter = await readFresh<Profile>(PROFILE, { id: toGlobalId('User', a.id) }, c);
+      expect(profileAfter.data!.user!.xp).toBe(profileBefore.data!.user!.xp + 10);
     });
 
     it('editMessage: every participant’s history and inbox', async () => {
@@ -294,20 +313,20 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         users[1]!,
       );
       for (const user of users) {
-        const history = await readFresh(HISTORY, { id }, user);
-        expect(history.data!.conversation.messages.edges[0].node).toMatchObject({ body: 'edited', editedAt: expect.any(String) });
-        expect((await readFresh(INBOX, {}, user)).data!.viewer.conversations.edges[0].node.lastMessage.body).toBe('edited');
+        const history = await readFresh<History>(HISTORY, { id }, user);
+        expect(history.data!.conversation!.messages.edges[0]!.node).toMatchObject({ body: 'edited', editedAt: expect.any(String) });
+        expect((await readFresh<Inbox>(INBOX, {}, user)).data!.viewer.conversations.edges[0]!.node.lastMessage?.body).toBe('edited');
       }
     });
 
     it('markConversationRead: the reader’s inbox and history', async () => {
       const { users, id } = await group('Read');
       const reader = users[2]!;
-      expect((await readFresh(INBOX, {}, reader)).data!.viewer.conversations.edges[0].node.unreadCount).toBe(1);
-      expect((await readFresh(HISTORY, { id }, reader)).data!.conversation.unreadCount).toBe(1);
+      expect((await readFresh<Inbox>(INBOX, {}, reader)).data!.viewer.conversations.edges[0]!.node.unreadCount).toBe(1);
+      expect((await readFresh<History>(HISTORY, { id }, reader)).data!.conversation!.unreadCount).toBe(1);
       await mutate(`mutation ($id: ID!) { markConversationRead(input: { conversationId: $id }) { conversation { unreadCount } } }`, { id }, reader);
-      expect((await readFresh(INBOX, {}, reader)).data!.viewer.conversations.edges[0].node.unreadCount).toBe(0);
-      expect((await readFresh(HISTORY, { id }, reader)).data!.conversation.unreadCount).toBe(0);
+      expect((await readFresh<Inbox>(INBOX, {}, reader)).data!.viewer.conversations.edges[0]!.node.unreadCount).toBe(0);
+      expect((await readFresh<History>(HISTORY, { id }, reader)).data!.conversation!.unreadCount).toBe(0);
     });
 
     it('createConversation: every participant’s inbox', async () => {
@@ -319,7 +338,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         users[0]!,
       );
       for (const user of users) {
-        const titles = (await readFresh(INBOX, {}, user)).data!.viewer.conversations.edges.map((edge: Data) => edge.node.title);
+        const titles = (await readFresh<Inbox>(INBOX, {}, user)).data!.viewer.conversations.edges.map((edge) => edge.node.title);
         expect(titles).toContain('Fresh group');
       }
     });
@@ -332,10 +351,10 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       await readFresh(HISTORY, { id }, a);
       await readFresh(LEADERBOARD, {});
       await mutate(`mutation { updateProfile(input: { displayName: "Renamed B" }) { user { id } } }`, {}, b);
-      expect((await readFresh(PROFILE, { id: toGlobalId('User', b.id) }, a)).data!.user.displayName).toBe('Renamed B');
-      const names = (await readFresh(HISTORY, { id }, a)).data!.conversation.participants.map((user: Data) => user.displayName);
+      expect((await readFresh<Profile>(PROFILE, { id: toGlobalId('User', b.id) }, a)).data!.user!.displayName).toBe('Renamed B');
+      const names = (await readFresh<History>(HISTORY, { id }, a)).data!.conversation!.participants.map((user) => user.displayName);
       expect(names).toContain('Renamed B');
-      const board = (await readFresh(LEADERBOARD, {})).data!.leaderboard.edges.map((edge: Data) => edge.node.user.displayName);
+      const board = (await readFresh<Leaderboard>(LEADERBOARD, {})).data!.leaderboard.edges.map((edge) => edge.node.user.displayName);
       expect(board).toContain('Renamed B');
     });
 
@@ -343,13 +362,13 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const { users, conversationId } = await group('Refresh');
       const author = users[0]!;
       await refreshStats(api.database.pool, api.server.responseCache);
-      const profile = await readFresh(PROFILE, { id: toGlobalId('User', author.id) });
-      const before = profile.data!.user.stats?.totalMessages ?? 0;
+      const profile = await readFresh<Profile>(PROFILE, { id: toGlobalId('User', author.id) });
+      const before = profile.data!.user!.stats?.totalMessages ?? 0;
       await readFresh(LEADERBOARD, {});
       await insertMessages(api.database.pool, conversationId, Array.from({ length: 50 }, (_unused, n) => ({ authorId: author.id, at: new Date(Date.now() - n * 1000) })));
       await refreshStats(api.database.pool, api.server.responseCache);
-      expect((await readFresh(PROFILE, { id: toGlobalId('User', author.id) })).data!.user.stats.totalMessages).toBe(before + 50);
-      const top = (await readFresh(LEADERBOARD, {})).data!.leaderboard.edges[0].node;
+      expect((await readFresh<Profile>(PROFILE, { id: toGlobalId('User', author.id) })).data!.user!.stats?.totalMessages).toBe(before + 50);
+      const top = (await readFresh<Leaderboard>(LEADERBOARD, {})).data!.leaderboard.edges[0]!.node;
       expect(top).toMatchObject({ value: 50, user: { displayName: 'RefreshA' } });
     });
   });

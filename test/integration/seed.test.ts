@@ -243,7 +243,11 @@ describe('seedDatabase', () => {
   });
 
   it('looks like a chat: both kinds, a few busy conversations and users, activity on most days', async () => {
-    const { rows } = await database.pool.query(`
+    type Shape = Record<
+      'direct' | 'groups' | 'busiest_conversation' | 'median_conversation' | 'busiest_user' | 'median_user' | 'active_days' | 'distinct_bodies',
+      number
+    >;
+    const { rows } = await database.pool.query<Shape>(`
       WITH per_conversation AS (
         SELECT c.kind, count(m.id) AS sent FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id
       ),
@@ -257,7 +261,7 @@ describe('seedDatabase', () => {
         (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY sent)::int FROM per_user) AS median_user,
         (SELECT count(DISTINCT (created_at AT TIME ZONE 'UTC')::date)::int FROM messages) AS active_days,
         (SELECT count(DISTINCT body)::int FROM messages) AS distinct_bodies`);
-    const shape = rows[0];
+    const shape = rows[0]!;
     expect(shape.direct).toBeGreaterThan(50);
     expect(shape.groups).toBeGreaterThan(50);
     expect(shape.busiest_conversation).toBeGreaterThan(500);
@@ -268,7 +272,7 @@ describe('seedDatabase', () => {
   });
 
   it('refreshes user_stats_summary from the new data and records the refresh', async () => {
-    const { rows } = await database.pool.query(`
+    const { rows } = await database.pool.query<{ rows: number; messages: number; stale: number; longest_streak: number; lowest_rank: number; refreshes: number[] }>(`
       SELECT (SELECT count(*)::int FROM user_stats_summary) AS rows,
              (SELECT sum(total_messages)::int FROM user_stats_summary) AS messages,
              (SELECT count(*)::int FROM user_stats_summary s JOIN users u ON u.id = s.user_id
@@ -279,8 +283,8 @@ describe('seedDatabase', () => {
              (SELECT array_agg(rows ORDER BY id) FROM materialized_view_refreshes
               WHERE view_name = 'user_stats_summary' AND outcome = 'succeeded') AS refreshes`);
     expect(rows[0]).toMatchObject({ rows: 50, messages: 5_000, stale: 0, refreshes: [0, 50] });
-    expect(rows[0].lowest_rank).toBeGreaterThan(1);
-    expect(rows[0].longest_streak).toBeGreaterThan(1);
+    expect(rows[0]!.lowest_rank).toBeGreaterThan(1);
+    expect(rows[0]!.longest_streak).toBeGreaterThan(1);
   });
 
   it('leaves every index and constraint as the migrations made them, and valid', async () => {

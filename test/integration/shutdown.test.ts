@@ -53,10 +53,10 @@ it('drains the request in flight, refuses new ones, and exits 0', async () => {
   });
   // The request waits on the lock: wait until PostgreSQL shows it waiting.
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const { rows } = await database.pool.query(
+    const { rows } = await database.pool.query<{ waiting: number }>(
       "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
     );
-    if (rows[0].waiting > 0) break;
+    if (rows[0]!.waiting > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
@@ -72,7 +72,7 @@ it('drains the request in flight, refuses new ones, and exits 0', async () => {
   expect(response.status).toBe(200);
   expect(await response.json()).toMatchObject({ data: { viewer: { username: user.username } } });
   // Promptly: not after the drain plugin's 10 s cut-off of keep-alive sockets.
-  const code = await Promise.race([exited.then(([exitCode]) => exitCode), new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
+  const code = await Promise.race([exited.then(([exitCode]) => exitCode as number | null), new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
   expect(code).toBe(0);
   server = undefined;
 });

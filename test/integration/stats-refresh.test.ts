@@ -63,7 +63,7 @@ function tickWatcher() {
   const waiters: { outcome: string; resolve: (run: RefreshRun) => void }[] = [];
   return {
     runs,
-    onTick(run: RefreshRun) {
+    onTick: (run: RefreshRun) => {
       runs.push(run);
       for (const waiter of waiters.filter((candidate) => candidate.outcome === run.outcome)) {
         waiters.splice(waiters.indexOf(waiter), 1);

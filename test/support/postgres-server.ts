@@ -109,7 +109,7 @@ export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promis
       await run(join(bin, name), args, { ...user, cwd: directory });
     } catch (error) {
       const output = existsSync(log) ? await readFile(log, 'utf8') : '';
-      throw new Error(`${name} ${args.join(' ')} failed: ${(error as Error).message}\n${output}`);
+      throw new Error(`${name} ${args.join(' ')} failed: ${(error as Error).message}\n${output}`, { cause: error });
     }
   };
 
@@ -125,11 +125,11 @@ export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promis
   return {
     port,
     url,
-    async query(sql, params = [], database) {
+    async query<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = [], database?: string) {
       const client = new pg.Client({ connectionString: url(database) });
       await client.connect();
       try {
-        return (await client.query(sql, params)).rows;
+        return (await client.query<Row>(sql, params)).rows;
       } finally {
         await client.end();
       }

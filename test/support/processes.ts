@@ -51,7 +51,7 @@ export async function startServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  child.stderr!.on('data', (chunk) => output.push(String(chunk)));
+  child.stderr.on('data', (chunk) => output.push(String(chunk)));
   const exited = once(child, 'exit');
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -60,7 +60,7 @@ export async function startServer(
   };
   return new Promise((resolve, reject) => {
     let url: string | undefined;
-    child.stdout!.on('data', (chunk) => {
+    child.stdout.on('data', (chunk) => {
       output.push(String(chunk));
       const text = output.join('');
       url ??= text.match(/GraphQL at (http:\/\/\S+)\/graphql/)?.[1]?.replace('localhost', '127.0.0.1');

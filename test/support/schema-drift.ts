@@ -127,7 +127,7 @@ export function findSchemaDrift(datamodel: Datamodel, database: Map<string, Data
         problems.push(`${model.name}.${field.name}: no column "${table}.${column}" in the database`);
         continue;
       }
-      const expected = postgresTypeOf(field.type, field.nativeType as [string, string[]] | null);
+      const expected = postgresTypeOf(field.type, field.nativeType);
       if (actual.type !== expected) problems.push(`${model.name}.${field.name}: ${expected} in schema.prisma, ${actual.type} in the database`);
       // Views cannot declare NOT NULL; their SQL coalesces instead.
       if (relation.kind === 'table' && actual.notNull !== field.isRequired) {

@@ -11,6 +11,8 @@ import {
   isIntrospectionType,
   isSpecifiedScalarType,
   parse,
+  type GraphQLField,
+  type GraphQLInputField,
   type GraphQLSchema,
 } from 'graphql';
 import { readFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ function descriptions(target: GraphQLSchema): Map<string, string | null | undefi
     if (isIntrospectionType(type) || isSpecifiedScalarType(type)) continue;
     found.set(type.name, type.description);
     if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
-      for (const field of Object.values(type.getFields())) {
+      for (const field of Object.values<GraphQLField<unknown, unknown> | GraphQLInputField>(type.getFields())) {
         found.set(`${type.name}.${field.name}`, field.description);
         if ('args' in field) for (const argument of field.args) found.set(`${type.name}.${field.name}(${argument.name})`, argument.description);
       }
@@ -43,7 +45,7 @@ function undescribed(target: GraphQLSchema): string[] {
     if (isIntrospectionType(type) || isSpecifiedScalarType(type)) continue;
     if (!type.description) missing.push(type.name);
     if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
-      for (const field of Object.values(type.getFields())) {
+      for (const field of Object.values<GraphQLField<unknown, unknown> | GraphQLInputField>(type.getFields())) {
         if (!field.description) missing.push(`${type.name}.${field.name}`);
         if ('args' in field) {
           for (const argument of field.args) {

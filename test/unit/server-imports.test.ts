@@ -25,7 +25,7 @@ function importsOf(file: string): Imports {
     } else if (ts.isExportDeclaration(node) && !node.isTypeOnly && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       found.static.push(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && ts.isStringLiteral(node.arguments[0]!)) {
-      found.dynamic.push((node.arguments[0] as ts.StringLiteral).text);
+      found.dynamic.push(node.arguments[0].text);
     }
     ts.forEachChild(node, visit);
   };

@@ -4,7 +4,8 @@ import cliProgress from 'cli-progress';
 import type { SeedProgressEvent } from './seed.js';
 
 export interface ProgressReporter {
-  update(event: SeedProgressEvent): void;
+  /** A function, not a method: seedDatabase is handed it alone. */
+  update: (event: SeedProgressEvent) => void;
   stop(): void;
 }
 
@@ -29,7 +30,7 @@ export function createProgressReporter(stream: NodeJS.WriteStream): ProgressRepo
   );
   let started = false;
   return {
-    update(event) {
+    update: (event) => {
       const payload = { step: event.step.padEnd(13), seconds: (event.elapsedMs / 1000).toFixed(1) };
       if (!started) {
         bar.start(event.total, event.done, payload);

@@ -21,7 +21,7 @@ export function landingPagePlugin({ explorerPath }: LandingPageOptions): ApolloS
   return {
     async serverWillStart(service) {
       const listener = await sandbox.serverWillStart?.(service);
-      const render = listener?.renderLandingPage;
+      const render = listener?.renderLandingPage?.bind(listener);
       if (!render) throw new Error("Apollo's local landing page plugin no longer renders a landing page");
       return {
         async renderLandingPage() {

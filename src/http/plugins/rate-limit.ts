@@ -1,4 +1,5 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { OperationTypeNode } from 'graphql';
 import type { Context } from '../../graphql/context.js';
 import { ErrorCode } from '../../graphql/errors.js';
 import type { RateLimitStatus } from '../../graphql/operation-budget.js';
@@ -33,7 +34,7 @@ export function rateLimitPlugin({ limiter }: RateLimitPluginOptions): ApolloServ
           // No operation (none named so): execution refuses it with its code, and nothing runs.
           if (!operation) return null;
           const key = contextValue.viewer ? `user:${contextValue.viewer.id}` : `address:${contextValue.clientAddress}`;
-          verdict = await limiter.spend(key, contextValue.budget.cost?.requested ?? 1, operation.operation === 'mutation');
+          verdict = await limiter.spend(key, contextValue.budget.cost?.requested ?? 1, operation.operation === OperationTypeNode.MUTATION);
           if (verdict.kind === 'unmetered') return null;
           if (verdict.kind === 'allowed') {
             contextValue.budget.rateLimit = verdict.status;

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { OperationTypeNode } from 'graphql';
 import type { Context } from '../../graphql/context.js';
 import { OperationNotSupportedError } from '../../graphql/errors.js';
 
@@ -15,7 +16,7 @@ export function refuseSubscriptionsPlugin(): ApolloServerPlugin<Context> {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation }) {
-          if (operation?.operation === 'subscription') {
+          if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
             throw new OperationNotSupportedError('Subscriptions are not served by this server yet: send queries and mutations.');
           }
         },

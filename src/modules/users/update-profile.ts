@@ -36,6 +36,7 @@ export async function updateProfile(writer: Writer, userId: number, input: Updat
       }
       // The URL parser drops tabs and newlines and escapes other control characters, but the raw
       // text is what is stored: refuse them instead.
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
       const controls = /[\u0000-\u001f\u007f]/.test(avatarUrl);
       if (!url || controls || (url.protocol !== 'https:' && url.protocol !== 'http:') || avatarUrl.length > MAX_AVATAR_URL_LENGTH) {
         throw new BadUserInputError('input.avatarUrl: expected an http(s) URL of at most 2048 characters, without control characters', 'input.avatarUrl');

@@ -70,6 +70,7 @@ beforeAll(async () => {
   loadDevMessages();
   loadErrorMessages();
   for (const method of ['warn', 'error'] as const) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back, never called
     const original = console[method];
     console[method] = (...args: unknown[]) => {
       consoleOutput.push(`${method}: ${args.map(String).join(' ')}`);

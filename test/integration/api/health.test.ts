@@ -57,12 +57,12 @@ describe('/health and /ready', () => {
     const first = migrations[0]!.name;
     const db = api.database.pool;
     // As after a deploy whose migration has not run yet.
-    const { rows } = await db.query('DELETE FROM "_prisma_migrations" WHERE migration_name = $1 RETURNING *', [last]);
+    const { rows } = await db.query<Record<string, unknown>>('DELETE FROM "_prisma_migrations" WHERE migration_name = $1 RETURNING *', [last]);
     try {
       const pending = await probe(api.url, '/ready');
       expect(pending).toMatchObject({ status: 503, body: { status: 'not ready', database: 'ok', migrations: { pending: [last], changed: [] } } });
     } finally {
-      const row = rows[0];
+      const row = rows[0]!;
       await db.query(
         `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

@@ -243,7 +243,10 @@ describe('the request log', () => {
       reqId: hit.headers.get('x-request-id'),
       graphql: { operationName: 'Inbox', viewerId: inbox.viewer.id, status: 200, sqlStatements: 0, cache: 'HIT', outcome: 'success' },
     });
-    expect(refusedLine).toMatchObject({ graphql: { status: 400, sqlStatements: 0, outcome: 'error', code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(refusedLine).toMatchObject({
+      reqId: refused.headers.get('x-request-id'),
+      graphql: { status: 400, sqlStatements: 0, outcome: 'error', code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
     expect(refusedLine!.graphql.operationName).toBeUndefined();
     expect(refusedLine!.graphql.viewerId).toBeUndefined();
   });

@@ -144,7 +144,7 @@ describe('PERSISTED_QUERIES=allowlist', () => {
       extensions: JSON.stringify(persisted(sha256(print(LeaderboardDocument)))),
       variables: JSON.stringify({ metric: 'XP', first: 1 }),
     });
-    const response = await api.send({ method: 'GET', path: `/graphql?${query}`, headers: { 'apollo-require-preflight': 'true' } });
+    const response = await api.send({ method: 'GET', path: `/graphql?${query.toString()}`, headers: { 'apollo-require-preflight': 'true' } });
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ data: { leaderboard: { edges: expect.any(Array) } } });
   });
@@ -177,7 +177,7 @@ describe('PERSISTED_QUERIES=allowlist', () => {
   });
 
   it('refuses an unlisted document over GET too', async () => {
-    const response = await api.send({ method: 'GET', path: `/graphql?${new URLSearchParams({ query: '{ __typename }' })}`, headers: { 'apollo-require-preflight': 'true' } });
+    const response = await api.send({ method: 'GET', path: `/graphql?${new URLSearchParams({ query: '{ __typename }' }).toString()}`, headers: { 'apollo-require-preflight': 'true' } });
     expect({ status: response.status, codes: codes(response) }).toEqual({ status: 400, codes: ['PERSISTED_QUERY_NOT_IN_LIST'] });
   });
 });

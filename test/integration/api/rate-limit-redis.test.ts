@@ -3,7 +3,7 @@
 // logged once; the limits come back with Redis.
 import { randomUUID } from 'node:crypto';
 import { createRedisClient, type Redis } from '../../../src/db/redis.js';
-import { startTestApi, errorCodes, type TestApi } from '../../support/api.js';
+import { startTestApi, errorCodes, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { createTestDatabase, testRedisUrl } from '../../support/database.js';
 import { insertUser } from '../../support/fixtures.js';
 import { captureLog } from '../../support/log.js';
@@ -33,7 +33,7 @@ describe('in the shared Redis', () => {
     const token = await first.tokenFor(user.id);
     const statuses: number[] = [];
     let cost = 0;
-    let last;
+    let last: GraphQLResult<Record<string, unknown>> | undefined;
     for (let index = 0; index < 12; index += 1) {
       last = await (index % 2 === 0 ? first : second).request('{ rateLimit { remaining cost } }', {}, { token });
       statuses.push(last.status);

@@ -16,7 +16,7 @@ const json = { 'content-type': 'application/json' };
 const preflight = { 'apollo-require-preflight': 'true' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const get = (world: World, parameters: Record<string, string>, headers: Record<string, string> = preflight) =>
-  raw(world, { method: 'GET', path: `/graphql?${new URLSearchParams(parameters)}`, headers });
+  raw(world, { method: 'GET', path: `/graphql?${new URLSearchParams(parameters).toString()}`, headers });
 
 const CASES: HostileCase[] = [
   { name: 'a body that is not JSON', send: (w) => raw(w, { body: '{ viewer { id } }', headers: json }), status: 400, codes: ['BAD_REQUEST'] },
