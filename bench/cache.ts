@@ -205,7 +205,11 @@ async function inject(mode: Mode, phase?: Phase): Promise<void> {
   const response = await mode.server.fastify.inject({
     method: 'POST',
     url: '/graphql',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(mode.acceptEncoding ? { 'accept-encoding': mode.acceptEncoding } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      ...(mode.acceptEncoding ? { 'accept-encoding': mode.acceptEncoding } : {}),
+    },
     payload: body,
   });
   mode.phase = undefined;
@@ -286,7 +290,9 @@ const lines = [
   'Clients send `accept-encoding: gzip, deflate, br` as browsers do, except in the last row; hits then go out as stored (gzip), misses and the baseline uncompressed (the server does not compress).',
   '',
   `A miss with the cache in Redis (run, tagged, stored; taking turns with the rows above), server p50 / p95: ${pair(inRedis.times.miss)}, against ${pair(off.times.alone)} with RESPONSE_CACHE=off.`,
-  `Machine load average at the end: ${loadavg().map((value) => value.toFixed(1)).join(', ')} (1, 5, 15 min) on ${availableParallelism()} cores.`,
+  `Machine load average at the end: ${loadavg()
+    .map((value) => value.toFixed(1))
+    .join(', ')} (1, 5, 15 min) on ${availableParallelism()} cores.`,
 ];
 console.log(lines.join('\n'));
 await mkdir(new URL('./reports/', import.meta.url), { recursive: true });

@@ -100,8 +100,6 @@ export async function summarizeProfile(file: string, window: ProfileWindow, top 
       .sort((a, b) => b[1].micros - a[1].micros)
       .slice(0, top)
       .map(([name, { area, micros }]) => ({ function: name, area, selfMs: micros / 1000, percent: percent(micros) })),
-    areas: [...areas.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .map(([area, micros]) => ({ area, selfMs: micros / 1000, percent: percent(micros) })),
+    areas: [...areas.entries()].sort((a, b) => b[1] - a[1]).map(([area, micros]) => ({ area, selfMs: micros / 1000, percent: percent(micros) })),
   };
 }

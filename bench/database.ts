@@ -48,10 +48,10 @@ export async function prepareBenchDatabase(pool: pg.Pool, url: string, scale: Be
   // measure that hour.
   if (applied.length > 0) await pool.query('VACUUM (ANALYZE) users, conversations, conversation_participants, messages');
   const marker = MARKER_PREFIX + JSON.stringify(scale);
-  const { rows } = await pool.query<{ comment: string | null }>(
-    'SELECT shobj_description(oid, $2) AS comment FROM pg_database WHERE datname = $1',
-    [databaseName(url), 'pg_database'],
-  );
+  const { rows } = await pool.query<{ comment: string | null }>('SELECT shobj_description(oid, $2) AS comment FROM pg_database WHERE datname = $1', [
+    databaseName(url),
+    'pg_database',
+  ]);
   if (rows[0]?.comment === marker) return false;
   log(`seeding ${scale.users} users, ${scale.conversations} conversations, ${scale.messages} messages (seed ${scale.seed})…`);
   const summary = await seedDatabase(pool, { ...scale, reset: true });
@@ -72,10 +72,7 @@ export interface BenchViewer {
  * still fill a page of `pageSize` (so a page of the same length as the
  * heaviest's).
  */
-export async function findViewers(
-  pool: pg.Pool,
-  pageSize: number,
-): Promise<{ heaviest: BenchViewer; median: BenchViewer; lightestFullPage: BenchViewer }> {
+export async function findViewers(pool: pg.Pool, pageSize: number): Promise<{ heaviest: BenchViewer; median: BenchViewer; lightestFullPage: BenchViewer }> {
   const { rows } = await pool.query<BenchViewer>(
     `SELECT user_id AS "userId", count(*)::int AS conversations FROM conversation_participants
      GROUP BY user_id ORDER BY count(*) DESC, user_id`,

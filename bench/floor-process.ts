@@ -6,10 +6,7 @@ import { createPool } from '../src/db/pool.js';
 import { runClosedLoop, type LoadWindow } from './load.js';
 import { compileReplay, type PlannedStatement } from './statement-plan.js';
 
-export type FloorRequest =
-  | { type: 'start'; databaseUrl: string; plan: PlannedStatement[] }
-  | { type: 'run'; window: LoadWindow }
-  | { type: 'stop' };
+export type FloorRequest = { type: 'start'; databaseUrl: string; plan: PlannedStatement[] } | { type: 'run'; window: LoadWindow } | { type: 'stop' };
 
 const send = (message: unknown) => process.send!(message);
 let pool: ReturnType<typeof createPool> | undefined;

@@ -172,7 +172,11 @@ const fileStem = `${stamp}${options.label ? `-${options.label}` : ''}`;
 await mkdir(RESULTS_DIR, { recursive: true });
 const logFile = path.join(os.tmpdir(), `parley-bench-${fileStem}.log`);
 
-async function startApi(root: string, env: Record<string, string> = {}, cpuProfileDir?: string): Promise<ServerProcess & { expectedBytes: number; body: string }> {
+async function startApi(
+  root: string,
+  env: Record<string, string> = {},
+  cpuProfileDir?: string,
+): Promise<ServerProcess & { expectedBytes: number; body: string }> {
   const nodeOptions: Record<string, string> = root === ROOT && options['node-options'] ? { NODE_OPTIONS: options['node-options'] } : {};
   const server = await startServer({ root, databaseUrl: benchUrl, jwtSecret: JWT_SECRET, env: { ...nodeOptions, ...env }, logFile, cpuProfileDir });
   const response = await request(`${server.origin}/graphql`, { method: 'POST', headers, body: requestBody });
@@ -292,7 +296,14 @@ const results = {
   commit,
   uncommittedChanges: dirty,
   baseline: baseline ? { ref: baseline.ref, commit: baseline.commit } : null,
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: versionRows[0]!.server_version, loadAverage: os.loadavg() },
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: versionRows[0]!.server_version,
+    loadAverage: os.loadavg(),
+  },
   data: SCALE,
   operation: { name: 'Inbox', variables: VARIABLES, viewer: viewers.heaviest, responseBytes: Buffer.byteLength(capture.body), statements: capture.plan.length },
   window: { ...WINDOW, rounds: ROUNDS },

@@ -61,7 +61,6 @@ interface Figures {
   p95: number;
 }
 
-
 /**
  * `requests` calls of `operation`, CONCURRENCY at a time, after a warm-up;
  * stops early after `seconds` (with at least 2 per client) so the slow
@@ -174,10 +173,13 @@ const LIVE_SOURCE: Record<string, string> = {
 };
 const speedups: { board: string; source: string; view: Figures; live: Figures; ratio: number }[] = [];
 for (const { metric, period, column } of LEADERBOARDS) {
-  const figures = await sideBySide({
-    view: { run: () => findLeaderboardPage(pool, column, { size: 100, after: null, viewerId: null }) },
-    live: { run: () => pool.query(liveRankingSql(column), [today, 100]), requests: 24, seconds: 45 },
-  }, 3);
+  const figures = await sideBySide(
+    {
+      view: { run: () => findLeaderboardPage(pool, column, { size: 100, after: null, viewerId: null }) },
+      live: { run: () => pool.query(liveRankingSql(column), [today, 100]), requests: 24, seconds: 45 },
+    },
+    3,
+  );
   speedups.push({ board: `${metric} ${period}`, source: LIVE_SOURCE[column]!, ...figures, ratio: figures.live.p50 / figures.view.p50 });
 }
 
@@ -207,7 +209,8 @@ const apiPage = async (variables: Record<string, unknown>, token: string) => {
   if (body.errors) throw new Error(`the leaderboard failed: ${JSON.stringify(body.errors)}`);
   apiStatements = Math.max(apiStatements, Number(response.headers.get('x-sql-statements')));
 };
-const depths: { board: string; before: { first: Figures; deep: Figures }; after: { first: Figures; deep: Figures }; api: { first: Figures; deep: Figures } }[] = [];
+const depths: { board: string; before: { first: Figures; deep: Figures }; after: { first: Figures; deep: Figures }; api: { first: Figures; deep: Figures } }[] =
+  [];
 for (const { metric, period, column } of LEADERBOARDS) {
   const { rows } = await pool.query<LeaderboardKeyset>(
     `SELECT ${column} AS value, user_id AS "userId" FROM user_stats_summary ORDER BY ${column} DESC, user_id OFFSET $1 LIMIT 1`,
@@ -217,14 +220,17 @@ for (const { metric, period, column } of LEADERBOARDS) {
   // The viewer is the user at that depth: the viewer's entry is part of the deep page's cost.
   const token = await auth.issueToken(deep.userId);
   const after = encodeLeaderboardCursor(column, deep);
-  const figures = await sideBySide({
-    beforeFirst: { run: () => pageBefore(pool, column, null, deep.userId) },
-    beforeDeep: { run: () => pageBefore(pool, column, deep, deep.userId), seconds: 30 },
-    afterFirst: { run: () => findLeaderboardPage(pool, column, { size: PAGE_SIZE, after: null, viewerId: deep.userId }) },
-    afterDeep: { run: () => findLeaderboardPage(pool, column, { size: PAGE_SIZE, after: deep, viewerId: deep.userId }) },
-    apiFirst: { run: () => apiPage({ metric, period }, token) },
-    apiDeep: { run: () => apiPage({ metric, period, after }, token) },
-  }, 10);
+  const figures = await sideBySide(
+    {
+      beforeFirst: { run: () => pageBefore(pool, column, null, deep.userId) },
+      beforeDeep: { run: () => pageBefore(pool, column, deep, deep.userId), seconds: 30 },
+      afterFirst: { run: () => findLeaderboardPage(pool, column, { size: PAGE_SIZE, after: null, viewerId: deep.userId }) },
+      afterDeep: { run: () => findLeaderboardPage(pool, column, { size: PAGE_SIZE, after: deep, viewerId: deep.userId }) },
+      apiFirst: { run: () => apiPage({ metric, period }, token) },
+      apiDeep: { run: () => apiPage({ metric, period, after }, token) },
+    },
+    10,
+  );
   depths.push({
     board: `${metric} ${period}`,
     before: { first: figures.beforeFirst, deep: figures.beforeDeep },

@@ -28,11 +28,7 @@ export interface LoadSample {
  * worker gets its own index (its own connection). A failed request stops the
  * run: a benchmark of errors measures nothing.
  */
-export async function runClosedLoop(
-  window: LoadWindow,
-  send: (worker: number) => Promise<void>,
-  measuredPid: number = process.pid,
-): Promise<LoadSample> {
+export async function runClosedLoop(window: LoadWindow, send: (worker: number) => Promise<void>, measuredPid: number = process.pid): Promise<LoadSample> {
   const started = performance.now();
   const windowStart = started + window.warmupMs;
   const windowEnd = windowStart + window.durationMs;
@@ -74,8 +70,7 @@ export async function runClosedLoop(
   return {
     throughput: completedInWindow / (window.durationMs / 1000),
     latencies,
-    cpuMsPerRequest:
-      cpuAtStart !== null && cpuAtEnd !== null && completedInWindow > 0 ? ((cpuAtEnd as number) - cpuAtStart) / completedInWindow : null,
+    cpuMsPerRequest: cpuAtStart !== null && cpuAtEnd !== null && completedInWindow > 0 ? ((cpuAtEnd as number) - cpuAtStart) / completedInWindow : null,
   };
 }
 

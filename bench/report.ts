@@ -11,8 +11,7 @@ const MODE_NAMES: Record<string, string> = {
 };
 
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
-const spread = (value: Spread, digits = 1, unit = '') =>
-  `${fixed(value.median, digits)}${unit} (${fixed(value.min, digits)}–${fixed(value.max, digits)})`;
+const spread = (value: Spread, digits = 1, unit = '') => `${fixed(value.median, digits)}${unit} (${fixed(value.min, digits)}–${fixed(value.max, digits)})`;
 
 export function renderReport(results: BenchResults): string {
   const lines: string[] = [];
@@ -61,7 +60,13 @@ export function renderReport(results: BenchResults): string {
     if (results.answersIdenticalToBaseline !== null) {
       lines.push(`- answers byte-identical to the baseline's: ${results.answersIdenticalToBaseline ? 'yes' : '**no**'}`);
     }
-    lines.push('', '<details><summary>Per round</summary>', '', '| round | mode | requests/s | p50 | p95 | p99 | CPU ms / request |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(
+      '',
+      '<details><summary>Per round</summary>',
+      '',
+      '| round | mode | requests/s | p50 | p95 | p99 | CPU ms / request |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    );
     for (let round = 0; round < window.rounds; round += 1) {
       for (const [mode, figures] of modes) {
         const r = figures.perRound[round]!;
@@ -83,7 +88,11 @@ export function renderReport(results: BenchResults): string {
     '| --- | ---: | ---: | ---: | ---: |',
   );
   const [heaviest, median, lightestFullPage] = results.inboxPage;
-  const viewers = [['heaviest', heaviest!], ['median', median!], ['fewest conversations that fill a page', lightestFullPage!]] as const;
+  const viewers = [
+    ['heaviest', heaviest!],
+    ['median', median!],
+    ['fewest conversations that fill a page', lightestFullPage!],
+  ] as const;
   for (const [name, page] of viewers) {
     lines.push(
       `| ${name} (user ${page.viewer.userId}) | ${page.viewer.conversations} | ${fixed(page.roundTrip.p50, 2)} ms | ${fixed(page.roundTrip.p95, 2)} ms | ${fixed(page.executionMs, 3)} ms |`,
@@ -102,7 +111,16 @@ export function renderReport(results: BenchResults): string {
   }
 
   if (results.statementPlan.length > 0) {
-    lines.push('## What the floor replays', '', 'Each statement is sent when the one above it completes, as the resolvers sent it:', '', '```', ...results.statementPlan, '```', '');
+    lines.push(
+      '## What the floor replays',
+      '',
+      'Each statement is sent when the one above it completes, as the resolvers sent it:',
+      '',
+      '```',
+      ...results.statementPlan,
+      '```',
+      '',
+    );
   }
 
   for (const profile of results.profiles) {
@@ -115,7 +133,12 @@ export function renderReport(results: BenchResults): string {
       '| ---: | ---: | --- |',
       ...profile.summary.top.map((entry) => `| ${fixed(entry.selfMs, 0)} ms | ${fixed(entry.percent)} | \`${entry.function}\` |`),
       '',
-      'By area: ' + profile.summary.areas.slice(0, 12).map((area) => `${area.area} ${fixed(area.percent)}%`).join(', ') + '.',
+      'By area: ' +
+        profile.summary.areas
+          .slice(0, 12)
+          .map((area) => `${area.area} ${fixed(area.percent)}%`)
+          .join(', ') +
+        '.',
       '',
     );
   }

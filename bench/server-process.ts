@@ -105,7 +105,10 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited) throw new Error(`the server in ${options.root} exited while starting: see ${options.logFile}`);
-    const ready = await fetch(`${origin}/ready`).then((response) => response.ok, () => false);
+    const ready = await fetch(`${origin}/ready`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -24,10 +24,7 @@ export const STAGES = {
     { step: 'COPY src ./src' },
     { step: 'RUN npm run build' },
   ],
-  deps: [
-    { step: 'COPY package.json package-lock.json ./' },
-    { step: 'RUN npm ci --omit=dev --omit=optional --no-audit --no-fund' },
-  ],
+  deps: [{ step: 'COPY package.json package-lock.json ./' }, { step: 'RUN npm ci --omit=dev --omit=optional --no-audit --no-fund' }],
   runtime: [
     { step: 'COPY package.json ./' },
     { step: 'COPY --from=deps /app/node_modules ./node_modules' },
@@ -77,7 +74,7 @@ export function buildImageTree(folder, log = (line) => console.error(line)) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (!process.argv[2] || process.argv[2] === '--help') {
-    console.log('Usage: node scripts/image-tree.mjs <folder>   (builds the image\'s /app in <folder>/runtime)');
+    console.log("Usage: node scripts/image-tree.mjs <folder>   (builds the image's /app in <folder>/runtime)");
     process.exit(process.argv[2] ? 0 : 1);
   }
   const started = performance.now();

@@ -23,7 +23,9 @@ describe('loadConfig', () => {
   it('has rate limits on by default: 200,000 points and 60 writes a minute per caller', () => {
     expect(loadConfig({}).rateLimit).toEqual({ enabled: true, points: 200_000, writes: 60, windowSeconds: 60 });
     expect(loadConfig({ RATE_LIMIT: 'off', RATE_LIMIT_WRITES: '5' }).rateLimit).toMatchObject({ enabled: false, writes: 5 });
-    expect(() => loadConfig({ RATE_LIMIT: 'yes', RATE_LIMIT_POINTS: '0' })).toThrow(/RATE_LIMIT: expected on or off[\s\S]*RATE_LIMIT_POINTS: expected a whole number ≥ 1/);
+    expect(() => loadConfig({ RATE_LIMIT: 'yes', RATE_LIMIT_POINTS: '0' })).toThrow(
+      /RATE_LIMIT: expected on or off[\s\S]*RATE_LIMIT_POINTS: expected a whole number ≥ 1/,
+    );
   });
 
   it('serves automatic persisted queries by default, kept a day; allowlist on request', () => {
@@ -35,7 +37,9 @@ describe('loadConfig', () => {
   it('reads the query limits', () => {
     const config = loadConfig({ MAX_QUERY_COST: '10', MAX_QUERY_DEPTH: '5', MAX_QUERY_NODES: '100', MAX_QUERY_ALIASES: '0', MAX_QUERY_ROOT_FIELDS: '2' });
     expect(config.queryLimits).toEqual({ maxCost: 10, maxDepth: 5, maxNodes: 100, maxAliases: 0, maxRootFields: 2 });
-    expect(() => loadConfig({ MAX_QUERY_DEPTH: '0', MAX_QUERY_ALIASES: '-1' })).toThrow(/MAX_QUERY_DEPTH: expected a whole number ≥ 1[\s\S]*MAX_QUERY_ALIASES: expected a whole number ≥ 0/);
+    expect(() => loadConfig({ MAX_QUERY_DEPTH: '0', MAX_QUERY_ALIASES: '-1' })).toThrow(
+      /MAX_QUERY_DEPTH: expected a whole number ≥ 1[\s\S]*MAX_QUERY_ALIASES: expected a whole number ≥ 0/,
+    );
   });
 
   it('reads every variable it knows', () => {

@@ -7,9 +7,7 @@ import { z } from 'zod';
  * environment is reported at once, each naming its variable.
  */
 
-const booleanString = z
-  .enum(['true', 'false', '1', '0'], { message: 'expected true or false' })
-  .transform((value) => value === 'true' || value === '1');
+const booleanString = z.enum(['true', 'false', '1', '0'], { message: 'expected true or false' }).transform((value) => value === 'true' || value === '1');
 
 const integer = (min: number, max: number) =>
   z.coerce

@@ -50,16 +50,18 @@ await runCli(async () => {
   // rate limits and persisted queries fail open.
   const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
   openRedis = redis;
-  const { fastify, apollo, responseCache, explorerPath } = await orClose(createServer({
-    config,
-    schema,
-    db: { pool: database.pool, prisma },
-    auth,
-    migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
-    redis,
-    checkRedis: redis ? () => redis.ping() : undefined,
-    poolErrors: database.poolErrors,
-  }));
+  const { fastify, apollo, responseCache, explorerPath } = await orClose(
+    createServer({
+      config,
+      schema,
+      db: { pool: database.pool, prisma },
+      auth,
+      migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
+      redis,
+      checkRedis: redis ? () => redis.ping() : undefined,
+      poolErrors: database.poolErrors,
+    }),
+  );
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
   if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
@@ -108,7 +110,8 @@ await runCli(async () => {
   const host = typeof address === 'object' && address ? (address.family === 'IPv6' ? `[${address.address}]` : address.address) : config.http.host;
   say(`GraphQL at http://${host}:${port}/graphql`);
   if (explorerPath) say(`explorer (works offline) at http://${host}:${port}${explorerPath}`);
-  else if (config.env !== 'production') say('no offline explorer: ruru, a development dependency, is not installed (Apollo Sandbox at /graphql needs internet)');
+  else if (config.env !== 'production')
+    say('no offline explorer: ruru, a development dependency, is not installed (Apollo Sandbox at /graphql needs internet)');
   if (demoUserId !== undefined) {
     // Made first, then printed with its heading in one write: no log line can fall between the two.
     const token = await auth.issueToken(demoUserId);

@@ -82,9 +82,7 @@ describe('collectTags', () => {
         [ID_ALIAS]: userId(7),
       },
     };
-    expect([...collectTags(data, plan)!].sort()).toEqual(
-      ['Conversation:12', 'Inbox:7', 'Message:90', 'Messages:12', 'Stats', 'User:7', 'User:8'].sort(),
-    );
+    expect([...collectTags(data, plan)!].sort()).toEqual(['Conversation:12', 'Inbox:7', 'Message:90', 'Messages:12', 'Stats', 'User:7', 'User:8'].sort());
     expect(JSON.stringify(data)).not.toContain(ID_ALIAS);
     expect(data.viewer.conversations.edges[0]!.node.messages.edges[0]!.node.id).toBe(messageId(90));
   });

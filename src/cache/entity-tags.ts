@@ -98,7 +98,12 @@ function selectsPlainId(selectionSet: SelectionSetNode, type: GraphQLObjectType,
  * always apply, none under a directive), by response key: the nodes
  * graphql-js merges into one field of the result.
  */
-function alwaysSelected(selectionSet: SelectionSetNode, type: GraphQLObjectType, fragments: Map<string, FragmentDefinitionNode>, into = new Map<string, FieldNode[]>()) {
+function alwaysSelected(
+  selectionSet: SelectionSetNode,
+  type: GraphQLObjectType,
+  fragments: Map<string, FragmentDefinitionNode>,
+  into = new Map<string, FieldNode[]>(),
+) {
   for (const selection of selectionSet.selections) {
     if (selection.directives?.length) continue;
     if (selection.kind === Kind.FIELD) {
@@ -164,13 +169,11 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
       const entityFragments = schema
         .getPossibleTypes(type)
         .filter(isEntity)
-        .map(
-          (entity): InlineFragmentNode => ({
-            kind: Kind.INLINE_FRAGMENT,
-            typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: entity.name } },
-            selectionSet: { kind: Kind.SELECTION_SET, selections: [field(ID_ALIAS, 'id')] },
-          }),
-        );
+        .map((entity): InlineFragmentNode => ({
+          kind: Kind.INLINE_FRAGMENT,
+          typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: entity.name } },
+          selectionSet: { kind: Kind.SELECTION_SET, selections: [field(ID_ALIAS, 'id')] },
+        }));
       return { ...selectionSet, selections: [...selectionSet.selections, field(TYPE_ALIAS, '__typename'), ...entityFragments] };
     }
     if (isEntity(type) && !merged.some((node) => node.selectionSet && selectsPlainId(node.selectionSet, type, fragments))) {
@@ -267,7 +270,12 @@ export function planTags(schema: GraphQLSchema, document: DocumentNode, operatio
         if (!definition) continue;
         const listTag = LIST_TAGS.get(`${object.name}.${name}`);
         const named = getNamedType(definition.type);
-        const child = isCompositeType(named) ? plan(named, nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []))) : undefined;
+        const child = isCompositeType(named)
+          ? plan(
+              named,
+              nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
+            )
+          : undefined;
         if (listTag || child) fields.push({ key, listTag, child });
       }
       let idKey: string | undefined;

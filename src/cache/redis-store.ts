@@ -181,7 +181,13 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
     let answers = membersOf(await settled(redis.zpopmin(key, DRAIN_SLICE))).map(answerKey);
     while (answers.length === DRAIN_SLICE) {
       // This slice's answers dropped and the next slice taken in one round trip.
-      const replies = await settled(redis.pipeline().unlink(...answers).zpopmin(key, DRAIN_SLICE).exec());
+      const replies = await settled(
+        redis
+          .pipeline()
+          .unlink(...answers)
+          .zpopmin(key, DRAIN_SLICE)
+          .exec(),
+      );
       for (const [error] of replies ?? []) if (error) throw error;
       dropped += replies![0]![1] as number;
       answers = membersOf(replies![1]![1]).map(answerKey);
@@ -236,7 +242,15 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
         const invalidation = randomUUID();
         const drainKeys = tags.map((_, index) => drainKey(invalidation, index + 1));
         const moved = await settled(
-          scripts.parleyCacheInvalidate(1 + 3 * tags.length, epochKey, ...tags.map(invalidatedKey), ...tags.map(tagKey), ...drainKeys, INVALIDATION_MEMORY_MS, tags.length),
+          scripts.parleyCacheInvalidate(
+            1 + 3 * tags.length,
+            epochKey,
+            ...tags.map(invalidatedKey),
+            ...tags.map(tagKey),
+            ...drainKeys,
+            INVALIDATION_MEMORY_MS,
+            tags.length,
+          ),
         );
         const dropped = await Promise.all(moved.map((position) => drain(drainKeys[position - 1]!)));
         return dropped.reduce((sum, count) => sum + count, 0);

@@ -45,11 +45,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     return { url: config.database.url, pool, embedded: undefined, poolErrors, share: async () => {}, close: () => pool.end() };
   }
   const embedded = await openEmbeddedPostgres({ ...config.embedded, name: options.applicationName ?? 'parley', shares });
-  const embeddedPool = createPool(
-    embedded.url,
-    { ...config.database, poolMax: Math.min(config.database.poolMax, EMBEDDED_POOL_MAX) },
-    poolOptions,
-  );
+  const embeddedPool = createPool(embedded.url, { ...config.database, poolMax: Math.min(config.database.poolMax, EMBEDDED_POOL_MAX) }, poolOptions);
   return {
     url: embedded.url,
     pool: embeddedPool,

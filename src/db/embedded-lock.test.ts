@@ -74,7 +74,9 @@ describe('the embedded database lock', () => {
       const racers = Array.from({ length: 6 }, () =>
         spawn(process.execPath, ['--import', 'tsx', 'test/support/hold-embedded-lock.ts', dataDir], { stdio: ['pipe', 'pipe', 'inherit'] }),
       );
-      const lines = await Promise.all(racers.map(async (racer) => JSON.parse(String((await once(racer.stdout, 'data'))[0])) as { acquired: boolean; pid?: number; holder?: number }));
+      const lines = await Promise.all(
+        racers.map(async (racer) => JSON.parse(String((await once(racer.stdout, 'data'))[0])) as { acquired: boolean; pid?: number; holder?: number }),
+      );
       const winners = lines.filter((line) => line.acquired);
       expect(winners).toHaveLength(1);
       // Every loser names the winner.

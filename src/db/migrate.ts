@@ -94,10 +94,7 @@ interface AppliedRow {
  * file changed since, or when an earlier run failed half-way and was not
  * resolved; both need a person.
  */
-export async function migrate(
-  pool: pg.Pool,
-  options: { directory?: string; log?: (line: string) => void } = {},
-): Promise<MigrationResult> {
+export async function migrate(pool: pg.Pool, options: { directory?: string; log?: (line: string) => void } = {}): Promise<MigrationResult> {
   const log = options.log ?? (() => {});
   const migrations = await readMigrations(options.directory);
   return withClient(pool, async (client) => {
@@ -176,10 +173,11 @@ async function applyMigration(client: pg.PoolClient, migration: Migration): Prom
   }
   // Outside a transaction, one statement at a time (a simple-protocol query
   // with several statements is an implicit transaction).
-  await client.query(
-    `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`,
-    [id, migration.checksum, migration.name],
-  );
+  await client.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`, [
+    id,
+    migration.checksum,
+    migration.name,
+  ]);
   try {
     for (const statement of splitStatements(migration.sql)) await client.query(statement);
   } catch (error) {
@@ -195,10 +193,7 @@ async function applyMigration(client: pg.PoolClient, migration: Migration): Prom
     await client.query('UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1', [id, message]);
     throw new MigrationError(`Migration ${migration.name} failed half-way and needs a person: ${message}`);
   }
-  await client.query(
-    'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
-    [id],
-  );
+  await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
 }
 
 /** A migration as this build ships it: enough to tell whether the database has it, unchanged. */
@@ -231,7 +226,9 @@ export async function findMigrationState(db: Queryable, expected: readonly Migra
   const applied = new Map(rows.map((row) => [row.name, row.checksum]));
   return {
     pending: expected.filter((migration) => !applied.has(migration.name)).map((migration) => migration.name),
-    changed: expected.filter((migration) => applied.has(migration.name) && applied.get(migration.name) !== migration.checksum).map((migration) => migration.name),
+    changed: expected
+      .filter((migration) => applied.has(migration.name) && applied.get(migration.name) !== migration.checksum)
+      .map((migration) => migration.name),
     applied: applied.size,
   };
 }

@@ -174,11 +174,9 @@ export async function findConnections(db: Queryable): Promise<ConnectionCount[]>
 
 /** Whether pg_stat_statements can be read here, and if not, what is missing. */
 export type StatementStatisticsSource =
-  | { status: 'available'; relation: string; schema: string }
-  | { status: 'not-loaded' | 'not-installed' | 'unsupported'; note: string };
+  { status: 'available'; relation: string; schema: string } | { status: 'not-loaded' | 'not-installed' | 'unsupported'; note: string };
 
-const PRELOAD =
-  "add it to postgresql.conf (shared_preload_libraries = 'pg_stat_statements'; docker-compose.yml does) and restart PostgreSQL";
+const PRELOAD = "add it to postgresql.conf (shared_preload_libraries = 'pg_stat_statements'; docker-compose.yml does) and restart PostgreSQL";
 const CREATE = 'run CREATE EXTENSION pg_stat_statements; in this database as a superuser';
 
 /**
@@ -221,9 +219,14 @@ export async function findStatementStatisticsSource(db: Queryable): Promise<Stat
 
 /** When pg_stat_statements' counts were last reset (pg_stat_statements_info, PostgreSQL 14 and later); null before that. */
 export async function findStatementStatisticsReset(db: Queryable, source: { schema: string }): Promise<Date | null> {
-  const { rows: exists } = await db.query<{ present: boolean }>(`${OWN_STATEMENT} SELECT to_regclass(format('%I.pg_stat_statements_info', $1::text)) IS NOT NULL AS present`, [source.schema]);
+  const { rows: exists } = await db.query<{ present: boolean }>(
+    `${OWN_STATEMENT} SELECT to_regclass(format('%I.pg_stat_statements_info', $1::text)) IS NOT NULL AS present`,
+    [source.schema],
+  );
   if (!exists[0]?.present) return null;
-  const { rows } = await db.query<{ since: Date }>(`${OWN_STATEMENT} SELECT stats_reset AS since FROM ${pg.escapeIdentifier(source.schema)}.pg_stat_statements_info`);
+  const { rows } = await db.query<{ since: Date }>(
+    `${OWN_STATEMENT} SELECT stats_reset AS since FROM ${pg.escapeIdentifier(source.schema)}.pg_stat_statements_info`,
+  );
   return rows[0]?.since ?? null;
 }
 
@@ -341,7 +344,14 @@ function toRefreshRun(entry: RefreshLogEntry | null): RefreshRun | null {
 export async function findRefreshHistory(db: Queryable, viewNames: readonly string[]): Promise<RefreshHistory[] | null> {
   const { rows: exists } = await db.query<{ present: boolean }>(`${OWN_STATEMENT} SELECT to_regclass('materialized_view_refreshes') IS NOT NULL AS present`);
   if (!exists[0]?.present) return null;
-  const { rows } = await db.query<{ viewName: string; lastRun: RefreshLogEntry | null; lastSuccess: RefreshLogEntry | null; runsLastDay: number; failuresLastDay: number; meanDurationMsLastDay: number | null }>(
+  const { rows } = await db.query<{
+    viewName: string;
+    lastRun: RefreshLogEntry | null;
+    lastSuccess: RefreshLogEntry | null;
+    runsLastDay: number;
+    failuresLastDay: number;
+    meanDurationMsLastDay: number | null;
+  }>(
     `${OWN_STATEMENT} SELECT k.view_name AS "viewName", last_run.entry AS "lastRun", last_success.entry AS "lastSuccess",
             day.runs AS "runsLastDay", day.failures AS "failuresLastDay", day.mean_duration_ms AS "meanDurationMsLastDay"
      FROM unnest($1::text[]) AS k(view_name)

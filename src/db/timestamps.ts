@@ -73,5 +73,6 @@ export function parseTimestamptz(text: string): Date | number | null {
 
 /** pg's type parsers with parseTimestamptz for timestamptz: what createPool gives every pool. */
 export const PARSERS: pg.CustomTypesConfig = {
-  getTypeParser: (oid, format): unknown => (oid === pg.types.builtins.TIMESTAMPTZ && format !== 'binary' ? parseTimestamptz : pg.types.getTypeParser(oid, format)),
+  getTypeParser: (oid, format): unknown =>
+    oid === pg.types.builtins.TIMESTAMPTZ && format !== 'binary' ? parseTimestamptz : pg.types.getTypeParser(oid, format),
 };

@@ -110,11 +110,7 @@ const PUBLIC_CODES = new Set<string>([
  * bug or an outage, to be logged and masked.
  */
 export function isExpectedError(error: unknown, code: unknown = (error as GraphQLError | undefined)?.extensions?.code): boolean {
-  return (
-    parleyErrorOf(error) !== undefined ||
-    isUncodedRequestError(error) ||
-    (typeof code === 'string' && PUBLIC_CODES.has(code))
-  );
+  return parleyErrorOf(error) !== undefined || isUncodedRequestError(error) || (typeof code === 'string' && PUBLIC_CODES.has(code));
 }
 
 /** Our error behind `error`: itself, the one a resolver threw, or the one Apollo wrapped (a validation rule's). */

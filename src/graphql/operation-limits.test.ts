@@ -49,14 +49,20 @@ describe('measureOperations', () => {
   });
 
   it('ends on fragment cycles and unknown fragments (validation reports them)', () => {
-    expect(shapeOf('query { ...A } fragment A on Query { viewer { id } ...B } fragment B on Query { ...A ...Missing }')).toMatchObject({ depth: 2, rootFields: 1 });
+    expect(shapeOf('query { ...A } fragment A on Query { viewer { id } ...B } fragment B on Query { ...A ...Missing }')).toMatchObject({
+      depth: 2,
+      rootFields: 1,
+    });
   });
 });
 
 describe('the limits', () => {
   it.each([
     ['depth', `{ ${'viewer { '.repeat(16)}id${' }'.repeat(16)} }`],
-    ['fragmentDepth', `{ ...F0 } ${Array.from({ length: 16 }, (_unused, index) => `fragment F${index} on Query { ${index < 15 ? `...F${index + 1}` : '__typename'} }`).join(' ')}`],
+    [
+      'fragmentDepth',
+      `{ ...F0 } ${Array.from({ length: 16 }, (_unused, index) => `fragment F${index} on Query { ${index < 15 ? `...F${index + 1}` : '__typename'} }`).join(' ')}`,
+    ],
     ['nodes', `{ ${'__typename '.repeat(1_001)}}`],
     ['aliases', `{ viewer { ${Array.from({ length: 31 }, (_unused, index) => `a${index}: id`).join(' ')} } }`],
     ['rootFields', `{ ${Array.from({ length: 21 }, (_unused, index) => `a${index}: __typename`).join(' ')} }`],

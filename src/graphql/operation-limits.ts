@@ -175,7 +175,13 @@ export function measureOperations(document: DocumentNode): Map<OperationDefiniti
 type Measure = Omit<OperationShape, 'rootFields'>;
 
 /** A definition's selections, with the fragments it spreads already measured. Recurses only as deep as its own brackets. */
-function measureSelections(selectionSet: SelectionSetNode, measured: Map<string, Measure>, fieldDepth = 0, fragmentDepth = 0, into: Measure = { depth: 0, fragmentDepth: 0, nodes: 0, aliases: 0 }): Measure {
+function measureSelections(
+  selectionSet: SelectionSetNode,
+  measured: Map<string, Measure>,
+  fieldDepth = 0,
+  fragmentDepth = 0,
+  into: Measure = { depth: 0, fragmentDepth: 0, nodes: 0, aliases: 0 },
+): Measure {
   for (const selection of selectionSet.selections) {
     into.nodes += 1;
     switch (selection.kind) {

@@ -41,7 +41,9 @@ export async function readOrCreateSecret(file: string): Promise<string> {
 async function readSecret(file: string): Promise<string> {
   const secret = (await readFile(file, 'utf8')).trim();
   if (secret.length < 32) {
-    throw new Error(`${file} holds no secret of at least 32 characters: delete it to have a new one made (tokens signed with the old one stop working), or set JWT_SECRET.`);
+    throw new Error(
+      `${file} holds no secret of at least 32 characters: delete it to have a new one made (tokens signed with the old one stop working), or set JWT_SECRET.`,
+    );
   }
   return secret;
 }

@@ -22,7 +22,11 @@ export function registerMetricsRoute(fastify: FastifyInstance, { registry, token
   fastify.get('/metrics', async (request, reply) => {
     reply.header('cache-control', 'no-store');
     if (expected && !timingSafeEqual(digest(request.headers.authorization ?? ''), expected)) {
-      return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').type('text/plain; charset=utf-8').send('401: /metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="metrics"')
+        .type('text/plain; charset=utf-8')
+        .send('401: /metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
     }
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);

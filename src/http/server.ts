@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -155,7 +152,17 @@ function parametersOf(body: unknown, url: string): RequestParameters {
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
-export async function createServer({ config, schema, db, auth, migrations, checkRedis, redis, logStream, poolErrors }: ServerDependencies): Promise<ParleyServer> {
+export async function createServer({
+  config,
+  schema,
+  db,
+  auth,
+  migrations,
+  checkRedis,
+  redis,
+  logStream,
+  poolErrors,
+}: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
   // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
@@ -320,16 +327,17 @@ export async function createServer({ config, schema, db, auth, migrations, check
     // Other methods too, so Apollo answers them (405, BAD_REQUEST) rather than a bare 404.
     method: ['GET', 'POST', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'],
     ...observability.routeHooks,
-    ...(responseCache
-      ? { preHandler: cachedAnswersHook({ cache: responseCache, auth, skip: observability.wantsSql, served: observability.served }) }
-      : {}),
+    ...(responseCache ? { preHandler: cachedAnswersHook({ cache: responseCache, auth, skip: observability.wantsSql, served: observability.served }) } : {}),
     handler(request, reply) {
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
       // between reading the document and parsing it that could answer).
       const refuse = (error: QueryTooComplexError | PersistedQueryNotInListError) => {
         const { http: _http, ...extensions } = error.extensions;
-        reply.code(400).type('application/json').send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
+        reply
+          .code(400)
+          .type('application/json')
+          .send(JSON.stringify({ errors: [formatError({ message: error.message, extensions }, error)] }));
       };
       const parameters = parametersOf(request.body, request.url);
       const source = documentOf(parameters);

@@ -90,10 +90,7 @@ export async function refreshUserStats(pool: pg.Pool, options: RefreshUserStatsO
   const logger = options.logger ?? silentLogger;
   const run = await withClient(pool, (client, discard) => refreshOn(client, discard, pool, options, logger));
   if (run.outcome !== 'succeeded') return run;
-  logger.info(
-    { view: USER_STATS_VIEW, rows: run.rows, durationMs: run.durationMs },
-    `refreshed ${USER_STATS_VIEW}: ${run.rows} rows in ${run.durationMs} ms`,
-  );
+  logger.info({ view: USER_STATS_VIEW, rows: run.rows, durationMs: run.durationMs }, `refreshed ${USER_STATS_VIEW}: ${run.rows} rows in ${run.durationMs} ms`);
   if (options.afterRefresh) {
     try {
       await options.afterRefresh({ refreshedAt: run.startedAt, rows: run.rows!, durationMs: run.durationMs, tags: STATS_REFRESH_TAGS });

@@ -154,7 +154,11 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
         },
       });
     counted('cache_stores_total', 'Answers the response cache stored', () => cacheCounters.stores);
-    counted('cache_invalidations_total', 'Invalidations of the response cache (a write that touched something, a statistics refresh)', () => cacheCounters.invalidations);
+    counted(
+      'cache_invalidations_total',
+      'Invalidations of the response cache (a write that touched something, a statistics refresh)',
+      () => cacheCounters.invalidations,
+    );
     counted('cache_invalidated_answers_total', 'Stored answers those invalidations dropped', () => cacheCounters.dropped);
     counted('cache_errors_total', 'Commands to the response cache’s store that failed or timed out (answered from the database)', () => cacheCounters.errors);
   }

@@ -91,8 +91,7 @@ const NAME_LENGTH = 100;
 export function createObservability(options: ObservabilityOptions): Observability {
   const { production, metrics, operationLabels, slowStatementMs, slowOperationMs, pretty } = options;
   const slowLogs = slowStatementMs > 0 || slowOperationMs > 0;
-  const enabled =
-    !production || metrics !== undefined || levelEnabled(options.logger, 'info') || (slowLogs && levelEnabled(options.logger, 'warn'));
+  const enabled = !production || metrics !== undefined || levelEnabled(options.logger, 'info') || (slowLogs && levelEnabled(options.logger, 'warn'));
   const settings = { metrics, slowStatementMs };
 
   const asksForSql = (request: FastifyRequest) => {
@@ -209,7 +208,17 @@ export function createObservability(options: ObservabilityOptions): Observabilit
 
 /** The request line for a developer's terminal: everything on one line. */
 function summary(
-  line: { operationName: string | null | undefined; viewerId?: number; status: number; durationMs: number; sqlStatements: number; sqlMs: number; cache?: string; cost?: number; code?: string },
+  line: {
+    operationName: string | null | undefined;
+    viewerId?: number;
+    status: number;
+    durationMs: number;
+    sqlStatements: number;
+    sqlMs: number;
+    cache?: string;
+    cost?: number;
+    code?: string;
+  },
   slow: boolean,
 ): string {
   const name = line.operationName === undefined ? '(no operation)' : (line.operationName ?? '(anonymous)');

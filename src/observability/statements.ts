@@ -117,7 +117,7 @@ export function recordingPool(pool: pg.Pool, recorder: StatementRecorder): Reque
     client.on('error', broke);
     const started = performance.now();
     try {
-      return await (client.query as AnyQuery)(text, values) as pg.QueryResult;
+      return (await (client.query as AnyQuery)(text, values)) as pg.QueryResult;
     } catch (error) {
       failure ??= error as Error;
       throw error;

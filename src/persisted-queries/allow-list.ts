@@ -57,8 +57,7 @@ function hashOf(extensions: unknown): unknown {
  */
 export function createAllowList(manifest: PersistedQueryManifest): AllowList {
   const byHash = new Map(manifest.operations.map((operation) => [operation.id, operation.body]));
-  const refuse = () =>
-    new PersistedQueryNotInListError('This server runs only its known operations (clients/operations/): this one is not among them.');
+  const refuse = () => new PersistedQueryNotInListError('This server runs only its known operations (clients/operations/): this one is not among them.');
   return {
     cache: {
       // Apollo prefixes its keys (`apq:<sha256>`).

@@ -7,14 +7,7 @@
  * reports every tag whose answers it may have changed; the response cache
  * drops those answers, and subscribers hear of it.
  */
-export type Tag =
-  | `Conversation:${number}`
-  | `User:${number}`
-  | `Message:${string}`
-  | `Inbox:${number}`
-  | `Messages:${number}`
-  | 'Leaderboard'
-  | 'Stats';
+export type Tag = `Conversation:${number}` | `User:${number}` | `Message:${string}` | `Inbox:${number}` | `Messages:${number}` | 'Leaderboard' | 'Stats';
 
 /** Constructors for each kind of tag, so no caller spells one by hand. */
 export const tags = {

@@ -143,7 +143,15 @@ describe('npm run db:report', () => {
   it('prints a readable report with every section', async () => {
     const run = await runReport([], database.url);
     expect(run.code).toBe(0);
-    for (const heading of ['Pool', 'Tables and materialized views', 'Indexes', 'Buffer-cache hit ratio per table', 'Statements (pg_stat_statements)', 'Materialized views', 'Operations']) {
+    for (const heading of [
+      'Pool',
+      'Tables and materialized views',
+      'Indexes',
+      'Buffer-cache hit ratio per table',
+      'Statements (pg_stat_statements)',
+      'Materialized views',
+      'Operations',
+    ]) {
       expect(run.stdout).toContain(`\n${heading}`);
     }
     expect(run.stdout).toMatch(/unused: \d+ .*\n(?:.*\n)*\s+report_test_unread_idx on messages, [\d.]+ [kM]?B/);
@@ -206,12 +214,18 @@ describe('npm run db:report', () => {
       expect(operations[0]!.p95).toBeCloseTo(0.095, 6);
       expect(operations[0]!.p99).toBeCloseTo(0.099, 6);
       const text = await runReport(['--metrics-url', `${url}/metrics`], database.url);
-      expect(text.stdout).toMatch(/Operations \(http:\/\/127\.0\.0\.1:\d+\/metrics, since the server started\)\n\s+operation\s+requests\s+p50\s+p95\s+p99\n\s+Inbox\s+100\s+50\.0 ms\s+95\.0 ms\s+99\.0 ms/);
+      expect(text.stdout).toMatch(
+        /Operations \(http:\/\/127\.0\.0\.1:\d+\/metrics, since the server started\)\n\s+operation\s+requests\s+p50\s+p95\s+p99\n\s+Inbox\s+100\s+50\.0 ms\s+95\.0 ms\s+99\.0 ms/,
+      );
     });
 
     it('says "no server metrics" when the server does not answer, and reports the rest', async () => {
       const missing = await jsonReport(database.url, ['--metrics-url', `${url}/nothing-here`]);
-      expect(missing.serverMetrics).toEqual({ status: 'unreachable', url: `${url}/nothing-here`, note: expect.stringMatching(/^no server metrics: .* answered HTTP 404$/) });
+      expect(missing.serverMetrics).toEqual({
+        status: 'unreachable',
+        url: `${url}/nothing-here`,
+        note: expect.stringMatching(/^no server metrics: .* answered HTTP 404$/),
+      });
       const closedServer = createServer().listen(0, '127.0.0.1');
       await once(closedServer, 'listening');
       const closedPort = (closedServer.address() as AddressInfo).port;
@@ -301,7 +315,9 @@ describe('npm run db:report with pg_stat_statements loaded', () => {
     expect(slowest.map((statement) => statement.meanMs)).toEqual([...slowest.map((statement) => statement.meanMs)].sort((a, b) => b - a));
 
     const text = await runReport(['--top', '3'], url);
-    expect(text.stdout).toMatch(/Slowest statements \(pg_stat_statements, by mean time; counted since \d{4}-\d\d-\d\d \d\d:\d\d UTC; SELECT pg_stat_statements_reset\(\) starts afresh\)\n\s+mean\s+calls\s+total\s+cache hit\s+statement\n\s+2\d\d(?:\.\d)? ms\s+1\s+.*SELECT pg_sleep\(\$1\)/);
+    expect(text.stdout).toMatch(
+      /Slowest statements \(pg_stat_statements, by mean time; counted since \d{4}-\d\d-\d\d \d\d:\d\d UTC; SELECT pg_stat_statements_reset\(\) starts afresh\)\n\s+mean\s+calls\s+total\s+cache hit\s+statement\n\s+2\d\d(?:\.\d)? ms\s+1\s+.*SELECT pg_sleep\(\$1\)/,
+    );
     expect(text.stdout).toMatch(/Most frequent statements\n.*\n\s+[\d.]+ ms\s+25\s+.*SELECT q\.ordinal, q\.id/);
   });
 });

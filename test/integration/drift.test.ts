@@ -32,10 +32,7 @@ describe('schema.prisma and the migrated database', () => {
       .replace('  body           String\n', '  body           String?\n');
     expect(edited).not.toBe(schema);
     const drift = findSchemaDrift(await readPrismaDatamodel(edited), await readDatabaseShape(database.pool));
-    expect(drift).toEqual([
-      'User.nickname: no column "users.nickname" in the database',
-      'Message.body: optional in schema.prisma, NOT NULL in the database',
-    ]);
+    expect(drift).toEqual(['User.nickname: no column "users.nickname" in the database', 'Message.body: optional in schema.prisma, NOT NULL in the database']);
   });
 
   it('disagree when a foreign key is missing', async () => {

@@ -29,7 +29,11 @@ afterEach(async () => {
 const env = () => ({ NODE_ENV: 'development', EMBEDDED_DATA_DIR: dataDir, JWT_SECRET: SECRET });
 const lockFile = () => path.join(dataDir, 'parley.lock');
 const readLockRecord = async () => JSON.parse(await readFile(lockFile(), 'utf8')) as { pid: number; port: number | null; name: string };
-const lockExists = () => readFile(lockFile()).then(() => true, () => false);
+const lockExists = () =>
+  readFile(lockFile()).then(
+    () => true,
+    () => false,
+  );
 
 /** Row counts read through the owner's socket, as any other process would. */
 async function countRows(): Promise<Record<string, number>> {
@@ -137,7 +141,11 @@ it('a command that finds the folder held by one that does not share it stops, na
   try {
     // Standing in for a long `db:seed`: the lock names it, and no port.
     await writeFile(lockFile(), JSON.stringify({ pid: holder.pid, name: 'parley-seed', port: null, shares: false, startedAt: new Date().toISOString() }));
-    for (const [script, args] of [['src/cli/token.ts', ['--user', '1']], ['src/cli/migrate.ts', []], ['src/cli/seed.ts', []]] as const) {
+    for (const [script, args] of [
+      ['src/cli/token.ts', ['--user', '1']],
+      ['src/cli/migrate.ts', []],
+      ['src/cli/seed.ts', []],
+    ] as const) {
       const result = await runCommand(script, [...args], env());
       expect({ script, code: result.code, stdout: result.stdout }).toEqual({ script, code: 1, stdout: '' });
       expect(result.stderr).toContain(`in use by parley-seed (pid ${holder.pid}`);

@@ -145,7 +145,10 @@ describe('the real server process (src/main.ts, production)', () => {
     expect(next.status).toBe(200);
     expect(await next.json()).toMatchObject({ data: { viewer: { username: user.username } } });
     // Logged at warn, once, without a stack.
-    const lost = output.join('').split('\n').filter((line) => line.includes('idle database connection'));
+    const lost = output
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('idle database connection'));
     expect(lost.length).toBeGreaterThan(0);
     expect(JSON.parse(lost[0]!)).toMatchObject({ level: 40 });
     expect(lost[0]).not.toContain('"stack"');
@@ -282,9 +285,7 @@ describe('an in-process server', () => {
       expectServiceUnavailable(await api.request(VIEWER, {}, { token }));
       expectServiceUnavailable(await api.request(`{ viewer { username } leaderboard(metric: XP) { edges { node { rank } } } }`, {}, { token }));
       expectServiceUnavailable(await api.request(UpdateProfileDocument, { displayName: 'Down' }, { token }));
-      expectServiceUnavailable(
-        await api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body: 'down' }, { token }),
-      );
+      expectServiceUnavailable(await api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body: 'down' }, { token }));
       expect(poolErrors.idleConnectionsLost).toBeGreaterThan(lostBefore);
       expect(warnings(logged).map((line) => [line.level, line.code])).toEqual(Array(4).fill([40, 'SERVICE_UNAVAILABLE']));
 

@@ -9,10 +9,7 @@ export default async function globalTeardown() {
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
   try {
-    const { rows } = await admin.query(
-      `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_')`,
-      [template],
-    );
+    const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_')`, [template]);
     for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   } finally {
     await admin.end();

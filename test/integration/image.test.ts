@@ -33,7 +33,9 @@ function dockerfile() {
   const stages: Record<string, string[]> = {};
   const final: string[] = [];
   let current: string[] = [];
-  for (const line of readFileSync('Dockerfile', 'utf8').split('\n').map((text) => text.trim())) {
+  for (const line of readFileSync('Dockerfile', 'utf8')
+    .split('\n')
+    .map((text) => text.trim())) {
     const from = /^FROM \S+ AS (\S+)$/.exec(line);
     if (from) {
       current = stages[from[1]!] = [];
@@ -89,7 +91,10 @@ it('migrates, seeds, issues a token for an existing user and serves it, in produ
 
 it('seeds demo data on an empty database in development, as docker compose runs it', async () => {
   await database.pool.query('TRUNCATE users, conversations, messages, conversation_participants, user_daily_activity CASCADE');
-  server = await startServer({ NODE_ENV: 'development', DATABASE_URL: database.url, JWT_SECRET: SECRET }, { script: 'dist/main.js', tsx: false, cwd: app, waitForDemoToken: true });
+  server = await startServer(
+    { NODE_ENV: 'development', DATABASE_URL: database.url, JWT_SECRET: SECRET },
+    { script: 'dist/main.js', tsx: false, cwd: app, waitForDemoToken: true },
+  );
   expect(server.output.join('')).toMatch(/demo data: 50 users, 120 conversations, 3000 messages/);
   const answer = await graphql<{ viewer: { username: string } }>(server.url, '{ viewer { username } }', { token: server.demoToken });
   expect(answer.data?.viewer.username).toEqual(expect.any(String));

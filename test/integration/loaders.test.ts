@@ -78,8 +78,18 @@ beforeAll(async () => {
     [bob.id, viewer.id, carol.id, bob.id, bob.id, viewer.id].map((authorId, index) => ({ authorId, at: at(10 + Math.min(index, 3)) })),
     at(12),
   );
-  await addConversation('B', [viewer.id, bob.id], at(60), [bob.id, viewer.id, bob.id, bob.id].map((authorId, index) => ({ authorId, at: at(61 + index) })));
-  await addConversation('C', [bob.id, carol.id], at(120), [carol.id, carol.id].map((authorId, index) => ({ authorId, at: at(121 + index) })));
+  await addConversation(
+    'B',
+    [viewer.id, bob.id],
+    at(60),
+    [bob.id, viewer.id, bob.id, bob.id].map((authorId, index) => ({ authorId, at: at(61 + index) })),
+  );
+  await addConversation(
+    'C',
+    [bob.id, carol.id],
+    at(120),
+    [carol.id, carol.id].map((authorId, index) => ({ authorId, at: at(121 + index) })),
+  );
   await addConversation('D', [viewer.id, dave.id], at(180), []);
   await addConversation('E', [bob.id, dave.id], at(240), [{ authorId: dave.id, at: at(241) }]);
   await refreshStats(db);
@@ -90,7 +100,8 @@ afterAll(async () => {
 });
 
 const byId = (id: number) => Object.values(conversations).find((conversation) => conversation.id === id);
-const allMessages = () => Object.values(conversations).flatMap((conversation) => conversation.messages.map((message) => ({ ...message, conversationId: conversation.id })));
+const allMessages = () =>
+  Object.values(conversations).flatMap((conversation) => conversation.messages.map((message) => ({ ...message, conversationId: conversation.id })));
 const takesPart = (conversation: FixtureConversation | undefined, userId: number) => conversation?.participants.includes(userId) ?? false;
 
 /** Newest first, the larger id first on equal times: the order of every list. */
@@ -114,7 +125,10 @@ function expectedRawPage(list: Keyset[], page: PageRequest): string[] {
 const inboxOf = (userId: number): Keyset[] =>
   Object.values(conversations)
     .filter((conversation) => takesPart(conversation, userId))
-    .map((conversation) => ({ id: String(conversation.id), at: conversation.messages.reduce((latest, message) => (message.at > latest ? message.at : latest), conversation.createdAt) }));
+    .map((conversation) => ({
+      id: String(conversation.id),
+      at: conversation.messages.reduce((latest, message) => (message.at > latest ? message.at : latest), conversation.createdAt),
+    }));
 const historyOf = (conversationId: number): Keyset[] => (byId(conversationId)?.messages ?? []).map((message) => ({ id: message.id, at: message.at }));
 const keysetOfMessage = (message: { id: string; at: Date }): Keyset => ({ id: message.id, at: message.at });
 
@@ -219,14 +233,18 @@ const CASES: Record<keyof Loaders, () => LoaderCase> = {
   }),
 
   visibleMessageById: loaderCase({
-    keys: () => [conversations.A.messages[2]!.id, conversations.C.messages[0]!.id, MISSING_MESSAGE_ID, conversations.B.messages[0]!.id, conversations.A.messages[2]!.id],
+    keys: () => [
+      conversations.A.messages[2]!.id,
+      conversations.C.messages[0]!.id,
+      MISSING_MESSAGE_ID,
+      conversations.B.messages[0]!.id,
+      conversations.A.messages[2]!.id,
+    ],
     load: (loaders, id: string) => loaders.visibleMessageById.load(id),
     project: (message) => (message ? { id: message.id, authorId: message.authorId, conversationId: message.conversationId } : null),
     expected: (id) => {
       const message = allMessages().find((candidate) => candidate.id === id);
-      return message && takesPart(byId(message.conversationId), viewer.id)
-        ? { id, authorId: message.authorId, conversationId: message.conversationId }
-        : null;
+      return message && takesPart(byId(message.conversationId), viewer.id) ? { id, authorId: message.authorId, conversationId: message.conversationId } : null;
     },
   }),
 
@@ -276,7 +294,8 @@ async function counted<T>(work: () => Promise<T>): Promise<{ result: T; statemen
   return { result, statements: counter.statements! };
 }
 
-const loadersFor = (viewerId: number | null, batch = true) => createLoaders({ pool: database.pool, viewer: viewerId === null ? null : { id: viewerId }, batch, traced: untraced });
+const loadersFor = (viewerId: number | null, batch = true) =>
+  createLoaders({ pool: database.pool, viewer: viewerId === null ? null : { id: viewerId }, batch, traced: untraced });
 
 describe('createLoaders', () => {
   it('has a case here for every loader it builds', () => {

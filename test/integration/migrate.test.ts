@@ -112,9 +112,7 @@ describe('migrate', () => {
       const [first] = await readMigrations(directory);
       const file = path.join(directory, first!.name, 'migration.sql');
       await writeFile(file, `${await readFile(file, 'utf8')}\n-- edited\n`);
-      await expect(migrate(database.pool, { directory })).rejects.toThrow(
-        new RegExp(`Migration ${first!.name} was changed after it was applied`),
-      );
+      await expect(migrate(database.pool, { directory })).rejects.toThrow(new RegExp(`Migration ${first!.name} was changed after it was applied`));
     } finally {
       await rm(directory, { recursive: true });
     }
@@ -124,10 +122,7 @@ describe('migrate', () => {
     const directory = await copyMigrations();
     try {
       await mkdir(path.join(directory, '29990101000000_broken'));
-      await writeFile(
-        path.join(directory, '29990101000000_broken', 'migration.sql'),
-        'CREATE TABLE half_written (id int);\nSELECT * FROM no_such_table;\n',
-      );
+      await writeFile(path.join(directory, '29990101000000_broken', 'migration.sql'), 'CREATE TABLE half_written (id int);\nSELECT * FROM no_such_table;\n');
       await expect(migrate(database.pool, { directory })).rejects.toThrow(/29990101000000_broken failed and was rolled back/);
       const { rows } = await database.pool.query(
         `SELECT to_regclass('half_written') AS table, (SELECT count(*)::int FROM _prisma_migrations WHERE migration_name LIKE '%broken') AS recorded`,
@@ -187,9 +182,7 @@ describe('migrate', () => {
         [2, 2, '2026-02-01T12:00:00.123Z'],
       ]);
       // A row that says nothing of it is refused rather than misplaced in an inbox.
-      await expect(database.pool.query('INSERT INTO conversation_participants (conversation_id, user_id) VALUES (1, 3)')).rejects.toThrow(
-        /last_activity_at/,
-      );
+      await expect(database.pool.query('INSERT INTO conversation_participants (conversation_id, user_id) VALUES (1, 3)')).rejects.toThrow(/last_activity_at/);
     } finally {
       await rm(directory, { recursive: true });
     }

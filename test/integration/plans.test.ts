@@ -9,13 +9,7 @@
 import pg from 'pg';
 import type { Queryable } from '../../src/db/pool.js';
 import { seedDatabase } from '../../src/db/seed/seed.js';
-import {
-  countConversationsOf,
-  countUnread,
-  findInboxPages,
-  findParticipantUsers,
-  findVisibleConversations,
-} from '../../src/modules/conversations/sql.js';
+import { countConversationsOf, countUnread, findInboxPages, findParticipantUsers, findVisibleConversations } from '../../src/modules/conversations/sql.js';
 import { findLeaderboardPage } from '../../src/modules/leaderboards/sql.js';
 import { leaderboardColumn, type LeaderboardMetric, type LeaderboardPeriod } from '../../src/modules/leaderboards/metrics.js';
 import { countMessages, findHistoryPages, findLastMessages, findVisibleMessages } from '../../src/modules/messages/sql.js';
@@ -112,7 +106,9 @@ beforeAll(async () => {
     keys.inboxConversations,
   ]);
   keys.authors = authors.rows.map((row) => row.id);
-  keys.everywhereUser = (await one<{ id: number }>(`INSERT INTO users (username, display_name, email) VALUES ('everywhere', 'Everywhere', 'everywhere@example.test') RETURNING id`)).id;
+  keys.everywhereUser = (
+    await one<{ id: number }>(`INSERT INTO users (username, display_name, email) VALUES ('everywhere', 'Everywhere', 'everywhere@example.test') RETURNING id`)
+  ).id;
   await db.query(
     `INSERT INTO conversation_participants (conversation_id, user_id, last_activity_at)
      SELECT id, $1, coalesce(last_message_at, created_at) FROM conversations WHERE id % 10 <> 0`,
@@ -138,14 +134,50 @@ interface PlanCase {
 
 // One line per hot statement: what it is, how the API sends it, the indexes it is meant to use.
 const cases: PlanCase[] = [
-  { statement: 'inbox page, typical user', send: (db) => findInboxPages(db, [{ userId: keys.typicalUser, page: firstPage() }]), uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'] },
-  { statement: 'inbox page, busiest user', send: (db) => findInboxPages(db, [{ userId: keys.busyUser, page: firstPage(50) }]), uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'] },
-  { statement: 'inbox page, user in 90% of conversations', send: (db) => findInboxPages(db, [{ userId: keys.everywhereUser, page: firstPage() }]), uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'] },
-  { statement: 'history page, 50 conversations', send: (db) => findHistoryPages(db, keys.inboxConversations.map((conversationId) => ({ conversationId, page: firstPage() }))), uses: ['messages_conversation_id_created_at_id_idx'] },
-  { statement: 'history page, after a cursor', send: (db) => findHistoryPages(db, [{ conversationId: keys.longestConversation, page: { forward: true, size: 20, cursor: keys.middleMessage } }]), uses: ['messages_conversation_id_created_at_id_idx'] },
-  { statement: 'history page, before a cursor', send: (db) => findHistoryPages(db, [{ conversationId: keys.longestConversation, page: { forward: false, size: 20, cursor: keys.middleMessage } }]), uses: ['messages_conversation_id_created_at_id_idx'] },
-  { statement: 'last message per conversation', send: (db) => findLastMessages(db, keys.inboxConversations), uses: ['messages_conversation_id_created_at_id_idx', 'users_pkey'] },
-  { statement: 'unread counts', send: (db) => countUnread(db, keys.busyUser, keys.inboxConversations), uses: ['conversation_participants_user_id_conversation_id_idx', 'messages_conversation_id_created_at_id_idx'] },
+  {
+    statement: 'inbox page, typical user',
+    send: (db) => findInboxPages(db, [{ userId: keys.typicalUser, page: firstPage() }]),
+    uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'],
+  },
+  {
+    statement: 'inbox page, busiest user',
+    send: (db) => findInboxPages(db, [{ userId: keys.busyUser, page: firstPage(50) }]),
+    uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'],
+  },
+  {
+    statement: 'inbox page, user in 90% of conversations',
+    send: (db) => findInboxPages(db, [{ userId: keys.everywhereUser, page: firstPage() }]),
+    uses: ['conversation_participants_user_id_last_activity_at_idx', 'conversations_pkey'],
+  },
+  {
+    statement: 'history page, 50 conversations',
+    send: (db) =>
+      findHistoryPages(
+        db,
+        keys.inboxConversations.map((conversationId) => ({ conversationId, page: firstPage() })),
+      ),
+    uses: ['messages_conversation_id_created_at_id_idx'],
+  },
+  {
+    statement: 'history page, after a cursor',
+    send: (db) => findHistoryPages(db, [{ conversationId: keys.longestConversation, page: { forward: true, size: 20, cursor: keys.middleMessage } }]),
+    uses: ['messages_conversation_id_created_at_id_idx'],
+  },
+  {
+    statement: 'history page, before a cursor',
+    send: (db) => findHistoryPages(db, [{ conversationId: keys.longestConversation, page: { forward: false, size: 20, cursor: keys.middleMessage } }]),
+    uses: ['messages_conversation_id_created_at_id_idx'],
+  },
+  {
+    statement: 'last message per conversation',
+    send: (db) => findLastMessages(db, keys.inboxConversations),
+    uses: ['messages_conversation_id_created_at_id_idx', 'users_pkey'],
+  },
+  {
+    statement: 'unread counts',
+    send: (db) => countUnread(db, keys.busyUser, keys.inboxConversations),
+    uses: ['conversation_participants_user_id_conversation_id_idx', 'messages_conversation_id_created_at_id_idx'],
+  },
   { statement: 'participants', send: (db) => findParticipantUsers(db, keys.inboxConversations), uses: ['conversation_participants_pkey'] },
   { statement: 'users by id', send: (db) => findUsersByIds(db, keys.authors), uses: ['users_pkey'] },
   { statement: 'user by username', send: (db) => findUserByUsername(db, keys.username), uses: ['users_username_key'] },
@@ -154,23 +186,67 @@ const cases: PlanCase[] = [
   // the index here); at 100,000 users a batch of 100 probes the index.
   { statement: 'stats by user', send: (db) => findStatsByUserIds(db, keys.authors.slice(0, 50)), uses: ['user_stats_summary_user_id_key'] },
   { statement: 'message count (totalCount)', send: (db) => countMessages(db, keys.inboxConversations), uses: ['messages_conversation_id_created_at_id_idx'] },
-  { statement: 'conversation count (totalCount)', send: (db) => countConversationsOf(db, [keys.busyUser]), uses: ['conversation_participants_user_id_conversation_id_idx|conversation_participants_user_id_last_activity_at_idx'] },
+  {
+    statement: 'conversation count (totalCount)',
+    send: (db) => countConversationsOf(db, [keys.busyUser]),
+    uses: ['conversation_participants_user_id_conversation_id_idx|conversation_participants_user_id_last_activity_at_idx'],
+  },
   { statement: 'leaderboard page, XP', send: leaderboardPage('XP', 'ALL_TIME'), uses: ['user_stats_summary_xp_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, XP 7 days', send: leaderboardPage('XP', 'LAST_7_DAYS'), uses: ['user_stats_summary_xp_7d_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, XP 30 days', send: leaderboardPage('XP', 'LAST_30_DAYS'), uses: ['user_stats_summary_xp_30d_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, messages', send: leaderboardPage('MESSAGES', 'ALL_TIME'), uses: ['user_stats_summary_total_messages_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, messages 7 days', send: leaderboardPage('MESSAGES', 'LAST_7_DAYS'), uses: ['user_stats_summary_messages_7d_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, messages 30 days', send: leaderboardPage('MESSAGES', 'LAST_30_DAYS'), uses: ['user_stats_summary_messages_30d_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, streak', send: leaderboardPage('STREAK', 'ALL_TIME'), uses: ['user_stats_summary_current_streak_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, longest streak', send: leaderboardPage('LONGEST_STREAK', 'ALL_TIME'), uses: ['user_stats_summary_max_streak_idx', 'user_stats_ranks_metric_value_key'] },
-  { statement: 'leaderboard page, after a cursor', send: (db) => findLeaderboardPage(db, 'xp', { size: 20, after: { value: 100, userId: 500 }, viewerId: null }), uses: ['user_stats_summary_xp_idx', 'user_stats_ranks_metric_value_key'] },
+  {
+    statement: 'leaderboard page, XP 7 days',
+    send: leaderboardPage('XP', 'LAST_7_DAYS'),
+    uses: ['user_stats_summary_xp_7d_idx', 'user_stats_ranks_metric_value_key'],
+  },
+  {
+    statement: 'leaderboard page, XP 30 days',
+    send: leaderboardPage('XP', 'LAST_30_DAYS'),
+    uses: ['user_stats_summary_xp_30d_idx', 'user_stats_ranks_metric_value_key'],
+  },
+  {
+    statement: 'leaderboard page, messages',
+    send: leaderboardPage('MESSAGES', 'ALL_TIME'),
+    uses: ['user_stats_summary_total_messages_idx', 'user_stats_ranks_metric_value_key'],
+  },
+  {
+    statement: 'leaderboard page, messages 7 days',
+    send: leaderboardPage('MESSAGES', 'LAST_7_DAYS'),
+    uses: ['user_stats_summary_messages_7d_idx', 'user_stats_ranks_metric_value_key'],
+  },
+  {
+    statement: 'leaderboard page, messages 30 days',
+    send: leaderboardPage('MESSAGES', 'LAST_30_DAYS'),
+    uses: ['user_stats_summary_messages_30d_idx', 'user_stats_ranks_metric_value_key'],
+  },
+  {
+    statement: 'leaderboard page, streak',
+    send: leaderboardPage('STREAK', 'ALL_TIME'),
+    uses: ['user_stats_summary_current_streak_idx', 'user_stats_ranks_metric_value_key'],
+  },
+  {
+    statement: 'leaderboard page, longest streak',
+    send: leaderboardPage('LONGEST_STREAK', 'ALL_TIME'),
+    uses: ['user_stats_summary_max_streak_idx', 'user_stats_ranks_metric_value_key'],
+  },
+  {
+    statement: 'leaderboard page, after a cursor',
+    send: (db) => findLeaderboardPage(db, 'xp', { size: 20, after: { value: 100, userId: 500 }, viewerId: null }),
+    uses: ['user_stats_summary_xp_idx', 'user_stats_ranks_metric_value_key'],
+  },
   {
     statement: "leaderboard page with the viewer's entry",
     send: (db) => findLeaderboardPage(db, 'xp', { size: 20, after: null, viewerId: keys.typicalUser }),
     uses: ['user_stats_summary_xp_idx', 'user_stats_summary_user_id_key', 'user_stats_ranks_metric_value_key'],
   },
-  { statement: 'visibility check, conversations', send: (db) => findVisibleConversations(db, keys.busyUser, keys.inboxConversations.slice(0, 5)), uses: ['conversations_pkey', 'conversation_participants_user_id_conversation_id_idx'] },
-  { statement: 'visibility check, messages', send: (db) => findVisibleMessages(db, keys.busyUser, [keys.middleMessage.id]), uses: ['messages_pkey', 'conversation_participants_user_id_conversation_id_idx'] },
+  {
+    statement: 'visibility check, conversations',
+    send: (db) => findVisibleConversations(db, keys.busyUser, keys.inboxConversations.slice(0, 5)),
+    uses: ['conversations_pkey', 'conversation_participants_user_id_conversation_id_idx'],
+  },
+  {
+    statement: 'visibility check, messages',
+    send: (db) => findVisibleMessages(db, keys.busyUser, [keys.middleMessage.id]),
+    uses: ['messages_pkey', 'conversation_participants_user_id_conversation_id_idx'],
+  },
 ];
 
 /**
@@ -211,7 +287,9 @@ function planProblems(nodes: PlanNode[], uses: string[]): string[] {
   const used = new Set(nodes.map((node) => node.index).filter(Boolean));
   return [
     ...uses.filter((index) => !index.split('|').some((name) => used.has(name))).map((index) => `does not use ${index}`),
-    ...nodes.filter((node) => node.type === 'Seq Scan' && NEVER_SCANNED_WHOLE.includes(node.relation!)).map((node) => `reads ${node.relation} whole (Seq Scan)`),
+    ...nodes
+      .filter((node) => node.type === 'Seq Scan' && NEVER_SCANNED_WHOLE.includes(node.relation!))
+      .map((node) => `reads ${node.relation} whole (Seq Scan)`),
   ];
 }
 

@@ -13,7 +13,9 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 it('creates the pg_stat_statements extension, idempotently', async () => {
-  const scripts = readdirSync(FOLDER).filter((file) => file.endsWith('.sql')).sort();
+  const scripts = readdirSync(FOLDER)
+    .filter((file) => file.endsWith('.sql'))
+    .sort();
   expect(scripts.length).toBeGreaterThan(0);
   for (let run = 0; run < 2; run += 1) {
     for (const script of scripts) await database.pool.query(readFileSync(path.join(FOLDER, script), 'utf8'));

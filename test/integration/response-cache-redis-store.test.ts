@@ -38,7 +38,12 @@ async function instance(options: { invalidationTimeoutMs?: number; keyPrefix?: s
 
 const t = (tag: string) => tag as Tag;
 /** An answer with `ttlMs` left to live. */
-const answer = (text: string, ttlMs = 60_000): CachedAnswer => ({ gzipped: Buffer.from(text), storedAt: Date.now() - (Math.ceil(ttlMs / 1000) * 1000 - ttlMs), maxAge: Math.ceil(ttlMs / 1000), scope: 'PUBLIC' });
+const answer = (text: string, ttlMs = 60_000): CachedAnswer => ({
+  gzipped: Buffer.from(text),
+  storedAt: Date.now() - (Math.ceil(ttlMs / 1000) * 1000 - ttlMs),
+  maxAge: Math.ceil(ttlMs / 1000),
+  scope: 'PUBLIC',
+});
 
 async function store(cache: ResponseCache, key: string, text: string, tags: Tag[], ttlMs?: number) {
   const { since } = await cache.get(key);
@@ -101,7 +106,9 @@ it('an invalidation drops every answer of a tag larger than a slice, and only th
   const { since } = await cache.get('k0');
   for (let first = 0; first < count; first += 500) {
     await Promise.all(
-      Array.from({ length: Math.min(500, count - first) }, (_, index) => cache.set(`k${first + index}`, answer('many'), [t('Leaderboard'), t(`User:${first + index}`)], since!)),
+      Array.from({ length: Math.min(500, count - first) }, (_, index) =>
+        cache.set(`k${first + index}`, answer('many'), [t('Leaderboard'), t(`User:${first + index}`)], since!),
+      ),
     );
   }
   await store(cache, 'other', 'other', [t('Stats')]);

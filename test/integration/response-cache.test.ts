@@ -64,7 +64,9 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
 
   beforeAll(async () => {
     // A prefix of this file's own: other test files share the Redis server.
-    redis = usesRedis ? createRedisClient({ url: testRedisUrl(), keyPrefix: `parley-test:${randomBytes(6).toString('hex')}:`, commandTimeoutMs: 1_000 }) : undefined;
+    redis = usesRedis
+      ? createRedisClient({ url: testRedisUrl(), keyPrefix: `parley-test:${randomBytes(6).toString('hex')}:`, commandTimeoutMs: 1_000 })
+      : undefined;
     api = await startTestApi({ RESPONSE_CACHE: 'on' }, undefined, { redis });
   });
   afterAll(async () => {
@@ -92,7 +94,11 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
   async function group(name: string) {
     const pool = api.database.pool;
     const users = [await insertUser(pool, `${name}A`), await insertUser(pool, `${name}B`), await insertUser(pool, `${name}C`)];
-    const conversationId = await insertConversation(pool, { participants: users.map((user) => user.id), title: name, createdAt: new Date(Date.now() - 3_600_000) });
+    const conversationId = await insertConversation(pool, {
+      participants: users.map((user) => user.id),
+      title: name,
+      createdAt: new Date(Date.now() - 3_600_000),
+    });
     const messageIds = await insertMessages(pool, conversationId, [{ authorId: users[1]!.id, body: 'first', at: new Date(Date.now() - 60_000) }]);
     return { users, conversationId, id: toGlobalId('Conversation', conversationId), messageIds };
   }
@@ -135,11 +141,15 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const post = (encoding: string) =>
         new Promise<{ headers: Record<string, unknown>; bytes: Buffer }>((resolve, reject) => {
           // node:http, which (unlike fetch) leaves the body as it came.
-          const request = httpRequest(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': encoding } }, (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => resolve({ headers: response.headers, bytes: Buffer.concat(chunks) }));
-          });
+          const request = httpRequest(
+            `${api.url}/graphql`,
+            { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': encoding } },
+            (response) => {
+              const chunks: Buffer[] = [];
+              response.on('data', (chunk: Buffer) => chunks.push(chunk));
+              response.on('end', () => resolve({ headers: response.headers, bytes: Buffer.concat(chunks) }));
+            },
+          );
           request.on('error', reject);
           request.end(body);
         });
@@ -365,7 +375,11 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const profile = await readFresh<Profile>(PROFILE, { id: toGlobalId('User', author.id) });
       const before = profile.data!.user!.stats?.totalMessages ?? 0;
       await readFresh(LEADERBOARD, {});
-      await insertMessages(api.database.pool, conversationId, Array.from({ length: 50 }, (_unused, n) => ({ authorId: author.id, at: new Date(Date.now() - n * 1000) })));
+      await insertMessages(
+        api.database.pool,
+        conversationId,
+        Array.from({ length: 50 }, (_unused, n) => ({ authorId: author.id, at: new Date(Date.now() - n * 1000) })),
+      );
       await refreshStats(api.database.pool, api.server.responseCache);
       expect((await readFresh<Profile>(PROFILE, { id: toGlobalId('User', author.id) })).data!.user!.stats?.totalMessages).toBe(before + 50);
       const top = (await readFresh<Leaderboard>(LEADERBOARD, {})).data!.leaderboard.edges[0]!.node;

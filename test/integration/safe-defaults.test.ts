@@ -90,7 +90,11 @@ describe('without JWT_SECRET, in development', () => {
     const second = await startDevelopmentServer();
     expect(await viewerId(second.url, first.demoToken)).not.toBeNull();
     expect(await readFile(secretFile, 'utf8')).toBe(secret);
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('1').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET_FROM_THE_SOURCE));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('1')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET_FROM_THE_SOURCE));
     expect(await viewerId(second.url, forged)).toBeNull();
 
     // `npm run token` signs with the same secret.
@@ -151,7 +155,11 @@ describe('in production', () => {
     ['an argument', '{ leaderboard(metrc: XP) { refreshedAt } }', () => ({})],
     ['an enum value', '{ leaderboard(metric: XPP) { refreshedAt } }', () => ({})],
     ['an enum value in a variable', 'query ($m: LeaderboardMetric!) { leaderboard(metric: $m) { refreshedAt } }', () => ({ m: 'XPP' })],
-    ['an input field in a variable', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }', () => ({ input: { conversationId, bdy: 'hi', body: 'hi' } })],
+    [
+      'an input field in a variable',
+      'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }',
+      () => ({ input: { conversationId, bdy: 'hi', body: 'hi' } }),
+    ],
     ['a type in a fragment', '{ ...F } fragment F on Querry { viewer { id } }', () => ({})],
   ];
 

@@ -2,13 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import { startOfUtcDay } from '../../src/db/seed/options.js';
-import {
-  seedDatabase,
-  SeedRefusedError,
-  type SeedOptions,
-  type SeedProgressEvent,
-  type SeedSummary,
-} from '../../src/db/seed/seed.js';
+import { seedDatabase, SeedRefusedError, type SeedOptions, type SeedProgressEvent, type SeedSummary } from '../../src/db/seed/seed.js';
 import { levelForXp, XP_PER_MESSAGE } from '../../src/modules/users/xp.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -118,15 +112,8 @@ const INVARIANTS: [name: string, sql: string, params?: unknown[]][] = [
           + (SELECT count(*) FROM users WHERE created_at > $1::timestamptz - interval '90 days')`,
     [now],
   ],
-  [
-    'a message body is not blank and at most 4000 characters',
-    `SELECT count(*) FROM messages WHERE btrim(body) = '' OR char_length(body) > 4000`,
-  ],
-  [
-    'an edit comes after its message and not after the anchor',
-    'SELECT count(*) FROM messages WHERE edited_at < created_at OR edited_at > $1',
-    [now],
-  ],
+  ['a message body is not blank and at most 4000 characters', `SELECT count(*) FROM messages WHERE btrim(body) = '' OR char_length(body) > 4000`],
+  ['an edit comes after its message and not after the anchor', 'SELECT count(*) FROM messages WHERE edited_at < created_at OR edited_at > $1', [now]],
   [
     'message ids follow time within a conversation',
     `SELECT count(*) FROM (
@@ -216,7 +203,7 @@ describe('seedDatabase', () => {
     try {
       await client.query('BEGIN');
       await client.query(`UPDATE conversations SET last_message_at = last_message_at - interval '1 minute' WHERE id = 1`);
-      await client.query('UPDATE messages SET created_at = $1::timestamptz + interval \'1 day\' WHERE id = 1', [now]);
+      await client.query("UPDATE messages SET created_at = $1::timestamptz + interval '1 day' WHERE id = 1", [now]);
       const violations = await countViolations(client);
       expect(violations['conversations.last_message_at is the newest message, NULL without one']).toBeGreaterThan(0);
       // Conversation 1's participants still carry its old last activity.
@@ -272,7 +259,14 @@ describe('seedDatabase', () => {
   });
 
   it('refreshes user_stats_summary from the new data and records the refresh', async () => {
-    const { rows } = await database.pool.query<{ rows: number; messages: number; stale: number; longest_streak: number; lowest_rank: number; refreshes: number[] }>(`
+    const { rows } = await database.pool.query<{
+      rows: number;
+      messages: number;
+      stale: number;
+      longest_streak: number;
+      lowest_rank: number;
+      refreshes: number[];
+    }>(`
       SELECT (SELECT count(*)::int FROM user_stats_summary) AS rows,
              (SELECT sum(total_messages)::int FROM user_stats_summary) AS messages,
              (SELECT count(*)::int FROM user_stats_summary s JOIN users u ON u.id = s.user_id
@@ -300,18 +294,17 @@ describe('seedDatabase', () => {
       const user = await client.query<{ id: number }>(
         `INSERT INTO users (username, display_name, email) VALUES ('newcomer', 'New Comer', 'newcomer@example.com') RETURNING id`,
       );
-      const conversation = await client.query<{ id: number }>(
-        `INSERT INTO conversations (kind, title, created_by) VALUES ('group', 'New', $1) RETURNING id`,
-        [user.rows[0]!.id],
-      );
+      const conversation = await client.query<{ id: number }>(`INSERT INTO conversations (kind, title, created_by) VALUES ('group', 'New', $1) RETURNING id`, [
+        user.rows[0]!.id,
+      ]);
       await client.query('INSERT INTO conversation_participants (conversation_id, user_id, last_activity_at) VALUES ($1, $2, now())', [
         conversation.rows[0]!.id,
         user.rows[0]!.id,
       ]);
-      const message = await client.query<{ id: string }>(
-        `INSERT INTO messages (conversation_id, author_id, body) VALUES ($1, $2, 'hello') RETURNING id`,
-        [conversation.rows[0]!.id, user.rows[0]!.id],
-      );
+      const message = await client.query<{ id: string }>(`INSERT INTO messages (conversation_id, author_id, body) VALUES ($1, $2, 'hello') RETURNING id`, [
+        conversation.rows[0]!.id,
+        user.rows[0]!.id,
+      ]);
       expect([user.rows[0]!.id, conversation.rows[0]!.id, Number(message.rows[0]!.id)]).toEqual([51, 201, 5_001]);
     } finally {
       await client.query('ROLLBACK');
@@ -400,9 +393,7 @@ describe('npm run db:seed', () => {
 
   it('with --reset replaces the data', async () => {
     await seedCommand(['--users', '30', '--conversations', '40', '--messages', '600', '--reset']);
-    const { rows } = await database.pool.query(
-      'SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM messages) AS messages',
-    );
+    const { rows } = await database.pool.query('SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM messages) AS messages');
     expect(rows[0]).toEqual({ users: 30, messages: 600 });
   }, 60_000);
 

@@ -72,7 +72,10 @@ it('drains the request in flight, refuses new ones, and exits 0', async () => {
   expect(response.status).toBe(200);
   expect(await response.json()).toMatchObject({ data: { viewer: { username: user.username } } });
   // Promptly: not after the drain plugin's 10 s cut-off of keep-alive sockets.
-  const code = await Promise.race([exited.then(([exitCode]) => exitCode as number | null), new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
+  const code = await Promise.race([
+    exited.then(([exitCode]) => exitCode as number | null),
+    new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000)),
+  ]);
   expect(code).toBe(0);
   server = undefined;
 });

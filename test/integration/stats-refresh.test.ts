@@ -29,7 +29,11 @@ afterAll(() => database.close());
 /** `user` sends `count` messages now: the next refresh changes the leaderboards. */
 async function send(user: FixtureUser, count: number): Promise<void> {
   const now = Date.now();
-  await insertMessages(database.pool, conversation, Array.from({ length: count }, (_unused, n) => ({ authorId: user.id, at: new Date(now - n * 1000) })));
+  await insertMessages(
+    database.pool,
+    conversation,
+    Array.from({ length: count }, (_unused, n) => ({ authorId: user.id, at: new Date(now - n * 1000) })),
+  );
 }
 
 /** A JobLogger that keeps what it is told. */
@@ -137,10 +141,12 @@ describe('refreshUserStats', () => {
       ['skipped', null, null],
       ['succeeded', 3, null],
     ]);
-    expect(loggers.flatMap((logger) => logger.lines).map((line) => line.message).sort()).toEqual([
-      expect.stringMatching(/^refreshed user_stats_summary/),
-      'skipped the refresh of user_stats_summary: another refresh is running',
-    ]);
+    expect(
+      loggers
+        .flatMap((logger) => logger.lines)
+        .map((line) => line.message)
+        .sort(),
+    ).toEqual([expect.stringMatching(/^refreshed user_stats_summary/), 'skipped the refresh of user_stats_summary: another refresh is running']);
     expect(events).toHaveLength(1);
   });
 

@@ -31,7 +31,11 @@ afterAll(() => api.close());
 
 async function trio(name: string): Promise<{ users: FixtureUser[]; conversationId: number; messageIds: string[] }> {
   const users = [await insertUser(pool, `${name}A`), await insertUser(pool, `${name}B`), await insertUser(pool, `${name}C`)];
-  const conversationId = await insertConversation(pool, { participants: users.map((user) => user.id), title: name, createdAt: new Date(Date.now() - 3_600_000) });
+  const conversationId = await insertConversation(pool, {
+    participants: users.map((user) => user.id),
+    title: name,
+    createdAt: new Date(Date.now() - 3_600_000),
+  });
   const messageIds = await insertMessages(pool, conversationId, [{ authorId: users[1]!.id, at: new Date(Date.now() - 60_000) }]);
   return { users, conversationId, messageIds };
 }

@@ -17,10 +17,11 @@ let sequence = 0;
 export async function insertUser(db: Queryable, name: string): Promise<FixtureUser> {
   sequence += 1;
   const username = `${name.toLowerCase()}_${process.pid % 10_000}_${sequence}`;
-  const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO users (username, display_name, email) VALUES ($1, $2, $3) RETURNING id`,
-    [username, name, `${username}@example.test`],
-  );
+  const { rows } = await db.query<{ id: number }>(`INSERT INTO users (username, display_name, email) VALUES ($1, $2, $3) RETURNING id`, [
+    username,
+    name,
+    `${username}@example.test`,
+  ]);
   return { id: rows[0]!.id, username };
 }
 

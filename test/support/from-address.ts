@@ -11,12 +11,16 @@ export interface AddressedResponse {
 
 export function requestFrom(localAddress: string, url: string, query: string, headers: Record<string, string> = {}): Promise<AddressedResponse> {
   return new Promise((resolve, reject) => {
-    const request = http.request(`${url}/graphql`, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, json: JSON.parse(text) as AddressedResponse['json'] }));
-    });
+    const request = http.request(
+      `${url}/graphql`,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, json: JSON.parse(text) as AddressedResponse['json'] }));
+      },
+    );
     request.on('error', reject);
     request.end(JSON.stringify({ query }));
   });

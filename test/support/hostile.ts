@@ -60,7 +60,9 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
 export interface Answer {
   status: number;
   text: string;
-  json: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[]; extensions?: Record<string, unknown> } | undefined;
+  json:
+    | { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[]; extensions?: Record<string, unknown> }
+    | undefined;
   /** The x-sql-statements header: statements the request sent. */
   statements: number;
 }
@@ -87,7 +89,10 @@ export function graphql(world: World, query: string, variables: Record<string, u
 }
 
 /** A token signed with the test server's secret, with whatever claims and header a forger chooses. */
-export function signToken(claims: { sub?: string; exp?: number; nbf?: number; [claim: string]: unknown }, options: { alg?: string; secret?: string } = {}): Promise<string> {
+export function signToken(
+  claims: { sub?: string; exp?: number; nbf?: number; [claim: string]: unknown },
+  options: { alg?: string; secret?: string } = {},
+): Promise<string> {
   const { exp, nbf, ...rest } = claims;
   let jwt = new SignJWT(rest).setProtectedHeader({ alg: options.alg ?? 'HS256' }).setIssuedAt();
   jwt = jwt.setExpirationTime(exp ?? '1h');
@@ -98,7 +103,8 @@ export function signToken(claims: { sub?: string; exp?: number; nbf?: number; [c
 /** Traces of a stack in an answer: V8 frames, source files, Apollo's stacktrace extension. */
 const STACK = /\n\s+at |\bat [\w.<>]+ \(|\.(ts|js|mjs):\d+|node_modules|stacktrace/;
 /** Traces of SQL or of PostgreSQL's own errors: statement text, the schema's internal names, error phrases. */
-const SQL = /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b|\$\d+::|conversation_participants|user_stats_summary|user_daily_activity|last_message_at|syntax error at|violates|invalid input syntax|invalid byte sequence|out of range for type|duplicate key|relation "|SQLSTATE|22021|22P02|22003/;
+const SQL =
+  /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b|\$\d+::|conversation_participants|user_stats_summary|user_daily_activity|last_message_at|syntax error at|violates|invalid input syntax|invalid byte sequence|out of range for type|duplicate key|relation "|SQLSTATE|22021|22P02|22003/;
 
 /** Runs each case as its own test, under the rules every hostile case keeps. */
 export function runHostileCases(cases: HostileCase[], world: () => World): void {

@@ -59,9 +59,13 @@ export async function startOwnRedis(options: { args?: readonly string[] } = {}):
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory, ...(options.args ?? [])], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory, ...(options.args ?? [])],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitFor(() => answers(port), `redis-server did not answer on port ${port}`);
   };
   const stop = async () => {

@@ -40,7 +40,12 @@ export async function readDatabaseShape(pool: pg.Pool): Promise<Map<string, Data
     WHERE c.relkind IN ('r', 'm', 'v', 'p') AND c.relname <> '_prisma_migrations'
     ORDER BY c.relname, a.attnum`);
   const { rows: constraints } = await pool.query<{
-    relation: string; type: string; columns: string[]; referenced: string | null; referenced_columns: string[] | null; on_delete: string;
+    relation: string;
+    type: string;
+    columns: string[];
+    referenced: string | null;
+    referenced_columns: string[] | null;
+    on_delete: string;
   }>(`
     SELECT c.relname AS relation, k.contype AS type,
            ARRAY(SELECT attname FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, i)
@@ -131,7 +136,9 @@ export function findSchemaDrift(datamodel: Datamodel, database: Map<string, Data
       if (actual.type !== expected) problems.push(`${model.name}.${field.name}: ${expected} in schema.prisma, ${actual.type} in the database`);
       // Views cannot declare NOT NULL; their SQL coalesces instead.
       if (relation.kind === 'table' && actual.notNull !== field.isRequired) {
-        problems.push(`${model.name}.${field.name}: ${field.isRequired ? 'required' : 'optional'} in schema.prisma, ${actual.notNull ? 'NOT NULL' : 'nullable'} in the database`);
+        problems.push(
+          `${model.name}.${field.name}: ${field.isRequired ? 'required' : 'optional'} in schema.prisma, ${actual.notNull ? 'NOT NULL' : 'nullable'} in the database`,
+        );
       }
     }
     for (const column of relation.columns.keys()) {
@@ -153,8 +160,10 @@ export function findSchemaDrift(datamodel: Datamodel, database: Map<string, Data
         `${field.relationFromFields.map((name) => columnOf(model, name)).join(',')} -> ${target.dbName ?? target.name}(${(field.relationToFields ?? []).map((name) => columnOf(target, name)).join(',')}) on delete ${field.relationOnDelete ?? (field.isRequired ? 'NoAction' : 'SetNull')}`,
       );
     }
-    for (const key of expectedForeignKeys) if (!relation.foreignKeys.has(key)) problems.push(`${model.name}: relation ${key} in schema.prisma has no foreign key in the database`);
-    for (const key of relation.foreignKeys) if (!expectedForeignKeys.has(key)) problems.push(`${table}: foreign key ${key} in the database has no relation in schema.prisma`);
+    for (const key of expectedForeignKeys)
+      if (!relation.foreignKeys.has(key)) problems.push(`${model.name}: relation ${key} in schema.prisma has no foreign key in the database`);
+    for (const key of relation.foreignKeys)
+      if (!expectedForeignKeys.has(key)) problems.push(`${table}: foreign key ${key} in the database has no relation in schema.prisma`);
   }
   for (const [table] of database) {
     if (!modelTables.has(table)) problems.push(`table or view "${table}" in the database has no model in schema.prisma`);

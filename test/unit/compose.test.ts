@@ -99,9 +99,7 @@ describe('docker-compose.yml', () => {
     expect(mount).toBeDefined();
     const folder = mount!.split(':')[0]!;
     const scripts = readdirSync(folder).filter((file) => file.endsWith('.sql'));
-    expect(scripts.map((file) => readFileSync(path.join(folder, file), 'utf8')).join('\n')).toMatch(
-      /^CREATE EXTENSION IF NOT EXISTS pg_stat_statements;$/m,
-    );
+    expect(scripts.map((file) => readFileSync(path.join(folder, file), 'utf8')).join('\n')).toMatch(/^CREATE EXTENSION IF NOT EXISTS pg_stat_statements;$/m);
   });
 
   it('builds the API from this folder’s Dockerfile', () => {

@@ -12,7 +12,9 @@ it('names only npm scripts that exist', () => {
 });
 
 it('names only built tools that exist, and every tool in src/cli', () => {
-  const tools = readdirSync('src/cli').filter((file) => file.endsWith('.ts') && file !== 'run-cli.ts').map((file) => file.replace(/\.ts$/, ''));
+  const tools = readdirSync('src/cli')
+    .filter((file) => file.endsWith('.ts') && file !== 'run-cli.ts')
+    .map((file) => file.replace(/\.ts$/, ''));
   const named = new Set([...readme.matchAll(/dist\/cli\/(\w+)\.js/g)].map((match) => match[1]!));
   expect([...named].filter((tool) => !tools.includes(tool))).toEqual([]);
   for (const tool of tools) {

@@ -86,6 +86,12 @@ describe('the GraphQL schema', () => {
     const listed = design.match(/Error codes in `extensions\.code`: ([^(]*)\(/)?.[1];
     expect(listed?.match(/[A-Z_]+/g)?.sort()).toEqual(Object.values(ErrorCode).sort());
     const node = schema.getType('Node');
-    expect(isInterfaceType(node) && schema.getPossibleTypes(node).map((type) => type.name).sort()).toEqual(['Conversation', 'Message', 'User', 'UserStats']);
+    expect(
+      isInterfaceType(node) &&
+        schema
+          .getPossibleTypes(node)
+          .map((type) => type.name)
+          .sort(),
+    ).toEqual(['Conversation', 'Message', 'User', 'UserStats']);
   });
 });

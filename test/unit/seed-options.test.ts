@@ -1,10 +1,4 @@
-import {
-  DEFAULT_SEED_OPTIONS,
-  parseSeedArguments,
-  resolveSeedOptions,
-  SEED_USAGE,
-  SeedOptionsError,
-} from '../../src/db/seed/options.js';
+import { DEFAULT_SEED_OPTIONS, parseSeedArguments, resolveSeedOptions, SEED_USAGE, SeedOptionsError } from '../../src/db/seed/options.js';
 
 function parseError(argv: string[]): SeedOptionsError {
   try {
@@ -54,9 +48,7 @@ describe('parseSeedArguments', () => {
 
   it('refuses a flag without its value', () => {
     expect(parseError(['--users']).message).toBe('--users: expected a value, as in --users 100');
-    expect(parseError(['--users', '--reset']).message).toBe(
-      '--users: expected a value, as in --users 100, got another flag or a negative number',
-    );
+    expect(parseError(['--users', '--reset']).message).toBe('--users: expected a value, as in --users 100, got another flag or a negative number');
     expect(parseError(['--messages', '-5']).message).toMatch(/^--messages: expected a value/);
   });
 
@@ -65,9 +57,7 @@ describe('parseSeedArguments', () => {
   });
 
   it('refuses an unknown flag and lists the valid ones', () => {
-    expect(parseError(['--user', '10']).message).toBe(
-      'unknown flag --user (expected one of --users, --conversations, --messages, --seed, --reset, --help)',
-    );
+    expect(parseError(['--user', '10']).message).toBe('unknown flag --user (expected one of --users, --conversations, --messages, --seed, --reset, --help)');
   });
 
   it('refuses a value without its flag', () => {

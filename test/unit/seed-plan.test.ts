@@ -26,16 +26,12 @@ describe('planSeed', () => {
 
   it('draws the same plan from the same options, and another from another seed', () => {
     expect(planSeed(options)).toEqual(plan);
-    expect(planSeed({ ...options, seed: 8 }).users.map((user) => user.username)).not.toEqual(
-      plan.users.map((user) => user.username),
-    );
+    expect(planSeed({ ...options, seed: 8 }).users.map((user) => user.username)).not.toEqual(plan.users.map((user) => user.username));
   });
 
   it('plans as many users, conversations and messages as asked, with ids 1…n', () => {
     expect(plan.users.map((user) => user.id)).toEqual(Array.from({ length: options.users }, (_, index) => index + 1));
-    expect(plan.conversations.map((conversation) => conversation.id)).toEqual(
-      Array.from({ length: options.conversations }, (_, index) => index + 1),
-    );
+    expect(plan.conversations.map((conversation) => conversation.id)).toEqual(Array.from({ length: options.conversations }, (_, index) => index + 1));
     expect(plan.conversations.reduce((sum, conversation) => sum + conversation.messageCount, 0)).toBe(options.messages);
     // Message ids run on from one conversation to the next, without gaps.
     let nextMessageId = 1;
@@ -124,9 +120,7 @@ describe('planSeed', () => {
   });
 
   it('draws a few very active users: the busiest sit in far more conversations than the median', () => {
-    const seatsPerUser = [...seatsByUser(plan).values()]
-      .map((seats) => seats.length)
-      .sort((a, b) => b - a);
+    const seatsPerUser = [...seatsByUser(plan).values()].map((seats) => seats.length).sort((a, b) => b - a);
     expect(seatsPerUser[0]! / seatsPerUser[Math.floor(seatsPerUser.length / 2)]!).toBeGreaterThan(10);
   });
 
@@ -148,7 +142,10 @@ describe('apportion', () => {
     expect(apportion(10, [1, 1, 1])).toEqual([4, 3, 3]);
     expect(apportion(7, [3, 1])).toEqual([5, 2]);
     expect(apportion(0, [1, 2])).toEqual([0, 0]);
-    const parts = apportion(1_000_003, Array.from({ length: 977 }, (_, rank) => 1 / (rank + 1)));
+    const parts = apportion(
+      1_000_003,
+      Array.from({ length: 977 }, (_, rank) => 1 / (rank + 1)),
+    );
     expect(parts.reduce((a, b) => a + b, 0)).toBe(1_000_003);
     expect(parts.every((part, index) => index === 0 || part <= parts[index - 1]!)).toBe(true);
   });

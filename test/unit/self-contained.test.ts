@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs';
 
 const THIS_FILE = 'test/unit/self-contained.test.ts';
 // Spelled in pieces so that this file does not match itself.
-const OUTSIDE = [['DESIGN', '.md'], ['..', '/shared'], ['/work', '/']].map((parts) => parts.join(''));
+const OUTSIDE = [
+  ['DESIGN', '.md'],
+  ['..', '/shared'],
+  ['/work', '/'],
+].map((parts) => parts.join(''));
 
 it('no committed file refers to files outside the project', () => {
   const files = execFileSync('git', ['ls-files', '-z'], { encoding: 'utf8' }).split('\0').filter(Boolean);

@@ -20,7 +20,8 @@ function importsOf(file: string): Imports {
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly && ts.isStringLiteral(node.moduleSpecifier)) {
       const named = node.importClause?.namedBindings;
-      const onlyTypes = !node.importClause?.name && named && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((element) => element.isTypeOnly);
+      const onlyTypes =
+        !node.importClause?.name && named && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((element) => element.isTypeOnly);
       if (!onlyTypes) found.static.push(node.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(node) && !node.isTypeOnly && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       found.static.push(node.moduleSpecifier.text);
@@ -34,7 +35,11 @@ function importsOf(file: string): Imports {
 }
 
 const resolveLocal = (from: string, specifier: string) => path.join(path.dirname(from), specifier).replace(/\.js$/, '.ts');
-const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 const isBuiltin = (specifier: string) => specifier.startsWith('node:') || builtinModules.includes(specifier);
 
 /** Every module the server loads at start, and the packages they import. */
@@ -69,7 +74,10 @@ it('the server loads neither the seed nor development tools at start', () => {
 const OPTIONAL_DEVELOPMENT_PACKAGES = new Set(['ruru']);
 
 it('every package imported under src/ is a production dependency, or an optional development one loaded on demand', () => {
-  const files = ts.sys.readDirectory('src', ['.ts']).map((file) => path.relative(process.cwd(), file)).filter((file) => !file.endsWith('.test.ts'));
+  const files = ts.sys
+    .readDirectory('src', ['.ts'])
+    .map((file) => path.relative(process.cwd(), file))
+    .filter((file) => !file.endsWith('.test.ts'));
   const missing: string[] = [];
   for (const file of files) {
     const { static: loaded, dynamic } = importsOf(file);

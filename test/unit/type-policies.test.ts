@@ -37,7 +37,15 @@ describe('the shipped Apollo Client type policies', () => {
   it('list the types behind every interface', () => {
     const interfaces = Object.values(schema.getTypeMap()).filter(isInterfaceType);
     expect(possibleTypes).toEqual(
-      Object.fromEntries(interfaces.map((type) => [type.name, schema.getPossibleTypes(type).map((member) => member.name).sort()])),
+      Object.fromEntries(
+        interfaces.map((type) => [
+          type.name,
+          schema
+            .getPossibleTypes(type)
+            .map((member) => member.name)
+            .sort(),
+        ]),
+      ),
     );
   });
 });

@@ -66,18 +66,23 @@ export function parseReportArguments(argv: string[]): ReportArguments {
   let top = 10;
   if (values.top !== undefined) {
     top = Number(values.top);
-    if (!/^\d+$/.test(values.top) || top < 1 || top > 100) throw new ReportArgumentsError(`--top: expected a whole number from 1 to 100 (got ${JSON.stringify(values.top)})`);
+    if (!/^\d+$/.test(values.top) || top < 1 || top > 100)
+      throw new ReportArgumentsError(`--top: expected a whole number from 1 to 100 (got ${JSON.stringify(values.top)})`);
   }
 
   const metricsUrl = values['metrics-url'];
   if (metricsUrl !== undefined && !/^https?:\/\/[^/]/.test(metricsUrl)) {
-    throw new ReportArgumentsError(`--metrics-url: expected an http:// or https:// URL such as http://localhost:4000/metrics (got ${JSON.stringify(metricsUrl)})`);
+    throw new ReportArgumentsError(
+      `--metrics-url: expected an http:// or https:// URL such as http://localhost:4000/metrics (got ${JSON.stringify(metricsUrl)})`,
+    );
   }
   if (metricsUrl !== undefined) {
     try {
       new URL(metricsUrl);
     } catch {
-      throw new ReportArgumentsError(`--metrics-url: expected an http:// or https:// URL such as http://localhost:4000/metrics (got ${JSON.stringify(metricsUrl)})`);
+      throw new ReportArgumentsError(
+        `--metrics-url: expected an http:// or https:// URL such as http://localhost:4000/metrics (got ${JSON.stringify(metricsUrl)})`,
+      );
     }
   }
 

@@ -91,7 +91,10 @@ export async function collectDatabaseReport(db: Queryable, { config, top }: Coll
       : source;
 
   const views = await findMaterializedViews(db);
-  const history = await findRefreshHistory(db, views.map((view) => view.name));
+  const history = await findRefreshHistory(
+    db,
+    views.map((view) => view.name),
+  );
   const viewReports: MaterializedViewReport[] = [];
   for (const view of views) {
     const logged = history?.find((entry) => entry.viewName === view.name && entry.lastRun !== null) ?? null;

@@ -97,7 +97,9 @@ function statementsSection(statements: StatementsReport, width: number): string[
 export function renderReport(report: DatabaseReport, width = 120): string {
   const { database, pool, relations, indexes, cacheHitRatios, materializedViews, serverMetrics } = report;
   const lines: string[] = [];
-  const since = database.statsReset ? `since ${database.statsReset.toISOString().slice(0, 16).replace('T', ' ')} UTC, their last reset` : 'since they began, never reset';
+  const since = database.statsReset
+    ? `since ${database.statsReset.toISOString().slice(0, 16).replace('T', ' ')} UTC, their last reset`
+    : 'since they began, never reset';
 
   lines.push(
     `Database ${database.name}: PostgreSQL ${database.serverVersion.split(' ')[0]}, ${formatBytes(database.sizeBytes)}, ` +
@@ -158,7 +160,10 @@ export function renderReport(report: DatabaseReport, width = 120): string {
   else {
     const total = unused.reduce((sum, index) => sum + index.sizeBytes, 0);
     lines.push(`  unused: ${unused.length} (${formatBytes(total)}), never scanned and enforcing no constraint, yet kept up on every write:`);
-    for (const index of unused) lines.push(`    ${index.name} on ${index.table}, ${formatBytes(index.sizeBytes)}${index.valid ? '' : ' (INVALID: a failed concurrent build, drop and rebuild it)'}`);
+    for (const index of unused)
+      lines.push(
+        `    ${index.name} on ${index.table}, ${formatBytes(index.sizeBytes)}${index.valid ? '' : ' (INVALID: a failed concurrent build, drop and rebuild it)'}`,
+      );
   }
   lines.push('');
 
@@ -169,7 +174,13 @@ export function renderReport(report: DatabaseReport, width = 120): string {
     lines.push(
       ...table(
         ['table', 'table hits', 'index hits', 'blocks read from outside', 'blocks hit'],
-        readTables.map((row) => [row.table, formatRatio(row.tableHitRatio), formatRatio(row.indexHitRatio), formatCount(row.blocksRead), formatCount(row.blocksHit)]),
+        readTables.map((row) => [
+          row.table,
+          formatRatio(row.tableHitRatio),
+          formatRatio(row.indexHitRatio),
+          formatCount(row.blocksRead),
+          formatCount(row.blocksHit),
+        ]),
       ),
     );
   }
@@ -206,7 +217,13 @@ export function renderReport(report: DatabaseReport, width = 120): string {
       lines.push(
         ...table(
           ['operation', 'requests', 'p50', 'p95', 'p99'],
-          serverMetrics.operations.map((operation) => [operation.operation, formatCount(operation.count), seconds(operation.p50), seconds(operation.p95), seconds(operation.p99)]),
+          serverMetrics.operations.map((operation) => [
+            operation.operation,
+            formatCount(operation.count),
+            seconds(operation.p50),
+            seconds(operation.p95),
+            seconds(operation.p99),
+          ]),
         ),
       );
     }

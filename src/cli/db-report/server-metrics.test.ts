@@ -22,7 +22,12 @@ const uniform = (operation: string) =>
 
 describe('server metrics', () => {
   it('reads percentiles per operation from prom-client’s histogram, summed over outcomes', async () => {
-    const text = await exposition([...uniform('Inbox'), ...uniform('Inbox').slice(0, 10).map((o) => ({ ...o, operation: 'Profile' }))]);
+    const text = await exposition([
+      ...uniform('Inbox'),
+      ...uniform('Inbox')
+        .slice(0, 10)
+        .map((o) => ({ ...o, operation: 'Profile' })),
+    ]);
     const series = parseHistogram(text, OPERATION_DURATION_METRIC);
     expect(series).toHaveLength(4); // two operations × two outcomes; other_seconds is not read
     const latencies = operationLatencies(bucketsByOperation(series));

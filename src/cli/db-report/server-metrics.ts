@@ -101,9 +101,7 @@ export function operationLatencies(current: OperationBuckets, since?: OperationB
   for (const [operation, sums] of current) {
     const before = since?.get(operation);
     const reset = before !== undefined && [...sums].some(([le, count]) => count < (before.get(le) ?? 0));
-    const buckets = [...sums]
-      .map(([le, count]) => ({ le, count: before && !reset ? count - (before.get(le) ?? 0) : count }))
-      .sort((a, b) => a.le - b.le);
+    const buckets = [...sums].map(([le, count]) => ({ le, count: before && !reset ? count - (before.get(le) ?? 0) : count })).sort((a, b) => a.le - b.le);
     const count = buckets.at(-1)?.count ?? 0;
     if (count === 0) continue;
     const [p50, p95, p99] = PERCENTILES.map((q) => bucketQuantile(q, buckets));
@@ -131,13 +129,18 @@ export async function readServerMetrics(
   url: string | undefined,
   options: { since?: { buckets: OperationBuckets; secondsAgo: number }; timeoutMs?: number; token?: string } = {},
 ): Promise<ServerMetricsReading> {
-  if (!url) return { metrics: { status: 'absent', note: 'no server metrics (pass --metrics-url http://host:port/metrics to read a running server’s)' }, buckets: undefined };
+  if (!url)
+    return {
+      metrics: { status: 'absent', note: 'no server metrics (pass --metrics-url http://host:port/metrics to read a running server’s)' },
+      buckets: undefined,
+    };
   let exposition: string;
   try {
     // A production server's /metrics wants its token (METRICS=token): the same METRICS_TOKEN in this environment.
     const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 2_000), headers: { accept: 'text/plain', ...authorization } });
-    if (!response.ok) return { metrics: { status: 'unreachable', url, note: `no server metrics: ${url} answered HTTP ${response.status}` }, buckets: undefined };
+    if (!response.ok)
+      return { metrics: { status: 'unreachable', url, note: `no server metrics: ${url} answered HTTP ${response.status}` }, buckets: undefined };
     exposition = await response.text();
   } catch (error) {
     // fetch says "fetch failed"; why is in its cause (ECONNREFUSED, a bad port, …).

@@ -105,9 +105,7 @@ export function planSeed(options: { users: number; conversations: number; messag
   });
 
   // Ids follow creation time, as a live database's would.
-  const ordered = drafts
-    .map((draft, index) => ({ draft, index }))
-    .sort((a, b) => a.draft.createdAt - b.draft.createdAt || a.index - b.index);
+  const ordered = drafts.map((draft, index) => ({ draft, index })).sort((a, b) => a.draft.createdAt - b.draft.createdAt || a.index - b.index);
   const conversations: PlannedConversation[] = [];
   const participants: PlannedParticipant[] = [];
   let nextMessageId = 1;
@@ -129,9 +127,7 @@ export function planSeed(options: { users: number; conversations: number; messag
     for (const userId of draft.members) {
       const creator = userId === draft.members[0];
       const joinsLate = draft.kind === 'group' && !creator && random() < LATE_JOINER_SHARE;
-      const joinedAt = joinsLate
-        ? draft.createdAt + Math.floor((options.now.getTime() - draft.createdAt) * 0.5 * random())
-        : draft.createdAt;
+      const joinedAt = joinsLate ? draft.createdAt + Math.floor((options.now.getTime() - draft.createdAt) * 0.5 * random()) : draft.createdAt;
       participants.push({
         conversationId: id,
         userId,
@@ -189,11 +185,7 @@ function planUsers(faker: Faker, count: number, windowStart: number): PlannedUse
     .map(({ draft }, position) => ({ id: position + 1, ...draft, createdAt: new Date(draft.createdAt) }));
 }
 
-function draftConversations(
-  faker: Faker,
-  options: { users: number; conversations: number },
-  pickUser: () => number,
-): ConversationDraft[] {
+function draftConversations(faker: Faker, options: { users: number; conversations: number }, pickUser: () => number): ConversationDraft[] {
   const pairs = (options.users * (options.users - 1)) / 2;
   const directTarget = Math.min(Math.round(options.conversations * DIRECT_SHARE), pairs);
   const usedPairs = new Set<string>();

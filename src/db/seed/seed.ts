@@ -83,11 +83,7 @@ export async function isDatabaseEmpty(pool: pg.Pool): Promise<boolean> {
  * schema must be migrated. Throws a SeedRefusedError, before writing
  * anything, when users exist and `reset` is not set.
  */
-export async function seedDatabase(
-  pool: pg.Pool,
-  options: SeedOptions,
-  onProgress: (event: SeedProgressEvent) => void = () => {},
-): Promise<SeedSummary> {
+export async function seedDatabase(pool: pg.Pool, options: SeedOptions, onProgress: (event: SeedProgressEvent) => void = () => {}): Promise<SeedSummary> {
   const resolved = resolveSeedOptions(options);
   const started = performance.now();
   const report = (step: SeedStep, done: number, total: number, detail?: string) =>

@@ -138,12 +138,7 @@ export async function insertConversations(db: Db, conversations: PlannedConversa
  * written to conversation_participants only after the messages, because their
  * read state depends on the last message.
  */
-export async function stageSeedPlan(
-  db: Db,
-  conversations: PlannedConversation[],
-  participants: PlannedParticipant[],
-  phrases: string[],
-): Promise<void> {
+export async function stageSeedPlan(db: Db, conversations: PlannedConversation[], participants: PlannedParticipant[], phrases: string[]): Promise<void> {
   await db.query(`
     CREATE TEMPORARY TABLE seed_conversations (
       conversation_id integer PRIMARY KEY,
@@ -185,10 +180,7 @@ export async function stageSeedPlan(
       participants.map((participant) => participant.joinedAt.toISOString()),
     ],
   );
-  await db.query(
-    'INSERT INTO seed_phrases SELECT ordinality - 1, phrase FROM unnest($1::text[]) WITH ORDINALITY AS pool (phrase, ordinality)',
-    [phrases],
-  );
+  await db.query('INSERT INTO seed_phrases SELECT ordinality - 1, phrase FROM unnest($1::text[]) WITH ORDINALITY AS pool (phrase, ordinality)', [phrases]);
   await db.query('ANALYZE seed_conversations, seed_seats, seed_phrases');
 }
 
@@ -214,10 +206,7 @@ const unit = (key: string) => `(${hash31(key)}::float8 / 2147483648)`;
  * first_message_id, and rows are inserted in id order, so the table is laid
  * out by conversation and time, as the history page reads it.
  */
-export async function insertMessages(
-  db: Db,
-  range: { seed: number; now: Date; fromId: number; toId: number; phrasePoolSize: number },
-): Promise<number> {
+export async function insertMessages(db: Db, range: { seed: number; now: Date; fromId: number; toId: number; phrasePoolSize: number }): Promise<number> {
   const key = (purpose: string) => `$1::integer, plan.conversation_id, number, '${purpose}'`;
   const result = await db.query(
     `WITH drafts AS (
@@ -362,7 +351,5 @@ export async function advanceSequences(db: Db, last: { users: number; conversati
  * have come by. Outside any transaction: VACUUM cannot run in one.
  */
 export async function analyzeSeededTables(db: Db | pg.Pool): Promise<void> {
-  await db.query(
-    'VACUUM (ANALYZE) users, conversations, conversation_participants, messages, user_daily_activity, user_stats_summary, user_stats_ranks',
-  );
+  await db.query('VACUUM (ANALYZE) users, conversations, conversation_participants, messages, user_daily_activity, user_stats_summary, user_stats_ranks');
 }

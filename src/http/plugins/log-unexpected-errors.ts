@@ -20,7 +20,10 @@ export function logUnexpectedErrorsPlugin(): ApolloServerPlugin<Context> {
           for (const error of errors) {
             if (isDatabaseUnavailable(error)) continue;
             if (isExpectedError(error)) {
-              contextValue.logger.debug({ code: error.extensions?.code, message: error.message, path: error.path?.join('.'), operationName }, 'client error in a GraphQL operation');
+              contextValue.logger.debug(
+                { code: error.extensions?.code, message: error.message, path: error.path?.join('.'), operationName },
+                'client error in a GraphQL operation',
+              );
               continue;
             }
             contextValue.logger.error(

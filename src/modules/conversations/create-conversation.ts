@@ -54,10 +54,7 @@ export async function createConversation(writer: Writer, creatorId: number, inpu
     );
     if (rows.length === 0) {
       // The pair's direct chat exists: return it (both are its participants).
-      const existing = await client.query<ConversationRow>(
-        `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.direct_key = $1`,
-        [directKey],
-      );
+      const existing = await client.query<ConversationRow>(`SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.direct_key = $1`, [directKey]);
       return existing.rows[0]!;
     }
     const conversation = rows[0]!;

@@ -19,7 +19,9 @@ export function createConversationLoaders({ pool, viewer, batch, traced }: Loade
   return {
     /** Conversations by id as the viewer sees them: null unless the viewer takes part (or is signed out). */
     visibleConversationById: new DataLoader<number, ConversationRow | null>(
-      traced('visibleConversationById', async (ids) => (viewer ? orderByKeys(ids, await findVisibleConversations(pool, viewer.id, ids), (row) => row.id) : ids.map(() => null))),
+      traced('visibleConversationById', async (ids) =>
+        viewer ? orderByKeys(ids, await findVisibleConversations(pool, viewer.id, ids), (row) => row.id) : ids.map(() => null),
+      ),
       { batch },
     ),
 
@@ -61,7 +63,9 @@ export function createConversationLoaders({ pool, viewer, batch, traced }: Loade
 
     /** How many conversations a user takes part in (totalCount, asked for explicitly). */
     conversationCountByUser: new DataLoader<number, number>(
-      traced('conversationCountByUser', async (userIds) => orderByKeys(userIds, await countConversationsOf(pool, userIds), (row) => row.userId).map((row) => row?.count ?? 0)),
+      traced('conversationCountByUser', async (userIds) =>
+        orderByKeys(userIds, await countConversationsOf(pool, userIds), (row) => row.userId).map((row) => row?.count ?? 0),
+      ),
       { batch },
     ),
   };

@@ -12,8 +12,7 @@ import type { LeaderboardEntryRow } from './rows.js';
  * user_stats_ranks' unique (metric, value) index. Counting the users above
  * instead costs what the depth costs (rank 90,000 of 100,000: 6.5 ms a row).
  */
-const rankOf = (column: string, value: string) =>
-  `(SELECT rank FROM user_stats_ranks WHERE metric = '${column}' AND value = ${value})`;
+const rankOf = (column: string, value: string) => `(SELECT rank FROM user_stats_ranks WHERE metric = '${column}' AND value = ${value})`;
 
 /** A page of a leaderboard, as one statement reads it. */
 export interface LeaderboardPageRows {

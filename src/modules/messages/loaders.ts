@@ -45,14 +45,16 @@ export function createMessageLoaders({ pool, viewer, batch, traced }: LoaderDepe
     /** Messages by id as the viewer sees them: null outside the viewer's conversations (or when signed out). */
     visibleMessageById: new DataLoader<string, MessageRow | null>(
       traced('visibleMessageById', async (ids) =>
-        viewer ? orderByKeys(ids, mapMessages(await findVisibleMessages(pool, viewer.id, ids)), (row) => row.id) : ids.map(() => null)),
+        viewer ? orderByKeys(ids, mapMessages(await findVisibleMessages(pool, viewer.id, ids)), (row) => row.id) : ids.map(() => null),
+      ),
       { batch },
     ),
 
     /** The newest message of each conversation, null for an empty one. */
     lastMessageByConversation: new DataLoader<number, MessageRow | null>(
       traced('lastMessageByConversation', async (conversationIds) =>
-        orderByKeys(conversationIds, mapMessages(await findLastMessages(pool, conversationIds)), (row) => row.conversationId)),
+        orderByKeys(conversationIds, mapMessages(await findLastMessages(pool, conversationIds)), (row) => row.conversationId),
+      ),
       { batch },
     ),
 
@@ -72,7 +74,8 @@ export function createMessageLoaders({ pool, viewer, batch, traced }: LoaderDepe
     /** Messages per conversation (totalCount, asked for explicitly). */
     messageCountByConversation: new DataLoader<number, number>(
       traced('messageCountByConversation', async (conversationIds) =>
-        orderByKeys(conversationIds, await countMessages(pool, conversationIds), (row) => row.conversationId).map((row) => row?.count ?? 0)),
+        orderByKeys(conversationIds, await countMessages(pool, conversationIds), (row) => row.conversationId).map((row) => row?.count ?? 0),
+      ),
       { batch },
     ),
   };

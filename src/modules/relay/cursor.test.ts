@@ -35,11 +35,7 @@ describe('encodeCursor / decodeCursor', () => {
 
   it('gives different rows different cursors, ties on time included', () => {
     const at = new Date('2026-01-01T00:00:00.000Z');
-    const cursors = new Set([
-      encodeCursor({ at, id: '1' }),
-      encodeCursor({ at, id: '2' }),
-      encodeCursor({ at: new Date(at.getTime() + 1), id: '1' }),
-    ]);
+    const cursors = new Set([encodeCursor({ at, id: '1' }), encodeCursor({ at, id: '2' }), encodeCursor({ at: new Date(at.getTime() + 1), id: '1' })]);
     expect(cursors.size).toBe(3);
   });
 

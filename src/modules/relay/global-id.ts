@@ -35,13 +35,7 @@ export function fromGlobalId(globalId: string, argument: string): { type: NodeTy
   // statement fail. Only the one spelling we issue is accepted (base64url
   // decoding tolerates padding and stray characters), so an object has one
   // id: what caches and clients key by.
-  if (
-    separator < 0 ||
-    !NODE_TYPES.includes(type) ||
-    !/^[1-9]\d{0,18}$/.test(id) ||
-    BigInt(id) > MAX_ID[type] ||
-    toGlobalId(type, id) !== globalId
-  ) {
+  if (separator < 0 || !NODE_TYPES.includes(type) || !/^[1-9]\d{0,18}$/.test(id) || BigInt(id) > MAX_ID[type] || toGlobalId(type, id) !== globalId) {
     throw new BadUserInputError(`${argument}: ${JSON.stringify(globalId)} is not an id this API issued`, argument);
   }
   return { type, id };

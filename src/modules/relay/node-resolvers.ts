@@ -41,7 +41,6 @@ export const nodeResolvers: Resolvers = {
 
   // Rows carry no type name; each type's row has a column the others lack.
   Node: {
-    __resolveType: (node) =>
-      'username' in node ? 'User' : 'kind' in node ? 'Conversation' : 'totalMessages' in node ? 'UserStats' : 'Message',
+    __resolveType: (node) => ('username' in node ? 'User' : 'kind' in node ? 'Conversation' : 'totalMessages' in node ? 'UserStats' : 'Message'),
   },
 };

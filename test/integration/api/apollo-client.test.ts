@@ -170,10 +170,7 @@ describe('Apollo Client with the shipped type policies', () => {
     // first cursor) puts the new message on top, with no gap or repeat.
     expect(cachedHistory(oldest).messages.edges).toHaveLength(HISTORY_LENGTH);
     await readHistory({ id: oldest, before: cachedHistory(oldest).messages.pageInfo.startCursor, last: 20 });
-    expect(bodies(cachedHistory(oldest).messages.edges.map((edge) => edge.node))).toEqual([
-      'hello from Apollo Client',
-      ...fixtureBodies(0, HISTORY_LENGTH),
-    ]);
+    expect(bodies(cachedHistory(oldest).messages.edges.map((edge) => edge.node))).toEqual(['hello from Apollo Client', ...fixtureBodies(0, HISTORY_LENGTH)]);
 
     // Mark the newest conversation read: its unread count drops in the inbox.
     const read = await client.mutate({ mutation: MarkConversationReadDocument, variables: { conversationId: newest } });

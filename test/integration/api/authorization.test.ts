@@ -96,7 +96,7 @@ describe.each(PATHS)('%s', (_name, query, existing, missing) => {
     expect(errorCodes(result)).toEqual(['NOT_FOUND']);
   });
 
-  it("cannot be told apart: existing-but-not-yours answers like nothing at all", async () => {
+  it('cannot be told apart: existing-but-not-yours answers like nothing at all', async () => {
     const hidden = await api.request(query, { id: existing() }, { token: outsiderToken });
     const absent = await api.request(query, { id: missing() }, { token: outsiderToken });
     expect(hidden.errors).toHaveLength(1);
@@ -172,7 +172,11 @@ describe('User.conversations', () => {
   });
 
   it("is the user's own through user(id) as well as viewer", async () => {
-    const result = await api.request<{ user: { conversations: { totalCount: number } } }>(CONVERSATIONS_OF, { id: toGlobalId('User', member.id) }, { token: memberToken });
+    const result = await api.request<{ user: { conversations: { totalCount: number } } }>(
+      CONVERSATIONS_OF,
+      { id: toGlobalId('User', member.id) },
+      { token: memberToken },
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data!.user.conversations.totalCount).toBe(2);
   });
@@ -180,7 +184,11 @@ describe('User.conversations', () => {
   it("viewer.conversations lists the viewer's conversations only", async () => {
     const VIEWER = 'query { viewer { conversations(first: 100) { totalCount edges { node { id } } } } }';
     const ids = async (userToken: string) => {
-      const result = await api.request<{ viewer: { conversations: { totalCount: number; edges: { node: { id: string } }[] } } }>(VIEWER, {}, { token: userToken });
+      const result = await api.request<{ viewer: { conversations: { totalCount: number; edges: { node: { id: string } }[] } } }>(
+        VIEWER,
+        {},
+        { token: userToken },
+      );
       expect(result.errors).toBeUndefined();
       const { totalCount, edges } = result.data!.viewer.conversations;
       expect(edges).toHaveLength(totalCount);
@@ -191,7 +199,10 @@ describe('User.conversations', () => {
       [[member.id, outsider.id]],
     );
     const expected = (userId: number) =>
-      rows.filter((row) => row.user_id === userId).map((row) => toGlobalId('Conversation', row.conversation_id)).sort();
+      rows
+        .filter((row) => row.user_id === userId)
+        .map((row) => toGlobalId('Conversation', row.conversation_id))
+        .sort();
     expect(expected(member.id)).toHaveLength(2);
     expect((await ids(memberToken)).sort()).toEqual(expected(member.id));
     expect((await ids(outsiderToken)).sort()).toEqual(expected(outsider.id));

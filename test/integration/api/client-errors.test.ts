@@ -45,7 +45,11 @@ describe('variables that do not coerce are BAD_USER_INPUT with HTTP 400', () => 
   });
 
   it('a null for a non-null input field', async () => {
-    const result = await api.request('mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }', { input: { conversationId, body: null } }, { token });
+    const result = await api.request(
+      'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }',
+      { input: { conversationId, body: null } },
+      { token },
+    );
     expectRefused(result, 400, 'BAD_USER_INPUT');
   });
 });
@@ -109,7 +113,11 @@ describe('the NUL character (U+0000) is refused before any SQL, in every string 
     ['userByUsername, variable', 'query ($u: String!) { userByUsername(username: $u) { id } }', { u: 'ab\u0000c' }],
     ['an id', 'query ($id: ID!) { user(id: $id) { id } }', { id: `${toGlobalId('User', 1)}\u0000` }],
     ['a cursor', 'query { leaderboard(metric: XP, after: "\\u0000") { edges { cursor } } }', {}],
-    ['an input object field', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }', { input: { conversationId: 'x', body: 'hi\u0000' } }],
+    [
+      'an input object field',
+      'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }',
+      { input: { conversationId: 'x', body: 'hi\u0000' } },
+    ],
     ['a list item', 'mutation ($ids: [ID!]!) { createConversation(input: { participantIds: $ids }) { conversation { id } } }', { ids: ['a', '\u0000'] }],
   ])('%s', async (_name, query, variables) => {
     const result = await api.request(query, variables, { token });
@@ -119,7 +127,13 @@ describe('the NUL character (U+0000) is refused before any SQL, in every string 
 });
 
 describe('a signed token whose subject is no user id is an invalid token: signed out', () => {
-  const sign = (subject: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  const sign = (subject: string) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(subject)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
 
   it.each(['2147483648', String(2 ** 53), '0', '-1', 'abc', '1.5', '1e3', '0x10', ` ${1}`, '01'])('subject %j', async (subject) => {
     const result = await api.request('{ viewer { id } }', {}, { token: await sign(subject) });

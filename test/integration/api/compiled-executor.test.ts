@@ -59,13 +59,21 @@ const CASES: [name: string, document: () => DocumentNode | string, variables: ()
   ['a history page', () => ConversationHistoryDocument, () => ({ id: conversation(), first: 4 })],
   ['a profile', () => ProfileDocument, () => ({ username: inbox.others[0]!.username })],
   ['a leaderboard with the viewer’s entry', () => LeaderboardDocument, () => ({ metric: 'MESSAGES', first: 5 })],
-  ['nodes of three types and one missing', () => `query ($c: ID!, $u: ID!, $m: ID!) {
+  [
+    'nodes of three types and one missing',
+    () => `query ($c: ID!, $u: ID!, $m: ID!) {
       c: node(id: $c) { __typename id ... on Conversation { title kind lastMessageAt } }
       u: node(id: $u) { __typename ... on User { username email } }
       m: node(id: $m) { __typename id }
-    }`, () => ({ c: conversation(), u: toGlobalId('User', inbox.viewer.id), m: toGlobalId('Message', '9000000000000000000') })],
+    }`,
+    () => ({ c: conversation(), u: toGlobalId('User', inbox.viewer.id), m: toGlobalId('Message', '9000000000000000000') }),
+  ],
   ['NOT_FOUND for a conversation the viewer is not in', () => ConversationHistoryDocument, () => ({ id: someoneElsesConversation() })],
-  ['FORBIDDEN for another user’s conversations, beside data', () => `query ($u: ID!) { viewer { id } user(id: $u) { username conversations(first: 1) { totalCount } } }`, () => ({ u: toGlobalId('User', inbox.others[1]!.id) })],
+  [
+    'FORBIDDEN for another user’s conversations, beside data',
+    () => `query ($u: ID!) { viewer { id } user(id: $u) { username conversations(first: 1) { totalCount } } }`,
+    () => ({ u: toGlobalId('User', inbox.others[1]!.id) }),
+  ],
   ['BAD_USER_INPUT for a forged cursor', () => ConversationHistoryDocument, () => ({ id: conversation(), after: 'bm90LWEtY3Vyc29y' })],
   ['UNAUTHENTICATED without a token', () => '{ viewer { id } conversation(id: "x") { id } }', () => ({}), false],
   ['a variable of the wrong type', () => 'query ($first: Int) { viewer { conversations(first: $first) { totalCount } } }', () => ({ first: 'many' })],
@@ -75,7 +83,10 @@ const CASES: [name: string, document: () => DocumentNode | string, variables: ()
 
 describe('compiled execution (graphql-jit) against graphql-js', () => {
   it.each(CASES)('answers %s byte for byte the same', async (_name, document, variables, withToken = true) => {
-    const [fromCompiled, fromInterpreted] = [await raw(compiled, document(), variables(), withToken), await raw(interpreted, document(), variables(), withToken)];
+    const [fromCompiled, fromInterpreted] = [
+      await raw(compiled, document(), variables(), withToken),
+      await raw(interpreted, document(), variables(), withToken),
+    ];
     expect(fromCompiled).toEqual(fromInterpreted);
     // Not vacuous: every case answers something, most of them data.
     expect(fromCompiled.body.length).toBeGreaterThan(40);

@@ -101,7 +101,7 @@ describe.each(LEADERBOARDS)('leaderboard $metric over $period', ({ metric, perio
     expect(later.edges.map(({ node }) => node)).toEqual(live.slice(150, 170).map(shown));
   });
 
-  it("gives each viewer their live entry: the top, one in a tie, the last", async () => {
+  it('gives each viewer their live entry: the top, one in a tie, the last', async () => {
     const tied = live.findIndex((entry, index) => index > 0 && entry.rank === live[index - 1]!.rank);
     for (const entry of [live[0]!, live[tied]!, live.at(-1)!]) {
       const current = await page(metric, period, 1, null, await api.tokenFor(entry.userId));
@@ -130,7 +130,11 @@ describe('while a refresh runs', () => {
     const conversation = await insertConversation(pool, { participants: [climber, live[0]!.userId], title: 'Climbing' });
     const now = Date.now();
     const sent = live[0]!.value - live.at(-1)!.value + 1;
-    await insertMessages(pool, conversation, Array.from({ length: sent }, (_unused, n) => ({ authorId: climber, at: new Date(now - n * 1000) })));
+    await insertMessages(
+      pool,
+      conversation,
+      Array.from({ length: sent }, (_unused, n) => ({ authorId: climber, at: new Date(now - n * 1000) })),
+    );
 
     const blocker = await blockStatsRefresh(api.database.url);
     const refreshing = refreshUserStats(pool, { statementTimeoutMs: 0 });

@@ -38,9 +38,7 @@ describe('leaderboard', () => {
     expect(result.errors).toBeUndefined();
     const entries = result.data!.leaderboard.edges.map(({ node }) => ({ value: node.value, rank: node.rank, username: node.user.username }));
     const expected = expectedRanking(SENT.map((sent) => sent * 10));
-    expect(entries).toEqual(
-      expected.map((row) => ({ value: row.value, rank: row.rank, username: users.find((user) => user.id === row.userId)!.username })),
-    );
+    expect(entries).toEqual(expected.map((row) => ({ value: row.value, rank: row.rank, username: users.find((user) => user.id === row.userId)!.username })));
     expect(entries.map((entry) => entry.rank).slice(0, 4)).toEqual([1, 1, 1, 4]);
     expect(result.data!.leaderboard.refreshedAt).not.toBeNull();
   });

@@ -38,7 +38,10 @@ const badCredentials: [string, (userId: number) => Promise<RequestOptions>][] = 
   ['a token that is not a JWT', async () => ({ token: 'not-a-jwt' })],
   ['an empty bearer token', async () => ({ headers: { authorization: 'Bearer ' } })],
   ['a valid token under another scheme', async (userId) => ({ headers: { authorization: `Token ${await api.tokenFor(userId)}` } })],
-  ['a token signed with another secret', async (userId) => ({ token: await createAuth({ secret: 'another-secret-0123456789abcdefgh', ttlSeconds: 3600 }).issueToken(userId) })],
+  [
+    'a token signed with another secret',
+    async (userId) => ({ token: await createAuth({ secret: 'another-secret-0123456789abcdefgh', ttlSeconds: 3600 }).issueToken(userId) }),
+  ],
   [
     'a token whose signature was altered',
     async (userId) => {

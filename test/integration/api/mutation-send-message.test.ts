@@ -121,10 +121,9 @@ describe('sendMessage', () => {
     expect(result.errors).toBeUndefined();
     const createdAt = result.data!.sendMessage.message.createdAt;
 
-    const conversation = await pool.query<{ last_message_at: Date; updated_at: Date }>(
-      'SELECT last_message_at, updated_at FROM conversations WHERE id = $1',
-      [conversationId],
-    );
+    const conversation = await pool.query<{ last_message_at: Date; updated_at: Date }>('SELECT last_message_at, updated_at FROM conversations WHERE id = $1', [
+      conversationId,
+    ]);
     expect(conversation.rows[0]!.last_message_at.toISOString()).toBe(createdAt);
     const participants = await pool.query<{ user_id: number; last_read_at: Date | null; last_activity_at: Date }>(
       'SELECT user_id, last_read_at, last_activity_at FROM conversation_participants WHERE conversation_id = $1',
@@ -161,7 +160,11 @@ describe('sendMessage', () => {
     const senders = [author, ...others, author, ...others];
     const results = await Promise.all(
       senders.map(async (sender, index) =>
-        api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body: `together ${index}` }, { token: await api.tokenFor(sender.id) }),
+        api.request(
+          SendMessageDocument,
+          { conversationId: toGlobalId('Conversation', conversationId), body: `together ${index}` },
+          { token: await api.tokenFor(sender.id) },
+        ),
       ),
     );
     for (const result of results) expect(result.errors).toBeUndefined();
@@ -178,8 +181,7 @@ describe('sendMessage', () => {
   it("adds the message to the author's daily activity (+1 message, +10 XP for the UTC day) and to their XP", async () => {
     const { author, conversationId } = await groupWithHistory('Activity');
     const token = await api.tokenFor(author.id);
-    const send = (body: string) =>
-      api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body }, { token });
+    const send = (body: string) => api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body }, { token });
 
     const first = await send('first');
     expect(first.errors).toBeUndefined();
@@ -295,10 +297,10 @@ describe('sendMessage', () => {
     // Whatever order they committed in, the conversation and the author's read position end at the newest.
     const conversation = await pool.query<{ last_message_at: Date }>('SELECT last_message_at FROM conversations WHERE id = $1', [conversationId]);
     expect(conversation.rows[0]!.last_message_at).toEqual(rows[0]!.newest);
-    const read = await pool.query<{ last_read_at: Date }>(
-      'SELECT last_read_at FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2',
-      [conversationId, author.id],
-    );
+    const read = await pool.query<{ last_read_at: Date }>('SELECT last_read_at FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2', [
+      conversationId,
+      author.id,
+    ]);
     expect(read.rows[0]!.last_read_at).toEqual(rows[0]!.newest);
     // Unread for B: C's message and the burst.
     expect(await unreadCount(conversationId, others[0]!.id)).toBe(1 + count);

@@ -85,14 +85,22 @@ describe('/metrics', () => {
       // One batch per loader and statement; the inbox page batched one key, the participants five.
       expect(sum(samples(text, 'dataloader_batch_size_count'))).toBe(INBOX_STATEMENTS);
       expect(samples(text, 'dataloader_batch_size_sum').find((sample) => sample.labels.loader === 'participantsByConversation')?.value).toBe(5);
-      expect(samples(text, 'db_pool_connections').map((sample) => sample.labels.state).sort()).toEqual(['idle', 'total', 'waiting']);
+      expect(
+        samples(text, 'db_pool_connections')
+          .map((sample) => sample.labels.state)
+          .sort(),
+      ).toEqual(['idle', 'total', 'waiting']);
       expect(samples(text, 'db_pool_connections').find((sample) => sample.labels.state === 'total')!.value).toBeGreaterThan(0);
       expect(samples(text, 'db_pool_max_connections')[0]!.value).toBeGreaterThan(0);
       expect(samples(text, 'cache_requests_total')).toEqual([{ labels: { outcome: 'miss' }, value: 1 }]);
       for (const counter of ['cache_stores_total', 'cache_invalidations_total', 'cache_invalidated_answers_total', 'cache_errors_total']) {
         expect({ counter, found: samples(text, counter).length }).toEqual({ counter, found: 1 });
       }
-      expect(samples(text, 'rate_limit_rejections_total').map((sample) => sample.labels.bucket).sort()).toEqual(['points', 'writes']);
+      expect(
+        samples(text, 'rate_limit_rejections_total')
+          .map((sample) => sample.labels.bucket)
+          .sort(),
+      ).toEqual(['points', 'writes']);
       expect(samples(text, 'rate_limit_unmetered_total')).toHaveLength(1);
       const age = samples(text, 'materialized_view_age_seconds');
       expect(age).toEqual([{ labels: { view: 'user_stats_summary' }, value: expect.any(Number) }]);
@@ -258,12 +266,18 @@ describe('the request log', () => {
       { conversationId: toGlobalId('Conversation', inbox.conversationIds[1]!), body: 'logged', messages: 1 },
       { token },
     );
-    const missing = await api.request(`query Missing($id: ID!) { viewer { id } conversation(id: $id) { id } }`, { id: toGlobalId('Conversation', 2_000_000_000) }, { token });
+    const missing = await api.request(
+      `query Missing($id: ID!) { viewer { id } conversation(id: $id) { id } }`,
+      { id: toGlobalId('Conversation', 2_000_000_000) },
+      { token },
+    );
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const [sentLine, missingLine] = requestLines(log).slice(before);
     expect(sentLine).toMatchObject({ graphql: { operationName: 'SendMessage', sqlStatements: sent.statements, cache: 'BYPASS', outcome: 'success' } });
     expect(sent.statements).toBeGreaterThan(4);
-    expect(missingLine).toMatchObject({ graphql: { operationName: 'Missing', status: 200, sqlStatements: missing.statements, outcome: 'error', code: 'NOT_FOUND' } });
+    expect(missingLine).toMatchObject({
+      graphql: { operationName: 'Missing', status: 200, sqlStatements: missing.statements, outcome: 'error', code: 'NOT_FOUND' },
+    });
   });
 
   it('is one line in production too, where Fastify writes none of its own', async () => {
@@ -398,7 +412,9 @@ describe('extensions.sql', () => {
     for (const statement of sql.statements) {
       expect(statement).toEqual({ text: expect.stringMatching(/^(SELECT|WITH) /), durationMs: expect.any(Number), loader: expect.any(String) });
     }
-    expect(sql.statements.map((statement) => statement.loader)).toEqual(expect.arrayContaining(['userById', 'inboxPage', 'participantsByConversation', 'messagesByConversation']));
+    expect(sql.statements.map((statement) => statement.loader)).toEqual(
+      expect.arrayContaining(['userById', 'inboxPage', 'participantsByConversation', 'messagesByConversation']),
+    );
     // The cost is still there beside it.
     expect(result.extensions!.cost).toEqual({ requested: expect.any(Number), limit: 50_000 });
     // Not asked: not there.
@@ -459,4 +475,3 @@ describe('extensions.sql', () => {
     }
   });
 });
-

@@ -153,16 +153,26 @@ const idsOf = (page: Connection) => page.edges.map((edge) => edge.node.id);
 const sizes = (total: number, size: number) => Array.from({ length: Math.ceil(total / size) }, (_unused, index) => Math.min(size, total - index * size));
 
 describe.each([
-  ['Conversation.messages', 10, () => history, async (args: PageArguments) => {
-    const result = await messagesPage(args);
-    expect(result.errors).toBeUndefined();
-    return result.data!.conversation!.messages;
-  }],
-  ['viewer.conversations', 7, () => inbox, async (args: PageArguments) => {
-    const result = await inboxPage(args);
-    expect(result.errors).toBeUndefined();
-    return result.data!.viewer.conversations!;
-  }],
+  [
+    'Conversation.messages',
+    10,
+    () => history,
+    async (args: PageArguments) => {
+      const result = await messagesPage(args);
+      expect(result.errors).toBeUndefined();
+      return result.data!.conversation!.messages;
+    },
+  ],
+  [
+    'viewer.conversations',
+    7,
+    () => inbox,
+    async (args: PageArguments) => {
+      const result = await inboxPage(args);
+      expect(result.errors).toBeUndefined();
+      return result.data!.viewer.conversations!;
+    },
+  ],
 ] as const)('%s, %i a page', (_name, SIZE, list, read) => {
   it('has ties on time that fall across page boundaries in both directions (the fixture is meant to)', () => {
     const rows = list();
@@ -293,8 +303,15 @@ describe('rows written while paging', () => {
     const friend = await insertUser(db, 'Chatty');
     const start = Date.parse('2026-06-01T12:00:00.000Z');
     const id = await insertConversation(db, { participants: [viewer.id, friend.id], title: 'Busy', createdAt: new Date(start) });
-    const times = shuffled(Array.from({ length: 25 }, (_unused, index) => new Date(start + Math.floor(index / 2) * MINUTE)), 3);
-    const ids = await insertMessages(db, id, times.map((at) => ({ authorId: friend.id, at })));
+    const times = shuffled(
+      Array.from({ length: 25 }, (_unused, index) => new Date(start + Math.floor(index / 2) * MINUTE)),
+      3,
+    );
+    const ids = await insertMessages(
+      db,
+      id,
+      times.map((at) => ({ authorId: friend.id, at })),
+    );
     const rows = times.map((at, index) => ({ id: toGlobalId('Message', ids[index]!), databaseId: ids[index]!, at })).sort(newestFirst);
 
     const read = async (args: PageArguments) => {

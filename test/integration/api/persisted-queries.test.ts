@@ -15,7 +15,8 @@ import { startOwnRedis, type OwnRedis } from '../../support/redis-server.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const persisted = (hash: string) => ({ persistedQuery: { version: 1, sha256Hash: hash } });
-const codes = (response: RawResponse) => ((response.json as { errors?: { extensions?: { code?: string } }[] }).errors ?? []).map((error) => error.extensions?.code);
+const codes = (response: RawResponse) =>
+  ((response.json as { errors?: { extensions?: { code?: string } }[] }).errors ?? []).map((error) => error.extensions?.code);
 const statements = (response: RawResponse) => statementsOf(response.headers);
 
 describe('automatic persisted queries in the shared Redis', () => {
@@ -111,7 +112,9 @@ describe('PERSISTED_QUERIES=off', () => {
 describe('the generated manifest', () => {
   it('lists every operation of clients/operations/, each id the sha256 of the text Apollo Client hashes', () => {
     const documents = Object.entries(operations).filter(([name]) => name.endsWith('Document'));
-    expect(persistedQueryManifest.operations.map((operation) => operation.name).sort()).toEqual(documents.map(([name]) => name.replace(/Document$/, '')).sort());
+    expect(persistedQueryManifest.operations.map((operation) => operation.name).sort()).toEqual(
+      documents.map(([name]) => name.replace(/Document$/, '')).sort(),
+    );
     for (const [name, document] of documents) {
       const entry = persistedQueryManifest.operations.find((operation) => `${operation.name}Document` === name)!;
       expect(entry.body).toBe(print(document as typeof ViewerDocument));
@@ -177,7 +180,11 @@ describe('PERSISTED_QUERIES=allowlist', () => {
   });
 
   it('refuses an unlisted document over GET too', async () => {
-    const response = await api.send({ method: 'GET', path: `/graphql?${new URLSearchParams({ query: '{ __typename }' }).toString()}`, headers: { 'apollo-require-preflight': 'true' } });
+    const response = await api.send({
+      method: 'GET',
+      path: `/graphql?${new URLSearchParams({ query: '{ __typename }' }).toString()}`,
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     expect({ status: response.status, codes: codes(response) }).toEqual({ status: 400, codes: ['PERSISTED_QUERY_NOT_IN_LIST'] });
   });
 });

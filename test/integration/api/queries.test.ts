@@ -5,15 +5,7 @@ import { SignJWT } from 'jose';
 import { ProfileDocument, ViewerDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { errorCodes, startTestApi, TEST_JWT_SECRET, type TestApi } from '../../support/api.js';
-import {
-  insertConversation,
-  insertMessages,
-  insertUser,
-  refreshStats,
-  setLastRead,
-  type FixtureMessage,
-  type FixtureUser,
-} from '../../support/fixtures.js';
+import { insertConversation, insertMessages, insertUser, refreshStats, setLastRead, type FixtureMessage, type FixtureUser } from '../../support/fixtures.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MINUTE = 60_000;
@@ -58,8 +50,16 @@ beforeAll(async () => {
 
   groupId = await insertConversation(db, { participants: [carol.id, alice.id, bob.id], title: 'Weekend plans', createdAt: new Date(groupStart) });
   // Joined in the order carol, bob, alice: neither the order of ids nor of insertion.
-  await db.query(`UPDATE conversation_participants SET joined_at = $2 WHERE conversation_id = $1 AND user_id = $3`, [groupId, new Date(groupStart + 2 * MINUTE), alice.id]);
-  await db.query(`UPDATE conversation_participants SET joined_at = $2 WHERE conversation_id = $1 AND user_id = $3`, [groupId, new Date(groupStart + MINUTE), bob.id]);
+  await db.query(`UPDATE conversation_participants SET joined_at = $2 WHERE conversation_id = $1 AND user_id = $3`, [
+    groupId,
+    new Date(groupStart + 2 * MINUTE),
+    alice.id,
+  ]);
+  await db.query(`UPDATE conversation_participants SET joined_at = $2 WHERE conversation_id = $1 AND user_id = $3`, [
+    groupId,
+    new Date(groupStart + MINUTE),
+    bob.id,
+  ]);
   const authors = [carol.id, alice.id, bob.id, bob.id, alice.id, carol.id];
   const messages: FixtureMessage[] = Array.from({ length: 18 }, (_unused, index) => ({
     authorId: authors[index % authors.length]!,
@@ -79,7 +79,11 @@ beforeAll(async () => {
   const activity = await insertConversation(db, { participants: [active.id, dave.id], createdAt: new Date(Date.now() - 50 * DAY) });
   const now = Date.now();
   activeMessageTimes = ACTIVE_DAYS_AGO.map((days, index) => new Date(now - days * DAY - (index + 1) * 1000));
-  await insertMessages(db, activity, activeMessageTimes.map((at) => ({ authorId: active.id, at })));
+  await insertMessages(
+    db,
+    activity,
+    activeMessageTimes.map((at) => ({ authorId: active.id, at })),
+  );
   await refreshStats(db);
 });
 afterAll(async () => {
@@ -128,11 +132,17 @@ describe('viewer', () => {
     ['a token that is no JWT', () => 'Bearer not.a.jwt'],
     ['a scheme other than Bearer', async () => `Basic ${await api.tokenFor(alice.id)}`],
     ['Bearer without a token', () => 'Bearer '],
-    ['a token with its payload changed', async () => {
-      const [header, , signature] = (await api.tokenFor(alice.id)).split('.');
-      return `Bearer ${header}.${raw(JSON.stringify({ sub: String(bob.id), exp: Math.floor(Date.now() / 1000) + 3600 }))}.${signature}`;
-    }],
-    ['a token signed with another secret', async () => `Bearer ${await signToken({ subject: String(alice.id), secret: 'another-secret-0123456789abcdef-xyz' })}`],
+    [
+      'a token with its payload changed',
+      async () => {
+        const [header, , signature] = (await api.tokenFor(alice.id)).split('.');
+        return `Bearer ${header}.${raw(JSON.stringify({ sub: String(bob.id), exp: Math.floor(Date.now() / 1000) + 3600 }))}.${signature}`;
+      },
+    ],
+    [
+      'a token signed with another secret',
+      async () => `Bearer ${await signToken({ subject: String(alice.id), secret: 'another-secret-0123456789abcdef-xyz' })}`,
+    ],
     ['an expired token', async () => `Bearer ${await signToken({ subject: String(alice.id), expiresAt: Math.floor(Date.now() / 1000) - 60 })}`],
     ['a token whose subject is not a user id', async () => `Bearer ${await signToken({ subject: 'alice' })}`],
   ])('is null, without an error, for %s', async (_case, header) => {
@@ -378,7 +388,16 @@ const NODE = `query ($id: ID!) {
 }`;
 
 interface NodeResult {
-  node: { __typename: string; id: string; username?: string; title?: string | null; body?: string; author?: { id: string }; conversation?: { id: string; title: string | null }; totalMessages?: number } | null;
+  node: {
+    __typename: string;
+    id: string;
+    username?: string;
+    title?: string | null;
+    body?: string;
+    author?: { id: string };
+    conversation?: { id: string; title: string | null };
+    totalMessages?: number;
+  } | null;
 }
 
 describe('Conversation.recentMessages', () => {

@@ -25,7 +25,13 @@ describe('the query cost limit', () => {
   });
 
   it("lets explorers' introspection through: its size is the schema's, not the data's", async () => {
-    const query = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, schemaDescription: true, specifiedByUrl: true, directiveIsRepeatable: true });
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      inputValueDeprecation: true,
+      schemaDescription: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+    });
     const result = await api.request<{ __schema: { types: unknown[] } }>(query);
     expect(result.errors).toBeUndefined();
     expect(result.data!.__schema.types.length).toBeGreaterThan(30);
@@ -52,7 +58,8 @@ describe('the query cost limit', () => {
   });
 
   it('counts page sizes given in variables, not only in the document', async () => {
-    const query = 'query ($n: Int) { viewer { conversations(first: $n) { edges { node { messages(first: $n) { edges { node { body createdAt author { displayName username } } } } } } } } }';
+    const query =
+      'query ($n: Int) { viewer { conversations(first: $n) { edges { node { messages(first: $n) { edges { node { body createdAt author { displayName username } } } } } } } } }';
     expect((await api.request(query, { n: 10 }, { token })).errors).toBeUndefined();
     expect((await api.request(query, { n: 100 }, { token })).errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
   });
@@ -117,7 +124,9 @@ describe('the root field limit (MAX_QUERY_ROOT_FIELDS)', () => {
 
   it('lets 3 root fields through and refuses 4, aliased or not, before any SQL', async () => {
     expect((await small.request('{ viewer { id } leaderboard(metric: XP) { refreshedAt } __typename }')).errors).toBeUndefined();
-    const refused = await small.request('{ viewer { id } leaderboard(metric: XP) { refreshedAt } other: leaderboard(metric: MESSAGES) { refreshedAt } __typename }');
+    const refused = await small.request(
+      '{ viewer { id } leaderboard(metric: XP) { refreshedAt } other: leaderboard(metric: MESSAGES) { refreshedAt } __typename }',
+    );
     expect(refused.status).toBe(400);
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'rootFields', maximum: 3, found: 4 });
     expect(refused.statements).toBe(0);

@@ -51,7 +51,8 @@ describe('in the shared Redis', () => {
   it('keeps writes apart from the budget', async () => {
     const user = await insertUser(first.database.pool, 'Renamer');
     const token = await first.tokenFor(user.id);
-    const rename = (name: string) => first.request('mutation ($n: String) { updateProfile(input: { displayName: $n }) { user { id } } }', { n: name }, { token });
+    const rename = (name: string) =>
+      first.request('mutation ($n: String) { updateProfile(input: { displayName: $n }) { user { id } } }', { n: name }, { token });
     expect((await rename('one')).status).toBe(200);
     expect((await rename('two')).status).toBe(200);
     const refused = await rename('three');

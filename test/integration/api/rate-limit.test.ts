@@ -54,7 +54,9 @@ describe('with the default limits', () => {
     const author = await insertUser(api.database.pool, 'Farmer');
     const token = await api.tokenFor(author.id);
     const conversationId = await conversationOf(api, author);
-    const results = await Promise.all(Array.from({ length: 80 }, (_unused, index) => api.request(SEND, { input: { conversationId, body: `spam ${index}` } }, { token })));
+    const results = await Promise.all(
+      Array.from({ length: 80 }, (_unused, index) => api.request(SEND, { input: { conversationId, body: `spam ${index}` } }, { token })),
+    );
     const statuses = results.map((result) => result.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(60);
     expect(statuses.filter((status) => status === 429)).toHaveLength(20);

@@ -76,11 +76,7 @@ describe('in production', () => {
         done();
       },
     });
-    const server = await startTestApi(
-      { NODE_ENV: 'production', LOG_LEVEL: logLevel },
-      { ...api.database, close: async () => {} },
-      { logStream },
-    );
+    const server = await startTestApi({ NODE_ENV: 'production', LOG_LEVEL: logLevel }, { ...api.database, close: async () => {} }, { logStream });
     return { server, log };
   }
 

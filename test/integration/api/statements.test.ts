@@ -61,9 +61,7 @@ describe('the reference inbox operation', () => {
     // (participants, last message, unread count, message preview); the stats
     // of each distinct author: 49 conversations have their two friends and
     // the viewer as authors, the viewer's stats already loaded.
-    const authors = new Set(
-      result.data!.viewer!.conversations!.edges.flatMap(({ node }) => node.recentMessages.map((message) => message.author.id)),
-    );
+    const authors = new Set(result.data!.viewer!.conversations!.edges.flatMap(({ node }) => node.recentMessages.map((message) => message.author.id)));
     authors.delete(toGlobalId('User', inbox.viewer.id));
     expect(result.statements).toBe(3 + 4 * 50 + authors.size);
     expect(result.statements).toBeGreaterThan(200);
@@ -72,11 +70,7 @@ describe('the reference inbox operation', () => {
 
 describe('other operations', () => {
   it('a history page: the conversation, its participants, its messages (authors joined)', async () => {
-    const result = await api.request(
-      ConversationHistoryDocument,
-      { id: toGlobalId('Conversation', inbox.conversationIds[0]!), first: 20 },
-      { token },
-    );
+    const result = await api.request(ConversationHistoryDocument, { id: toGlobalId('Conversation', inbox.conversationIds[0]!), first: 20 }, { token });
     expect(result.errors).toBeUndefined();
     expect(result.data!.conversation!.messages.edges).toHaveLength(20);
     expect(result.statements).toBe(3);
@@ -102,11 +96,10 @@ describe('other operations', () => {
     expect(result.statements).toBe(2);
   });
 
-  it('a user\'s statistics by node id: one statement', async () => {
-    const result = await api.request(
-      'query ($id: ID!) { node(id: $id) { id ... on UserStats { totalMessages } } }',
-      { id: toGlobalId('UserStats', inbox.others[0]!.id) },
-    );
+  it("a user's statistics by node id: one statement", async () => {
+    const result = await api.request('query ($id: ID!) { node(id: $id) { id ... on UserStats { totalMessages } } }', {
+      id: toGlobalId('UserStats', inbox.others[0]!.id),
+    });
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ node: { id: toGlobalId('UserStats', inbox.others[0]!.id), totalMessages: expect.any(Number) } });
     expect(result.statements).toBe(1);
@@ -116,7 +109,7 @@ describe('other operations', () => {
   // request's loaders): the message's author, the conversation, its
   // participants, last message, unread count and preview, the preview's
   // authors' stats (the authors come with the messages).
-  it('sendMessage with the inbox\'s view of the conversation: the write, then one statement per relation', async () => {
+  it("sendMessage with the inbox's view of the conversation: the write, then one statement per relation", async () => {
     const result = await api.request(
       SendMessageDocument,
       { conversationId: toGlobalId('Conversation', inbox.conversationIds[2]!), body: 'counted', messages: 20 },

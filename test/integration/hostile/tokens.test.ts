@@ -25,11 +25,41 @@ const now = () => Math.floor(Date.now() / 1000);
 
 const CASES: HostileCase[] = [
   { name: 'expired', send: bearer((w) => signToken({ sub: String(w.member.id), exp: now() - 60 })), status: 200, codes: [], check: signedOut },
-  { name: 'not valid yet (nbf in an hour)', send: bearer((w) => signToken({ sub: String(w.member.id), nbf: now() + 3600 })), status: 200, codes: [], check: signedOut },
-  { name: 'signed with another secret', send: bearer((w) => signToken({ sub: String(w.member.id) }, { secret: 'another-secret-of-at-least-32-characters' })), status: 200, codes: [], check: signedOut },
-  { name: "signed with the secret the source once held", send: bearer((w) => signToken({ sub: String(w.member.id) }, { secret: 'parley-development-secret-do-not-use-in-production' })), status: 200, codes: [], check: signedOut },
-  { name: 'alg none', send: bearer(async (w) => new UnsecuredJWT({}).setSubject(String(w.member.id)).setExpirationTime('1h').encode()), status: 200, codes: [], check: signedOut },
-  { name: 'HS512 with the right secret (only HS256 is accepted)', send: bearer((w) => signToken({ sub: String(w.member.id) }, { alg: 'HS512' })), status: 200, codes: [], check: signedOut },
+  {
+    name: 'not valid yet (nbf in an hour)',
+    send: bearer((w) => signToken({ sub: String(w.member.id), nbf: now() + 3600 })),
+    status: 200,
+    codes: [],
+    check: signedOut,
+  },
+  {
+    name: 'signed with another secret',
+    send: bearer((w) => signToken({ sub: String(w.member.id) }, { secret: 'another-secret-of-at-least-32-characters' })),
+    status: 200,
+    codes: [],
+    check: signedOut,
+  },
+  {
+    name: 'signed with the secret the source once held',
+    send: bearer((w) => signToken({ sub: String(w.member.id) }, { secret: 'parley-development-secret-do-not-use-in-production' })),
+    status: 200,
+    codes: [],
+    check: signedOut,
+  },
+  {
+    name: 'alg none',
+    send: bearer(async (w) => new UnsecuredJWT({}).setSubject(String(w.member.id)).setExpirationTime('1h').encode()),
+    status: 200,
+    codes: [],
+    check: signedOut,
+  },
+  {
+    name: 'HS512 with the right secret (only HS256 is accepted)',
+    send: bearer((w) => signToken({ sub: String(w.member.id) }, { alg: 'HS512' })),
+    status: 200,
+    codes: [],
+    check: signedOut,
+  },
   {
     name: 'a header claiming RS256 over an HS256 signature',
     send: bearer(async (w) => {
@@ -60,7 +90,15 @@ const CASES: HostileCase[] = [
   { name: "subject ' 1' (another spelling of an id)", send: bearer(() => signToken({ sub: ' 1' })), status: 200, codes: [], check: signedOut },
   { name: 'subject SQL', send: bearer(() => signToken({ sub: '1 OR 1=1' })), status: 200, codes: [], check: signedOut },
   { name: 'no subject', send: bearer(() => signToken({})), status: 200, codes: [], check: signedOut },
-  { name: 'a subject that is a number, not a string', send: bearer(() => new SignJWT({ sub: 1 } as never).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET))), status: 200, codes: [], check: signedOut },
+  {
+    name: 'a subject that is a number, not a string',
+    send: bearer(() =>
+      new SignJWT({ sub: 1 } as never).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+    ),
+    status: 200,
+    codes: [],
+    check: signedOut,
+  },
   { name: 'not a JWT', send: asViewer(() => 'Bearer not-a-token'), status: 200, codes: [], check: signedOut },
   { name: 'Bearer with nothing after it', send: asViewer(() => 'Bearer '), status: 200, codes: [], check: signedOut },
   { name: 'Basic credentials', send: asViewer(() => `Basic ${Buffer.from('member:password').toString('base64')}`), status: 200, codes: [], check: signedOut },
@@ -75,19 +113,37 @@ const CASES: HostileCase[] = [
   },
   {
     name: 'an expired token on a field that needs a viewer',
-    send: async (w) => graphql(w, 'query ($id: ID!) { conversation(id: $id) { title } }', { id: w.secretConversation }, await signToken({ sub: String(w.member.id), exp: now() - 60 })),
+    send: async (w) =>
+      graphql(
+        w,
+        'query ($id: ID!) { conversation(id: $id) { title } }',
+        { id: w.secretConversation },
+        await signToken({ sub: String(w.member.id), exp: now() - 60 }),
+      ),
     status: 200,
     codes: ['UNAUTHENTICATED'],
   },
   {
     name: 'a forged token on a mutation',
-    send: async (w) => graphql(w, 'mutation { updateProfile(input: { displayName: "Mallory" }) { user { id } } }', {}, await signToken({ sub: String(w.member.id) }, { secret: 'another-secret-of-at-least-32-characters' })),
+    send: async (w) =>
+      graphql(
+        w,
+        'mutation { updateProfile(input: { displayName: "Mallory" }) { user { id } } }',
+        {},
+        await signToken({ sub: String(w.member.id) }, { secret: 'another-secret-of-at-least-32-characters' }),
+      ),
     status: 200,
     codes: ['UNAUTHENTICATED'],
   },
   {
-    name: "a beyond-int4 subject on sendMessage",
-    send: async (w) => graphql(w, 'mutation ($id: ID!) { sendMessage(input: { conversationId: $id, body: "hi" }) { message { id } } }', { id: w.secretConversation }, await signToken({ sub: '4294967296' })),
+    name: 'a beyond-int4 subject on sendMessage',
+    send: async (w) =>
+      graphql(
+        w,
+        'mutation ($id: ID!) { sendMessage(input: { conversationId: $id, body: "hi" }) { message { id } } }',
+        { id: w.secretConversation },
+        await signToken({ sub: '4294967296' }),
+      ),
     status: 200,
     codes: ['UNAUTHENTICATED'],
   },
