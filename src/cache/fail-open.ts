@@ -36,15 +36,11 @@ export interface FailOpenOptions {
  * warning, the first success after it as the recovery; every failure is counted.
  */
 export function failOpen(store: ResponseCache, { logger, counters }: FailOpenOptions): ResponseCache {
-  const outage = createOutageLog(logger, {
-    down: 'response cache unavailable: answering from the database until it is back',
-    up: 'response cache available again',
-  });
-  const failed = (operation: string, error: unknown) => {
-    counters.errors += 1;
-    outage.failed(error, operation);
-  };
-  const succeeded = outage.succeeded;
+  const { failed, succeeded } = createOutageLog(
+    logger,
+    { down: 'response cache unavailable: answering from the database until it is back', up: 'response cache available again' },
+    () => (counters.errors += 1),
+  );
 
   return {
     async get(key) {
@@ -53,7 +49,7 @@ export function failOpen(store: ResponseCache, { logger, counters }: FailOpenOpt
         succeeded();
         return lookup;
       } catch (error) {
-        failed('get', error);
+        failed(error, 'get');
         return { answer: undefined, since: undefined };
       }
     },
@@ -65,7 +61,7 @@ export function failOpen(store: ResponseCache, { logger, counters }: FailOpenOpt
         if (stored) counters.stores += 1;
         return stored;
       } catch (error) {
-        failed('set', error);
+        failed(error, 'set');
         return false;
       }
     },
@@ -79,7 +75,7 @@ export function failOpen(store: ResponseCache, { logger, counters }: FailOpenOpt
         counters.dropped += dropped;
         return dropped;
       } catch (error) {
-        failed('invalidate', error);
+        failed(error, 'invalidate');
         return 0;
       }
     },

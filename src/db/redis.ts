@@ -74,7 +74,7 @@ export function withinDeadline<T>(work: Promise<T>, ms: number, what = 'Redis'):
 
 /** Two functions, not methods: callers hand them on alone (`const succeeded = outage.succeeded`). */
 export interface OutageLog {
-  /** A command failed: counted by the caller; logged at warn only when it starts an outage. */
+  /** A command failed: counted (onFailure) every time; logged at warn only when it starts an outage. */
   failed: (error: unknown, operation?: string) => void;
   /** A command succeeded: logged at info only when it ends an outage. */
   succeeded: () => void;
@@ -84,14 +84,17 @@ export interface OutageLog {
  * Logs an outage of a Redis-backed feature once, when it starts, and its
  * recovery once, when it ends, however many requests fail in between: one
  * outage must not write (or page someone about) a line per request.
+ * `onFailure` counts every failure (the feature's own counter).
  */
 export function createOutageLog(
   logger: { warn(details: object, message: string): void; info(message: string): void },
   messages: { down: string; up: string },
+  onFailure: () => void,
 ): OutageLog {
   let down = false;
   return {
     failed(error, operation) {
+      onFailure();
       if (down) return;
       down = true;
       logger.warn(operation === undefined ? { err: error } : { err: error, operation }, messages.down);

@@ -41,15 +41,11 @@ export function createRedisQueryCache(options: RedisQueryCacheOptions): RedisQue
   const deadlineMs = options.deadlineMs ?? 100;
   const maxDocumentLength = options.maxDocumentLength ?? 32_768;
   const counters = { failures: 0, tooLong: 0 };
-  const outage = createOutageLog(logger, {
-    down: 'persisted queries unavailable in Redis: clients are asked to send their documents',
-    up: 'persisted queries available in Redis again',
-  });
-  const failed = (operation: string, error: unknown) => {
-    counters.failures += 1;
-    outage.failed(error, operation);
-  };
-  const succeeded = outage.succeeded;
+  const { failed, succeeded } = createOutageLog(
+    logger,
+    { down: 'persisted queries unavailable in Redis: clients are asked to send their documents', up: 'persisted queries available in Redis again' },
+    () => (counters.failures += 1),
+  );
 
   return {
     counters,
@@ -59,7 +55,7 @@ export function createRedisQueryCache(options: RedisQueryCacheOptions): RedisQue
         succeeded();
         return value ?? undefined;
       } catch (error) {
-        failed('get', error);
+        failed(error, 'get');
         return undefined;
       }
     },
@@ -73,14 +69,14 @@ export function createRedisQueryCache(options: RedisQueryCacheOptions): RedisQue
         await withinDeadline(ttl ? redis.set(prefix + key, value, 'EX', ttl) : redis.set(prefix + key, value), deadlineMs, 'persisted query registration');
         succeeded();
       } catch (error) {
-        failed('set', error);
+        failed(error, 'set');
       }
     },
     async delete(key) {
       try {
         return (await withinDeadline(redis.del(prefix + key), deadlineMs, 'persisted query removal')) > 0;
       } catch (error) {
-        failed('delete', error);
+        failed(error, 'delete');
         return false;
       }
     },

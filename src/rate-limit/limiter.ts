@@ -83,12 +83,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const writesBucket = bucket('writes', writes);
   const counters: RateLimiterCounters = { refusedPoints: 0, refusedWrites: 0, storeFailures: 0 };
 
-  const outage = createOutageLog(logger, {
-    down: 'rate limits unavailable: answering without them until the store is back',
-    up: 'rate limits available again',
-  });
+  const outage = createOutageLog(
+    logger,
+    { down: 'rate limits unavailable: answering without them until the store is back', up: 'rate limits available again' },
+    () => (counters.storeFailures += 1),
+  );
   const failed = (error: unknown): RateLimitVerdict => {
-    counters.storeFailures += 1;
     outage.failed(error);
     return { kind: 'unmetered' };
   };
