@@ -1,4 +1,4 @@
-// `npm run bench:leaderboard -- [--users N] [--conversations N] [--messages N]`:
+// `npm run bench:leaderboard -- [--users N] [--conversations N] [--messages N]` (--help for all):
 // the leaderboards against docs/design.md's budgets, side by side in one run, on
 // one seeded database, every latency measured with CONCURRENCY clients at once:
 //
@@ -38,6 +38,14 @@ import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
 import { percentile } from './stats.js';
 import { liveRankingSql } from '../test/support/live-ranking.js';
 
+const USAGE = `Usage: npm run bench:leaderboard -- [options]
+  --users N --conversations N --messages N   the data (default 10000, 50000, 1000000; seed 7)
+  --requests N        calls per variant, spread over the rounds (default 300)
+  --concurrency N     clients at once (default 4)
+Prints the report (with materializedViewSpeedup) and writes it to bench/reports/leaderboard-<users>-users.md.
+The database: BENCH_DATABASE_URL, or parley_bench_leaderboard_<users> on TEST_POSTGRES_URL's server;
+seeded on the first run at a scale, reused after.`;
+
 const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '10000' },
@@ -45,11 +53,29 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '1000000' },
     requests: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '4' },
+    help: { type: 'boolean', default: false },
   },
 });
-const SCALE = { users: Number(values.users), conversations: Number(values.conversations), messages: Number(values.messages), seed: 7 };
-const REQUESTS = Number(values.requests);
-const CONCURRENCY = Number(values.concurrency);
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const positive = (name: string, value: string): number => {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) {
+    console.error(`--${name}: expected a whole number of at least 1, got ${value}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return number;
+};
+const SCALE = {
+  users: positive('users', values.users),
+  conversations: positive('conversations', values.conversations),
+  messages: positive('messages', values.messages),
+  seed: 7,
+};
+const REQUESTS = positive('requests', values.requests);
+const CONCURRENCY = positive('concurrency', values.concurrency);
 const PAGE_SIZE = 20;
 const DEPTH = Math.floor(SCALE.users * 0.9);
 
