@@ -30,6 +30,7 @@ import { createObservability } from '../observability/observability.js';
 import { createOperationLabels } from '../observability/operation-labels.js';
 import { registerHealthRoutes } from './health.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { answerBytes } from './answer-bytes.js';
 import { cachedAnswersHook } from './cached-answers.js';
 import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
@@ -327,6 +328,8 @@ export async function createServer({
     // Other methods too, so Apollo answers them (405, BAD_REQUEST) rather than a bare 404.
     method: ['GET', 'POST', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'],
     ...observability.routeHooks,
+    // Last, after observability's, which reads an error's code from the string.
+    onSend: [...(observability.routeHooks.onSend ? [observability.routeHooks.onSend] : []), answerBytes],
     ...(responseCache ? { preHandler: cachedAnswersHook({ cache: responseCache, auth, skip: observability.wantsSql, served: observability.served }) } : {}),
     handler(request, reply) {
       // The parser recurses once per nested bracket: a document nested too
