@@ -180,7 +180,7 @@ export interface QueryLimits {
   maxNodes: number;
   /** Aliased fields: what lets one field be asked for many times. */
   maxAliases: number;
-  /** Distinct fields at the root of an operation: each starts its own SQL. */
+  /** Fields at the root of an operation, by response key (each alias counts): each starts its own SQL. */
   maxRootFields: number;
 }
 

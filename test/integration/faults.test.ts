@@ -46,6 +46,14 @@ afterAll(async () => {
   await postgres?.destroy();
 });
 
+/** Runs `ask`, and returns its answer with how long it took, in ms. */
+async function timed<T>(ask: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const answer = await ask();
+  return [answer, performance.now() - started];
+}
+const ms = (duration: number) => `${duration.toFixed(0)} ms`;
+
 /** Terminates the server's connections to the test database, as pg_terminate_backend, a failover or a proxy would. */
 async function terminateConnections(where = 'true'): Promise<number> {
   const rows = await postgres.query<{ terminated: boolean }>(
@@ -203,18 +211,22 @@ describe('an in-process server', () => {
     expect(poolErrors.idleConnectionsLost).toBeGreaterThan(before);
     expect(heard.length).toBeGreaterThan(0);
 
-    const next = await api.request(VIEWER, {}, { token });
+    const [next, nextMs] = await timed(() => api.request(VIEWER, {}, { token }));
+    figures.push(`in-process server, idle connections killed → next request answered (200) in ${ms(nextMs)}`);
     expect({ status: next.status, data: next.data }).toEqual({ status: 200, data: { viewer: { username: user.username } } });
   });
 
   it('answers a query whose connection is killed mid-request with SERVICE_UNAVAILABLE, then recovers', async () => {
     const release = await holdLock('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
     const logged = logs.length;
+    let toldMs: number | undefined;
     try {
       const pending = api.request(VIEWER, {}, { token });
       await waitForLockWait();
+      const killed = performance.now();
       expect(await terminateConnections("wait_event_type = 'Lock'")).toBe(1);
       expectServiceUnavailable(await pending);
+      toldMs = performance.now() - killed;
     } finally {
       await release();
     }
@@ -222,7 +234,10 @@ describe('an in-process server', () => {
     expect(warnings(logged).map((line) => [line.level, line.code])).toEqual([[40, 'SERVICE_UNAVAILABLE']]);
     expect(JSON.stringify(warnings(logged))).not.toContain('"stack"');
 
-    const next = await api.request(VIEWER, {}, { token });
+    const [next, nextMs] = await timed(() => api.request(VIEWER, {}, { token }));
+    figures.push(
+      `query's connection killed mid-request → 503 answered ${ms(toldMs ?? Number.NaN)} after the kill; next request answered (200) in ${ms(nextMs)}`,
+    );
     expect({ status: next.status, data: next.data }).toEqual({ status: 200, data: { viewer: { username: user.username } } });
   });
 
@@ -240,37 +255,52 @@ describe('an in-process server', () => {
       send: () => api.request(UpdateProfileDocument, { displayName: 'Lost in transit' }, { token }),
       written: async () => (await postgres.query("SELECT 1 FROM users WHERE display_name = 'Lost in transit'", [], DATABASE)).length,
     },
-  ])('answers $mutation with SERVICE_UNAVAILABLE when its connection is killed mid-write, writes nothing, then recovers', async ({ lock, send, written }) => {
-    const release = await holdLock(lock);
-    try {
-      const pending = send();
-      await waitForLockWait();
-      expect(await terminateConnections("wait_event_type = 'Lock'")).toBe(1);
-      expectServiceUnavailable(await pending);
-    } finally {
-      await release();
-    }
-    expect(await written()).toBe(0);
+  ])(
+    'answers $mutation with SERVICE_UNAVAILABLE when its connection is killed mid-write, writes nothing, then recovers',
+    async ({ mutation, lock, send, written }) => {
+      const release = await holdLock(lock);
+      let toldMs: number | undefined;
+      try {
+        const pending = send();
+        await waitForLockWait();
+        const killed = performance.now();
+        expect(await terminateConnections("wait_event_type = 'Lock'")).toBe(1);
+        expectServiceUnavailable(await pending);
+        toldMs = performance.now() - killed;
+      } finally {
+        await release();
+      }
+      expect(await written()).toBe(0);
 
-    const next = await send();
-    expect({ status: next.status, errors: next.errors }).toEqual({ status: 200, errors: undefined });
-    expect(await written()).toBe(1);
-  });
+      const [next, nextMs] = await timed<GraphQLResult<unknown>>(send);
+      figures.push(
+        `${mutation}'s connection killed mid-write → 503 answered ${ms(toldMs ?? Number.NaN)} after the kill; next ${mutation} answered (200) in ${ms(nextMs)}`,
+      );
+      expect({ status: next.status, errors: next.errors }).toEqual({ status: 200, errors: undefined });
+      expect(await written()).toBe(1);
+    },
+  );
 
   it('answers a statement timeout and a timed-out pool wait with SERVICE_UNAVAILABLE', async () => {
     const release = await holdLock('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
     try {
       // The first holds the pool's one connection, waiting on the lock until its statement times out;
       // the second waits for that connection and gives up first.
+      const heldSince = performance.now();
       const held = timeoutApi.request(VIEWER, {}, { token });
       await waitForLockWait();
-      const waiting = await timeoutApi.request(VIEWER, {}, { token });
+      const [waiting, waitingMs] = await timed(() => timeoutApi.request(VIEWER, {}, { token }));
       expectServiceUnavailable(waiting);
       expectServiceUnavailable(await held);
+      figures.push(
+        `pool wait timed out (DATABASE_CONNECTION_TIMEOUT_MS 300) → 503 in ${ms(waitingMs)}; ` +
+          `statement timed out (DATABASE_STATEMENT_TIMEOUT_MS 1000) → 503 in ${ms(performance.now() - heldSince)}`,
+      );
     } finally {
       await release();
     }
-    const next = await timeoutApi.request(VIEWER, {}, { token });
+    const [next, nextMs] = await timed(() => timeoutApi.request(VIEWER, {}, { token }));
+    figures.push(`after the timeouts, next request answered (200) in ${ms(nextMs)}`);
     expect({ status: next.status, data: next.data }).toEqual({ status: 200, data: { viewer: { username: user.username } } });
   });
 
@@ -282,7 +312,9 @@ describe('an in-process server', () => {
     let starting: Promise<number> | undefined;
     try {
       const logged = logs.length;
-      expectServiceUnavailable(await api.request(VIEWER, {}, { token }));
+      const [down, downMs] = await timed(() => api.request(VIEWER, {}, { token }));
+      expectServiceUnavailable(down);
+      figures.push(`database stopped → a request answered 503 in ${ms(downMs)}`);
       expectServiceUnavailable(await api.request(`{ viewer { username } leaderboard(metric: XP) { edges { node { rank } } } }`, {}, { token }));
       expectServiceUnavailable(await api.request(UpdateProfileDocument, { displayName: 'Down' }, { token }));
       expectServiceUnavailable(await api.request(SendMessageDocument, { conversationId: toGlobalId('Conversation', conversationId), body: 'down' }, { token }));

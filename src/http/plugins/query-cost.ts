@@ -27,7 +27,8 @@ export interface QueryCostOptions {
  * the page size, so every field that can reach the database costs at least 1.
  *
  * The cost is answered in `extensions.cost` ({ requested, limit }) of every
- * response to an operation whose variables are valid. Variables that do not
+ * response to an operation that passed validation (where the other limits
+ * are checked) and whose variables are valid. Variables that do not
  * coerce are left to graphql-js, which refuses them before any resolver runs
  * (BAD_USER_INPUT, HTTP 400): graphql-query-complexity coerces them too, but
  * throws an uncoded error.

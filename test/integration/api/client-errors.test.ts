@@ -2,7 +2,26 @@
 // never INTERNAL_SERVER_ERROR, nothing sent to the database, and nothing
 // logged at error level (an alert on the log must not fire on clients).
 import { createHash } from 'node:crypto';
+import {
+  astFromValue,
+  getNamedType,
+  GraphQLNonNull,
+  isCompositeType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  print,
+  type GraphQLInputType,
+  type GraphQLInterfaceType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+} from 'graphql';
 import { SignJWT } from 'jose';
+import { buildSchema } from '../../../src/http/schema.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 import { startTestApi, TEST_JWT_SECRET, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
@@ -123,6 +142,121 @@ describe('the NUL character (U+0000) is refused before any SQL, in every string 
     const result = await api.request(query, variables, { token });
     expectRefused(result, 400, 'BAD_USER_INPUT');
     expect(result.errors![0]!.message).toMatch(/U\+0000/);
+  });
+});
+
+/** A place a client can put a string: an argument of type String or ID (or a list of them), or such a field of an input object. */
+interface StringPlace {
+  /** "Conversation.messages(before)", "Mutation.sendMessage(input.body)". */
+  name: string;
+  /** An operation reaching it with the argument as `$v`, every other required argument a harmless literal. */
+  query: string;
+  /** `$v`'s value, with U+0000 in that one string. */
+  value: unknown;
+  /** What the refusal names: "$v", "$v.body", "$v.participantIds.0". */
+  field: string;
+}
+
+const NUL_STRING = 'a\u0000b';
+const isStringType = (type: GraphQLNamedType) => type.name === 'String' || type.name === 'ID';
+
+/** A value any argument or input field of `type` accepts, for those a case does not test. */
+function harmlessValue(type: GraphQLInputType): unknown {
+  const inner = isNonNullType(type) ? type.ofType : type;
+  if (isListType(inner)) return [harmlessValue(inner.ofType)];
+  const named = getNamedType(type);
+  if (isEnumType(named)) return named.getValues()[0]!.value;
+  if (isInputObjectType(named)) {
+    const fields = Object.values(named.getFields()).filter((field) => isNonNullType(field.type));
+    return Object.fromEntries(fields.map((field) => [field.name, harmlessValue(field.type)]));
+  }
+  if (named.name === 'Int' || named.name === 'Float') return 1;
+  if (named.name === 'Boolean') return true;
+  return 'x';
+}
+
+const harmlessLiteral = (type: GraphQLInputType) => print(astFromValue(harmlessValue(type), type)!);
+
+/** A value of `type` with the NUL string at each string place inside it, and that place's path below `path`. */
+function nulValues(type: GraphQLInputType, path: string): { value: unknown; field: string }[] {
+  const inner = isNonNullType(type) ? type.ofType : type;
+  if (isListType(inner)) return nulValues(inner.ofType, `${path}.0`).map(({ value, field }) => ({ value: [value], field }));
+  const named = getNamedType(type);
+  if (isStringType(named)) return [{ value: NUL_STRING, field: path }];
+  if (!isInputObjectType(named)) return [];
+  const required = harmlessValue(new GraphQLNonNull(named)) as Record<string, unknown>;
+  return Object.values(named.getFields()).flatMap((field) =>
+    nulValues(field.type, `${path}.${field.name}`).map(({ value, field: at }) => ({ value: { ...required, [field.name]: value }, field: at })),
+  );
+}
+
+/** Every string place of the schema, each reached from Query or Mutation by the shortest path. */
+function stringPlaces(schema: GraphQLSchema): StringPlace[] {
+  const places: StringPlace[] = [];
+  const seen = new Set<string>();
+  const roots = [
+    ['query', schema.getQueryType()!],
+    ['mutation', schema.getMutationType()!],
+  ] as const;
+  for (const [kind, root] of roots) {
+    // Breadth first: each type is reached by its shortest path (the selections that lead to it).
+    const queue: { type: GraphQLObjectType | GraphQLInterfaceType; path: string[] }[] = [{ type: root, path: [] }];
+    while (queue.length > 0) {
+      const { type, path } = queue.shift()!;
+      if (seen.has(type.name) && type !== root) continue;
+      seen.add(type.name);
+      for (const field of Object.values(type.getFields())) {
+        if (field.name.startsWith('__')) continue;
+        /** The field with `override` as `$v` and its other required arguments harmless. */
+        const call = (override?: string) => {
+          const args = field.args
+            .filter((argument) => argument.name === override || isNonNullType(argument.type))
+            .map((argument) => `${argument.name}: ${argument.name === override ? '$v' : harmlessLiteral(argument.type)}`);
+          return `${field.name}${args.length > 0 ? `(${args.join(', ')})` : ''}`;
+        };
+        const document = (inner: string) => path.reduceRight((selected, step) => `${step} { ${selected} }`, inner);
+        for (const argument of field.args) {
+          const selection = isCompositeType(getNamedType(field.type)) ? ' { __typename }' : '';
+          for (const { value, field: at } of nulValues(argument.type, '$v')) {
+            const inside = at === '$v' ? '' : at.slice('$v.'.length).replace(/\.0$/, '').replace(/\.0\./g, '.');
+            places.push({
+              name: `${type.name}.${field.name}(${[argument.name, inside].filter(Boolean).join('.')})`,
+              query: `${kind} ($v: ${String(argument.type)}) { ${document(`${call(argument.name)}${selection}`)} }`,
+              value,
+              field: at,
+            });
+          }
+        }
+        const next = getNamedType(field.type);
+        if ((isObjectType(next) || isInterfaceType(next)) && !seen.has(next.name)) queue.push({ type: next, path: [...path, call()] });
+      }
+    }
+  }
+  return places;
+}
+
+describe('the NUL character in every string argument and input field of the schema', () => {
+  const places = stringPlaces(buildSchema());
+
+  it('finds them all (the list below is what the schema has today; a new one joins by itself)', () => {
+    expect(places.map((place) => place.name)).toEqual(
+      expect.arrayContaining([
+        'Query.node(id)',
+        'Query.userByUsername(username)',
+        'Query.leaderboard(after)',
+        'User.conversations(before)',
+        'Conversation.messages(after)',
+        'Mutation.sendMessage(input.body)',
+        'Mutation.createConversation(input.participantIds)',
+        'Mutation.updateProfile(input.avatarUrl)',
+      ]),
+    );
+  });
+
+  it.each(places.map((place) => [place.name, place] as const))('%s is refused before any SQL, naming where', async (_name, place) => {
+    const result = await api.request(place.query, { v: place.value }, { token });
+    expectRefused(result, 400, 'BAD_USER_INPUT');
+    expect(result.errors![0]!.extensions?.field).toBe(place.field);
   });
 });
 

@@ -79,6 +79,19 @@ describe('cost that bounds SQL work', () => {
     expect(failed.extensions?.cost).toMatchObject({ limit: 50_000 });
   });
 
+  it('answers it with the refusals made once the operation is known too, and with none made before its cost is computed', async () => {
+    // Refused after validation, with variables that coerce: the cost was computed.
+    const nul = await api.request('query ($u: String!) { userByUsername(username: $u) { id } }', { u: 'a\u0000' }, { token });
+    expect({ status: nul.status, cost: nul.extensions?.cost }).toEqual({ status: 400, cost: { requested: 2, limit: 50_000 } });
+    const subscription = await api.request('subscription { messageAdded(conversationId: "x") { id } }', {}, { token });
+    expect({ status: subscription.status, cost: subscription.extensions?.cost }).toEqual({ status: 400, cost: { requested: 0, limit: 50_000 } });
+    // Refused by validation (a limit other than cost) or by graphql-js's coercion: nothing was costed.
+    const aliases = await api.request(`{ ${Array.from({ length: 31 }, (_unused, index) => `a${index}: __typename`).join(' ')} }`, {}, { token });
+    expect({ status: aliases.status, cost: aliases.extensions?.cost }).toEqual({ status: 400, cost: undefined });
+    const coercion = await api.request('query ($n: Int) { leaderboard(metric: XP, first: $n) { refreshedAt } }', { n: 'many' }, { token });
+    expect({ status: coercion.status, cost: coercion.extensions?.cost }).toEqual({ status: 400, cost: undefined });
+  });
+
   it('counts every field that reaches the database at least once, even on an empty page', async () => {
     // leaderboard runs its statement whatever `first` is; viewerEntry and refreshedAt come with it.
     const result = await api.request(LEADERBOARD_SQL_FIELDS, {}, { token });

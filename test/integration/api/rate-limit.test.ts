@@ -96,6 +96,8 @@ describe('with small limits', () => {
     }
     const refused = await api.request(RATE_LIMIT, {}, { token });
     expectRateLimited(refused, 'points');
+    // The refusal still says what the operation would have cost.
+    expect(refused.extensions?.cost).toEqual({ requested: cost, limit: 50_000 });
     expect(refused.headers.get('x-ratelimit-remaining')).toBe(String(POINTS - spent));
     expect(refused.errors![0]!.message).toMatch(/Retry in \d+ s/);
   });
