@@ -1,24 +1,26 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { createOutageLog, withinDeadline, type Redis } from '../db/redis.js';
 import type { RateLimitStatus } from '../graphql/operation-budget.js';
+import { EPSILON, bucketStatus, levelAt, retryAfterSeconds, take, type Bucket, type BucketState } from './token-bucket.js';
 
 export interface RateLimiterOptions {
-  /** Points each key may spend per window (RATE_LIMIT_POINTS). */
+  /** The capacity of each key's points bucket, refilled in full over `windowSeconds` (RATE_LIMIT_POINTS). */
   points: number;
-  /** Writes each key may make per window (RATE_LIMIT_WRITES). */
+  /** The capacity of each key's writes bucket, refilled in full over `windowSeconds` (RATE_LIMIT_WRITES). */
   writes: number;
-  /** The window, in seconds (RATE_LIMIT_WINDOW_SECONDS). */
+  /** The time an empty bucket takes to be full again, in seconds (RATE_LIMIT_WINDOW_SECONDS). */
   windowSeconds: number;
-  /** The process's Redis client: counts shared by every instance. Default: none, counts kept in this process. */
+  /** The process's Redis client: buckets shared by every instance. Default: none, buckets kept in this process. */
   redis?: Redis;
   /** How long a request waits for Redis before it is answered without a limit. Default: 100 ms. */
   redisDeadlineMs?: number;
+  /** In this process: the most callers whose buckets are remembered at once (the least recently seen are dropped first). Default: 100,000. */
+  maxMemoryKeys?: number;
   /** Where an outage of the store and its end are logged, once each. */
   logger: Pick<FastifyBaseLogger, 'warn' | 'info'>;
 }
 
-/** The writes bucket of a key after a mutation took from it. */
+/** The writes bucket of a key after a mutation took from it (or was refused). */
 export interface WritesStatus {
   limit: number;
   remaining: number;
@@ -44,20 +46,140 @@ export interface RateLimiterCounters {
 
 export interface RateLimiter {
   /**
-   * Takes `cost` points from `key`'s budget, and one write when `write`, or
-   * refuses. A refused operation takes nothing, so a client that asked for
-   * too much can still run a smaller one in the same window.
+   * Takes `cost` points from `key`'s points bucket, and one token from its
+   * writes bucket when `write`, or refuses. A refused operation takes
+   * nothing from either, so a client that asked for too much can still run
+   * a smaller one at once.
    */
   spend(key: string, cost: number, write: boolean): Promise<RateLimitVerdict>;
   readonly counters: RateLimiterCounters;
   readonly options: Pick<RateLimiterOptions, 'points' | 'writes' | 'windowSeconds'>;
 }
 
+/** Where Redis keeps the buckets; `v2`: the token buckets, apart from the fixed windows' counts of earlier versions. */
+export const REDIS_KEY_PREFIX = 'parley:rate:v2:';
+
+/** What one spend found: which bucket refused (none: taken), and both levels after it (before it when refused). */
+interface SpendResult {
+  refused: 'points' | 'writes' | undefined;
+  points: number;
+  writes: number;
+}
+
 /**
- * Rate limits as fixed windows of `windowSeconds` (GitHub's model: a budget
- * per window, `resetAt` when it starts again), counted by
- * rate-limiter-flexible: in Redis with one atomic Lua script per count when a
- * client is given (every instance shares the counts), in this process
+ * One spend, atomic in Redis: both buckets' levels refilled to Redis's own
+ * clock (TIME, so instances whose clocks disagree share one time; Redis 7
+ * replicates a script's effects, not the script, so TIME may precede
+ * writes), the writes bucket checked first, then the points; taken from both
+ * only when both hold enough. Each bucket is a hash (`tokens`, `at` in ms)
+ * that expires when it would be full again: an idle caller costs no memory,
+ * and a missing key is a full bucket. The same steps as token-bucket.ts.
+ * Levels are returned as strings: Redis truncates Lua numbers to integers.
+ */
+const SPEND_SCRIPT = `
+if redis.replicate_commands then redis.replicate_commands() end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local pointsCapacity, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
+local writesCapacity, writeCost = tonumber(ARGV[3]), tonumber(ARGV[4])
+local period, epsilon = tonumber(ARGV[5]), tonumber(ARGV[6])
+local function level(key, capacity)
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens, at = tonumber(state[1]), tonumber(state[2])
+  if not tokens or not at then return capacity end
+  return math.min(capacity, tokens + (math.max(0, now - at) * capacity) / period)
+end
+local function store(key, capacity, tokens)
+  redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%d', now))
+  redis.call('PEXPIRE', key, math.max(1, math.ceil(((capacity - tokens) * period) / capacity)))
+end
+local points = level(KEYS[1], pointsCapacity)
+local writes = writesCapacity
+if writeCost > 0 then writes = level(KEYS[2], writesCapacity) end
+local refused = 0
+if writeCost > 0 and writes + epsilon < writeCost then
+  refused = 2
+elseif points + epsilon < cost then
+  refused = 1
+else
+  points = math.max(0, points - cost)
+  store(KEYS[1], pointsCapacity, points)
+  if writeCost > 0 then
+    writes = math.max(0, writes - writeCost)
+    store(KEYS[2], writesCapacity, writes)
+  end
+end
+return { refused, string.format('%.17g', points), string.format('%.17g', writes) }
+`;
+
+/** The name of the script's command on the shared client (defineCommand: EVALSHA, and EVAL when Redis lost the script). */
+const SPEND_COMMAND = 'parleyRateSpend';
+
+type SpendCommand = (pointsKey: string, writesKey: string, ...args: (string | number)[]) => Promise<[number, string, string]>;
+
+function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string, cost: number, write: boolean) => Promise<SpendResult> {
+  redis.defineCommand(SPEND_COMMAND, { numberOfKeys: 2, lua: SPEND_SCRIPT });
+  const command = (redis as unknown as Record<typeof SPEND_COMMAND, SpendCommand>)[SPEND_COMMAND].bind(redis);
+  return async (key, cost, write) => {
+    // A hash tag: both buckets of a caller in one slot, should the Redis be a cluster.
+    const [refused, pointsLevel, writesLevel] = await command(
+      `${REDIS_KEY_PREFIX}{${key}}:points`,
+      `${REDIS_KEY_PREFIX}{${key}}:writes`,
+      points.capacity,
+      cost,
+      writes.capacity,
+      write ? 1 : 0,
+      points.periodMs,
+      EPSILON,
+    );
+    return { refused: refused === 2 ? 'writes' : refused === 1 ? 'points' : undefined, points: Number(pointsLevel), writes: Number(writesLevel) };
+  };
+}
+
+/**
+ * The same buckets in this process, in one Map per bucket kept in the order
+ * callers were last seen. A bucket untouched for a period is full, and a
+ * full bucket is what a missing entry means: each spend first drops such
+ * entries from the front, so the Maps hold only the callers of the last
+ * period. Beyond `maxKeys` the least recently seen are dropped even if not
+ * full (they start again full): memory stays bounded under a flood of new
+ * addresses.
+ */
+function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: string, cost: number, write: boolean) => SpendResult {
+  const states = { points: new Map<string, BucketState>(), writes: new Map<string, BucketState>() };
+  const sweep = (map: Map<string, BucketState>, bucket: Bucket, now: number) => {
+    for (const [key, state] of map) {
+      if (now - state.at < bucket.periodMs && map.size <= maxKeys) break;
+      map.delete(key);
+    }
+  };
+  const store = (map: Map<string, BucketState>, key: string, state: BucketState) => {
+    // Deleted first so the entry moves to the end: the Map stays in order of last use.
+    map.delete(key);
+    map.set(key, state);
+  };
+  return (key, cost, write) => {
+    const now = Date.now();
+    sweep(states.points, points, now);
+    sweep(states.writes, writes, now);
+    const pointsLevel = levelAt(points, states.points.get(key), now);
+    const writesLevel = write ? levelAt(writes, states.writes.get(key), now) : writes.capacity;
+    const writesAfter = write ? take(writesLevel, 1) : writesLevel;
+    if (writesAfter === undefined) return { refused: 'writes', points: pointsLevel, writes: writesLevel };
+    const pointsAfter = take(pointsLevel, cost);
+    if (pointsAfter === undefined) return { refused: 'points', points: pointsLevel, writes: writesLevel };
+    store(states.points, key, { tokens: pointsAfter, at: now });
+    if (write) store(states.writes, key, { tokens: writesAfter, at: now });
+    return { refused: undefined, points: pointsAfter, writes: writesAfter };
+  };
+}
+
+/**
+ * Rate limits as token buckets (token-bucket.ts): each key has a points
+ * bucket of `points`, spent by each operation's cost, and a writes bucket of
+ * `writes`, spent by each mutation; both refill continuously, in full over
+ * `windowSeconds`. Kept in Redis with one atomic Lua script per spend when a
+ * client is given (every instance shares the buckets), in this process
  * otherwise. Writes have a bucket of their own: a cheap mutation's estimate
  * says little of what it costs (a transaction, XP, cache invalidation).
  *
@@ -68,19 +190,8 @@ export interface RateLimiter {
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { points, writes, windowSeconds, redis, logger } = options;
   const deadlineMs = options.redisDeadlineMs ?? 100;
-  const bucket = (name: string, limit: number): RateLimiterAbstract =>
-    redis
-      ? new RateLimiterRedis({
-          storeClient: redis,
-          points: limit,
-          duration: windowSeconds,
-          keyPrefix: `parley:rate:${name}`,
-          // Fails at once while disconnected, instead of trying a command that cannot go out.
-          rejectIfRedisNotReady: true,
-        })
-      : new RateLimiterMemory({ points: limit, duration: windowSeconds, keyPrefix: name });
-  const pointsBucket = bucket('points', points);
-  const writesBucket = bucket('writes', writes);
+  const pointsBucket: Bucket = { capacity: points, periodMs: windowSeconds * 1000 };
+  const writesBucket: Bucket = { capacity: writes, periodMs: windowSeconds * 1000 };
   const counters: RateLimiterCounters = { refusedPoints: 0, refusedWrites: 0, storeFailures: 0 };
 
   const outage = createOutageLog(
@@ -88,32 +199,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     { down: 'rate limits unavailable: answering without them until the store is back', up: 'rate limits available again' },
     () => (counters.storeFailures += 1),
   );
-  const failed = (error: unknown): RateLimitVerdict => {
-    outage.failed(error);
-    return { kind: 'unmetered' };
-  };
-  const succeeded = outage.succeeded;
+  const spendInRedis = redis && redisStore(redis, pointsBucket, writesBucket);
+  const spendInMemory = memoryStore(pointsBucket, writesBucket, options.maxMemoryKeys ?? 100_000);
 
-  /** Takes `amount` from `limiter`'s count of `key`: the count after it, and whether it stayed within the limit. */
-  const take = async (limiter: RateLimiterAbstract, key: string, amount: number) => {
-    try {
-      const result = await withinDeadline(limiter.consume(key, amount), deadlineMs, 'rate limit store');
-      return { within: true, result };
-    } catch (error) {
-      // The library rejects with the count when over the limit, with an Error when the store failed.
-      if (!(error instanceof RateLimiterRes)) throw error;
-      // Over the limit, the library has counted it anyway: given back, so a refusal costs nothing.
-      limiter.reward(key, amount).catch(() => {});
-      return { within: false, result: error };
-    }
+  /** A bucket's figures, its reset anchored on this process's clock (Redis gave levels, not times). */
+  const statusOf = (bucket: Bucket, tokens: number) => {
+    const { remaining, msUntilFull } = bucketStatus(bucket, tokens);
+    return { limit: bucket.capacity, remaining, resetAt: new Date(Date.now() + msUntilFull) };
   };
-  const statusOf = (result: RateLimiterRes, limit: number, taken: number, cost: number): RateLimitStatus => ({
-    limit,
-    remaining: Math.max(limit - (result.consumedPoints - taken), 0),
-    resetAt: new Date(Date.now() + result.msBeforeNext),
-    cost,
-  });
-  const retryAfter = (result: RateLimiterRes) => Math.max(1, Math.ceil(result.msBeforeNext / 1000));
 
   return {
     counters,
@@ -121,35 +214,27 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async spend(key, cost, write) {
       // Even an operation estimated at 0 (introspection) takes a point: a flood of them is limited too.
       const amount = Math.max(1, Math.ceil(cost));
-      try {
-        let writesStatus: WritesStatus | undefined;
-        if (write) {
-          const taken = await take(writesBucket, key, 1);
-          const { limit, remaining, resetAt } = statusOf(taken.result, writes, taken.within ? 0 : 1, 1);
-          writesStatus = { limit, remaining, resetAt };
-          if (!taken.within) {
-            succeeded();
-            counters.refusedWrites += 1;
-            const current = await pointsBucket.get(key).catch(() => null);
-            const status: RateLimitStatus = current
-              ? statusOf(current, points, 0, amount)
-              : { limit: points, remaining: points, resetAt: new Date(Date.now() + windowSeconds * 1000), cost: amount };
-            return { kind: 'refused', bucket: 'writes', retryAfterSeconds: retryAfter(taken.result), status, writes: writesStatus };
-          }
+      let result: SpendResult;
+      if (spendInRedis) {
+        try {
+          result = await withinDeadline(spendInRedis(key, amount, write), deadlineMs, 'rate limit store');
+        } catch (error) {
+          outage.failed(error);
+          return { kind: 'unmetered' };
         }
-        const taken = await take(pointsBucket, key, amount);
-        succeeded();
-        const status = statusOf(taken.result, points, taken.within ? 0 : amount, amount);
-        if (taken.within) return { kind: 'allowed', status, ...(writesStatus ? { writes: writesStatus } : {}) };
-        counters.refusedPoints += 1;
-        if (write) {
-          writesBucket.reward(key, 1).catch(() => {});
-          writesStatus = writesStatus && { ...writesStatus, remaining: Math.min(writesStatus.remaining + 1, writes) };
-        }
-        return { kind: 'refused', bucket: 'points', retryAfterSeconds: retryAfter(taken.result), status, ...(writesStatus ? { writes: writesStatus } : {}) };
-      } catch (error) {
-        return failed(error);
+        outage.succeeded();
+      } else {
+        result = spendInMemory(key, amount, write);
       }
+      const status: RateLimitStatus = { ...statusOf(pointsBucket, result.points), cost: amount };
+      const writesStatus = write ? { writes: statusOf(writesBucket, result.writes) } : {};
+      if (!result.refused) return { kind: 'allowed', status, ...writesStatus };
+      if (result.refused === 'writes') {
+        counters.refusedWrites += 1;
+        return { kind: 'refused', bucket: 'writes', retryAfterSeconds: retryAfterSeconds(writesBucket, result.writes, 1), status, ...writesStatus };
+      }
+      counters.refusedPoints += 1;
+      return { kind: 'refused', bucket: 'points', retryAfterSeconds: retryAfterSeconds(pointsBucket, result.points, amount), status, ...writesStatus };
     },
   };
 }

@@ -12,15 +12,16 @@ export interface RateLimitPluginOptions {
 
 /**
  * Spends each operation's cost (queryCostPlugin's estimate, read from the
- * context) from its caller's budget, and each mutation from the caller's
- * writes, once every other check has passed and before anything runs. The
- * caller is the viewer, or the network address when signed out, so one
- * user's flood never limits another.
+ * context) from its caller's points bucket, and each mutation from the
+ * caller's writes bucket, once every other check has passed and before
+ * anything runs. The caller is the viewer, or the network address when
+ * signed out, so one user's flood never limits another.
  *
  * Over a limit: HTTP 429, RATE_LIMITED, `retry-after` in seconds, nothing
  * executed and nothing taken. Every metered answer says what is left:
- * `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset` (Unix
- * seconds) and `x-ratelimit-cost`; a mutation's also `x-ratelimit-writes-*`;
+ * `x-ratelimit-limit` (the bucket's capacity), `x-ratelimit-remaining`,
+ * `x-ratelimit-reset` (Unix seconds when the bucket is full again) and
+ * `x-ratelimit-cost`; a mutation's also `x-ratelimit-writes-*`;
  * `Query.rateLimit` reads the same from the context.
  */
 export function rateLimitPlugin({ limiter }: RateLimitPluginOptions): ApolloServerPlugin<Context> {
@@ -41,10 +42,14 @@ export function rateLimitPlugin({ limiter }: RateLimitPluginOptions): ApolloServ
             return null;
           }
           contextValue.logger.debug({ code: ErrorCode.RateLimited, bucket: verdict.bucket }, 'rate limited');
+          const { cost, remaining, limit } = verdict.status;
           const message =
             verdict.bucket === 'writes'
-              ? `Too many writes: at most ${verdict.writes?.limit} per ${limiter.options.windowSeconds} s. Retry in ${verdict.retryAfterSeconds} s.`
-              : `Rate limit exceeded: this operation costs ${verdict.status.cost} and ${verdict.status.remaining} of ${verdict.status.limit} points are left in this window. Retry in ${verdict.retryAfterSeconds} s, or ask for less.`;
+              ? `Too many writes: at most ${verdict.writes?.limit} at once, refilled in full over ${limiter.options.windowSeconds} s. Retry in ${verdict.retryAfterSeconds} s.`
+              : cost > limit
+                ? // No wait makes it fit: the bucket never holds more than its capacity.
+                  `Rate limit exceeded: this operation costs ${cost}, more than the ${limit} points the budget holds when full. Ask for less.`
+                : `Rate limit exceeded: this operation costs ${cost} and ${remaining} of ${limit} points are left. Retry in ${verdict.retryAfterSeconds} s, or ask for less.`;
           return {
             http: { status: 429, headers: new HeaderMap([['retry-after', String(verdict.retryAfterSeconds)]]) },
             body: {
