@@ -1,12 +1,15 @@
-// Rate limits counted in Redis: shared by every instance, and fail-open: a
-// Redis that goes away leaves the API answering, unmetered, with the outage
-// logged once; the limits come back with Redis.
+// Rate limits kept in Redis: buckets shared by every instance, spent
+// atomically, forgotten once full, and fail-open: a Redis that goes away
+// leaves the API answering, unmetered, with the outage logged once; the
+// limits come back with Redis.
 import { randomUUID } from 'node:crypto';
 import { createRedisClient, type Redis } from '../../../src/db/redis.js';
 import { startTestApi, errorCodes, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { createTestDatabase, testRedisUrl } from '../../support/database.js';
 import { insertUser } from '../../support/fixtures.js';
 import { captureLog } from '../../support/log.js';
+import { bucketBehaviour } from '../../support/rate-limit-buckets.js';
+import { createRateLimiter, REDIS_KEY_PREFIX, type RateLimitVerdict } from '../../../src/rate-limit/limiter.js';
 import { startOwnRedis, type OwnRedis } from '../../support/redis-server.js';
 
 describe('in the shared Redis', () => {
@@ -16,7 +19,8 @@ describe('in the shared Redis', () => {
   beforeAll(async () => {
     // A prefix of this run's own: the shared server's other keys are never touched.
     redis = createRedisClient({ url: testRedisUrl(), keyPrefix: `parley-test:${randomUUID()}:` });
-    const env = { RATE_LIMIT_POINTS: '20', RATE_LIMIT_WRITES: '2' };
+    // An hour to refill: no count below moves while the tests run.
+    const env = { RATE_LIMIT_POINTS: '20', RATE_LIMIT_WRITES: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' };
     first = await startTestApi(env, undefined, { redis });
     // A second instance on the same database and Redis: what a deployment of two looks like.
     second = await startTestApi(env, await createTestDatabase(), { redis });
@@ -61,6 +65,80 @@ describe('in the shared Redis', () => {
     expect(rows[0]!.display_name).toBe('two');
     expect((await first.request('{ viewer { id } }', {}, { token })).status).toBe(200);
   });
+});
+
+describe('the limiter on the shared Redis', () => {
+  const prefix = `parley-test:${randomUUID()}:`;
+  let redis: Redis;
+  let other: Redis;
+  const silent = { warn: () => {}, info: () => {} };
+  beforeAll(async () => {
+    // Two connections, as two instances have.
+    redis = createRedisClient({ url: testRedisUrl(), keyPrefix: prefix });
+    other = createRedisClient({ url: testRedisUrl(), keyPrefix: prefix });
+    await Promise.all([redis, other].map((client) => new Promise((resolve) => client.once('ready', resolve))));
+  });
+  afterAll(() => {
+    redis.disconnect();
+    other.disconnect();
+  });
+  const remaining = (verdict: RateLimitVerdict) =>
+    verdict.kind === 'unmetered' ? undefined : [verdict.kind, verdict.status.remaining, verdict.writes?.remaining];
+
+  it('is one bucket for two limiter instances on the same Redis', async () => {
+    const options = { points: 10, writes: 2, windowSeconds: 3600, logger: silent };
+    const first = createRateLimiter({ ...options, redis });
+    const second = createRateLimiter({ ...options, redis: other });
+    const key = `user:${randomUUID()}`;
+    expect(remaining(await first.spend(key, 4, false))).toEqual(['allowed', 6, undefined]);
+    expect(remaining(await second.spend(key, 4, true))).toEqual(['allowed', 2, 1]);
+    expect(remaining(await first.spend(key, 1, true))).toEqual(['allowed', 1, 0]);
+    expect(remaining(await second.spend(key, 2, false))).toEqual(['refused', 1, undefined]);
+    expect(remaining(await first.spend(key, 1, false))).toEqual(['allowed', 0, undefined]);
+  });
+
+  it('takes nothing from either bucket when a write is refused by one', async () => {
+    const limiter = createRateLimiter({ points: 10, writes: 1, windowSeconds: 3600, redis, logger: silent });
+    const key = `user:${randomUUID()}`;
+    expect(remaining(await limiter.spend(key, 3, true))).toEqual(['allowed', 7, 0]);
+    // Refused for writes: the points stay.
+    const refusedWrite = await limiter.spend(key, 3, true);
+    expect(refusedWrite).toMatchObject({ kind: 'refused', bucket: 'writes' });
+    expect(remaining(await limiter.spend(key, 7, false))).toEqual(['allowed', 0, undefined]);
+
+    const again = `user:${randomUUID()}`;
+    const roomy = createRateLimiter({ points: 10, writes: 5, windowSeconds: 3600, redis, logger: silent });
+    // Refused for points: the write stays.
+    expect(await roomy.spend(again, 11, true)).toMatchObject({ kind: 'refused', bucket: 'points', writes: { remaining: 5 } });
+    expect(remaining(await roomy.spend(again, 1, true))).toEqual(['allowed', 9, 4]);
+  });
+
+  it('keeps each bucket under parley:rate:v2:, expiring when it would be full again', async () => {
+    const limiter = createRateLimiter({ points: 10, writes: 4, windowSeconds: 2, redis, logger: silent });
+    const key = `user:${randomUUID()}`;
+    await limiter.spend(key, 5, true);
+    const keys = (await redis.keys(`${prefix}${REDIS_KEY_PREFIX}*${key}*`)).map((name) => name.slice(prefix.length)).sort();
+    expect(keys).toEqual([`parley:rate:v2:{${key}}:points`, `parley:rate:v2:{${key}}:writes`]);
+    // Half the points spent: full in 1 s; a quarter of the writes: in 0.5 s.
+    const [points, writes] = await Promise.all(keys.map((name) => redis.pttl(name)));
+    expect(points).toBeGreaterThan(800);
+    expect(points).toBeLessThanOrEqual(1_000);
+    expect(writes).toBeGreaterThan(300);
+    expect(writes).toBeLessThanOrEqual(500);
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    expect(await redis.exists(...keys)).toBe(0);
+    // Gone means full.
+    expect(remaining(await limiter.spend(key, 10, false))).toEqual(['allowed', 0, undefined]);
+  });
+});
+
+describe('in the shared Redis, as the buckets refill', () => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = createRedisClient({ url: testRedisUrl(), keyPrefix: `parley-test:${randomUUID()}:` });
+  });
+  afterAll(() => redis.disconnect());
+  bucketBehaviour((env) => startTestApi(env, undefined, { redis }));
 });
 
 describe('when Redis goes away', () => {

@@ -1,9 +1,10 @@
-// Rate limits counted in this process (no REDIS_URL): each caller's budget
-// spent by cost, writes counted apart, refusals that run nothing, and one
-// caller's flood that never limits another.
+// Rate limits kept in this process (no REDIS_URL): each caller's points
+// bucket spent by cost, writes in a bucket apart, refusals that run nothing,
+// one caller's flood that never limits another, and buckets that refill.
 import { startTestApi, errorCodes, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
 import { requestFrom } from '../../support/from-address.js';
+import { bucketBehaviour } from '../../support/rate-limit-buckets.js';
 import { toGlobalId } from '../../../src/modules/relay/global-id.js';
 
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }';
@@ -14,12 +15,13 @@ async function messageCount(api: TestApi, authorId: number): Promise<number> {
   return Number(rows[0]!.count);
 }
 
-function expectRateLimited(result: GraphQLResult<unknown>, bucket: 'points' | 'writes') {
+/** `maxRetryAfter`: the longest wait the bucket may ask for (its window, for a bucket just emptied). */
+function expectRateLimited(result: GraphQLResult<unknown>, bucket: 'points' | 'writes', maxRetryAfter: number) {
   expect({ status: result.status, codes: errorCodes(result), data: result.data }).toEqual({ status: 429, codes: ['RATE_LIMITED'], data: null });
   expect(result.errors![0]!.extensions).toMatchObject({ bucket });
   const retryAfter = Number(result.headers.get('retry-after'));
   expect(retryAfter).toBeGreaterThanOrEqual(1);
-  expect(retryAfter).toBeLessThanOrEqual(60);
+  expect(retryAfter).toBeLessThanOrEqual(maxRetryAfter);
   // Nothing ran.
   expect(result.statements).toBe(0);
 }
@@ -37,42 +39,48 @@ describe('with the default limits', () => {
   });
   afterAll(() => api.close());
 
-  it('says the budget in headers: 200,000 points and 60 writes a minute', async () => {
+  it('says the budget in headers: 200,000 points and 60 writes, refilled over a minute', async () => {
     const user = await insertUser(api.database.pool, 'Reader');
+    const before = Date.now();
     const result = await api.request('{ viewer { id } }', {}, { token: await api.tokenFor(user.id) });
     expect(result.status).toBe(200);
     const cost = (result.extensions!.cost as { requested: number }).requested;
     expect(result.headers.get('x-ratelimit-limit')).toBe('200000');
     expect(result.headers.get('x-ratelimit-remaining')).toBe(String(200_000 - cost));
     expect(result.headers.get('x-ratelimit-cost')).toBe(String(cost));
+    // Full again once the cost has flowed back: 200,000 a minute, so well within a second (rounded up to one).
     const reset = Number(result.headers.get('x-ratelimit-reset'));
-    expect(reset - Date.now() / 1000).toBeGreaterThan(0);
-    expect(reset - Date.now() / 1000).toBeLessThanOrEqual(61);
+    expect(reset).toBeGreaterThanOrEqual(Math.floor(before / 1000));
+    expect(reset).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000 + (cost * 60) / 200_000));
   });
 
-  it('stops a flood of messages (XP farming) at the 60th write of the minute', async () => {
+  it('stops a flood of messages (XP farming) after 60 writes, and what flowed back meanwhile (one a second)', async () => {
     const author = await insertUser(api.database.pool, 'Farmer');
     const token = await api.tokenFor(author.id);
     const conversationId = await conversationOf(api, author);
+    const started = Date.now();
     const results = await Promise.all(
       Array.from({ length: 80 }, (_unused, index) => api.request(SEND, { input: { conversationId, body: `spam ${index}` } }, { token })),
     );
-    const statuses = results.map((result) => result.status);
-    expect(statuses.filter((status) => status === 200)).toHaveLength(60);
-    expect(statuses.filter((status) => status === 429)).toHaveLength(20);
-    for (const refused of results.filter((result) => result.status === 429)) expectRateLimited(refused, 'writes');
-    expect(await messageCount(api, author.id)).toBe(60);
-    const accepted = results.find((result) => result.status === 200)!;
-    expect(accepted.headers.get('x-ratelimit-writes-limit')).toBe('60');
+    const refilled = Math.floor((Date.now() - started) / 1000);
+    const accepted = results.filter((result) => result.status === 200).length;
+    expect(accepted).toBeGreaterThanOrEqual(60);
+    expect(accepted).toBeLessThanOrEqual(60 + refilled);
+    expect(results.filter((result) => result.status === 429)).toHaveLength(80 - accepted);
+    for (const refused of results.filter((result) => result.status === 429)) expectRateLimited(refused, 'writes', 60);
+    expect(await messageCount(api, author.id)).toBe(accepted);
+    expect(results.find((result) => result.status === 200)!.headers.get('x-ratelimit-writes-limit')).toBe('60');
   });
 });
 
 describe('with small limits', () => {
   const POINTS = 40;
   const WRITES = 3;
+  // An hour to refill: a point flows back each 90 s, a write each 20 min, so no count below moves while the test runs.
+  const WINDOW_SECONDS = 3_600;
   let api: TestApi;
   beforeAll(async () => {
-    api = await startTestApi({ RATE_LIMIT_POINTS: String(POINTS), RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_WINDOW_SECONDS: '60' });
+    api = await startTestApi({ RATE_LIMIT_POINTS: String(POINTS), RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS) });
   });
   afterAll(() => api.close());
 
@@ -82,9 +90,10 @@ describe('with small limits', () => {
     const first = await api.request<{ rateLimit: { limit: number; remaining: number; resetAt: string; cost: number } }>(RATE_LIMIT, {}, { token });
     const cost = (first.extensions!.cost as { requested: number }).requested;
     expect(first.data!.rateLimit).toMatchObject({ limit: POINTS, remaining: POINTS - cost, cost });
+    // Full again once the cost has flowed back, at 90 s a point.
     const resetIn = Date.parse(first.data!.rateLimit.resetAt) - Date.now();
-    expect(resetIn).toBeGreaterThan(0);
-    expect(resetIn).toBeLessThanOrEqual(60_000);
+    expect(resetIn).toBeGreaterThan(cost * 90_000 - 5_000);
+    expect(resetIn).toBeLessThanOrEqual(cost * 90_000);
 
     let spent = cost;
     let last: GraphQLResult<{ rateLimit: { remaining: number } }> | undefined;
@@ -95,7 +104,9 @@ describe('with small limits', () => {
       expect(last.data!.rateLimit.remaining).toBe(POINTS - spent);
     }
     const refused = await api.request(RATE_LIMIT, {}, { token });
-    expectRateLimited(refused, 'points');
+    expectRateLimited(refused, 'points', WINDOW_SECONDS);
+    // The wait is until the missing points have flowed back.
+    expect(Number(refused.headers.get('retry-after'))).toBe(Math.ceil((cost - (POINTS - spent)) * 90));
     // The refusal still says what the operation would have cost.
     expect(refused.extensions?.cost).toEqual({ requested: cost, limit: 50_000 });
     expect(refused.headers.get('x-ratelimit-remaining')).toBe(String(POINTS - spent));
@@ -107,8 +118,10 @@ describe('with small limits', () => {
     const token = await api.tokenFor(user.id);
     // Each leaderboard row is counted (first × its fields): this one costs more than the whole budget.
     const expensive = await api.request('{ leaderboard(metric: XP, first: 50) { edges { node { rank value } } } }', {}, { token });
-    expectRateLimited(expensive, 'points');
+    expectRateLimited(expensive, 'points', WINDOW_SECONDS);
     expect(expensive.headers.get('x-ratelimit-remaining')).toBe(String(POINTS));
+    // No wait would make it fit: the message says so.
+    expect(expensive.errors![0]!.message).toMatch(/more than the 40 points the budget holds when full\. Ask for less\./);
     const small = await api.request('{ viewer { id } }', {}, { token });
     expect(small.status).toBe(200);
     expect(Number(small.headers.get('x-ratelimit-remaining'))).toBe(POINTS - (small.extensions!.cost as { requested: number }).requested);
@@ -124,8 +137,10 @@ describe('with small limits', () => {
       expect(sent.headers.get('x-ratelimit-writes-remaining')).toBe(String(WRITES - index));
     }
     const refused = await api.request(SEND, { input: { conversationId, body: 'one too many' } }, { token });
-    expectRateLimited(refused, 'writes');
+    expectRateLimited(refused, 'writes', WINDOW_SECONDS);
     expect(refused.errors![0]!.message).toMatch(/Too many writes/);
+    // One write flows back each 20 minutes.
+    expect(refused.headers.get('retry-after')).toBe('1200');
     expect(await messageCount(api, author.id)).toBe(WRITES);
     expect((await api.request('{ viewer { id } }', {}, { token })).status).toBe(200);
   });
@@ -156,6 +171,10 @@ describe('with small limits', () => {
     const signedIn = await requestFrom('127.0.0.3', api.url, query, { authorization: `Bearer ${await api.tokenFor(user.id)}` });
     expect(signedIn.status).toBe(200);
   });
+});
+
+describe('as the buckets refill', () => {
+  bucketBehaviour((env) => startTestApi(env));
 });
 
 describe('RATE_LIMIT=off', () => {
