@@ -132,7 +132,7 @@ export interface Config {
     /** PostgreSQL cancels a refresh statement running longer; the run is recorded as failed. */
     statementTimeoutMs: number;
   };
-  /** What each viewer (each address when signed out) may spend per window; RATE_LIMIT=off turns it off. */
+  /** Each viewer's (each address's when signed out) token buckets; RATE_LIMIT=off turns them off. */
   rateLimit: RateLimits;
   persistedQueries: PersistedQueries;
   metrics: MetricsConfig;
@@ -152,11 +152,11 @@ export interface MetricsConfig {
 
 export interface RateLimits {
   enabled: boolean;
-  /** The budget of each window, spent by each operation's estimated cost (the cost in extensions.cost). */
+  /** The capacity of each caller's points bucket, spent by each operation's estimated cost (the cost in extensions.cost). */
   points: number;
-  /** Mutations per window, counted apart from the budget: writes cost the database more than their estimate says. */
+  /** The capacity of each caller's writes bucket, spent 1 per mutation: writes cost the database more than their estimate says. */
   writes: number;
-  /** The window's length: both counts start again at its end. */
+  /** The time an empty bucket takes to refill in full: both refill continuously, capacity / windowSeconds a second. */
   windowSeconds: number;
 }
 

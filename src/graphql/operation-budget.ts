@@ -19,13 +19,13 @@ export interface OperationCost {
   limit: number;
 }
 
-/** The viewer's budget once this operation's cost was taken from it (`Query.rateLimit`, the x-ratelimit-* headers). */
+/** The viewer's points bucket once this operation's cost was taken from it (`Query.rateLimit`, the x-ratelimit-* headers). */
 export interface RateLimitStatus {
-  /** Points per window (RATE_LIMIT_POINTS). */
+  /** The bucket's capacity (RATE_LIMIT_POINTS). */
   limit: number;
-  /** Points left in this window, this operation's cost taken. */
+  /** Whole points left in the bucket, this operation's cost taken. */
   remaining: number;
-  /** When the window ends and `remaining` is `limit` again. */
+  /** When the bucket, refilling, is full again (`remaining` back to `limit`) if nothing more is spent. */
   resetAt: Date;
   /** What this operation cost. */
   cost: number;

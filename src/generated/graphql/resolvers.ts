@@ -485,9 +485,10 @@ export type QueryUserByUsernameArgs = {
 /**
  * What is left of the caller's rate limit: the signed-in user's, or the
  * network address's when signed out. Each operation spends its estimated cost
- * (the `requested` in the response's `extensions.cost`) from a budget that
- * starts again at `resetAt`; mutations also count against a separate, smaller
- * number of writes per window. Over either limit an operation is refused with
+ * (the `requested` in the response's `extensions.cost`) from a bucket of
+ * `limit` points that refills continuously, in full over the server's window;
+ * mutations also spend one from a separate, smaller bucket of writes that
+ * refills the same way. Over either limit an operation is refused with
  * HTTP 429, `extensions.code` `RATE_LIMITED` and a `retry-after` header, and
  * nothing of it runs. The same figures come in the `x-ratelimit-limit`,
  * `x-ratelimit-remaining`, `x-ratelimit-reset` and `x-ratelimit-cost` headers.
@@ -496,11 +497,11 @@ export type RateLimit = {
   __typename?: 'RateLimit';
   /** What this operation cost (at least 1). */
   cost: Scalars['Int']['output'];
-  /** The points a window allows. */
+  /** The most points the bucket holds. */
   limit: Scalars['Int']['output'];
-  /** The points left in this window, this operation's cost already taken. */
+  /** The whole points left in the bucket, this operation's cost already taken. */
   remaining: Scalars['Int']['output'];
-  /** When this window ends and `remaining` is back to `limit`. */
+  /** When the bucket, refilling, is full again (`remaining` back to `limit`) if nothing more is spent. */
   resetAt: Scalars['DateTime']['output'];
 };
 
