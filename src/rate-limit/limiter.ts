@@ -139,11 +139,11 @@ function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string,
 /**
  * The same buckets in this process, in one Map per bucket kept in the order
  * callers were last seen. A bucket untouched for a period is full, and a
- * full bucket is what a missing entry means: each spend first drops such
+ * full bucket is what a missing entry means: each spend then drops such
  * entries from the front, so the Maps hold only the callers of the last
  * period. Beyond `maxKeys` the least recently seen are dropped even if not
  * full (they start again full): memory stays bounded under a flood of new
- * addresses.
+ * addresses. (A refusal takes nothing, so it does not count as being seen.)
  */
 function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: string, cost: number, write: boolean) => SpendResult {
   const states = { points: new Map<string, BucketState>(), writes: new Map<string, BucketState>() };
@@ -158,10 +158,7 @@ function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: str
     map.delete(key);
     map.set(key, state);
   };
-  return (key, cost, write) => {
-    const now = Date.now();
-    sweep(states.points, points, now);
-    sweep(states.writes, writes, now);
+  const spend = (key: string, cost: number, write: boolean, now: number): SpendResult => {
     const pointsLevel = levelAt(points, states.points.get(key), now);
     const writesLevel = write ? levelAt(writes, states.writes.get(key), now) : writes.capacity;
     const writesAfter = write ? take(writesLevel, 1) : writesLevel;
@@ -171,6 +168,14 @@ function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: str
     store(states.points, key, { tokens: pointsAfter, at: now });
     if (write) store(states.writes, key, { tokens: writesAfter, at: now });
     return { refused: undefined, points: pointsAfter, writes: writesAfter };
+  };
+  return (key, cost, write) => {
+    const now = Date.now();
+    const result = spend(key, cost, write, now);
+    // After the spend: this caller's entry is the last, never the one dropped for room.
+    sweep(states.points, points, now);
+    sweep(states.writes, writes, now);
+    return result;
   };
 }
 
