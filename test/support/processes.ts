@@ -9,10 +9,10 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** The environment of a child process: the test's own, without what would point it at a developer's database, plus `env`. */
+/** The environment of a child process: the test's own, without what would point it at a developer's database or Redis, plus `env`. */
 export function childEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = { ...process.env };
-  for (const name of ['DATABASE_URL', 'EMBEDDED_DATA_DIR', 'EMBEDDED_PORT', 'PORT', 'JWT_SECRET', 'NODE_ENV']) delete inherited[name];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'EMBEDDED_DATA_DIR', 'EMBEDDED_PORT', 'PORT', 'JWT_SECRET', 'NODE_ENV']) delete inherited[name];
   return { ...inherited, ...env };
 }
 

@@ -253,6 +253,21 @@ describe('the NUL character in every string argument and input field of the sche
     );
   });
 
+  it('reaches every field of the schema that takes a string, whatever the walk above does', () => {
+    // Counted apart from the walk: each object or interface type's fields, by their arguments' types.
+    const expected = Object.values(buildSchema().getTypeMap())
+      .filter((type) => !type.name.startsWith('__') && (isObjectType(type) || isInterfaceType(type)))
+      .flatMap((type) =>
+        Object.values((type as GraphQLObjectType | GraphQLInterfaceType).getFields()).flatMap((field) =>
+          field.args.flatMap((argument) => nulValues(argument.type, '$v').map(() => `${type.name}.${field.name}(${argument.name}`)),
+        ),
+      );
+    // `Type.field(argument` of each place the walk found, once per string inside the argument.
+    const reached = places.map((place) => place.name.replace(/^([^(]*\([^.)]*).*$/, '$1'));
+    expect(reached.sort()).toEqual(expected.sort());
+    expect(expected.length).toBeGreaterThanOrEqual(18);
+  });
+
   it.each(places.map((place) => [place.name, place] as const))('%s is refused before any SQL, naming where', async (_name, place) => {
     const result = await api.request(place.query, { v: place.value }, { token });
     expectRefused(result, 400, 'BAD_USER_INPUT');
