@@ -14,12 +14,12 @@ it('takes from both buckets, or from neither when one refuses', async () => {
   expect(limiter.counters).toEqual({ refusedPoints: 1, refusedWrites: 1, storeFailures: 0 });
 });
 
-it('refuses a cost above the capacity even from a full bucket, taking nothing', async () => {
+it('refuses a cost above the capacity even from a full bucket, taking nothing, with no wait: none would help', async () => {
   const limiter = createRateLimiter({ points: 10, writes: 5, windowSeconds: 60, logger: silent });
   expect(await limiter.spend('user:1', 11, true)).toMatchObject({
     kind: 'refused',
     bucket: 'points',
-    retryAfterSeconds: 1,
+    retryAfterSeconds: null,
     status: { remaining: 10 },
     writes: { remaining: 5 },
   });

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { createOutageLog, withinDeadline, type Redis } from '../db/redis.js';
 import type { RateLimitStatus } from '../graphql/operation-budget.js';
-import { EPSILON, bucketStatus, levelAt, retryAfterSeconds, take, type Bucket, type BucketState } from './token-bucket.js';
+import { EPSILON, bucketStatus, fits, levelAt, retryAfterSeconds, take, type Bucket, type BucketState } from './token-bucket.js';
 
 export interface RateLimiterOptions {
   /** The capacity of each key's points bucket, refilled in full over `windowSeconds` (RATE_LIMIT_POINTS). */
@@ -30,8 +30,11 @@ export interface WritesStatus {
 export type RateLimitVerdict =
   /** Within both limits: what is left. */
   | { kind: 'allowed'; status: RateLimitStatus; writes?: WritesStatus }
-  /** Over one limit: nothing was taken; retry after `retryAfterSeconds`. */
-  | { kind: 'refused'; bucket: 'points' | 'writes'; retryAfterSeconds: number; status: RateLimitStatus; writes?: WritesStatus }
+  /**
+   * Over one limit: nothing was taken; retry after `retryAfterSeconds`, or never (null) when the cost is
+   * above the bucket's capacity: no wait makes it fit, the caller must ask for less.
+   */
+  | { kind: 'refused'; bucket: 'points' | 'writes'; retryAfterSeconds: number | null; status: RateLimitStatus; writes?: WritesStatus }
   /** The store did not answer: the request goes on without a limit (fail-open). */
   | { kind: 'unmetered' };
 
@@ -212,6 +215,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     const { remaining, msUntilFull } = bucketStatus(bucket, tokens);
     return { limit: bucket.capacity, remaining, resetAt: new Date(Date.now() + msUntilFull) };
   };
+  /** The wait before `cost` fits in a bucket at `tokens`; null if it never does. */
+  const waitFor = (bucket: Bucket, tokens: number, cost: number) => (fits(bucket, cost) ? retryAfterSeconds(bucket, tokens, cost) : null);
 
   return {
     counters,
@@ -236,10 +241,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (!result.refused) return { kind: 'allowed', status, ...writesStatus };
       if (result.refused === 'writes') {
         counters.refusedWrites += 1;
-        return { kind: 'refused', bucket: 'writes', retryAfterSeconds: retryAfterSeconds(writesBucket, result.writes, 1), status, ...writesStatus };
+        return { kind: 'refused', bucket: 'writes', retryAfterSeconds: waitFor(writesBucket, result.writes, 1), status, ...writesStatus };
       }
       counters.refusedPoints += 1;
-      return { kind: 'refused', bucket: 'points', retryAfterSeconds: retryAfterSeconds(pointsBucket, result.points, amount), status, ...writesStatus };
+      return { kind: 'refused', bucket: 'points', retryAfterSeconds: waitFor(pointsBucket, result.points, amount), status, ...writesStatus };
     },
   };
 }
