@@ -193,7 +193,8 @@ function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: str
  *
  * Fail-open: when Redis fails or is late, requests are answered unmetered;
  * the first failure of an outage is logged as a warning, the recovery once,
- * each failure counted. An outage of the limiter must not become one of the API.
+ * each failure counted. A spend that reaches Redis after the deadline still
+ * counts: the script runs all the same, only its answer comes too late. An outage of the limiter must not become one of the API.
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { points, writes, windowSeconds, redis, logger } = options;
