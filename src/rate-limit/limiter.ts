@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Result } from 'ioredis';
 import { createOutageLog, withinDeadline, type Redis } from '../db/redis.js';
 import type { RateLimitStatus } from '../graphql/operation-budget.js';
 import { EPSILON, bucketStatus, fits, levelAt, retryAfterSeconds, take, type Bucket, type BucketState } from './token-bucket.js';
@@ -115,17 +116,19 @@ end
 return { refused, string.format('%.17g', points), string.format('%.17g', writes) }
 `;
 
-/** The name of the script's command on the shared client (defineCommand: EVALSHA, and EVAL when Redis lost the script). */
-const SPEND_COMMAND = 'parleyRateSpend';
-
-type SpendCommand = (pointsKey: string, writesKey: string, ...args: (string | number)[]) => Promise<[number, string, string]>;
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** The spend script, defined by redisStore below: [refused (0, 1 points, 2 writes), points level, writes level]. */
+    parleyRateSpend(pointsKey: string, writesKey: string, ...args: (string | number)[]): Result<[number, string, string], Context>;
+  }
+}
 
 function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string, cost: number, write: boolean) => Promise<SpendResult> {
-  redis.defineCommand(SPEND_COMMAND, { numberOfKeys: 2, lua: SPEND_SCRIPT });
-  const command = (redis as unknown as Record<typeof SPEND_COMMAND, SpendCommand>)[SPEND_COMMAND].bind(redis);
+  // defineCommand: EVALSHA, and EVAL on a new connection or when Redis lost the script.
+  redis.defineCommand('parleyRateSpend', { numberOfKeys: 2, lua: SPEND_SCRIPT });
   return async (key, cost, write) => {
     // A hash tag: both buckets of a caller in one slot, should the Redis be a cluster.
-    const [refused, pointsLevel, writesLevel] = await command(
+    const [refused, pointsLevel, writesLevel] = await redis.parleyRateSpend(
       `${REDIS_KEY_PREFIX}{${key}}:points`,
       `${REDIS_KEY_PREFIX}{${key}}:writes`,
       points.capacity,
@@ -135,7 +138,16 @@ function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string,
       points.periodMs,
       EPSILON,
     );
-    return { refused: refused === 2 ? 'writes' : refused === 1 ? 'points' : undefined, points: Number(pointsLevel), writes: Number(writesLevel) };
+    const result = {
+      refused: refused === 2 ? 'writes' : refused === 1 ? 'points' : undefined,
+      points: Number(pointsLevel),
+      writes: Number(writesLevel),
+    } as const;
+    // A reply of another shape (a proxy, another script under the name) would give NaN levels and an Invalid Date: fail open instead.
+    if (![0, 1, 2].includes(refused) || !Number.isFinite(result.points) || !Number.isFinite(result.writes)) {
+      throw new Error(`rate limit script: unexpected reply ${JSON.stringify([refused, pointsLevel, writesLevel])}`);
+    }
+    return result;
   };
 }
 
