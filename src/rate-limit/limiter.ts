@@ -185,7 +185,8 @@ function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: str
     return { refused: undefined, points: pointsAfter, writes: writesAfter };
   };
   return (key, cost, write) => {
-    const now = Date.now();
+    // A monotonic clock: a wall clock stepped back would leave entries out of order for the sweep.
+    const now = performance.timeOrigin + performance.now();
     const result = spend(key, cost, write, now);
     // After the spend: this caller's entry is the last, never the one dropped for room.
     sweep(states.points, points, now);
@@ -223,7 +224,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const spendInRedis = redis && redisStore(redis, pointsBucket, writesBucket);
   const spendInMemory = memoryStore(pointsBucket, writesBucket, options.maxMemoryKeys ?? 100_000);
 
-  /** A bucket's figures, its reset anchored on this process's clock (Redis gave levels, not times). */
+  /** A bucket's figures, its reset anchored on this process's wall clock (the stores give levels, not times). */
   const statusOf = (bucket: Bucket, tokens: number) => {
     const { remaining, msUntilFull } = bucketStatus(bucket, tokens);
     return { limit: bucket.capacity, remaining, resetAt: new Date(Date.now() + msUntilFull) };
