@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Result } from 'ioredis';
 import { createOutageLog, withinDeadline, type Redis } from '../db/redis.js';
 import type { RateLimitStatus } from '../graphql/operation-budget.js';
-import { EPSILON, bucketStatus, levelAt, retryAfterSeconds, take, type Bucket, type BucketState } from './token-bucket.js';
+import { EPSILON, bucketStatus, fits, levelAt, retryAfterSeconds, take, type Bucket, type BucketState } from './token-bucket.js';
 
 export interface RateLimiterOptions {
   /** The capacity of each key's points bucket, refilled in full over `windowSeconds` (RATE_LIMIT_POINTS). */
@@ -30,8 +31,11 @@ export interface WritesStatus {
 export type RateLimitVerdict =
   /** Within both limits: what is left. */
   | { kind: 'allowed'; status: RateLimitStatus; writes?: WritesStatus }
-  /** Over one limit: nothing was taken; retry after `retryAfterSeconds`. */
-  | { kind: 'refused'; bucket: 'points' | 'writes'; retryAfterSeconds: number; status: RateLimitStatus; writes?: WritesStatus }
+  /**
+   * Over one limit: nothing was taken; retry after `retryAfterSeconds`, or never (null) when the cost is
+   * above the bucket's capacity: no wait makes it fit, the caller must ask for less.
+   */
+  | { kind: 'refused'; bucket: 'points' | 'writes'; retryAfterSeconds: number | null; status: RateLimitStatus; writes?: WritesStatus }
   /** The store did not answer: the request goes on without a limit (fail-open). */
   | { kind: 'unmetered' };
 
@@ -112,17 +116,19 @@ end
 return { refused, string.format('%.17g', points), string.format('%.17g', writes) }
 `;
 
-/** The name of the script's command on the shared client (defineCommand: EVALSHA, and EVAL when Redis lost the script). */
-const SPEND_COMMAND = 'parleyRateSpend';
-
-type SpendCommand = (pointsKey: string, writesKey: string, ...args: (string | number)[]) => Promise<[number, string, string]>;
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** The spend script, defined by redisStore below: [refused (0, 1 points, 2 writes), points level, writes level]. */
+    parleyRateSpend(pointsKey: string, writesKey: string, ...args: (string | number)[]): Result<[number, string, string], Context>;
+  }
+}
 
 function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string, cost: number, write: boolean) => Promise<SpendResult> {
-  redis.defineCommand(SPEND_COMMAND, { numberOfKeys: 2, lua: SPEND_SCRIPT });
-  const command = (redis as unknown as Record<typeof SPEND_COMMAND, SpendCommand>)[SPEND_COMMAND].bind(redis);
+  // defineCommand: EVALSHA, and EVAL on a new connection or when Redis lost the script.
+  redis.defineCommand('parleyRateSpend', { numberOfKeys: 2, lua: SPEND_SCRIPT });
   return async (key, cost, write) => {
     // A hash tag: both buckets of a caller in one slot, should the Redis be a cluster.
-    const [refused, pointsLevel, writesLevel] = await command(
+    const [refused, pointsLevel, writesLevel] = await redis.parleyRateSpend(
       `${REDIS_KEY_PREFIX}{${key}}:points`,
       `${REDIS_KEY_PREFIX}{${key}}:writes`,
       points.capacity,
@@ -132,7 +138,16 @@ function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string,
       points.periodMs,
       EPSILON,
     );
-    return { refused: refused === 2 ? 'writes' : refused === 1 ? 'points' : undefined, points: Number(pointsLevel), writes: Number(writesLevel) };
+    const result = {
+      refused: refused === 2 ? 'writes' : refused === 1 ? 'points' : undefined,
+      points: Number(pointsLevel),
+      writes: Number(writesLevel),
+    } as const;
+    // A reply of another shape (a proxy, another script under the name) would give NaN levels and an Invalid Date: fail open instead.
+    if (![0, 1, 2].includes(refused) || !Number.isFinite(result.points) || !Number.isFinite(result.writes)) {
+      throw new Error(`rate limit script: unexpected reply ${JSON.stringify([refused, pointsLevel, writesLevel])}`);
+    }
+    return result;
   };
 }
 
@@ -170,7 +185,8 @@ function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: str
     return { refused: undefined, points: pointsAfter, writes: writesAfter };
   };
   return (key, cost, write) => {
-    const now = Date.now();
+    // A monotonic clock: a wall clock stepped back would leave entries out of order for the sweep.
+    const now = performance.timeOrigin + performance.now();
     const result = spend(key, cost, write, now);
     // After the spend: this caller's entry is the last, never the one dropped for room.
     sweep(states.points, points, now);
@@ -190,7 +206,8 @@ function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: str
  *
  * Fail-open: when Redis fails or is late, requests are answered unmetered;
  * the first failure of an outage is logged as a warning, the recovery once,
- * each failure counted. An outage of the limiter must not become one of the API.
+ * each failure counted. A spend that reaches Redis after the deadline still
+ * counts: the script runs all the same, only its answer comes too late. An outage of the limiter must not become one of the API.
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { points, writes, windowSeconds, redis, logger } = options;
@@ -207,11 +224,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const spendInRedis = redis && redisStore(redis, pointsBucket, writesBucket);
   const spendInMemory = memoryStore(pointsBucket, writesBucket, options.maxMemoryKeys ?? 100_000);
 
-  /** A bucket's figures, its reset anchored on this process's clock (Redis gave levels, not times). */
+  /** A bucket's figures, its reset anchored on this process's wall clock (the stores give levels, not times). */
   const statusOf = (bucket: Bucket, tokens: number) => {
     const { remaining, msUntilFull } = bucketStatus(bucket, tokens);
     return { limit: bucket.capacity, remaining, resetAt: new Date(Date.now() + msUntilFull) };
   };
+  /** The wait before `cost` fits in a bucket at `tokens`; null if it never does. */
+  const waitFor = (bucket: Bucket, tokens: number, cost: number) => (fits(bucket, cost) ? retryAfterSeconds(bucket, tokens, cost) : null);
 
   return {
     counters,
@@ -236,10 +255,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (!result.refused) return { kind: 'allowed', status, ...writesStatus };
       if (result.refused === 'writes') {
         counters.refusedWrites += 1;
-        return { kind: 'refused', bucket: 'writes', retryAfterSeconds: retryAfterSeconds(writesBucket, result.writes, 1), status, ...writesStatus };
+        return { kind: 'refused', bucket: 'writes', retryAfterSeconds: waitFor(writesBucket, result.writes, 1), status, ...writesStatus };
       }
       counters.refusedPoints += 1;
-      return { kind: 'refused', bucket: 'points', retryAfterSeconds: retryAfterSeconds(pointsBucket, result.points, amount), status, ...writesStatus };
+      return { kind: 'refused', bucket: 'points', retryAfterSeconds: waitFor(pointsBucket, result.points, amount), status, ...writesStatus };
     },
   };
 }

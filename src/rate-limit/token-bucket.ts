@@ -53,9 +53,9 @@ export function msUntil(bucket: Bucket, tokens: number, wanted: number): number 
 
 /**
  * Whole seconds to wait before `cost` fits in a bucket at `tokens` (the
- * `retry-after` of a refusal), at least 1. A cost above the capacity never
- * fits: the wait is the time until the bucket is full, and the caller must
- * ask for less (see `fits`).
+ * `retry-after` of a refusal), at least 1. Meaningful only for a cost that
+ * `fits`: above the capacity it is the time until the bucket is full, and no
+ * wait helps (the limiter then gives no wait at all).
  */
 export function retryAfterSeconds(bucket: Bucket, tokens: number, cost: number): number {
   return Math.max(1, Math.ceil(msUntil(bucket, tokens, cost) / 1000));

@@ -1,8 +1,8 @@
-// What a token bucket promises, asked over HTTP of a server whose buckets are
-// in the process or in Redis (rate-limit.test.ts, rate-limit-redis.test.ts):
-// a burst up to the capacity, then one more each time a token has flowed
-// back, and never more than capacity + refill over any interval, a window's
-// boundary included.
+// Internal: what a token bucket promises, asked over HTTP of a server whose
+// buckets are in the process or in Redis (rate-limit.test.ts,
+// rate-limit-redis.test.ts): a burst up to the capacity, then one more each
+// time a token has flowed back, and never more than capacity + refill over
+// any interval, a window's boundary included.
 import { errorCodes, type TestApi } from './api.js';
 import { insertUser } from './fixtures.js';
 
@@ -20,35 +20,53 @@ interface Accepted {
 
 /**
  * Registers the tests. `start` starts a server with these overrides of the
- * configuration; the window is 2 s, so a token flows back in
- * 2,000 / capacity ms and the tests take a few seconds.
+ * configuration. The windows are short, so the tests take a few seconds.
  */
 export function bucketBehaviour(start: (env: Record<string, string>) => Promise<TestApi>) {
   const WINDOW_MS = 2_000;
 
   it('refuses a burst of writes after the capacity, and allows one more once a token has flowed back', async () => {
+    // A token flows back each 3 s: every margin below is seconds, where a request takes a few ms idle
+    // and a few hundred on a loaded machine.
     const WRITES = 3;
-    const api = await start({ RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_MS / 1000) });
+    const TOKEN_MS = 3_000;
+    const api = await start({ RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_WINDOW_SECONDS: String((WRITES * TOKEN_MS) / 1000) });
     try {
       const user = await insertUser(api.database.pool, 'Burst');
       const token = await api.tokenFor(user.id);
-      for (let index = 1; index <= WRITES; index += 1) expect((await api.request(RENAME, { n: `n${index}` }, { token })).status).toBe(200);
+      // The first write is spent between these two instants; the bucket is empty from the third.
+      const firstSent = Date.now();
+      expect((await api.request(RENAME, { n: 'n1' }, { token })).status).toBe(200);
+      const firstReceived = Date.now();
+      for (let index = 2; index <= WRITES; index += 1) expect((await api.request(RENAME, { n: `n${index}` }, { token })).status).toBe(200);
       const refused = await api.request(RENAME, { n: 'over' }, { token });
-      expect({ status: refused.status, codes: errorCodes(refused) }).toEqual({ status: 429, codes: ['RATE_LIMITED'] });
+      const refusedAfter = Date.now() - firstSent;
+      // Refused unless a token flowed back since the first write: TOKEN_MS, far more than 4 requests take.
+      expect({ status: refused.status, codes: errorCodes(refused), refusedAfter: refusedAfter < TOKEN_MS }).toEqual({
+        status: 429,
+        codes: ['RATE_LIMITED'],
+        refusedAfter: true,
+      });
       expect(refused.errors![0]!.extensions).toMatchObject({ bucket: 'writes' });
-      // Less than one token's refill (667 ms) away: 1 s, rounded up.
-      expect(refused.headers.get('retry-after')).toBe('1');
+      // A token's refill (3 s) less what flowed back since the first write, rounded up.
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeLessThanOrEqual(TOKEN_MS / 1000);
+      expect(retryAfter).toBeGreaterThanOrEqual(Math.max(1, TOKEN_MS / 1000 - Math.ceil(refusedAfter / 1000)));
       expect(refused.headers.get('x-ratelimit-writes-remaining')).toBe('0');
       const full = Number(refused.headers.get('x-ratelimit-writes-reset')) - Date.now() / 1000;
       expect(full).toBeGreaterThan(0);
-      expect(full).toBeLessThanOrEqual(WINDOW_MS / 1000 + 1);
+      expect(full).toBeLessThanOrEqual((WRITES * TOKEN_MS) / 1000 + 1);
 
-      await sleep(WINDOW_MS / WRITES + 20);
+      // A token has flowed back once TOKEN_MS have passed since the first write was spent, at the latest since firstReceived.
+      await sleep(firstReceived + TOKEN_MS + 50 - Date.now());
       const again = await api.request(RENAME, { n: 'refilled' }, { token });
       expect(again.status).toBe(200);
       expect(again.headers.get('x-ratelimit-writes-remaining')).toBe('0');
-      // One token flowed back, and it is spent.
-      expect((await api.request(RENAME, { n: 'over again' }, { token })).status).toBe(429);
+      // One token flowed back, and it is spent: the next is refused until 2 × TOKEN_MS after the first write,
+      // about 3 s from now. (Fixed windows fail one of the two: if a window's boundary passed during the
+      // sleep, this one is allowed too; if not, `again` was refused.)
+      const overAgain = await api.request(RENAME, { n: 'over again' }, { token });
+      expect({ status: overAgain.status, refusedAfter: Date.now() - firstSent < 2 * TOKEN_MS }).toEqual({ status: 429, refusedAfter: true });
       const { rows } = await api.database.pool.query<{ display_name: string }>('SELECT display_name FROM users WHERE id = $1', [user.id]);
       expect(rows[0]!.display_name).toBe('refilled');
     } finally {

@@ -489,8 +489,9 @@ export type QueryUserByUsernameArgs = {
  * `limit` points that refills continuously, in full over the server's window;
  * mutations also spend one from a separate, smaller bucket of writes that
  * refills the same way. Over either limit an operation is refused with
- * HTTP 429, `extensions.code` `RATE_LIMITED` and a `retry-after` header, and
- * nothing of it runs. The same figures come in the `x-ratelimit-limit`,
+ * HTTP 429, `extensions.code` `RATE_LIMITED` and a `retry-after` header
+ * (none when the operation costs more than the bucket holds: no wait helps),
+ * and nothing of it runs. The same figures come in the `x-ratelimit-limit`,
  * `x-ratelimit-remaining`, `x-ratelimit-reset` and `x-ratelimit-cost` headers.
  */
 export type RateLimit = {

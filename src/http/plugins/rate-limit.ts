@@ -18,7 +18,9 @@ export interface RateLimitPluginOptions {
  * signed out, so one user's flood never limits another.
  *
  * Over a limit: HTTP 429, RATE_LIMITED, `retry-after` in seconds, nothing
- * executed and nothing taken. Every metered answer says what is left:
+ * executed and nothing taken. A cost above the capacity never fits: no
+ * `retry-after` then, and `retryAfterSeconds: null`, so a client that
+ * honours it does not retry forever. Every metered answer says what is left:
  * `x-ratelimit-limit` (the bucket's capacity), `x-ratelimit-remaining`,
  * `x-ratelimit-reset` (Unix seconds when the bucket is full again) and
  * `x-ratelimit-cost`; a mutation's also `x-ratelimit-writes-*`;
@@ -43,20 +45,21 @@ export function rateLimitPlugin({ limiter }: RateLimitPluginOptions): ApolloServ
           }
           contextValue.logger.debug({ code: ErrorCode.RateLimited, bucket: verdict.bucket }, 'rate limited');
           const { cost, remaining, limit } = verdict.status;
+          const { retryAfterSeconds } = verdict;
           const message =
             verdict.bucket === 'writes'
-              ? `Too many writes: at most ${verdict.writes?.limit} at once, refilled in full over ${limiter.options.windowSeconds} s. Retry in ${verdict.retryAfterSeconds} s.`
-              : cost > limit
+              ? `Too many writes: at most ${verdict.writes?.limit} at once, refilled in full over ${limiter.options.windowSeconds} s. Retry in ${retryAfterSeconds} s.`
+              : retryAfterSeconds === null
                 ? // No wait makes it fit: the bucket never holds more than its capacity.
                   `Rate limit exceeded: this operation costs ${cost}, more than the ${limit} points the budget holds when full. Ask for less.`
-                : `Rate limit exceeded: this operation costs ${cost} and ${remaining} of ${limit} points are left. Retry in ${verdict.retryAfterSeconds} s, or ask for less.`;
+                : `Rate limit exceeded: this operation costs ${cost} and ${remaining} of ${limit} points are left. Retry in ${retryAfterSeconds} s, or ask for less.`;
           return {
-            http: { status: 429, headers: new HeaderMap([['retry-after', String(verdict.retryAfterSeconds)]]) },
+            http: { status: 429, headers: new HeaderMap(retryAfterSeconds === null ? [] : [['retry-after', String(retryAfterSeconds)]]) },
             body: {
               kind: 'single',
               singleResult: {
                 data: null,
-                errors: [{ message, extensions: { code: ErrorCode.RateLimited, bucket: verdict.bucket, retryAfterSeconds: verdict.retryAfterSeconds } }],
+                errors: [{ message, extensions: { code: ErrorCode.RateLimited, bucket: verdict.bucket, retryAfterSeconds } }],
               },
             },
           };
