@@ -3,6 +3,7 @@
 // leaves the API answering, unmetered, with the outage logged once; the
 // limits come back with Redis.
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createRedisClient, type Redis } from '../../../src/db/redis.js';
 import { startTestApi, errorCodes, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { createTestDatabase, testRedisUrl } from '../../support/database.js';
@@ -158,6 +159,27 @@ describe('when Redis goes away', () => {
     await api.close();
     redis.disconnect();
     await own.close();
+  });
+
+  it('meters on when Redis has lost the script (SCRIPT FLUSH, as after a failover): the client sends it again', async () => {
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    // A deadline no busy machine misses: a late answer would be unmetered, which is not what this asks.
+    const limiter = createRateLimiter({
+      points: 10,
+      writes: 2,
+      windowSeconds: 3600,
+      redis,
+      redisDeadlineMs: 10_000,
+      logger: { warn: () => {}, info: () => {} },
+    });
+    const key = `user:${randomUUID()}`;
+    expect(await limiter.spend(key, 4, false)).toMatchObject({ kind: 'allowed', status: { remaining: 6 } });
+    const cachedScripts = async () => Number(/number_of_cached_scripts:(\d+)/.exec(await redis.info('memory'))?.[1]);
+    await redis.script('FLUSH');
+    expect(await cachedScripts()).toBe(0);
+    expect(await limiter.spend(key, 4, false)).toMatchObject({ kind: 'allowed', status: { remaining: 2 } });
+    expect(await cachedScripts()).toBe(1);
+    expect(limiter.counters.storeFailures).toBe(0);
   });
 
   it('answers every request unmetered, logs the outage once and counts it, and meters again once Redis is back', async () => {
