@@ -103,6 +103,25 @@ function expectServiceUnavailable(result: GraphQLResult<unknown>): void {
   }
 }
 
+/**
+ * Sends `request` while `lock` keeps its statement waiting, kills that one
+ * connection, and expects the answer to say an outage. Returns how long after
+ * the kill was sent the answer came.
+ */
+async function killedWhileWaiting(lock: string, request: () => Promise<GraphQLResult<unknown>>): Promise<number> {
+  const release = await holdLock(lock);
+  try {
+    const pending = request();
+    await waitForLockWait();
+    const killed = performance.now();
+    expect(await terminateConnections("wait_event_type = 'Lock'")).toBe(1);
+    expectServiceUnavailable(await pending);
+    return performance.now() - killed;
+  } finally {
+    await release();
+  }
+}
+
 describe('the real server process (src/main.ts, production)', () => {
   let server: ChildProcess | undefined;
   afterAll(() => {
@@ -217,27 +236,14 @@ describe('an in-process server', () => {
   });
 
   it('answers a query whose connection is killed mid-request with SERVICE_UNAVAILABLE, then recovers', async () => {
-    const release = await holdLock('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
     const logged = logs.length;
-    let toldMs: number | undefined;
-    try {
-      const pending = api.request(VIEWER, {}, { token });
-      await waitForLockWait();
-      const killed = performance.now();
-      expect(await terminateConnections("wait_event_type = 'Lock'")).toBe(1);
-      expectServiceUnavailable(await pending);
-      toldMs = performance.now() - killed;
-    } finally {
-      await release();
-    }
+    const toldMs = await killedWhileWaiting('LOCK TABLE users IN ACCESS EXCLUSIVE MODE', () => api.request(VIEWER, {}, { token }));
     // One warning for the request, not an error (and not a stack) per field.
     expect(warnings(logged).map((line) => [line.level, line.code])).toEqual([[40, 'SERVICE_UNAVAILABLE']]);
     expect(JSON.stringify(warnings(logged))).not.toContain('"stack"');
 
     const [next, nextMs] = await timed(() => api.request(VIEWER, {}, { token }));
-    figures.push(
-      `query's connection killed mid-request → 503 answered ${ms(toldMs ?? Number.NaN)} after the kill; next request answered (200) in ${ms(nextMs)}`,
-    );
+    figures.push(`query's connection killed mid-request → 503 answered ${ms(toldMs)} after the kill; next request answered (200) in ${ms(nextMs)}`);
     expect({ status: next.status, data: next.data }).toEqual({ status: 200, data: { viewer: { username: user.username } } });
   });
 
@@ -258,24 +264,11 @@ describe('an in-process server', () => {
   ])(
     'answers $mutation with SERVICE_UNAVAILABLE when its connection is killed mid-write, writes nothing, then recovers',
     async ({ mutation, lock, send, written }) => {
-      const release = await holdLock(lock);
-      let toldMs: number | undefined;
-      try {
-        const pending = send();
-        await waitForLockWait();
-        const killed = performance.now();
-        expect(await terminateConnections("wait_event_type = 'Lock'")).toBe(1);
-        expectServiceUnavailable(await pending);
-        toldMs = performance.now() - killed;
-      } finally {
-        await release();
-      }
+      const toldMs = await killedWhileWaiting(lock, send);
       expect(await written()).toBe(0);
 
       const [next, nextMs] = await timed<GraphQLResult<unknown>>(send);
-      figures.push(
-        `${mutation}'s connection killed mid-write → 503 answered ${ms(toldMs ?? Number.NaN)} after the kill; next ${mutation} answered (200) in ${ms(nextMs)}`,
-      );
+      figures.push(`${mutation}'s connection killed mid-write → 503 answered ${ms(toldMs)} after the kill; next ${mutation} answered (200) in ${ms(nextMs)}`);
       expect({ status: next.status, errors: next.errors }).toEqual({ status: 200, errors: undefined });
       expect(await written()).toBe(1);
     },

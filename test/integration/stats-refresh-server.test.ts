@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { STATS_REFRESH_LOCK_KEY } from '../../src/jobs/sql.js';
 import { TEST_JWT_SECRET } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { insertConversation, insertMessages, insertUser, refreshStats, type FixtureUser } from '../support/fixtures.js';
+import { insertConversation, insertMessages, insertUser, messagesUntilNow, refreshStats, type FixtureUser } from '../support/fixtures.js';
 import { startServer, type RunningServer } from '../support/processes.js';
 import { blockStatsRefresh, waitForBlockedRefresh } from '../support/refresh-blocker.js';
 
@@ -39,12 +39,7 @@ afterAll(() => database.close());
 
 /** `user` sends `count` messages now, behind the API's back (SQL): no write invalidates anything. */
 async function send(user: FixtureUser, count: number): Promise<void> {
-  const now = Date.now();
-  await insertMessages(
-    database.pool,
-    conversation,
-    Array.from({ length: count }, (_unused, n) => ({ authorId: user.id, at: new Date(now - n * 1000) })),
-  );
+  await insertMessages(database.pool, conversation, messagesUntilNow(user.id, count));
 }
 
 /** The API, refreshing every second, its response cache on (the default). */

@@ -10,7 +10,7 @@ import { STATS_REFRESH_LOCK_KEY } from '../../src/jobs/sql.js';
 import { startStatsRefresher } from '../../src/jobs/stats-refresher.js';
 import { findLeaderboardPage } from '../../src/modules/leaderboards/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { insertConversation, insertMessages, insertUser, refreshStats, type FixtureUser } from '../support/fixtures.js';
+import { insertConversation, insertMessages, insertUser, messagesUntilNow, refreshStats, type FixtureUser } from '../support/fixtures.js';
 import { blockStatsRefresh, waitForBlockedRefresh } from '../support/refresh-blocker.js';
 
 let database: TestDatabase;
@@ -28,12 +28,7 @@ afterAll(() => database.close());
 
 /** `user` sends `count` messages now: the next refresh changes the leaderboards. */
 async function send(user: FixtureUser, count: number): Promise<void> {
-  const now = Date.now();
-  await insertMessages(
-    database.pool,
-    conversation,
-    Array.from({ length: count }, (_unused, n) => ({ authorId: user.id, at: new Date(now - n * 1000) })),
-  );
+  await insertMessages(database.pool, conversation, messagesUntilNow(user.id, count));
 }
 
 /** A JobLogger that keeps what it is told. */

@@ -58,6 +58,12 @@ export interface FixtureMessage {
   at: Date;
 }
 
+/** `count` messages by `authorId` sent just now: the newest now, each other one a second before the next. */
+export function messagesUntilNow(authorId: number, count: number): FixtureMessage[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_unused, n) => ({ authorId, at: new Date(now - n * 1000) }));
+}
+
 /**
  * Messages in a conversation, with what sending them changes: the
  * conversation's last_message_at (and its participants' last_activity_at),

@@ -7,7 +7,7 @@ import { seedDatabase } from '../../../src/db/seed/seed.js';
 import { refreshUserStats } from '../../../src/jobs/refresh-user-stats.js';
 import { LEADERBOARDS } from '../../../src/modules/leaderboards/metrics.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
-import { insertConversation, insertMessages, refreshStats } from '../../support/fixtures.js';
+import { insertConversation, insertMessages, messagesUntilNow, refreshStats } from '../../support/fixtures.js';
 import { liveRanking, type LiveEntry } from '../../support/live-ranking.js';
 import { blockStatsRefresh, waitForBlockedRefresh } from '../../support/refresh-blocker.js';
 
@@ -128,13 +128,8 @@ describe('while a refresh runs', () => {
     const token = await api.tokenFor(climber);
     const before = (await read(token)).seen;
     const conversation = await insertConversation(pool, { participants: [climber, live[0]!.userId], title: 'Climbing' });
-    const now = Date.now();
     const sent = live[0]!.value - live.at(-1)!.value + 1;
-    await insertMessages(
-      pool,
-      conversation,
-      Array.from({ length: sent }, (_unused, n) => ({ authorId: climber, at: new Date(now - n * 1000) })),
-    );
+    await insertMessages(pool, conversation, messagesUntilNow(climber, sent));
 
     const blocker = await blockStatsRefresh(api.database.url);
     const refreshing = refreshUserStats(pool, { statementTimeoutMs: 0 });
