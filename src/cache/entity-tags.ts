@@ -17,7 +17,7 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { nodeTagOfIssuedId } from '../modules/relay/global-id.js';
+import { nodeTagOfIssuedId } from '../graphql/relay/global-id.js';
 import { tags, type Tag } from '../writes/tags.js';
 
 /**

@@ -11,7 +11,7 @@ import { Histogram, Registry } from 'prom-client';
 import type { DatabaseReport } from '../../src/cli/db-report/collect.js';
 import { OPERATION_DURATION_METRIC } from '../../src/cli/db-report/server-metrics.js';
 import { migrate } from '../../src/db/migrate.js';
-import { seedDatabase } from '../../src/db/seed/seed.js';
+import { seedDatabase } from '../../src/cli/seed/seed.js';
 import { findHistoryPages } from '../../src/modules/messages/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startOwnPostgres, type OwnPostgres } from '../support/postgres-server.js';

@@ -8,12 +8,12 @@
 // that serves nothing fails this file.
 import pg from 'pg';
 import type { Queryable } from '../../src/db/pool.js';
-import { seedDatabase } from '../../src/db/seed/seed.js';
+import { seedDatabase } from '../../src/cli/seed/seed.js';
 import { countConversationsOf, countUnread, findInboxPages, findParticipantUsers, findVisibleConversations } from '../../src/modules/conversations/sql.js';
 import { findLeaderboardPage } from '../../src/modules/leaderboards/sql.js';
 import { leaderboardColumn, type LeaderboardMetric, type LeaderboardPeriod } from '../../src/modules/leaderboards/metrics.js';
 import { countMessages, findHistoryPages, findLastMessages, findVisibleMessages } from '../../src/modules/messages/sql.js';
-import type { PageRequest } from '../../src/modules/relay/page-arguments.js';
+import type { PageRequest } from '../../src/graphql/relay/page-arguments.js';
 import { findStatsByUserIds, findUserByUsername, findUsersByIds } from '../../src/modules/users/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 

@@ -1,10 +1,10 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
 import { messageKeyset } from '../messages/keyset.js';
-import { toConnectionPage } from '../relay/connection.js';
-import { connectionResolvers } from '../relay/connection-resolvers.js';
-import { idOfType, toGlobalId } from '../relay/global-id.js';
-import { parsePageArguments } from '../relay/page-arguments.js';
+import { toConnectionPage } from '../../graphql/relay/connection.js';
+import { connectionResolvers } from '../../graphql/relay/connection-resolvers.js';
+import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
+import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
 import { createConversation } from './create-conversation.js';
 import { markConversationRead } from './mark-read.js';
 import { loadVisibleConversation, type VisibleConversation } from './visible.js';

@@ -4,7 +4,7 @@
 import type { Queryable } from '../../db/pool.js';
 import type { UserRow } from '../users/rows.js';
 import { userColumns } from '../users/sql.js';
-import type { PageRequest } from '../relay/page-arguments.js';
+import type { PageRequest } from '../../graphql/relay/page-arguments.js';
 import type { ConversationRow } from './rows.js';
 
 /** The columns of a ConversationRow from conversations aliased `c`. */

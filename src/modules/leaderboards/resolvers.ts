@@ -1,6 +1,6 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { connectionResolvers } from '../relay/connection-resolvers.js';
-import { parsePageSize } from '../relay/page-arguments.js';
+import { connectionResolvers } from '../../graphql/relay/connection-resolvers.js';
+import { parsePageSize } from '../../graphql/relay/page-arguments.js';
 import { decodeLeaderboardCursor, encodeLeaderboardCursor } from './cursor.js';
 import { leaderboardColumn } from './metrics.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from './rows.js';

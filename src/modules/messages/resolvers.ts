@@ -1,8 +1,8 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
 import { loadVisibleConversation } from '../conversations/visible.js';
-import { connectionResolvers } from '../relay/connection-resolvers.js';
-import { idOfType, toGlobalId } from '../relay/global-id.js';
+import { connectionResolvers } from '../../graphql/relay/connection-resolvers.js';
+import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
 import { editMessage } from './edit-message.js';
 import type { MessageRow } from './rows.js';
 import type { Context } from '../../graphql/context.js';

@@ -2,7 +2,7 @@
 // first; batched reads take every key of a DataLoader batch and answer in
 // one statement.
 import type { Queryable } from '../../db/pool.js';
-import type { PageRequest } from '../relay/page-arguments.js';
+import type { PageRequest } from '../../graphql/relay/page-arguments.js';
 import { userColumns } from '../users/sql.js';
 import type { UserRow } from '../users/rows.js';
 import type { MessageRow } from './rows.js';

@@ -2,9 +2,9 @@ import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
 import { conversationKeyset } from '../conversations/keyset.js';
 import { loadInboxPage } from '../conversations/visible.js';
-import { toConnectionPage } from '../relay/connection.js';
-import { idOfType, toGlobalId } from '../relay/global-id.js';
-import { parsePageArguments } from '../relay/page-arguments.js';
+import { toConnectionPage } from '../../graphql/relay/connection.js';
+import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
+import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
 import { findUserByUsername } from './sql.js';
 import { updateProfile } from './update-profile.js';
 

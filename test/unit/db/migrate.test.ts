@@ -1,0 +1,25 @@
+import { readMigrations, splitStatements } from '../../../src/db/migrate.js';
+
+describe('readMigrations', () => {
+  it('reads the migrations in name order and runs index builds outside a transaction', async () => {
+    const migrations = await readMigrations();
+    const names = migrations.map((migration) => migration.name);
+    expect(names).toEqual([...names].sort());
+    expect(names[0]).toMatch(/_init$/);
+    for (const migration of migrations) {
+      expect(migration.checksum).toMatch(/^[0-9a-f]{64}$/);
+      const builds = /CREATE INDEX CONCURRENTLY/.test(migration.sql);
+      const drops = /DROP INDEX CONCURRENTLY/.test(migration.sql);
+      expect(migration.transactional).toBe(!builds && !drops);
+      // every concurrent index change carries its written rollback: a build's drops the index, a drop's builds it again
+      if (builds) expect(migration.down).toMatch(/DROP INDEX CONCURRENTLY IF EXISTS/);
+      if (drops) expect(migration.down).toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS/);
+    }
+  });
+});
+
+describe('splitStatements', () => {
+  it('splits on semicolons that end a line and drops comments', () => {
+    expect(splitStatements('-- why\nCREATE INDEX a ON t (x);\n\nDROP INDEX b;\n')).toEqual(['CREATE INDEX a ON t (x)', 'DROP INDEX b']);
+  });
+});
