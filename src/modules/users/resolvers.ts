@@ -1,12 +1,16 @@
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
-import { conversationKeyset } from '../conversations/keyset.js';
-import { loadInboxPage } from '../conversations/visible.js';
-import { toConnectionPage } from '../../graphql/relay/connection.js';
 import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
-import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
+import type { NodeFetchers } from '../node/resolvers.js';
 import { findUserByUsername } from './sql.js';
 import { updateProfile } from './update-profile.js';
+
+/** node(id:) for users and their statistics: public, like the profile; null when there is none. */
+export const userNodes: Pick<NodeFetchers, 'User' | 'UserStats'> = {
+  User: (id, { loaders }) => loaders.userById.load(idOfType(id, 'User', 'id')),
+  // Null until the statistics have been computed for the user.
+  UserStats: (id, { loaders }) => loaders.statsByUser.load(idOfType(id, 'UserStats', 'id')),
+};
 
 export const userResolvers: Resolvers = {
   Query: {
@@ -33,11 +37,6 @@ export const userResolvers: Resolvers = {
     // Private: its owner sees it, nobody else does.
     email: (user, _args, { viewer }) => (viewer?.id === user.id ? user.email : null),
     stats: (user, _args, { loaders }) => loaders.statsByUser.load(user.id),
-    conversations: async (user, args, context) => {
-      const page = parsePageArguments(args);
-      const rows = await loadInboxPage(context, user.id, page);
-      return toConnectionPage(rows, page, conversationKeyset, () => context.loaders.conversationCountByUser.load(user.id));
-    },
   },
 
   UserStats: {
