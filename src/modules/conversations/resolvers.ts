@@ -1,3 +1,4 @@
+import { listTagOfParent, type ListTags } from '../../cache/entity-tags.js';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
 import { toConnectionPage } from '../../graphql/relay/connection.js';
@@ -9,6 +10,15 @@ import { createConversation } from './create-conversation.js';
 import { conversationKeyset } from './keyset.js';
 import { markConversationRead } from './mark-read.js';
 import { loadInboxPage, loadVisibleConversation, type VisibleConversation } from './visible.js';
+import { tags } from '../../writes/tags.js';
+
+/** The tags of the lists this domain resolves (see ListTags). */
+export const conversationListTags: ListTags = {
+  // The inbox: every write that adds to it, reorders it or changes its unread counts touches Inbox:<its owner>.
+  'User.conversations': listTagOfParent(tags.inbox),
+  // Fixed when the conversation is created: a write that changed them would touch the conversation.
+  'Conversation.participants': listTagOfParent(tags.conversation),
+};
 
 /** node(id:) for conversations: the viewer's own, NOT_FOUND for any other. */
 export const conversationNodes: Pick<NodeFetchers, 'Conversation'> = {

@@ -1,3 +1,4 @@
+import { listTagOfParent, type ListTags } from '../../cache/entity-tags.js';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
 import { NotFoundError } from '../../graphql/errors.js';
@@ -12,6 +13,7 @@ import type { MessageRow } from './rows.js';
 import type { Context } from '../../graphql/context.js';
 import type { UserRow } from '../users/rows.js';
 import { sendMessage } from './send-message.js';
+import { tags } from '../../writes/tags.js';
 
 async function loadAuthor(loaders: Context['loaders'], message: MessageRow): Promise<UserRow> {
   const author = await loaders.userById.load(message.authorId);
@@ -19,6 +21,12 @@ async function loadAuthor(loaders: Context['loaders'], message: MessageRow): Pro
   if (!author) throw new Error(`message ${message.id}: author ${message.authorId} does not exist`);
   return author;
 }
+
+/** The tags of the lists this domain resolves (see ListTags): a conversation's messages, whole or previewed. */
+export const messageListTags: ListTags = {
+  'Conversation.messages': listTagOfParent(tags.messages),
+  'Conversation.recentMessages': listTagOfParent(tags.messages),
+};
 
 /** node(id:) for messages: in the viewer's conversations only, NOT_FOUND for any other. */
 export const messageNodes: Pick<NodeFetchers, 'Message'> = {

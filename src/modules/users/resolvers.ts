@@ -1,9 +1,16 @@
+import type { ListTags } from '../../cache/entity-tags.js';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
 import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
 import type { NodeFetchers } from '../node/resolvers.js';
 import { findUserByUsername } from './sql.js';
 import { updateProfile } from './update-profile.js';
+import { tags } from '../../writes/tags.js';
+
+/** The tags of the fields this domain resolves from many rows (see ListTags): a refresh of the statistics changes every user's. */
+export const userListTags: ListTags = {
+  'User.stats': () => tags.stats(),
+};
 
 /** node(id:) for users and their statistics: public, like the profile; null when there is none. */
 export const userNodes: Pick<NodeFetchers, 'User' | 'UserStats'> = {
