@@ -56,6 +56,16 @@ module.exports = {
     ...layerRules,
     ...siblingRules,
     {
+      name: 'domain-resolvers-call-another-domain',
+      comment:
+        'A domain owns the fields it resolves, whatever type they sit on (docs/design.md, Layers): a field answered by ' +
+        "another domain's loaders or SQL belongs in that domain's resolvers (conversations/ declares User.conversations). " +
+        'Types (rows, NodeFetchers) may be shared.',
+      severity: 'error',
+      from: { path: '^src/modules/([^/]+)/resolvers\\.ts$' },
+      to: { path: '^src/modules/[^/]+/', pathNot: '^src/modules/$1/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'src-imports-tests-or-bench',
       comment: 'The product never imports its tests or benchmarks.',
       severity: 'error',

@@ -19,6 +19,7 @@ import { createOperationLabels, type OperationLabels } from '../observability/op
 import { createAllowList, type AllowList } from '../persisted-queries/allow-list.js';
 import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
 import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
+import { listTags } from '../modules/resolvers.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import type { Tag } from '../writes/tags.js';
 import { createRequestContext, type RequestInput } from './context.js';
@@ -114,7 +115,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
         };
 
   const responseCache = config.responseCache
-    ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger })
+    ? createOperationCache({ schema, listTags, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger })
     : undefined;
 
   const metrics =

@@ -308,7 +308,7 @@ describe('npm run db:report with pg_stat_statements loaded', () => {
     expect(slowest[0]!.query).toContain('pg_sleep');
     expect(slowest[0]!.meanMs).toBeGreaterThanOrEqual(200);
     const history = mostFrequent[0]!;
-    expect(history.query).toMatch(/FROM messages m\s+WHERE k\.forward AND m\.conversation_id = k\.conversation_id/);
+    expect(history.query).toMatch(/FROM messages m\s+WHERE k\.forward AND m\.conversation_id = k\.list_id/);
     expect(history.calls).toBe(25);
     expect(history.rows).toBe(25 * 21);
     expect([...slowest, ...mostFrequent].filter((statement) => /pg_stat_user_indexes|pg_matviews|pg_statio_user_tables/.test(statement.query))).toEqual([]);

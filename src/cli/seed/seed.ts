@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { lockStatsRefresh, refreshUserStatsInTransaction } from '../../jobs/refresh-user-stats.js';
+import { refreshUserStatsInTransaction, STATS_REFRESH_LOCK_KEY } from '../../jobs/refresh-user-stats.js';
 import { withTransaction } from '../../db/transaction.js';
 import type { SeedOptions } from './options.js';
 import { resolveSeedOptions } from './options.js';
@@ -8,7 +8,6 @@ import { PHRASE_POOL_SIZE, planSeed } from './plan.js';
 import {
   advanceSequences,
   analyzeSeededTables,
-  configureSeedTransaction,
   dropIndexesAndForeignKeys,
   hasAnyUser,
   insertConversations,
@@ -16,8 +15,9 @@ import {
   insertMessages,
   insertParticipants,
   insertUsers,
-  lockSeed,
   recreateStructure,
+  SEED_LOCK_KEY,
+  SEED_TRANSACTION_SETTINGS,
   stageLastPosts,
   stageSeedPlan,
   truncateSeededTables,
@@ -95,13 +95,15 @@ export async function seedDatabase(pool: pg.Pool, options: SeedOptions, onProgre
   let dailyActivityRows = 0;
   let participants = 0;
   let messages = 0;
-  await withTransaction(pool, async (client) => {
-    await configureSeedTransaction(client);
-    await lockSeed(client);
+  const locks = [
+    { key: SEED_LOCK_KEY, wait: 'block' },
     // Taken before anything changes: until the commit, scheduled refreshes
-    // skip instead of queueing on the tables this transaction locks, and the
-    // seed's own refresh at the end can never wait on one of them (a deadlock).
-    await lockStatsRefresh(client);
+    // skip instead of queueing on the tables this transaction locks (they
+    // never read half-loaded tables), and the seed's own refresh at the end
+    // can never wait on one of them (a deadlock).
+    { key: STATS_REFRESH_LOCK_KEY, wait: 'block' },
+  ] as const;
+  await withTransaction(pool, { ...SEED_TRANSACTION_SETTINGS, locks }, async (client) => {
     if (resolved.reset) await truncateSeededTables(client);
     else if (await hasAnyUser(client)) throw new SeedRefusedError();
     // Built once at the end instead of kept up row by row: most of the time a seed takes.

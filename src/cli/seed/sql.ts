@@ -2,6 +2,7 @@
 // inside seedDatabase's transaction, on its client; staging tables are
 // temporary and dropped at commit.
 import type pg from 'pg';
+import type { TransactionSettings } from '../../db/transaction.js';
 import { levelForXpSql, XP_PER_MESSAGE } from '../../modules/users/xp.js';
 import type { PlannedConversation, PlannedParticipant, PlannedUser } from './plan.js';
 
@@ -19,27 +20,23 @@ export async function hasAnyUser(db: Db | pg.Pool): Promise<boolean> {
   return rows[0]?.exists ?? false;
 }
 
-// Two seeds at once would both see an empty database; the second waits here
-// and then finds the first one's users.
-const SEED_LOCK_KEY = 72707370;
-
-export async function lockSeed(db: Db): Promise<void> {
-  await db.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK_KEY]);
-}
+// Two seeds at once would both see an empty database: the second waits for
+// this lock (seedDatabase's transaction takes it first) and then finds the
+// first one's users.
+export const SEED_LOCK_KEY = 72707370;
 
 /**
- * Settings for this transaction only: no statement timeout (the pool's is
- * meant for API requests), room for the sorts, hash aggregates and index
- * builds, and no wait for the WAL flush at commit: a seed lost in a crash is
- * run again.
+ * Settings for the seed's transaction only: no statement timeout (the
+ * pool's is meant for API requests), room for the sorts, hash aggregates
+ * and index builds, and no wait for the WAL flush at commit: a seed lost in
+ * a crash is run again.
  */
-export async function configureSeedTransaction(db: Db): Promise<void> {
-  await db.query(`
-    SET LOCAL statement_timeout = 0;
-    SET LOCAL synchronous_commit = off;
-    SET LOCAL work_mem = '64MB';
-    SET LOCAL maintenance_work_mem = '256MB'`);
-}
+export const SEED_TRANSACTION_SETTINGS: TransactionSettings = {
+  statementTimeoutMs: 0,
+  synchronousCommit: false,
+  workMem: '64MB',
+  maintenanceWorkMem: '256MB',
+};
 
 /** An index or a foreign key dropped for the load, and the statement that puts it back as it was. */
 export interface DroppedStructure {

@@ -1,10 +1,8 @@
 import type { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { requireViewer } from '../../graphql/viewer.js';
-import { NotFoundError } from '../../graphql/errors.js';
-import { loadVisibleConversation } from '../conversations/visible.js';
-import { fromGlobalId, idOfType } from '../../graphql/relay/global-id.js';
+import type { Resolvers, ResolversParentTypes } from '../../generated/graphql/resolvers.js';
+import type { Context } from '../../graphql/context.js';
+import { fromGlobalId, type NodeType } from '../../graphql/relay/global-id.js';
 
 /**
  * graphql-scalars' DateTime without its generic description: graphql-tools
@@ -13,34 +11,29 @@ import { fromGlobalId, idOfType } from '../../graphql/relay/global-id.js';
  */
 const { description: _genericDescription, ...dateTime } = DateTimeResolver.toConfig();
 
-/** Query.node, the Node interface and the scalars every domain shares. */
-export const nodeResolvers: Resolvers = {
-  DateTime: dateTime as unknown as GraphQLScalarType,
+/** The row of any Node type. */
+export type NodeRow = ResolversParentTypes['Node'];
 
-  Query: {
-    node: async (_parent, { id }, context) => {
-      const { type } = fromGlobalId(id, 'id');
-      switch (type) {
-        case 'User':
-          return context.loaders.userById.load(idOfType(id, 'User', 'id'));
-        case 'Conversation':
-          requireViewer(context);
-          return loadVisibleConversation(context, idOfType(id, 'Conversation', 'id'));
-        case 'Message': {
-          requireViewer(context);
-          const message = await context.loaders.visibleMessageById.load(idOfType(id, 'Message', 'id'));
-          if (!message) throw new NotFoundError('Message', id);
-          return message;
-        }
-        case 'UserStats':
-          // Public, like the user's profile; null until the statistics have been computed for the user.
-          return context.loaders.statsByUser.load(idOfType(id, 'UserStats', 'id'));
-      }
+/**
+ * How `node(id:)` finds an object of one type: `id` is the global id,
+ * checked to be of that type. Each domain supplies the fetchers of the
+ * types it owns, with its own rules (a conversation is visible to its
+ * participants only); null or NOT_FOUND when there is none to see.
+ */
+export type NodeFetchers = { [Type in NodeType]: (id: string, context: Context) => Promise<NodeRow | null> };
+
+/** Query.node, the Node interface and the scalars every domain shares; `fetchers`: every Node type's, from the domains that own them. */
+export function nodeResolvers(fetchers: NodeFetchers): Resolvers {
+  return {
+    DateTime: dateTime as unknown as GraphQLScalarType,
+
+    Query: {
+      node: (_parent, { id }, context) => fetchers[fromGlobalId(id, 'id').type](id, context),
     },
-  },
 
-  // Rows carry no type name; each type's row has a column the others lack.
-  Node: {
-    __resolveType: (node) => ('username' in node ? 'User' : 'kind' in node ? 'Conversation' : 'totalMessages' in node ? 'UserStats' : 'Message'),
-  },
-};
+    // Rows carry no type name; each type's row has a column the others lack.
+    Node: {
+      __resolveType: (node) => ('username' in node ? 'User' : 'kind' in node ? 'Conversation' : 'totalMessages' in node ? 'UserStats' : 'Message'),
+    },
+  };
+}

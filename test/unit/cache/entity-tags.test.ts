@@ -3,12 +3,13 @@ import { InboxDocument } from '../../../src/generated/graphql/operations.js';
 import { buildSchema, readTypeDefs } from '../../../src/app/schema.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { collectTags, ID_ALIAS, planTags, TYPE_ALIAS, withIdentityFields } from '../../../src/cache/entity-tags.js';
+import { listTags } from '../../../src/modules/resolvers.js';
 
 const schema = buildSchema();
 
 function prepare(source: string) {
   const identity = withIdentityFields(schema, parse(source))!;
-  return { ...identity, plan: planTags(schema, identity.document, getOperationAST(identity.document)!) };
+  return { ...identity, plan: planTags(schema, identity.document, getOperationAST(identity.document)!, listTags) };
 }
 
 const userId = (id: number) => toGlobalId('User', id);
