@@ -55,5 +55,13 @@ export default {
   ],
   // Jest's own reporters otherwise (undefined: its default choice).
   reporters: skipBrowser ? ['default', '<rootDir>/test/support/chromium.mjs'] : undefined,
+  // Half the cores run test files; the other half is left to PostgreSQL,
+  // Redis and the processes the tests start. On the 2-core machine CI runs
+  // on, that is one file at a time in Jest's own process: there one in-band
+  // run already keeps a core busy (4 min 37 s of CPU in its 5 min 22 s) and
+  // PostgreSQL takes the other, and a second worker measured no faster
+  // (integration tier: 294 s in band, 311 s with two); CI fills the second
+  // core with a second lane instead (.ci/run). docs/development.md#workers.
+  maxWorkers: '50%',
   testTimeout: 30_000,
 };
