@@ -1,5 +1,5 @@
 # The API image (docker-compose.yml builds it). scripts/image-tree.mjs runs
-# the same COPY and RUN steps in a folder, and test/integration/image.test.ts
+# the same COPY and RUN steps in a folder, and test/system/image.test.ts
 # checks that they match this file and that the result starts and answers:
 # change both together.
 #

@@ -1,7 +1,7 @@
 // `node scripts/image-tree.mjs <folder>`: builds the container image's files
 // without Docker, by the Dockerfile's own COPY and RUN steps, each stage in a
 // subfolder (<folder>/build, <folder>/deps, <folder>/runtime); the last one is
-// what the image holds in /app. test/integration/image.test.ts checks that
+// what the image holds in /app. test/system/image.test.ts checks that
 // STAGES lists exactly the Dockerfile's steps, then starts the result.
 //
 // Two steps run differently here, and say why: the build stage's `npm ci`

@@ -44,7 +44,7 @@ export class NotFoundError extends ParleyError {
   }
 }
 
-/** The limits an operation is measured against before it runs (README, "Limits"). */
+/** The limits an operation is measured against before it runs (docs/api.md, "Limits"). */
 export type OperationLimit = 'cost' | 'depth' | 'fragmentDepth' | 'nesting' | 'nodes' | 'aliases' | 'rootFields';
 
 /**

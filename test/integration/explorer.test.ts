@@ -2,7 +2,7 @@
 // offers it beside Sandbox (and says Sandbox needs internet); its page and
 // every asset it can load come from the server's own origin, and the text
 // they hold names no other host beyond documentation links and namespaces;
-// production serves neither. (test/integration/explorer-browser.test.ts
+// production serves neither. (test/system/explorer-browser.test.ts
 // runs it in Chromium.)
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';

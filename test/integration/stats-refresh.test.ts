@@ -1,9 +1,7 @@
 // The statistics refresh (src/jobs): one refresher at a time among
 // instances, every run recorded, failures survived, the after-refresh hook
-// called once per success, shutdown cancelling cleanly, and
-// `npm run db:refresh` running the same code.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+// called once per success, shutdown cancelling cleanly (`npm run
+// db:refresh`, the same code as a command: test/system/refresh-cli.test.ts).
 import pg from 'pg';
 import { refreshUserStats, STATS_REFRESH_TAGS, type JobLogger, type RefreshRun, type StatsRefreshedEvent } from '../../src/jobs/refresh-user-stats.js';
 import { STATS_REFRESH_LOCK_KEY } from '../../src/jobs/sql.js';
@@ -12,6 +10,7 @@ import { findLeaderboardPage } from '../../src/modules/leaderboards/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { insertConversation, insertMessages, insertUser, messagesUntilNow, refreshStats, type FixtureUser } from '../support/fixtures.js';
 import { blockStatsRefresh, waitForBlockedRefresh } from '../support/refresh-blocker.js';
+import { lastRefreshId, refreshesSince } from '../support/refresh-log.js';
 
 let database: TestDatabase;
 let users: FixtureUser[];
@@ -36,21 +35,6 @@ function recordingLogger(): JobLogger & { lines: { level: string; message: strin
   const lines: { level: string; message: string }[] = [];
   const keep = (level: string) => (_fields: object, message: string) => void lines.push({ level, message });
   return { lines, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
-}
-
-/** The refresh log since row `afterId`, oldest first. */
-async function refreshesSince(afterId: number) {
-  const { rows } = await database.pool.query<{ id: number; outcome: string; rows: number | null; error: string | null; durationMs: number; ordered: boolean }>(
-    `SELECT id::integer, outcome, rows, error, duration_ms AS "durationMs", started_at <= finished_at AS ordered
-     FROM materialized_view_refreshes WHERE id > $1 ORDER BY id`,
-    [afterId],
-  );
-  return rows;
-}
-
-async function lastRefreshId(): Promise<number> {
-  const { rows } = await database.pool.query<{ id: number }>('SELECT coalesce(max(id), 0)::integer AS id FROM materialized_view_refreshes');
-  return rows[0]!.id;
 }
 
 /** The top of the messages leaderboard as readers see it now. */
@@ -80,14 +64,14 @@ function tickWatcher() {
 
 describe('refreshUserStats', () => {
   it('refreshes both views, records the run with its rows and calls the hook once with the tags to invalidate', async () => {
-    const since = await lastRefreshId();
+    const since = await lastRefreshId(database.pool);
     await send(users[1]!, 5);
     const events: StatsRefreshedEvent[] = [];
     const logger = recordingLogger();
     const run = await refreshUserStats(database.pool, { statementTimeoutMs: 10_000, logger, afterRefresh: (event) => void events.push(event) });
 
     expect(run).toMatchObject({ outcome: 'succeeded', rows: 3, error: null });
-    expect(await refreshesSince(since)).toEqual([expect.objectContaining({ outcome: 'succeeded', rows: 3, error: null, ordered: true })]);
+    expect(await refreshesSince(database.pool, since)).toEqual([expect.objectContaining({ outcome: 'succeeded', rows: 3, error: null, ordered: true })]);
     expect((await topByMessages()).map((entry) => [entry.userId, entry.value, entry.rank])).toEqual([
       [users[1]!.id, 5, 1],
       [users[0]!.id, 3, 2],
@@ -113,7 +97,7 @@ describe('refreshUserStats', () => {
   });
 
   it('two started together (two instances) refresh once; the other skips, records and logs the skip', async () => {
-    const since = await lastRefreshId();
+    const since = await lastRefreshId(database.pool);
     const instances = [new pg.Pool({ connectionString: database.url, max: 2 }), new pg.Pool({ connectionString: database.url, max: 2 })];
     const loggers = [recordingLogger(), recordingLogger()];
     const events: StatsRefreshedEvent[] = [];
@@ -132,7 +116,7 @@ describe('refreshUserStats', () => {
       await blocker.release();
       await Promise.all(instances.map((pool) => pool.end()));
     }
-    expect((await refreshesSince(since)).map((row) => [row.outcome, row.rows, row.error])).toEqual([
+    expect((await refreshesSince(database.pool, since)).map((row) => [row.outcome, row.rows, row.error])).toEqual([
       ['skipped', null, null],
       ['succeeded', 3, null],
     ]);
@@ -147,11 +131,11 @@ describe('refreshUserStats', () => {
 
   it('does nothing, and records nothing, when another instance refreshed within dueAfterMs', async () => {
     await refreshStats(database.pool);
-    const since = await lastRefreshId();
+    const since = await lastRefreshId(database.pool);
     const events: StatsRefreshedEvent[] = [];
     const notDue = await refreshUserStats(database.pool, { statementTimeoutMs: 10_000, dueAfterMs: 60_000, afterRefresh: (event) => void events.push(event) });
     expect(notDue.outcome).toBe('not-due');
-    expect(await refreshesSince(since)).toEqual([]);
+    expect(await refreshesSince(database.pool, since)).toEqual([]);
     const due = await refreshUserStats(database.pool, { statementTimeoutMs: 10_000, dueAfterMs: 0, afterRefresh: (event) => void events.push(event) });
     expect(due.outcome).toBe('succeeded');
     expect(events).toHaveLength(1);
@@ -160,7 +144,7 @@ describe('refreshUserStats', () => {
 
 describe('startStatsRefresher', () => {
   it('survives a failed refresh (statement timeout): the old figures stay readable, the failure is recorded, the next tick succeeds', async () => {
-    const since = await lastRefreshId();
+    const since = await lastRefreshId(database.pool);
     const before = await topByMessages();
     await send(users[2]!, 9);
     const watcher = tickWatcher();
@@ -191,7 +175,7 @@ describe('startStatsRefresher', () => {
       await refresher.stop();
     }
     // Failures while the blocker held (one, or two if it outlived a tick), then successes.
-    const outcomes = (await refreshesSince(since)).map((row) => row.outcome);
+    const outcomes = (await refreshesSince(database.pool, since)).map((row) => row.outcome);
     const firstSuccess = outcomes.indexOf('succeeded');
     expect(firstSuccess).toBeGreaterThan(0);
     expect(new Set(outcomes.slice(0, firstSuccess))).toEqual(new Set(['failed']));
@@ -200,7 +184,7 @@ describe('startStatsRefresher', () => {
 
   it('stop() cancels a refresh in progress: rolled back, recorded as cancelled, lock released, no tick after', async () => {
     await refreshStats(database.pool);
-    const since = await lastRefreshId();
+    const since = await lastRefreshId(database.pool);
     const before = await topByMessages();
     await send(users[0]!, 20);
     const watcher = tickWatcher();
@@ -223,7 +207,9 @@ describe('startStatsRefresher', () => {
       await blocker.release();
     }
     expect(watcher.runs.map((run) => run.outcome).filter((outcome) => outcome !== 'not-due')).toEqual(['cancelled']);
-    expect((await refreshesSince(since)).map((row) => [row.outcome, row.error])).toEqual([['cancelled', 'cancelled: the process is shutting down']]);
+    expect((await refreshesSince(database.pool, since)).map((row) => [row.outcome, row.error])).toEqual([
+      ['cancelled', 'cancelled: the process is shutting down'],
+    ]);
     const { rows: locks } = await database.pool.query(
       `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $1
        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
@@ -238,7 +224,7 @@ describe('startStatsRefresher', () => {
   });
 
   it('survives losing its connection mid-refresh: recorded through another, the process goes on, the next tick succeeds', async () => {
-    const since = await lastRefreshId();
+    const since = await lastRefreshId(database.pool);
     await send(users[1]!, 30);
     const watcher = tickWatcher();
     const blocker = await blockStatsRefresh(database.url);
@@ -264,47 +250,19 @@ describe('startStatsRefresher', () => {
       await blocker.release();
       await refresher.stop();
     }
-    expect((await refreshesSince(since)).map((row) => [row.outcome, row.error]).slice(0, 2)).toEqual([
+    expect((await refreshesSince(database.pool, since)).map((row) => [row.outcome, row.error]).slice(0, 2)).toEqual([
       ['failed', 'terminating connection due to administrator command'],
       ['succeeded', null],
     ]);
   });
 
   it('starts nothing with an interval of 0', async () => {
-    const since = await lastRefreshId();
+    const since = await lastRefreshId(database.pool);
     const logger = recordingLogger();
     const refresher = startStatsRefresher({ pool: database.pool, logger, intervalSeconds: 0, statementTimeoutMs: 1_000 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     await refresher.stop();
-    expect(await refreshesSince(since)).toEqual([]);
+    expect(await refreshesSince(database.pool, since)).toEqual([]);
     expect(logger.lines).toEqual([{ level: 'info', message: 'statistics refresh off (STATS_REFRESH_INTERVAL_SECONDS=0)' }]);
-  });
-});
-
-describe('npm run db:refresh', () => {
-  const run = promisify(execFile);
-  const refreshCli = () =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/refresh.ts'], { env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: database.url } }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-    );
-
-  it('refreshes now, records it, and prints the rows and the duration', async () => {
-    const since = await lastRefreshId();
-    const result = await refreshCli();
-    expect(result).toEqual({ code: 0, stdout: expect.stringMatching(/^refreshed user_stats_summary: 3 rows in \d+ ms\n$/), stderr: '' });
-    expect((await refreshesSince(since)).map((row) => [row.outcome, row.rows])).toEqual([['succeeded', 3]]);
-  });
-
-  it('says so and exits 1 when another refresh holds the lock', async () => {
-    const holder = await database.pool.connect();
-    try {
-      await holder.query('SELECT pg_advisory_lock($1)', [STATS_REFRESH_LOCK_KEY]);
-      const result = await refreshCli();
-      expect(result).toEqual({ code: 1, stdout: '', stderr: 'skipped: another refresh of user_stats_summary is running; run again once it ends\n' });
-    } finally {
-      await holder.query('SELECT pg_advisory_unlock($1)', [STATS_REFRESH_LOCK_KEY]);
-      holder.release();
-    }
   });
 });

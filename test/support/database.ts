@@ -1,5 +1,5 @@
 // Internal: a fresh, migrated database for one test file, copied from the
-// run's template (see test/integration/global-setup.mjs) and dropped by the
+// run's template (see test/support/global-setup.mjs) and dropped by the
 // global teardown.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -16,7 +16,7 @@ function requireEnv(name: string): string {
   // The global setup could not reach PostgreSQL: say so, not that a variable is unset.
   if (process.env.PARLEY_TEST_SETUP_ERROR) throw new Error(process.env.PARLEY_TEST_SETUP_ERROR);
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is unset: run integration tests through jest (test/integration/global-setup.mjs)`);
+  if (!value) throw new Error(`${name} is unset: run integration tests through jest (test/support/global-setup.mjs)`);
   return value;
 }
 

@@ -3,7 +3,6 @@
 // 200, no stack trace) and writes nothing. The same request with a valid
 // token succeeds, so it is the token that was refused.
 import { SignJWT } from 'jose';
-import type pg from 'pg';
 import type { DocumentNode } from 'graphql';
 import {
   CreateConversationDocument,
@@ -14,20 +13,12 @@ import {
 } from '../../../src/generated/graphql/operations.js';
 import { createAuth } from '../../../src/graphql/auth.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
-import { startTestApi, TEST_JWT_SECRET, type RequestOptions, type TestApi } from '../../support/api.js';
+import { TEST_JWT_SECRET, type RequestOptions } from '../../support/api.js';
 import { snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser } from '../../support/fixtures.js';
+import { api, minutesAgo, pool, useMutationApi } from '../../support/mutation-api.js';
 
-let api: TestApi;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  api = await startTestApi();
-  pool = api.database.pool;
-});
-afterAll(() => api.close());
-
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+useMutationApi();
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);

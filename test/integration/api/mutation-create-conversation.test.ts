@@ -1,21 +1,14 @@
 // createConversation over HTTP: groups, direct conversations kept single
 // (even under concurrent requests), the creator as owner, and input refused
 // with BAD_USER_INPUT naming the field, leaving nothing half-written.
-import type pg from 'pg';
 import { CreateConversationDocument } from '../../../src/generated/graphql/operations.js';
 import { fromGlobalId, toGlobalId } from '../../../src/graphql/relay/global-id.js';
-import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
+import { type GraphQLResult } from '../../support/api.js';
 import { expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertUser, refuseWrites, type FixtureUser } from '../../support/fixtures.js';
+import { api, pool, useMutationApi } from '../../support/mutation-api.js';
 
-let api: TestApi;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  api = await startTestApi();
-  pool = api.database.pool;
-});
-afterAll(() => api.close());
+useMutationApi();
 
 async function rowCounts(): Promise<{ conversations: number; participants: number }> {
   const { rows } = await pool.query<{ conversations: number; participants: number }>(

@@ -1,23 +1,13 @@
 // editMessage over HTTP: by the author only, invisible outside the editor's
 // conversations, with the same body rules as sendMessage; nothing written
 // when refused.
-import type pg from 'pg';
 import { EditMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
-import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectIndistinguishable, expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../../support/fixtures.js';
+import { api, minutesAgo, pool, useMutationApi } from '../../support/mutation-api.js';
 
-let api: TestApi;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  api = await startTestApi();
-  pool = api.database.pool;
-});
-afterAll(() => api.close());
-
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+useMutationApi();
 
 interface Fixture {
   author: FixtureUser;

@@ -1,22 +1,12 @@
 // markConversationRead over HTTP: unread counts drop to 0, read positions
 // never move backwards, and a conversation the caller is not in does not exist.
-import type pg from 'pg';
 import { MarkConversationReadDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
-import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectIndistinguishable, expectOneError, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, setLastRead, type FixtureUser } from '../../support/fixtures.js';
+import { api, minutesAgo, pool, useMutationApi } from '../../support/mutation-api.js';
 
-let api: TestApi;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  api = await startTestApi();
-  pool = api.database.pool;
-});
-afterAll(() => api.close());
-
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+useMutationApi();
 
 async function unreadCount(conversationId: number, user: FixtureUser): Promise<number> {
   const result = await api.request<{ conversation: { unreadCount: number } }>(

@@ -1,26 +1,14 @@
 // sendMessage over HTTP: what one message changes (in one transaction), who
 // may send, and which bodies are refused. Effects are read back from the
 // database, not from the API under test.
-import type pg from 'pg';
 import { SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { fromGlobalId, toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { levelForXp } from '../../../src/modules/users/xp.js';
-import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectIndistinguishable, expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, refuseWrites, setLastRead, type FixtureUser } from '../../support/fixtures.js';
+import { api, minutesAgo, pool, useMutationApi } from '../../support/mutation-api.js';
 
-let api: TestApi;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  api = await startTestApi();
-  pool = api.database.pool;
-});
-afterAll(() => api.close());
-
-const MINUTE = 60_000;
-/** A moment `minutes` before now: fixtures in the past, so a new message is the newest. */
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * MINUTE);
+useMutationApi();
 
 const UNREAD = 'query Unread($id: ID!) { conversation(id: $id) { unreadCount lastMessageAt } }';
 

@@ -1,20 +1,12 @@
 // updateProfile over HTTP: display name and avatar, fields left out kept,
 // refused values named, nothing written when one value is refused.
-import type pg from 'pg';
 import { UpdateProfileDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
-import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertUser, type FixtureUser } from '../../support/fixtures.js';
+import { api, pool, useMutationApi } from '../../support/mutation-api.js';
 
-let api: TestApi;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  api = await startTestApi();
-  pool = api.database.pool;
-});
-afterAll(() => api.close());
+useMutationApi();
 
 async function profileRow(user: FixtureUser) {
   const { rows } = await pool.query<{ display_name: string; avatar_url: string | null; email: string; username: string }>(

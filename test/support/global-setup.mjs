@@ -16,7 +16,7 @@ function databaseUrl(url, database) {
 }
 
 export default async function globalSetup() {
-  // A Jest run started from inside a test (test/unit/test-commands.test.ts)
+  // A Jest run started from inside a test (test/repo/test-commands.test.ts)
   // inherits the outer run's variables: they name the outer run's template,
   // which is not this run's to use or to drop.
   for (const name of ['PARLEY_TEST_TEMPLATE', 'PARLEY_TEST_POSTGRES_URL', 'PARLEY_TEST_REDIS_URL', 'PARLEY_TEST_SETUP_ERROR']) delete process.env[name];

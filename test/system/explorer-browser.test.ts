@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { EXAMPLE_QUERY } from '../../src/http/explorer.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { CHROMIUM, INSTALL_CHROMIUM } from '../support/chromium.mjs';
 import { insertInbox, type InboxFixture } from '../support/fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Screenshots: explorer.png, landing-page.png (gitignored). */
 const RESULTS = path.join(ROOT, 'test-results');
@@ -26,7 +26,7 @@ let context: BrowserContext;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`This test drives Chromium at ${CHROMIUM}, which is not installed: apt-get install -y chromium (.ci/run does).`);
+    throw new Error(`This test drives Chromium at ${CHROMIUM}, which is not installed: ${INSTALL_CHROMIUM} (.ci/run does).`);
   }
   api = await startTestApi();
   inbox = await insertInbox(api.database.pool, { conversations: 2, messagesEach: 3 });

@@ -1,6 +1,6 @@
 // docker-compose.yml as Docker Compose reads it, without a Docker engine:
 // valid against the Compose Specification's schema (test/fixtures/compose-spec),
-// before and after variable interpolation, and saying what the README promises.
+// before and after variable interpolation, and saying what docs/deployment.md promises.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';

@@ -1,7 +1,9 @@
 // `npm run db:report` as an operator runs it, against seeded databases: one
-// on the shared server, where pg_stat_statements is not loaded, and one on a
-// PostgreSQL of this file's own started with it preloaded (the shared server
-// is never reconfigured). Also its flags, --watch, and a server's metrics.
+// on the shared server, whatever it makes of pg_stat_statements (asked of the
+// server: docker-compose.yml's PostgreSQL preloads it, a distribution's does
+// not), and one on a PostgreSQL of this file's own started with it preloaded
+// (the shared server is never reconfigured). Also its flags, --watch, and a
+// server's metrics.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -69,6 +71,26 @@ async function readHistory(url: string, times: number): Promise<void> {
   }
 }
 
+/** What a server makes of pg_stat_statements, asked of it: preloaded (shared_preload_libraries), and created in the database. */
+async function statementStatistics(url: string): Promise<{ preloaded: boolean; created: boolean }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ shared_preload_libraries: string }>('SHOW shared_preload_libraries');
+    const libraries = rows[0]!.shared_preload_libraries.split(',').map((library) => library.trim().replace(/^"|"$/g, ''));
+    const created = await client.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'");
+    return { preloaded: libraries.includes('pg_stat_statements'), created: created.rowCount === 1 };
+  } finally {
+    await client.end();
+  }
+}
+
+/** What the text report says of statements on a server `statementStatistics` described. */
+function statementsText({ preloaded, created }: { preloaded: boolean; created: boolean }): string {
+  if (preloaded && created) return '\nSlowest statements (pg_stat_statements';
+  return preloaded ? 'not available: pg_stat_statements is loaded but not created here' : 'not available: pg_stat_statements is not loaded';
+}
+
 describe('npm run db:report', () => {
   let database: TestDatabase;
 
@@ -116,10 +138,21 @@ describe('npm run db:report', () => {
     expect(messagesCache.tableHitRatio).toBeGreaterThan(0);
     expect(messagesCache.tableHitRatio).toBeLessThanOrEqual(1);
 
-    // The shared server does not preload pg_stat_statements: the report says how to enable it.
-    expect(report.statements.status).toBe('not-loaded');
-    expect(report.statements).toMatchObject({ note: expect.stringContaining("shared_preload_libraries = 'pg_stat_statements'") });
-    expect(report.statements).toMatchObject({ note: expect.stringContaining('CREATE EXTENSION pg_stat_statements') });
+    // Where the server does not preload pg_stat_statements, the report says how to enable it;
+    // where it does, how to create it here, or it reads it.
+    const statistics = await statementStatistics(database.url);
+    if (!statistics.preloaded) {
+      expect(report.statements.status).toBe('not-loaded');
+      expect(report.statements).toMatchObject({ note: expect.stringContaining("shared_preload_libraries = 'pg_stat_statements'") });
+      expect(report.statements).toMatchObject({ note: expect.stringContaining('CREATE EXTENSION pg_stat_statements') });
+    } else if (!statistics.created) {
+      expect(report.statements).toEqual({
+        status: 'not-installed',
+        note: 'pg_stat_statements is loaded but not created here: run CREATE EXTENSION pg_stat_statements; in this database as a superuser.',
+      });
+    } else {
+      expect(report.statements).toMatchObject({ status: 'available', slowest: expect.any(Array), mostFrequent: expect.any(Array) });
+    }
 
     const view = report.materializedViews.views.find((entry) => entry.name === 'user_stats_summary')!;
     expect(report.materializedViews.refreshLog).toBe(true);
@@ -143,12 +176,13 @@ describe('npm run db:report', () => {
   it('prints a readable report with every section', async () => {
     const run = await runReport([], database.url);
     expect(run.code).toBe(0);
+    const statistics = await statementStatistics(database.url);
     for (const heading of [
       'Pool',
       'Tables and materialized views',
       'Indexes',
       'Buffer-cache hit ratio per table',
-      'Statements (pg_stat_statements)',
+      statistics.preloaded && statistics.created ? 'Slowest statements (pg_stat_statements' : 'Statements (pg_stat_statements)',
       'Materialized views',
       'Operations',
     ]) {
@@ -157,7 +191,7 @@ describe('npm run db:report', () => {
     expect(run.stdout).toMatch(/unused: \d+ .*\n(?:.*\n)*\s+report_test_unread_idx on messages, [\d.]+ [kM]?B/);
     expect(run.stdout).toMatch(/user_stats_summary: 100 rows, .*computed \d+ s ago/);
     expect(run.stdout).toContain('last refresh succeeded');
-    expect(run.stdout).toContain('not available: pg_stat_statements is not loaded');
+    expect(run.stdout).toContain(statementsText(statistics));
     expect(run.stdout).toContain('no server metrics');
   });
 

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const THIS_FILE = 'test/unit/self-contained.test.ts';
+const THIS_FILE = 'test/repo/self-contained.test.ts';
 // Spelled in pieces so that this file does not match itself.
 const OUTSIDE = [
   ['DESIGN', '.md'],
