@@ -10,7 +10,6 @@ import { readMigrations, type MigrationFingerprint } from '../db/migrate.js';
 import type { PoolErrorCounts } from '../db/pool.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Redis } from '../db/redis.js';
-import { instrumentPool } from '../db/statement-counter.js';
 import { createAuth, type Auth } from '../graphql/auth.js';
 import type { Context, Db } from '../graphql/context.js';
 import { tokenSecret } from '../graphql/token-secret.js';
@@ -75,8 +74,6 @@ export interface App {
   allowList: AllowList | undefined;
   /** Apollo's persisted-queries setting: false when off, else where documents registered by hash are kept. */
   persistedQueries: false | { cache: KeyValueCache<string> | undefined; ttl: number | null };
-  /** Whether statements are counted per request (x-sql-statements): outside production only. */
-  countsStatements: boolean;
   /** The context of one operation: its viewer, a fresh set of loaders, the one write path. */
   createContext(input: RequestInput): Promise<Context>;
   /** Waits for the response cache's pending writes and closes the Prisma client; the pool and Redis stay the caller's. */
@@ -86,12 +83,6 @@ export interface App {
 /** Assembles the app from its configuration and the connections the caller opened. */
 export async function createApp(config: Config, dependencies: AppDependencies): Promise<App> {
   const { pool, redis } = dependencies;
-  const production = config.env === 'production';
-  // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
-  // of every request: only where someone reads the count (the
-  // x-sql-statements header of development and the tests).
-  const countsStatements = !production;
-  if (countsStatements) instrumentPool(pool);
   const { logger, output: loggerOutput } = createLogger(config, dependencies.logStream);
   const schema = buildSchema();
   const prisma = createPrisma(pool);
@@ -146,7 +137,6 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     operationLabels: createOperationLabels({ known: persistedQueryManifest.operations.map((operation) => operation.name) }),
     allowList,
     persistedQueries,
-    countsStatements,
     createContext: (input) => createRequestContext(contextDependencies, input),
     async close() {
       await responseCache?.drain();

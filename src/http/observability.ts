@@ -17,6 +17,9 @@ declare module 'fastify' {
 /** The request header that asks for `extensions.sql`, outside production: `x-parley-sql: 1`. */
 export const SQL_HEADER = 'x-parley-sql';
 
+/** The response header that tells, outside production, how many SQL statements the request sent. */
+export const STATEMENTS_HEADER = 'x-sql-statements';
+
 /** What `extensions.sql` holds. */
 export interface SqlExtension {
   count: number;
@@ -47,7 +50,9 @@ export interface Observability {
   /**
    * False when nothing would read an observation (metrics off, the log above
    * info, the slow logs off, production): then no hook runs and requests
-   * get the plain pool, as if none of this existed. Decided at start.
+   * get the plain pool, as if none of this existed. Decided at start. Always
+   * true outside production, where every answer to /graphql says its count
+   * of statements (x-sql-statements, read from the same observation).
    */
   enabled: boolean;
   /** The /graphql route's hooks (empty when not enabled). */
@@ -149,6 +154,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   };
   const onSend: onSendHookHandler<unknown> = (request, reply, payload, done) => {
     const observation = request.observation;
+    // Every statement has settled by now: the answer is complete.
+    if (observation && !production) reply.header(STATEMENTS_HEADER, String(observation.statements));
     // Answers refused before Apollo Server (or by it over HTTP): their code is in the body.
     if (observation && observation.errorCode === undefined && reply.statusCode >= 400 && typeof payload === 'string') {
       observation.errorCode = errorCodeOf(payload);

@@ -5,7 +5,6 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { App } from '../app/create-app.js';
-import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import type { Context } from '../graphql/context.js';
 import { createCompiledExecutorGateway } from '../graphql/compiled-executor.js';
 import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
@@ -32,13 +31,6 @@ export interface ParleyServer {
   apollo: ApolloServer<Context>;
   /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
   explorerPath: string | undefined;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set where statements are counted (outside production). */
-    sqlCounter?: StatementCounter;
-  }
 }
 
 /** The GraphQL document of a request's body or query string, when it has one. */
@@ -86,7 +78,6 @@ export async function createServer(app: App): Promise<ParleyServer> {
   const { config, responseCache, rateLimiter, metrics, allowList, auth } = app;
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
-  const countStatements = app.countsStatements;
   const fastify = Fastify({
     loggerInstance: app.logger,
     // Fastify's two lines per request ("incoming request", "request
@@ -177,7 +168,6 @@ export async function createServer(app: App): Promise<ParleyServer> {
   });
 
   fastify.addHook('onRequest', async (request, reply) => {
-    if (countStatements) request.sqlCounter = { count: 0 };
     reply.header('x-request-id', request.id);
   });
   // While draining, responses to requests already in flight close their
@@ -190,19 +180,12 @@ export async function createServer(app: App): Promise<ParleyServer> {
   fastify.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
-  if (countStatements) {
-    // Lets a developer (and the tests) see a request's statement count.
-    fastify.addHook('onSend', async (request, reply) => {
-      if (request.sqlCounter) reply.header('x-sql-statements', String(request.sqlCounter.count));
-    });
-  }
 
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
       app.createContext({
         authorization: request.headers.authorization,
         logger: request.log,
-        sql: request.sqlCounter ?? null,
         clientAddress: request.ip,
         observation: request.observation,
       }),
@@ -241,8 +224,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
         request.log.debug({ code: notListed.extensions.code }, 'operation outside the allow-list');
         return refuse(notListed);
       }
-      const counter = request.sqlCounter;
-      return counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply);
+      return graphqlHandler.call(this, request, reply);
     },
   });
 
