@@ -262,7 +262,7 @@ export type OperationCache = ReturnType<typeof createOperationCache>;
 
 /**
  * The headers of a cacheable answer: `cache-control`, `age`, and `vary`
- * (a hit may come gzip-compressed, see http/cached-answers.ts).
+ * (a hit may come gzip-compressed, see http/response-cache.ts).
  */
 export function cacheHeaders(answer: AnswerMeta, now = Date.now()): { 'cache-control': string; age: string; vary: string } {
   const age = Math.max(0, Math.floor((now - answer.storedAt) / 1000));

@@ -59,13 +59,18 @@ export interface Observability {
   routeHooks: { onRequest?: onRequestHookHandler; onSend?: onSendHookHandler<unknown>; onResponse?: onResponseHookHandler };
   /** Operation, viewer, cost, errors and `extensions.sql`, from inside Apollo Server. */
   plugin: ApolloServerPlugin<Context>;
-  // The three below are functions, not methods: the response cache is handed them alone.
-  /** Whether the request asked for `extensions.sql` (and may have it): the response cache must neither serve nor store it. */
-  wantsSql: (request: FastifyRequest) => boolean;
-  wantsSqlOf: (context: Context) => boolean;
+  // A function, not a method: the response cache is handed it alone.
   /** A stored answer was served before Apollo Server: its operation's name, and the viewer when its token was read. */
   served: (request: FastifyRequest, operationName: string | null, viewer: Viewer | null | undefined) => void;
 }
+
+/**
+ * Whether the request asked for `extensions.sql` (and may have it): the
+ * response cache must neither serve nor store its answer. Judged on the
+ * request's observation, which the route (request.observation) and
+ * Apollo Server (context.observation) share.
+ */
+export const wantsSql = (observation: RequestObservation | null): boolean => observation?.sql !== undefined;
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 const levelEnabled = (log: FastifyBaseLogger, level: 'info' | 'warn') => (LEVELS[log.level] ?? Infinity) <= LEVELS[level]!;
@@ -201,8 +206,6 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     enabled,
     routeHooks: enabled ? { onRequest, onSend, onResponse } : {},
     plugin,
-    wantsSql: (request) => request.observation?.sql !== undefined,
-    wantsSqlOf: (context) => context.observation?.sql !== undefined,
     served(request, operationName, viewer) {
       const observation = request.observation;
       if (!observation) return;

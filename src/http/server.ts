@@ -11,18 +11,17 @@ import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooCom
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import type { RequestParameters } from '../persisted-queries/allow-list.js';
 import { answerBytes } from './answer-bytes.js';
-import { cachedAnswersHook } from './cached-answers.js';
 import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
 import { registerHealthRoutes } from './health.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { createObservability } from './observability.js';
+import { httpResponseCache } from './response-cache.js';
+import { createObservability, wantsSql } from './observability.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
-import { responseCachePlugin } from './plugins/response-cache.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 
 export interface ParleyServer {
@@ -103,6 +102,8 @@ export async function createServer(app: App): Promise<ParleyServer> {
     pretty: app.loggerOutput === 'pretty',
   });
   observability.register(fastify);
+  // Hits served before Apollo Server where they can be, inside it otherwise (http/response-cache.ts).
+  const cached = responseCache ? httpResponseCache({ cache: responseCache, auth, bypass: wantsSql, served: observability.served }) : undefined;
   const apollo = new ApolloServer<Context>({
     // Execution by operations compiled once (graphql-jit), through Apollo's
     // gateway interface; GRAPHQL_JIT=false keeps graphql-js's interpreter.
@@ -136,7 +137,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
       // After every refusal above (it spends only on operations that would run), before anything runs.
       ...(rateLimiter ? [rateLimitPlugin({ limiter: rateLimiter })] : []),
       // After queryCostPlugin: a stored answer keeps the extensions.cost it adds.
-      ...(responseCache ? [responseCachePlugin({ cache: responseCache, bypass: observability.wantsSqlOf })] : []),
+      ...(cached ? [cached.plugin] : []),
       // After the cost and the cache: it reads the cost, and adds extensions.sql to no stored answer.
       ...(observability.enabled ? [observability.plugin] : []),
       // Apollo's cache hints are not used (the response cache reads each
@@ -197,7 +198,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
     ...observability.routeHooks,
     // Last, after observability's, which reads an error's code from the string.
     onSend: [...(observability.routeHooks.onSend ? [observability.routeHooks.onSend] : []), answerBytes],
-    ...(responseCache ? { preHandler: cachedAnswersHook({ cache: responseCache, auth, skip: observability.wantsSql, served: observability.served }) } : {}),
+    ...(cached ? { preHandler: cached.preHandler } : {}),
     handler(request, reply) {
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
