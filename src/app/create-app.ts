@@ -6,6 +6,7 @@ import { createInMemoryStore } from '../cache/memory-store.js';
 import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
 import { createRedisStore } from '../cache/redis-store.js';
 import type { Config } from '../config.js';
+import type { Clock } from '../db/clock.js';
 import { readMigrations, type MigrationFingerprint } from '../db/migrate.js';
 import type { PoolErrorCounts } from '../db/pool.js';
 import { createPrisma } from '../db/prisma.js';
@@ -41,6 +42,12 @@ export interface AppDependencies {
   logStream?: NodeJS.WritableStream;
   /** What the pool lost while idle (db/database.ts), for /metrics. Default: not measured. */
   poolErrors?: PoolErrorCounts;
+  /**
+   * The clock of the response cache and the rate limits (db/clock.ts): their
+   * stores in this process age, expire and refill by it. Default: the
+   * stores' own (Date.now(), and a monotonic clock for expiry and refills).
+   */
+  clock?: Clock;
 }
 
 /**
@@ -82,7 +89,7 @@ export interface App {
 
 /** Assembles the app from its configuration and the connections the caller opened. */
 export async function createApp(config: Config, dependencies: AppDependencies): Promise<App> {
-  const { pool, redis } = dependencies;
+  const { pool, redis, clock } = dependencies;
   const { logger, output: loggerOutput } = createLogger(config, dependencies.logStream);
   const schema = buildSchema();
   const prisma = createPrisma(pool);
@@ -90,7 +97,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
   const migrations = dependencies.migrations ?? (await readMigrations()).map(({ name, checksum }) => ({ name, checksum }));
 
-  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger }) : undefined;
+  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger, clock }) : undefined;
 
   const { mode: persistedQueriesMode, ttlSeconds: persistedQueriesTtl } = config.persistedQueries;
   const allowList = persistedQueriesMode === 'allowlist' ? createAllowList(persistedQueryManifest) : undefined;
@@ -105,7 +112,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
         };
 
   const responseCache = config.responseCache
-    ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger })
+    ? createOperationCache({ schema, store: redis ? createRedisStore({ redis, clock }) : createInMemoryStore({ clock }), logger, clock })
     : undefined;
 
   const metrics =

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Result } from 'ioredis';
+import type { Clock } from '../db/clock.js';
 import { withinDeadline, type Redis } from '../db/redis.js';
 import type { Tag } from '../writes/tags.js';
 import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type ResponseCache } from './response-cache.js';
@@ -17,6 +18,8 @@ export interface RedisStoreOptions {
    * RAISE_FLOOR_SCRIPT). Default: 1,000, the client's commandTimeout.
    */
   invalidationTimeoutMs?: number;
+  /** The time answers are aged by, before Redis is given what is left of their TTL (db/clock.ts); Redis expires them by its own. Default: Date.now(). */
+  clock?: Clock;
 }
 
 // Both scripts run atomically in Redis, so a store and an invalidation of
@@ -142,7 +145,13 @@ function membersOf(reply: unknown): string[] {
  * one script; an invalidation is one script, then slices of its tags'
  * answers dropped a command at a time.
  */
-export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineMs = 50, invalidationTimeoutMs = 1_000 }: RedisStoreOptions): ResponseCache {
+export function createRedisStore({
+  redis,
+  namespace = 'parley:cache:',
+  deadlineMs = 50,
+  invalidationTimeoutMs = 1_000,
+  clock: now = Date.now,
+}: RedisStoreOptions): ResponseCache {
   // defineCommand: EVALSHA, and EVAL on a new connection or when Redis lost the script.
   redis.defineCommand('parleyCacheStore', { lua: STORE_SCRIPT });
   redis.defineCommand('parleyCacheInvalidate', { lua: INVALIDATE_SCRIPT });
@@ -204,7 +213,7 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
   return {
     async get(key) {
       await recover(soon);
-      const at = Date.now();
+      const at = now();
       const [value, epoch, floor] = await soon(redis.mgetBuffer(answerKey(key), epochKey, floorKey));
       const since = { epoch: Number(epoch?.toString('latin1') ?? 0), at };
       const stored = value ? decode(value) : undefined;
@@ -214,8 +223,8 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
 
     async set(key, answer, tags, since) {
       await recover(soon);
-      if (outlivedMemory(since)) return false;
-      const ttl = answer.maxAge * 1000 - (Date.now() - answer.storedAt);
+      if (outlivedMemory(since, now())) return false;
+      const ttl = answer.maxAge * 1000 - (now() - answer.storedAt);
       if (ttl <= 0) return false;
       const stored = await soon(
         redis.parleyCacheStore(

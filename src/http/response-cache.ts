@@ -4,7 +4,7 @@ import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apoll
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { getOperationAST, type DocumentNode, type FormattedExecutionResult } from 'graphql';
 import Negotiator from 'negotiator';
-import { cacheHeaders, type CacheableOperation, type Lead, type OperationCache } from '../cache/operation-cache.js';
+import { type CacheableOperation, type Lead, type OperationCache } from '../cache/operation-cache.js';
 import type { AnswerMeta, CacheLookup } from '../cache/response-cache.js';
 import type { Auth } from '../graphql/auth.js';
 import type { Context } from '../graphql/context.js';
@@ -100,7 +100,7 @@ export function httpResponseCache({ cache, auth, bypass, served }: ResponseCache
   /** A hit, wherever it is served: counted, and the headers it goes out with. */
   const hit = (answer: AnswerMeta): Record<string, string> => {
     cache.counters.hits += 1;
-    return { ...cacheHeaders(answer), 'x-cache': 'HIT' };
+    return { ...cache.headers(answer), 'x-cache': 'HIT' };
   };
 
   /** The key of an answer and what the store holds under it; undefined when the variables cannot be keyed. */
@@ -175,7 +175,7 @@ export function httpResponseCache({ cache, auth, bypass, served }: ResponseCache
           if (!lead) return;
           const body = requestContext.response.body;
           const answer = lead.finish(body.kind === 'single' ? body.singleResult : undefined);
-          if (answer) for (const [name, value] of Object.entries(cacheHeaders(answer))) headers.set(name, value);
+          if (answer) for (const [name, value] of Object.entries(cache.headers(answer))) headers.set(name, value);
         },
       };
     },
