@@ -190,7 +190,7 @@ async function startMode(name: string, responseCache: boolean, redis: Redis | un
     if (!mode.phase) return;
     mode.times[mode.phase].push(reply.elapsedTime);
     if (mode.phase !== 'load') return;
-    mode.statements += request.sqlCounter?.count ?? 0;
+    mode.statements += request.observation?.statements ?? 0;
     mode.responses += 1;
   });
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });

@@ -24,7 +24,6 @@ import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { seedDatabase } from '../src/cli/seed/seed.js';
-import { instrumentPool } from '../src/db/statement-counter.js';
 import { createApp } from '../src/app/create-app.js';
 import { createServer } from '../src/http/server.js';
 import { refreshUserStats } from '../src/jobs/refresh-user-stats.js';
@@ -167,7 +166,7 @@ const config = loadConfig({
   JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
   RESPONSE_CACHE: 'off',
 });
-const pool = instrumentPool(createPool(benchUrl, config.database, { applicationName: 'parley-bench' }));
+const pool = createPool(benchUrl, config.database, { applicationName: 'parley-bench' });
 await migrate(pool, { log: () => {} });
 const { rows: counted } = await pool.query<{ users: number; messages: number }>(
   'SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM messages) AS messages',

@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { StatementCounter } from '../db/statement-counter.js';
 import type { Auth } from '../graphql/auth.js';
 import type { Context, Db } from '../graphql/context.js';
 import type { RequestObservation } from '../observability/request-observation.js';
@@ -22,12 +21,12 @@ export interface RequestInput {
   /** The Authorization header's value, or a connection parameter carrying the same `Bearer <token>`. */
   authorization: string | undefined;
   logger: FastifyBaseLogger;
-  sql: StatementCounter | null;
   /** The caller's network address (Fastify's request.ip). */
   clientAddress: string;
   /**
    * Records every statement the request sends, through its loaders (named),
-   * resolvers and writer. Default: none, the pool as it is.
+   * resolvers and writer: the request log, the metrics, `extensions.sql` and
+   * the x-sql-statements header all read it. Default: none, the pool as it is.
    */
   observation?: RequestObservation | null;
 }
@@ -42,9 +41,8 @@ export async function createRequestContext(dependencies: ContextDependencies, in
   return {
     viewer,
     loaders,
-    db: observation ? { pool, prisma: dependencies.db.prisma } : dependencies.db,
+    db: { pool },
     writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
-    sql: input.sql,
     logger: input.logger,
     clientAddress: input.clientAddress,
     budget: {},

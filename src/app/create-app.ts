@@ -6,11 +6,11 @@ import { createInMemoryStore } from '../cache/memory-store.js';
 import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
 import { createRedisStore } from '../cache/redis-store.js';
 import type { Config } from '../config.js';
+import type { Clock } from '../db/clock.js';
 import { readMigrations, type MigrationFingerprint } from '../db/migrate.js';
 import type { PoolErrorCounts } from '../db/pool.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Redis } from '../db/redis.js';
-import { instrumentPool } from '../db/statement-counter.js';
 import { createAuth, type Auth } from '../graphql/auth.js';
 import type { Context, Db } from '../graphql/context.js';
 import { tokenSecret } from '../graphql/token-secret.js';
@@ -43,6 +43,12 @@ export interface AppDependencies {
   logStream?: NodeJS.WritableStream;
   /** What the pool lost while idle (db/database.ts), for /metrics. Default: not measured. */
   poolErrors?: PoolErrorCounts;
+  /**
+   * The clock of the response cache and the rate limits (db/clock.ts): their
+   * stores in this process age, expire and refill by it. Default: the
+   * stores' own (Date.now(), and a monotonic clock for expiry and refills).
+   */
+  clock?: Clock;
 }
 
 /**
@@ -76,8 +82,6 @@ export interface App {
   allowList: AllowList | undefined;
   /** Apollo's persisted-queries setting: false when off, else where documents registered by hash are kept. */
   persistedQueries: false | { cache: KeyValueCache<string> | undefined; ttl: number | null };
-  /** Whether statements are counted per request (x-sql-statements): outside production only. */
-  countsStatements: boolean;
   /** The context of one operation: its viewer, a fresh set of loaders, the one write path. */
   createContext(input: RequestInput): Promise<Context>;
   /** Waits for the response cache's pending writes and closes the Prisma client; the pool and Redis stay the caller's. */
@@ -86,13 +90,7 @@ export interface App {
 
 /** Assembles the app from its configuration and the connections the caller opened. */
 export async function createApp(config: Config, dependencies: AppDependencies): Promise<App> {
-  const { pool, redis } = dependencies;
-  const production = config.env === 'production';
-  // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
-  // of every request: only where someone reads the count (the
-  // x-sql-statements header of development and the tests).
-  const countsStatements = !production;
-  if (countsStatements) instrumentPool(pool);
+  const { pool, redis, clock } = dependencies;
   const { logger, output: loggerOutput } = createLogger(config, dependencies.logStream);
   const schema = buildSchema();
   const prisma = createPrisma(pool);
@@ -100,7 +98,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
   const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
   const migrations = dependencies.migrations ?? (await readMigrations()).map(({ name, checksum }) => ({ name, checksum }));
 
-  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger }) : undefined;
+  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger, clock }) : undefined;
 
   const { mode: persistedQueriesMode, ttlSeconds: persistedQueriesTtl } = config.persistedQueries;
   const allowList = persistedQueriesMode === 'allowlist' ? createAllowList(persistedQueryManifest) : undefined;
@@ -115,7 +113,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
         };
 
   const responseCache = config.responseCache
-    ? createOperationCache({ schema, listTags, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger })
+    ? createOperationCache({ schema, listTags, store: redis ? createRedisStore({ redis, clock }) : createInMemoryStore({ clock }), logger, clock })
     : undefined;
 
   const metrics =
@@ -147,7 +145,6 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     operationLabels: createOperationLabels({ known: persistedQueryManifest.operations.map((operation) => operation.name) }),
     allowList,
     persistedQueries,
-    countsStatements,
     createContext: (input) => createRequestContext(contextDependencies, input),
     async close() {
       await responseCache?.drain();

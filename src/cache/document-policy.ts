@@ -1,16 +1,6 @@
-import {
-  getNamedType,
-  isCompositeType,
-  Kind,
-  OperationTypeNode,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLCompositeType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { getNamedType, isCompositeType, OperationTypeNode, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { CachePolicies, CachePolicy } from '../graphql/cache-policy.js';
+import { fieldDefinition, fragmentsOf, visitFields } from '../graphql/selections.js';
 
 /**
  * The cache policy of a whole operation, computed from the document and the
@@ -28,60 +18,24 @@ export function documentPolicy(
   operation: OperationDefinitionNode,
 ): CachePolicy | undefined {
   if (operation.operation !== OperationTypeNode.QUERY) return undefined;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const root = schema.getQueryType();
+  if (!root) return undefined;
   let maxAge = Infinity;
   let scope: CachePolicy['scope'] = 'PUBLIC';
   const touch = (policy: CachePolicy | undefined) => {
     maxAge = Math.min(maxAge, policy?.maxAge ?? 0);
     if (policy?.scope === 'PRIVATE') scope = 'PRIVATE';
   };
-  // A fragment's fields are the same wherever it is spread: one visit each.
-  const visitedFragments = new Set<string>();
-
-  const visit = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType) => {
-    for (const selection of selectionSet.selections) {
-      switch (selection.kind) {
-        case Kind.FIELD: {
-          const name = selection.name.value;
-          if (name === '__typename') continue;
-          const field = 'getFields' in parent ? parent.getFields()[name] : undefined;
-          if (!field) {
-            // Introspection (__schema, __type) or a field validation let through: not cacheable.
-            touch(undefined);
-            continue;
-          }
-          touch(policies.field(parent.name, name));
-          const type = getNamedType(field.type);
-          if (isCompositeType(type)) {
-            touch(policies.type(type.name));
-            if (selection.selectionSet) visit(selection.selectionSet, type);
-          }
-          break;
-        }
-        case Kind.INLINE_FRAGMENT: {
-          const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-          if (type && isCompositeType(type)) visit(selection.selectionSet, type);
-          break;
-        }
-        case Kind.FRAGMENT_SPREAD: {
-          const name = selection.name.value;
-          if (visitedFragments.has(name)) break;
-          visitedFragments.add(name);
-          const fragment = fragments.get(name);
-          const type = fragment && schema.getType(fragment.typeCondition.name.value);
-          if (fragment && type && isCompositeType(type)) visit(fragment.selectionSet, type);
-          break;
-        }
-      }
-    }
-  };
-
-  const root = schema.getQueryType();
-  if (!root) return undefined;
   // The root type's own policy is its fields' default, not something an answer includes.
-  visit(operation.selectionSet, root);
+  visitFields(schema, fragmentsOf(document), operation.selectionSet, root, (field, parent) => {
+    const name = field.name.value;
+    if (name === '__typename') return;
+    const definition = fieldDefinition(parent, field);
+    // Introspection (__schema, __type) or a field validation let through: not cacheable.
+    if (!definition) return touch(undefined);
+    touch(policies.field(parent.name, name));
+    const type = getNamedType(definition.type);
+    if (isCompositeType(type)) touch(policies.type(type.name));
+  });
   return { maxAge: Number.isFinite(maxAge) ? maxAge : 0, scope };
 }

@@ -8,7 +8,6 @@ import {
   visit,
   type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLObjectType,
   type GraphQLSchema,
@@ -18,6 +17,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { nodeTagOfIssuedId } from '../graphql/relay/global-id.js';
+import { collectFields, fragmentsOf, fragmentType, selectionType, type Fragments } from '../graphql/selections.js';
 import { tags, type Tag } from '../writes/tags.js';
 
 /**
@@ -83,48 +83,13 @@ const field = (alias: string, name: string): FieldNode => ({
   name: { kind: Kind.NAME, value: name },
 });
 
-/** True when `selectionSet` always selects `id` unaliased on `type` (through fragments that always apply). */
-function selectsPlainId(selectionSet: SelectionSetNode, type: GraphQLObjectType, fragments: Map<string, FragmentDefinitionNode>): boolean {
-  return selectionSet.selections.some((selection) => {
-    if (selection.directives?.length) return false;
-    switch (selection.kind) {
-      case Kind.FIELD:
-        return selection.name.value === 'id' && (!selection.alias || selection.alias.value === 'id');
-      case Kind.INLINE_FRAGMENT:
-        return (!selection.typeCondition || selection.typeCondition.name.value === type.name) && selectsPlainId(selection.selectionSet, type, fragments);
-      case Kind.FRAGMENT_SPREAD: {
-        const fragment = fragments.get(selection.name.value);
-        return fragment?.typeCondition.name.value === type.name && selectsPlainId(fragment.selectionSet, type, fragments);
-      }
-    }
-  });
-}
-
 /**
- * The fields `selectionSet` always selects on `type` (through fragments that
- * always apply, none under a directive), by response key: the nodes
- * graphql-js merges into one field of the result.
+ * The fields `selectionSets` always select on `type`, by response key:
+ * through fragments that always apply (no type condition, or `type`'s own),
+ * none under a directive.
  */
-function alwaysSelected(
-  selectionSet: SelectionSetNode,
-  type: GraphQLObjectType,
-  fragments: Map<string, FragmentDefinitionNode>,
-  into = new Map<string, FieldNode[]>(),
-) {
-  for (const selection of selectionSet.selections) {
-    if (selection.directives?.length) continue;
-    if (selection.kind === Kind.FIELD) {
-      const key = selection.alias?.value ?? selection.name.value;
-      into.set(key, [...(into.get(key) ?? []), selection]);
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      if (!selection.typeCondition || selection.typeCondition.name.value === type.name) alwaysSelected(selection.selectionSet, type, fragments, into);
-    } else {
-      const fragment = fragments.get(selection.name.value);
-      if (fragment?.typeCondition.name.value === type.name) alwaysSelected(fragment.selectionSet, type, fragments, into);
-    }
-  }
-  return into;
-}
+const alwaysSelected = (selectionSets: readonly SelectionSetNode[], type: GraphQLObjectType, fragments: Fragments) =>
+  collectFields(selectionSets, fragments, { always: true, enters: (condition) => condition === undefined || condition === type.name });
 
 /**
  * The document to run: the original, with `__cacheId: id` on each entity
@@ -135,11 +100,8 @@ function alwaysSelected(
  * not cached).
  */
 export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode): { document: DocumentNode; added: boolean } | undefined {
-  const fragments = new Map<string, FragmentDefinitionNode>();
+  const fragments = fragmentsOf(document);
   let reservedInUse = false;
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
   visit(document, {
     Field(node) {
       if (node.alias?.value.startsWith(RESERVED_PREFIX)) reservedInUse = true;
@@ -151,19 +113,17 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
   // The parent type of each field's selection set, found by walking from the
   // root type (and each fragment's type condition) down the field names.
   const rewrite = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType): SelectionSetNode => {
-    const merged = isObjectType(parent) ? alwaysSelected(selectionSet, parent, fragments) : undefined;
+    const merged = isObjectType(parent) ? alwaysSelected([selectionSet], parent, fragments) : undefined;
     const selections = selectionSet.selections.map((selection): SelectionNode => {
-      if (selection.kind === Kind.FIELD && selection.selectionSet && 'getFields' in parent) {
-        const definition = parent.getFields()[selection.name.value];
-        const type = definition && getNamedType(definition.type);
-        if (!type || !isCompositeType(type)) return selection;
+      if (selection.kind === Kind.FIELD && selection.selectionSet) {
+        const type = selectionType(parent, selection);
+        if (!type) return selection;
         const siblings = merged?.get(selection.alias?.value ?? selection.name.value) ?? [];
         return { ...selection, selectionSet: withIdentity(rewrite(selection.selectionSet, type), type, [selection, ...siblings]) };
       }
       if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        if (!type || !isCompositeType(type)) return selection;
-        return { ...selection, selectionSet: rewrite(selection.selectionSet, type) };
+        const type = fragmentType(schema, selection.typeCondition?.name.value, parent);
+        return type ? { ...selection, selectionSet: rewrite(selection.selectionSet, type) } : selection;
       }
       return selection;
     });
@@ -183,7 +143,14 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
         }));
       return { ...selectionSet, selections: [...selectionSet.selections, field(TYPE_ALIAS, '__typename'), ...entityFragments] };
     }
-    if (isEntity(type) && !merged.some((node) => node.selectionSet && selectsPlainId(node.selectionSet, type, fragments))) {
+    const selected = isEntity(type)
+      ? alwaysSelected(
+          merged.flatMap((node) => node.selectionSet ?? []),
+          type,
+          fragments,
+        )
+      : undefined;
+    if (selected && !selected.get('id')?.some((node) => node.name.value === 'id')) {
       added = true;
       return { ...selectionSet, selections: [...selectionSet.selections, field(ID_ALIAS, 'id')] };
     }
@@ -196,8 +163,8 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
       return root ? { ...definition, selectionSet: rewrite(definition.selectionSet, root) } : definition;
     }
     if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-      const type = schema.getType(definition.typeCondition.name.value);
-      return type && isCompositeType(type) ? { ...definition, selectionSet: rewrite(definition.selectionSet, type) } : definition;
+      const type = fragmentType(schema, definition.typeCondition.name.value);
+      return type ? { ...definition, selectionSet: rewrite(definition.selectionSet, type) } : definition;
     }
     return definition;
   });
@@ -239,37 +206,18 @@ export interface ValuePlan {
  * id to read (a bug of withIdentityFields).
  */
 export function planTags(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, listTags: ListTags): ValuePlan | undefined {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentsOf(document);
   const applies = (condition: string | undefined, type: GraphQLObjectType) => {
     if (!condition || condition === type.name) return true;
     const conditionType = schema.getType(condition);
     return conditionType !== undefined && isAbstractType(conditionType) && schema.isSubType(conditionType, type);
-  };
-  const collect = (selectionSet: SelectionSetNode, type: GraphQLObjectType, into: Map<string, FieldNode[]>) => {
-    for (const selection of selectionSet.selections) {
-      if (selection.kind === Kind.FIELD) {
-        const key = selection.alias?.value ?? selection.name.value;
-        const nodes = into.get(key);
-        if (nodes) nodes.push(selection);
-        else into.set(key, [selection]);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        if (applies(selection.typeCondition?.name.value, type)) collect(selection.selectionSet, type, into);
-      } else {
-        const fragment = fragments.get(selection.name.value);
-        if (fragment && applies(fragment.typeCondition.name.value, type)) collect(fragment.selectionSet, type, into);
-      }
-    }
   };
 
   const plan = (type: GraphQLCompositeType, selectionSets: SelectionSetNode[]): ValuePlan | undefined => {
     const types = new Map<string, TypePlan>();
     const concrete = isAbstractType(type) ? schema.getPossibleTypes(type) : [type as GraphQLObjectType];
     for (const object of concrete) {
-      const groups = new Map<string, FieldNode[]>();
-      for (const selectionSet of selectionSets) collect(selectionSet, object, groups);
+      const groups = collectFields(selectionSets, fragments, { enters: (condition) => applies(condition, object) });
       const fields: FieldPlan[] = [];
       for (const [key, nodes] of groups) {
         const name = nodes[0]!.name.value;

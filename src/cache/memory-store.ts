@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Clock } from '../db/clock.js';
 import type { Tag } from '../writes/tags.js';
 import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type ResponseCache } from './response-cache.js';
 
@@ -7,6 +8,13 @@ export interface InMemoryStoreOptions {
   maxBytes?: number;
   /** Tags whose invalidation time is remembered (see InvalidationPoint). Default: 100,000. */
   maxRememberedTags?: number;
+  /**
+   * The time answers are aged by and expire on, and invalidations are
+   * remembered for (db/clock.ts). Default: Date.now() for ages, and the
+   * LRU's own monotonic clock for expiry (a wall clock set back does not
+   * keep answers longer).
+   */
+  clock?: Clock;
 }
 
 interface Entry {
@@ -40,9 +48,13 @@ export function entrySize(answer: CachedAnswer, tags: readonly Tag[]): number {
  * it: writes made through another instance do not invalidate it.
  */
 export function createInMemoryStore(options: InMemoryStoreOptions = {}): ResponseCache {
+  const now = options.clock ?? Date.now;
+  // A given clock also decides expiry, read at every check (no resolution: the LRU would cache a reading for 1 ms of real time).
+  const expiry = options.clock ? { perf: { now: options.clock }, ttlResolution: 0 } : {};
   // A tag held by one answer maps to its key, by several to a set of them.
   const keysByTag = new Map<Tag, string | Set<string>>();
   const entries = new LRUCache<string, Entry>({
+    ...expiry,
     maxSize: options.maxBytes ?? 64 * 1024 * 1024,
     sizeCalculation: (entry) => entrySize(entry.answer, entry.tags),
     dispose: (entry, key) => {
@@ -62,6 +74,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Respons
   // invalidation that would have refused them may have been evicted.
   let forgottenBefore = 0;
   const invalidatedAt = new LRUCache<Tag, number>({
+    ...expiry,
     max: options.maxRememberedTags ?? 100_000,
     ttl: INVALIDATION_MEMORY_MS,
     dispose: (at, _tag, reason) => {
@@ -71,13 +84,13 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Respons
 
   return {
     async get(key) {
-      return { answer: entries.get(key)?.answer, since: { epoch, at: Date.now() } };
+      return { answer: entries.get(key)?.answer, since: { epoch, at: now() } };
     },
 
     async set(key, answer, tags, since) {
-      if (outlivedMemory(since) || since.epoch < forgottenBefore) return false;
+      if (outlivedMemory(since, now()) || since.epoch < forgottenBefore) return false;
       for (const tag of tags) if ((invalidatedAt.get(tag) ?? 0) > since.epoch) return false;
-      const ttl = answer.maxAge * 1000 - (Date.now() - answer.storedAt);
+      const ttl = answer.maxAge * 1000 - (now() - answer.storedAt);
       if (ttl <= 0) return false;
       entries.set(key, { answer, tags }, { ttl });
       // An answer larger than the whole store is refused by the LRU.

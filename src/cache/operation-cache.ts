@@ -4,6 +4,7 @@ import { gzip as gzipCallback, constants as zlibConstants } from 'node:zlib';
 import { getOperationAST, print, printSchema, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../db/clock.js';
 import { readCachePolicies, type CachePolicy } from '../graphql/cache-policy.js';
 import type { Viewer } from '../graphql/viewer.js';
 import type { Tag } from '../writes/tags.js';
@@ -49,6 +50,8 @@ export interface OperationCacheOptions {
   maxDocuments?: number;
   /** Characters of document text those may hold in all. Default: 16 Mi. */
   maxDocumentCharacters?: number;
+  /** When answers are computed, and how old they are when served (db/clock.ts): the store's clock. Default: Date.now(). */
+  clock?: Clock;
 }
 
 /** The answer of an operation that ran, for identical requests that waited for it. */
@@ -87,6 +90,7 @@ export function createOperationCache({
   logger,
   maxDocuments = 1_000,
   maxDocumentCharacters = 16 * 1024 * 1024,
+  clock = Date.now,
 }: OperationCacheOptions) {
   const counters: CacheCounters = createCacheCounters();
   const store = failOpen(rawStore, { logger, counters });
@@ -215,7 +219,7 @@ export function createOperationCache({
           // document and the variables only, like the key: they are kept.
           const text = `${JSON.stringify({ data: result.data, extensions: result.extensions })}\n`;
           serialized.set(result.data, { text, extensions: result.extensions });
-          const answer: AnswerMeta = { storedAt: Date.now(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
+          const answer: AnswerMeta = { storedAt: clock(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
           settle({ result, answer });
           if (!since) {
             release();
@@ -242,6 +246,11 @@ export function createOperationCache({
       await Promise.all([...storing]);
     },
 
+    /** The headers of a cacheable answer (cacheHeaders), aged by the cache's clock. */
+    headers(answer: AnswerMeta): ReturnType<typeof cacheHeaders> {
+      return cacheHeaders(answer, clock());
+    },
+
     /** Apollo Server's `stringifyResult`: reuses the text of an answer just stored. */
     stringifyResult(value: FormattedExecutionResult): string {
       const stored = value.data && !value.errors ? serialized.get(value.data) : undefined;
@@ -265,9 +274,9 @@ export type OperationCache = ReturnType<typeof createOperationCache>;
 
 /**
  * The headers of a cacheable answer: `cache-control`, `age`, and `vary`
- * (a hit may come gzip-compressed, see http/cached-answers.ts).
+ * (a hit may come gzip-compressed, see http/response-cache.ts).
  */
-export function cacheHeaders(answer: AnswerMeta, now = Date.now()): { 'cache-control': string; age: string; vary: string } {
+export function cacheHeaders(answer: AnswerMeta, now: number): { 'cache-control': string; age: string; vary: string } {
   const age = Math.max(0, Math.floor((now - answer.storedAt) / 1000));
   const remaining = Math.max(0, answer.maxAge - age);
   const isPrivate = answer.scope === 'PRIVATE';

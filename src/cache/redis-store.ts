@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Result } from 'ioredis';
+import type { Clock } from '../db/clock.js';
 import { withinDeadline, type Redis } from '../db/redis.js';
 import type { Tag } from '../writes/tags.js';
 import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type ResponseCache } from './response-cache.js';
@@ -16,6 +18,8 @@ export interface RedisStoreOptions {
    * RAISE_FLOOR_SCRIPT). Default: 1,000, the client's commandTimeout.
    */
   invalidationTimeoutMs?: number;
+  /** The time answers are aged by, before Redis is given what is left of their TTL (db/clock.ts); Redis expires them by its own. Default: Date.now(). */
+  clock?: Clock;
 }
 
 // Both scripts run atomically in Redis, so a store and an invalidation of
@@ -103,10 +107,15 @@ redis.call('SET', KEYS[2], epoch)
 return epoch
 `;
 
-interface ScriptCommands {
-  parleyCacheStore(keyCount: number, ...keysAndArguments: (string | Buffer | number)[]): Promise<number>;
-  parleyCacheInvalidate(keyCount: number, ...keysAndArguments: (string | number)[]): Promise<number[]>;
-  parleyCacheRaiseFloor(keyCount: number, ...keys: string[]): Promise<number>;
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** STORE_SCRIPT, defined by createRedisStore below (its keys vary in number, given first): 1 stored, 0 refused. */
+    parleyCacheStore(numberOfKeys: number, ...keysAndArguments: (string | Buffer | number)[]): Result<number, Context>;
+    /** INVALIDATE_SCRIPT, defined by createRedisStore below (its keys vary in number, given first): the positions of the tags moved aside. */
+    parleyCacheInvalidate(numberOfKeys: number, ...keysAndArguments: (string | number)[]): Result<number[], Context>;
+    /** RAISE_FLOOR_SCRIPT, defined by createRedisStore below: the new floor. */
+    parleyCacheRaiseFloor(epochKey: string, floorKey: string): Result<number, Context>;
+  }
 }
 
 const NEWLINE = 0x0a;
@@ -136,11 +145,17 @@ function membersOf(reply: unknown): string[] {
  * one script; an invalidation is one script, then slices of its tags'
  * answers dropped a command at a time.
  */
-export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineMs = 50, invalidationTimeoutMs = 1_000 }: RedisStoreOptions): ResponseCache {
-  const scripts = redis as unknown as ScriptCommands;
+export function createRedisStore({
+  redis,
+  namespace = 'parley:cache:',
+  deadlineMs = 50,
+  invalidationTimeoutMs = 1_000,
+  clock: now = Date.now,
+}: RedisStoreOptions): ResponseCache {
+  // defineCommand: EVALSHA, and EVAL on a new connection or when Redis lost the script.
   redis.defineCommand('parleyCacheStore', { lua: STORE_SCRIPT });
   redis.defineCommand('parleyCacheInvalidate', { lua: INVALIDATE_SCRIPT });
-  redis.defineCommand('parleyCacheRaiseFloor', { lua: RAISE_FLOOR_SCRIPT });
+  redis.defineCommand('parleyCacheRaiseFloor', { numberOfKeys: 2, lua: RAISE_FLOOR_SCRIPT });
 
   // The epoch, the floor and the invalidation times are shared with the
   // previous layout, whose instances keep counting and recording
@@ -164,7 +179,7 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
   const recover = async (wait: <T>(work: Promise<T>) => Promise<T>) => {
     if (voidedInvalidations === lostInvalidations) return;
     const lost = lostInvalidations;
-    await wait(scripts.parleyCacheRaiseFloor(2, epochKey, floorKey));
+    await wait(redis.parleyCacheRaiseFloor(epochKey, floorKey));
     voidedInvalidations = Math.max(voidedInvalidations, lost);
   };
   const soon = <T>(work: Promise<T>) => withinDeadline(work, deadlineMs, 'response cache');
@@ -198,7 +213,7 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
   return {
     async get(key) {
       await recover(soon);
-      const at = Date.now();
+      const at = now();
       const [value, epoch, floor] = await soon(redis.mgetBuffer(answerKey(key), epochKey, floorKey));
       const since = { epoch: Number(epoch?.toString('latin1') ?? 0), at };
       const stored = value ? decode(value) : undefined;
@@ -208,11 +223,11 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
 
     async set(key, answer, tags, since) {
       await recover(soon);
-      if (outlivedMemory(since)) return false;
-      const ttl = answer.maxAge * 1000 - (Date.now() - answer.storedAt);
+      if (outlivedMemory(since, now())) return false;
+      const ttl = answer.maxAge * 1000 - (now() - answer.storedAt);
       if (ttl <= 0) return false;
       const stored = await soon(
-        scripts.parleyCacheStore(
+        redis.parleyCacheStore(
           2 + 2 * tags.length,
           answerKey(key),
           floorKey,
@@ -242,7 +257,7 @@ export function createRedisStore({ redis, namespace = 'parley:cache:', deadlineM
         const invalidation = randomUUID();
         const drainKeys = tags.map((_, index) => drainKey(invalidation, index + 1));
         const moved = await settled(
-          scripts.parleyCacheInvalidate(
+          redis.parleyCacheInvalidate(
             1 + 3 * tags.length,
             epochKey,
             ...tags.map(invalidatedKey),

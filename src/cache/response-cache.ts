@@ -41,7 +41,7 @@ export interface CachedAnswer extends AnswerMeta {
 export interface InvalidationPoint {
   /** The store's count of invalidations at the lookup. */
   epoch: number;
-  /** The lookup's time (Date.now()). */
+  /** The lookup's time, by the store's clock. */
   at: number;
 }
 
@@ -49,7 +49,7 @@ export interface InvalidationPoint {
 export const INVALIDATION_MEMORY_MS = 60_000;
 
 /** True when a lookup is too old for a store to tell which invalidations followed it. */
-export function outlivedMemory(since: InvalidationPoint, now = Date.now()): boolean {
+export function outlivedMemory(since: InvalidationPoint, now: number): boolean {
   // Half the memory: a margin for clock steps and slow stores.
   return now - since.at > INVALIDATION_MEMORY_MS / 2;
 }

@@ -5,13 +5,13 @@ import {
   Source,
   TokenKind,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
 import type { QueryLimits } from '../config.js';
 import { QueryTooComplexError } from './errors.js';
+import { collectFields, fragmentsOf, type Fragments } from './selections.js';
 
 /**
  * The shape limits of an operation, checked before graphql-js validates it.
@@ -156,18 +156,16 @@ export function checkOperationLimits(document: DocumentNode, limits: ShapeLimits
 
 /** The shape of each operation of a document. Fragments that are unknown or in a cycle count as empty: validation reports them. */
 export function measureOperations(document: DocumentNode): Map<OperationDefinitionNode, OperationShape> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  const operations: OperationDefinitionNode[] = [];
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    else if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
-  }
+  const fragments = fragmentsOf(document);
   const measured = new Map<string, Measure>();
-  for (const name of dependencyOrder(fragments)) measured.set(name, measureSelections(fragments.get(name)!.selectionSet, measured));
+  for (const name of dependencyOrder(fragments)) measured.set(name, measureSelections(fragments[name]!.selectionSet, measured));
 
   const shapes = new Map<OperationDefinitionNode, OperationShape>();
-  for (const operation of operations) {
-    shapes.set(operation, { ...measureSelections(operation.selectionSet, measured), rootFields: rootResponseKeys(operation, fragments).size });
+  for (const operation of document.definitions) {
+    if (operation.kind !== Kind.OPERATION_DEFINITION) continue;
+    // Distinct response keys: fields with one key are merged into one by execution.
+    const rootFields = collectFields([operation.selectionSet], fragments).size;
+    shapes.set(operation, { ...measureSelections(operation.selectionSet, measured), rootFields });
   }
   return shapes;
 }
@@ -210,23 +208,23 @@ function measureSelections(
 }
 
 /** Fragment names, each after every fragment it spreads (a post-order walk with an explicit stack). */
-function dependencyOrder(fragments: Map<string, FragmentDefinitionNode>): string[] {
+function dependencyOrder(fragments: Fragments): string[] {
   const order: string[] = [];
   const entered = new Set<string>();
-  for (const start of fragments.keys()) {
+  for (const start of Object.keys(fragments)) {
     if (entered.has(start)) continue;
     entered.add(start);
-    const stack: [string, Iterator<string>][] = [[start, spreadNames(fragments.get(start)!.selectionSet)[Symbol.iterator]()]];
+    const stack: [string, Iterator<string>][] = [[start, spreadNames(fragments[start]!.selectionSet)[Symbol.iterator]()]];
     while (stack.length > 0) {
       const [name, spreads] = stack.at(-1)!;
       const next = spreads.next();
       if (next.done) {
         stack.pop();
         order.push(name);
-      } else if (fragments.has(next.value) && !entered.has(next.value)) {
+      } else if (fragments[next.value] && !entered.has(next.value)) {
         // A fragment entered before is measured already, or is on the stack (a cycle).
         entered.add(next.value);
-        stack.push([next.value, spreadNames(fragments.get(next.value)!.selectionSet)[Symbol.iterator]()]);
+        stack.push([next.value, spreadNames(fragments[next.value]!.selectionSet)[Symbol.iterator]()]);
       }
     }
   }
@@ -240,22 +238,4 @@ function spreadNames(selectionSet: SelectionSetNode, into: string[] = []): strin
     else if (selection.selectionSet) spreadNames(selection.selectionSet, into);
   }
   return into;
-}
-
-/** The response keys of an operation's root fields, through fragments: fields with one key are merged into one by execution. */
-function rootResponseKeys(operation: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>): Set<string> {
-  const keys = new Set<string>();
-  const spread = new Set<string>();
-  const pending: SelectionSetNode[] = [operation.selectionSet];
-  while (pending.length > 0) {
-    for (const selection of pending.pop()!.selections) {
-      if (selection.kind === Kind.FIELD) keys.add((selection.alias ?? selection.name).value);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) pending.push(selection.selectionSet);
-      else if (!spread.has(selection.name.value) && fragments.has(selection.name.value)) {
-        spread.add(selection.name.value);
-        pending.push(fragments.get(selection.name.value)!.selectionSet);
-      }
-    }
-  }
-  return keys;
 }

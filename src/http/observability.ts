@@ -17,6 +17,9 @@ declare module 'fastify' {
 /** The request header that asks for `extensions.sql`, outside production: `x-parley-sql: 1`. */
 export const SQL_HEADER = 'x-parley-sql';
 
+/** The response header that tells, outside production, how many SQL statements the request sent. */
+export const STATEMENTS_HEADER = 'x-sql-statements';
+
 /** What `extensions.sql` holds. */
 export interface SqlExtension {
   count: number;
@@ -47,20 +50,27 @@ export interface Observability {
   /**
    * False when nothing would read an observation (metrics off, the log above
    * info, the slow logs off, production): then no hook runs and requests
-   * get the plain pool, as if none of this existed. Decided at start.
+   * get the plain pool, as if none of this existed. Decided at start. Always
+   * true outside production, where every answer to /graphql says its count
+   * of statements (x-sql-statements, read from the same observation).
    */
   enabled: boolean;
   /** The /graphql route's hooks (empty when not enabled). */
   routeHooks: { onRequest?: onRequestHookHandler; onSend?: onSendHookHandler<unknown>; onResponse?: onResponseHookHandler };
   /** Operation, viewer, cost, errors and `extensions.sql`, from inside Apollo Server. */
   plugin: ApolloServerPlugin<Context>;
-  // The three below are functions, not methods: the response cache is handed them alone.
-  /** Whether the request asked for `extensions.sql` (and may have it): the response cache must neither serve nor store it. */
-  wantsSql: (request: FastifyRequest) => boolean;
-  wantsSqlOf: (context: Context) => boolean;
+  // A function, not a method: the response cache is handed it alone.
   /** A stored answer was served before Apollo Server: its operation's name, and the viewer when its token was read. */
   served: (request: FastifyRequest, operationName: string | null, viewer: Viewer | null | undefined) => void;
 }
+
+/**
+ * Whether the request asked for `extensions.sql` (and may have it): the
+ * response cache must neither serve nor store its answer. Judged on the
+ * request's observation, which the route (request.observation) and
+ * Apollo Server (context.observation) share.
+ */
+export const wantsSql = (observation: RequestObservation | null): boolean => observation?.sql !== undefined;
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 const levelEnabled = (log: FastifyBaseLogger, level: 'info' | 'warn') => (LEVELS[log.level] ?? Infinity) <= LEVELS[level]!;
@@ -149,6 +159,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   };
   const onSend: onSendHookHandler<unknown> = (request, reply, payload, done) => {
     const observation = request.observation;
+    // Every statement has settled by now: the answer is complete.
+    if (observation && !production) reply.header(STATEMENTS_HEADER, String(observation.statements));
     // Answers refused before Apollo Server (or by it over HTTP): their code is in the body.
     if (observation && observation.errorCode === undefined && reply.statusCode >= 400 && typeof payload === 'string') {
       observation.errorCode = errorCodeOf(payload);
@@ -194,8 +206,6 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     enabled,
     routeHooks: enabled ? { onRequest, onSend, onResponse } : {},
     plugin,
-    wantsSql: (request) => request.observation?.sql !== undefined,
-    wantsSqlOf: (context) => context.observation?.sql !== undefined,
     served(request, operationName, viewer) {
       const observation = request.observation;
       if (!observation) return;

@@ -5,25 +5,23 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { App } from '../app/create-app.js';
-import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
 import type { Context } from '../graphql/context.js';
 import { createCompiledExecutorGateway } from '../graphql/compiled-executor.js';
 import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
 import type { RequestParameters } from '../persisted-queries/allow-list.js';
 import { answerBytes } from './answer-bytes.js';
-import { cachedAnswersHook } from './cached-answers.js';
 import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
 import { registerHealthRoutes } from './health.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { createObservability } from './observability.js';
+import { httpResponseCache } from './response-cache.js';
+import { createObservability, wantsSql } from './observability.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
-import { responseCachePlugin } from './plugins/response-cache.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 
 export interface ParleyServer {
@@ -32,13 +30,6 @@ export interface ParleyServer {
   apollo: ApolloServer<Context>;
   /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
   explorerPath: string | undefined;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set where statements are counted (outside production). */
-    sqlCounter?: StatementCounter;
-  }
 }
 
 /** The GraphQL document of a request's body or query string, when it has one. */
@@ -86,7 +77,6 @@ export async function createServer(app: App): Promise<ParleyServer> {
   const { config, responseCache, rateLimiter, metrics, allowList, auth } = app;
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
-  const countStatements = app.countsStatements;
   const fastify = Fastify({
     loggerInstance: app.logger,
     // Fastify's two lines per request ("incoming request", "request
@@ -112,6 +102,8 @@ export async function createServer(app: App): Promise<ParleyServer> {
     pretty: app.loggerOutput === 'pretty',
   });
   observability.register(fastify);
+  // Hits served before Apollo Server where they can be, inside it otherwise (http/response-cache.ts).
+  const cached = responseCache ? httpResponseCache({ cache: responseCache, auth, bypass: wantsSql, served: observability.served }) : undefined;
   const apollo = new ApolloServer<Context>({
     // Execution by operations compiled once (graphql-jit), through Apollo's
     // gateway interface; GRAPHQL_JIT=false keeps graphql-js's interpreter.
@@ -145,7 +137,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
       // After every refusal above (it spends only on operations that would run), before anything runs.
       ...(rateLimiter ? [rateLimitPlugin({ limiter: rateLimiter })] : []),
       // After queryCostPlugin: a stored answer keeps the extensions.cost it adds.
-      ...(responseCache ? [responseCachePlugin({ cache: responseCache, bypass: observability.wantsSqlOf })] : []),
+      ...(cached ? [cached.plugin] : []),
       // After the cost and the cache: it reads the cost, and adds extensions.sql to no stored answer.
       ...(observability.enabled ? [observability.plugin] : []),
       // Apollo's cache hints are not used (the response cache reads each
@@ -177,7 +169,6 @@ export async function createServer(app: App): Promise<ParleyServer> {
   });
 
   fastify.addHook('onRequest', async (request, reply) => {
-    if (countStatements) request.sqlCounter = { count: 0 };
     reply.header('x-request-id', request.id);
   });
   // While draining, responses to requests already in flight close their
@@ -190,19 +181,12 @@ export async function createServer(app: App): Promise<ParleyServer> {
   fastify.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
-  if (countStatements) {
-    // Lets a developer (and the tests) see a request's statement count.
-    fastify.addHook('onSend', async (request, reply) => {
-      if (request.sqlCounter) reply.header('x-sql-statements', String(request.sqlCounter.count));
-    });
-  }
 
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
       app.createContext({
         authorization: request.headers.authorization,
         logger: request.log,
-        sql: request.sqlCounter ?? null,
         clientAddress: request.ip,
         observation: request.observation,
       }),
@@ -214,7 +198,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
     ...observability.routeHooks,
     // Last, after observability's, which reads an error's code from the string.
     onSend: [...(observability.routeHooks.onSend ? [observability.routeHooks.onSend] : []), answerBytes],
-    ...(responseCache ? { preHandler: cachedAnswersHook({ cache: responseCache, auth, skip: observability.wantsSql, served: observability.served }) } : {}),
+    ...(cached ? { preHandler: cached.preHandler } : {}),
     handler(request, reply) {
       // The parser recurses once per nested bracket: a document nested too
       // deep is refused before Apollo parses it (nothing of Apollo's runs
@@ -241,8 +225,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
         request.log.debug({ code: notListed.extensions.code }, 'operation outside the allow-list');
         return refuse(notListed);
       }
-      const counter = request.sqlCounter;
-      return counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply);
+      return graphqlHandler.call(this, request, reply);
     },
   });
 

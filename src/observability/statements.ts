@@ -6,10 +6,12 @@ import type { RequestPool } from '../db/pool.js';
  * A request's SQL, recorded through the request's own objects rather than
  * an async context: the pool its loaders, resolvers and writer are given
  * (recordingPool) times each statement, and each loader's batch function
- * (traced) names the loader while it sends. No AsyncLocalStorage, whose
- * promise hooks would tax every promise of every request (see
- * db/statement-counter.ts, kept for the x-sql-statements header outside
- * production): the cost is two clock readings and one promise per statement.
+ * (traced) names the loader while it sends. That pool is the request's only
+ * way to the database (graphql/context.ts, RequestDb), so this one record
+ * serves the request log, the metrics, `extensions.sql` and the
+ * x-sql-statements header alike. No AsyncLocalStorage, whose promise hooks
+ * would tax every promise of every request: the cost is two clock readings
+ * and one promise per statement.
  */
 export interface StatementRecorder {
   /** The loader whose batch function is sending now, or null (set by traced, read by recordingPool). */

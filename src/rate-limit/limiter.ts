@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Result } from 'ioredis';
+import type { Clock } from '../db/clock.js';
 import { createOutageLog, withinDeadline, type Redis } from '../db/redis.js';
 import type { RateLimitStatus } from '../graphql/operation-budget.js';
 import { EPSILON, bucketStatus, fits, levelAt, retryAfterSeconds, take, type Bucket, type BucketState } from './token-bucket.js';
@@ -17,6 +18,13 @@ export interface RateLimiterOptions {
   redisDeadlineMs?: number;
   /** In this process: the most callers whose buckets are remembered at once (the least recently seen are dropped first). Default: 100,000. */
   maxMemoryKeys?: number;
+  /**
+   * The time buckets in this process refill by, and resets are shown on
+   * (db/clock.ts); buckets in Redis refill by Redis's clock. Default: a
+   * monotonic clock for the refills (a wall clock set back would leave the
+   * buckets out of order for the sweep), Date.now() for the resets.
+   */
+  clock?: Clock;
   /** Where an outage of the store and its end are logged, once each. */
   logger: Pick<FastifyBaseLogger, 'warn' | 'info'>;
 }
@@ -151,6 +159,9 @@ function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string,
   };
 }
 
+/** On the epoch's scale, and never set back with the wall clock. */
+const monotonicClock: Clock = () => performance.timeOrigin + performance.now();
+
 /**
  * The same buckets in this process, in one Map per bucket kept in the order
  * callers were last seen. A bucket untouched for a period is full, and a
@@ -160,7 +171,7 @@ function redisStore(redis: Redis, points: Bucket, writes: Bucket): (key: string,
  * full (they start again full): memory stays bounded under a flood of new
  * addresses. (A refusal takes nothing, so it does not count as being seen.)
  */
-function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: string, cost: number, write: boolean) => SpendResult {
+function memoryStore(points: Bucket, writes: Bucket, maxKeys: number, clock: Clock): (key: string, cost: number, write: boolean) => SpendResult {
   const states = { points: new Map<string, BucketState>(), writes: new Map<string, BucketState>() };
   const sweep = (map: Map<string, BucketState>, bucket: Bucket, now: number) => {
     for (const [key, state] of map) {
@@ -185,8 +196,7 @@ function memoryStore(points: Bucket, writes: Bucket, maxKeys: number): (key: str
     return { refused: undefined, points: pointsAfter, writes: writesAfter };
   };
   return (key, cost, write) => {
-    // A monotonic clock: a wall clock stepped back would leave entries out of order for the sweep.
-    const now = performance.timeOrigin + performance.now();
+    const now = clock();
     const result = spend(key, cost, write, now);
     // After the spend: this caller's entry is the last, never the one dropped for room.
     sweep(states.points, points, now);
@@ -222,12 +232,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     () => (counters.storeFailures += 1),
   );
   const spendInRedis = redis && redisStore(redis, pointsBucket, writesBucket);
-  const spendInMemory = memoryStore(pointsBucket, writesBucket, options.maxMemoryKeys ?? 100_000);
+  const spendInMemory = memoryStore(pointsBucket, writesBucket, options.maxMemoryKeys ?? 100_000, options.clock ?? monotonicClock);
+  const wallClock = options.clock ?? Date.now;
 
-  /** A bucket's figures, its reset anchored on this process's wall clock (the stores give levels, not times). */
+  /** A bucket's figures, its reset anchored on this process's clock (the stores give levels, not times). */
   const statusOf = (bucket: Bucket, tokens: number) => {
     const { remaining, msUntilFull } = bucketStatus(bucket, tokens);
-    return { limit: bucket.capacity, remaining, resetAt: new Date(Date.now() + msUntilFull) };
+    return { limit: bucket.capacity, remaining, resetAt: new Date(wallClock() + msUntilFull) };
   };
   /** The wait before `cost` fits in a bucket at `tokens`; null if it never does. */
   const waitFor = (bucket: Bucket, tokens: number, cost: number) => (fits(bucket, cost) ? retryAfterSeconds(bucket, tokens, cost) : null);

@@ -1,14 +1,13 @@
 // Every loader of createLoaders against a real database: a batch of keys
 // (shuffled, with duplicates and keys that match nothing) is one SQL
 // statement and answers in key order; with batch: false, one statement per
-// key. Statements are counted at the driver, as requests count them.
-import { instrumentPool, withStatementCounter, type StatementCounter } from '../../src/db/statement-counter.js';
+// key. Statements are counted through a recording pool, as requests count them.
 import type { HistoryPageKey } from '../../src/modules/messages/sql.js';
 import type { InboxPageKey } from '../../src/modules/conversations/sql.js';
 import { createLoaders, type Loaders } from '../../src/modules/loaders.js';
 import type { Keyset } from '../../src/graphql/relay/cursor.js';
 import type { PageRequest } from '../../src/graphql/relay/page-arguments.js';
-import { untraced } from '../../src/observability/statements.js';
+import { recordingPool, untraced, type StatementRecorder } from '../../src/observability/statements.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, setLastRead, type FixtureUser } from '../support/fixtures.js';
 
@@ -61,7 +60,6 @@ async function addConversation(
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  instrumentPool(database.pool);
   const db = database.pool;
   // Inserted so that ids do not follow the join order of A.
   carol = await insertUser(db, 'Carol');
@@ -286,16 +284,23 @@ const CASES: Record<keyof Loaders, () => LoaderCase> = {
   }),
 };
 
-/** Runs `work`, counting the statements it sends. */
+/** What the loaders below have sent, through the pool they are given (the tests of a file run one at a time). */
+let sent: string[] = [];
+const recorder: StatementRecorder = {
+  loader: null,
+  statement: (text) => sent.push(text),
+  batch: () => {},
+};
+
+/** Runs `work`, with the statements it sends. */
 async function counted<T>(work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
-  const counter: StatementCounter = { count: 0, statements: [] };
-  const result = await withStatementCounter(counter, work);
-  expect(counter.statements).toHaveLength(counter.count);
-  return { result, statements: counter.statements! };
+  sent = [];
+  const result = await work();
+  return { result, statements: sent };
 }
 
 const loadersFor = (viewerId: number | null, batch = true) =>
-  createLoaders({ pool: database.pool, viewer: viewerId === null ? null : { id: viewerId }, batch, traced: untraced });
+  createLoaders({ pool: recordingPool(database.pool, recorder), viewer: viewerId === null ? null : { id: viewerId }, batch, traced: untraced });
 
 describe('createLoaders', () => {
   it('has a case here for every loader it builds', () => {

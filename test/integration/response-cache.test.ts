@@ -188,14 +188,18 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         fetch(`${api.url}/graphql?${new URLSearchParams({ query: PROFILE, variables: JSON.stringify(variables) }).toString()}`, {
           headers: { 'apollo-require-preflight': 'true' },
         });
+      const counters = api.server.app.responseCache!.counters;
       const first = await get();
       expect(first.headers.get('x-cache')).toBe('MISS');
+      const hits = counters.hits;
       const second = await get();
       expect(second.headers.get('x-cache')).toBe('HIT');
       expect(second.headers.get('x-sql-statements')).toBe('0');
       expect(await second.json()).toEqual(await first.json());
       const post = await send(PROFILE, variables);
       expect(post.headers.get('x-cache')).toBe('HIT');
+      // Each hit counted once, inside Apollo Server (the GET) or before it (the POST).
+      expect(counters.hits - hits).toBe(2);
     });
 
     it('keys on the variables the operation declares: others the client adds share the answer', async () => {

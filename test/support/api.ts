@@ -5,6 +5,7 @@ import { print, type DocumentNode } from 'graphql';
 import { loadConfig } from '../../src/config.js';
 import { createApp } from '../../src/app/create-app.js';
 import type { PrismaClient } from '../../src/db/prisma.js';
+import type { Clock } from '../../src/db/clock.js';
 import type { Redis } from '../../src/db/redis.js';
 import type { Auth } from '../../src/graphql/auth.js';
 import { createServer, type ParleyServer } from '../../src/http/server.js';
@@ -73,7 +74,8 @@ export interface TestApi {
  * Rate limits are on, with budgets no
  * suite reaches (every request of a file comes from one address); `env`
  * sets them, and an empty value stands for the default
- * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there.
+ * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there. With
+ * `clock`, the in-process stores read it (test/support/clock.ts).
  */
 /**
  * The request's SQL statement count from its x-sql-statements header; NaN
@@ -88,7 +90,7 @@ export function statementsOf(headers: Headers): number {
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis } = {},
+  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis; clock?: Clock } = {},
 ): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
   const config = loadConfig({
@@ -102,7 +104,7 @@ export async function startTestApi(
     ...env,
   });
   const server = await createServer(
-    await createApp(config, { pool: db.pool, redis: options.redis, checkRedis: options.checkRedis, logStream: options.logStream }),
+    await createApp(config, { pool: db.pool, redis: options.redis, checkRedis: options.checkRedis, logStream: options.logStream, clock: options.clock }),
   );
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = server.fastify.server.address();

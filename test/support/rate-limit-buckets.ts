@@ -2,17 +2,17 @@
 // buckets are in the process or in Redis (rate-limit.test.ts,
 // rate-limit-redis.test.ts): a burst up to the capacity, then one more each
 // time a token has flowed back, and never more than capacity + refill over
-// any interval, a window's boundary included.
+// any interval, a window's boundary included. In the process, the buckets
+// refill by a clock the tests move on; in Redis, by Redis's, in real time.
 import { errorCodes, type TestApi } from './api.js';
+import type { TestTime } from './clock.js';
 import { insertUser } from './fixtures.js';
 
 const RENAME = 'mutation ($n: String) { updateProfile(input: { displayName: $n }) { user { id } } }';
 /** Costs 1 point. */
 const CHEAPEST = '{ __typename }';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One accepted request: the spend happened between `sent` and `received` (this process's clock, ms). */
+/** One accepted request: the spend happened between `sent` and `received` (the test's time, ms). */
 interface Accepted {
   sent: number;
   received: number;
@@ -20,9 +20,11 @@ interface Accepted {
 
 /**
  * Registers the tests. `start` starts a server with these overrides of the
- * configuration. The windows are short, so the tests take a few seconds.
+ * configuration, whose buckets refill by `time` (a new one for each test:
+ * manualTime() for buckets in the process, realTime for Redis, where the
+ * windows are short and the tests take a few seconds).
  */
-export function bucketBehaviour(start: (env: Record<string, string>) => Promise<TestApi>) {
+export function bucketBehaviour(start: (env: Record<string, string>, time: TestTime) => Promise<TestApi>, newTime: () => TestTime) {
   const WINDOW_MS = 2_000;
 
   it('refuses a burst of writes after the capacity, and allows one more once a token has flowed back', async () => {
@@ -30,17 +32,18 @@ export function bucketBehaviour(start: (env: Record<string, string>) => Promise<
     // and a few hundred on a loaded machine.
     const WRITES = 3;
     const TOKEN_MS = 3_000;
-    const api = await start({ RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_WINDOW_SECONDS: String((WRITES * TOKEN_MS) / 1000) });
+    const time = newTime();
+    const api = await start({ RATE_LIMIT_WRITES: String(WRITES), RATE_LIMIT_WINDOW_SECONDS: String((WRITES * TOKEN_MS) / 1000) }, time);
     try {
       const user = await insertUser(api.database.pool, 'Burst');
       const token = await api.tokenFor(user.id);
       // The first write is spent between these two instants; the bucket is empty from the third.
-      const firstSent = Date.now();
+      const firstSent = time.now();
       expect((await api.request(RENAME, { n: 'n1' }, { token })).status).toBe(200);
-      const firstReceived = Date.now();
+      const firstReceived = time.now();
       for (let index = 2; index <= WRITES; index += 1) expect((await api.request(RENAME, { n: `n${index}` }, { token })).status).toBe(200);
       const refused = await api.request(RENAME, { n: 'over' }, { token });
-      const refusedAfter = Date.now() - firstSent;
+      const refusedAfter = time.now() - firstSent;
       // Refused unless a token flowed back since the first write: TOKEN_MS, far more than 4 requests take.
       expect({ status: refused.status, codes: errorCodes(refused), refusedAfter: refusedAfter < TOKEN_MS }).toEqual({
         status: 429,
@@ -53,20 +56,20 @@ export function bucketBehaviour(start: (env: Record<string, string>) => Promise<
       expect(retryAfter).toBeLessThanOrEqual(TOKEN_MS / 1000);
       expect(retryAfter).toBeGreaterThanOrEqual(Math.max(1, TOKEN_MS / 1000 - Math.ceil(refusedAfter / 1000)));
       expect(refused.headers.get('x-ratelimit-writes-remaining')).toBe('0');
-      const full = Number(refused.headers.get('x-ratelimit-writes-reset')) - Date.now() / 1000;
+      const full = Number(refused.headers.get('x-ratelimit-writes-reset')) - time.now() / 1000;
       expect(full).toBeGreaterThan(0);
       expect(full).toBeLessThanOrEqual((WRITES * TOKEN_MS) / 1000 + 1);
 
       // A token has flowed back once TOKEN_MS have passed since the first write was spent, at the latest since firstReceived.
-      await sleep(firstReceived + TOKEN_MS + 50 - Date.now());
+      await time.pass(firstReceived + TOKEN_MS + 50 - time.now());
       const again = await api.request(RENAME, { n: 'refilled' }, { token });
       expect(again.status).toBe(200);
       expect(again.headers.get('x-ratelimit-writes-remaining')).toBe('0');
       // One token flowed back, and it is spent: the next is refused until 2 × TOKEN_MS after the first write,
       // about 3 s from now. (Fixed windows fail one of the two: if a window's boundary passed during the
-      // sleep, this one is allowed too; if not, `again` was refused.)
+      // wait, this one is allowed too; if not, `again` was refused.)
       const overAgain = await api.request(RENAME, { n: 'over again' }, { token });
-      expect({ status: overAgain.status, refusedAfter: Date.now() - firstSent < 2 * TOKEN_MS }).toEqual({ status: 429, refusedAfter: true });
+      expect({ status: overAgain.status, refusedAfter: time.now() - firstSent < 2 * TOKEN_MS }).toEqual({ status: 429, refusedAfter: true });
       const { rows } = await api.database.pool.query<{ display_name: string }>('SELECT display_name FROM users WHERE id = $1', [user.id]);
       expect(rows[0]!.display_name).toBe('refilled');
     } finally {
@@ -76,14 +79,15 @@ export function bucketBehaviour(start: (env: Record<string, string>) => Promise<
 
   it('lets a caller spend at most capacity + refill over any interval, across what would be a window’s boundary', async () => {
     const POINTS = 10;
-    const api = await start({ RATE_LIMIT_POINTS: String(POINTS), RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_MS / 1000) });
+    const time = newTime();
+    const api = await start({ RATE_LIMIT_POINTS: String(POINTS), RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_MS / 1000) }, time);
     try {
       const token = await api.tokenFor((await insertUser(api.database.pool, 'Edge')).id);
       const accepted: Accepted[] = [];
       const send = async () => {
-        const sent = Date.now();
+        const sent = time.now();
         const result = await api.request(CHEAPEST, {}, { token });
-        if (result.status === 200) accepted.push({ sent, received: Date.now() });
+        if (result.status === 200) accepted.push({ sent, received: time.now() });
         else expect(errorCodes(result)).toEqual(['RATE_LIMITED']);
         return result.status;
       };
@@ -93,11 +97,11 @@ export function bucketBehaviour(start: (env: Record<string, string>) => Promise<
       // The classic attack on fixed windows: one request opens a window, a burst
       // just before it ends, another just after. Fixed windows accepted 19 in
       // about 0.4 s; a bucket 10 and what flowed back meanwhile.
-      const start = Date.now();
+      const start = time.now();
       expect(await send()).toBe(200);
-      await sleep(start + WINDOW_MS - 200 - Date.now());
+      await time.pass(start + WINDOW_MS - 200 - time.now());
       await burst();
-      await sleep(start + WINDOW_MS + 200 - Date.now());
+      await time.pass(start + WINDOW_MS + 200 - time.now());
       await burst();
 
       const perMs = POINTS / WINDOW_MS;

@@ -1,4 +1,5 @@
-import { Kind, type GraphQLResolveInfo, type SelectionNode } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { collectFields } from '../../graphql/selections.js';
 
 /**
  * Whether the query selects `name` on the value the current field returns,
@@ -7,18 +8,10 @@ import { Kind, type GraphQLResolveInfo, type SelectionNode } from 'graphql';
  * selected (fetching it needlessly is harmless).
  */
 export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
-  const selects = (selections: readonly SelectionNode[]): boolean =>
-    selections.some((selection) => {
-      switch (selection.kind) {
-        case Kind.FIELD:
-          return selection.name.value === name;
-        case Kind.INLINE_FRAGMENT:
-          return selects(selection.selectionSet.selections);
-        case Kind.FRAGMENT_SPREAD: {
-          const fragment = info.fragments[selection.name.value];
-          return fragment !== undefined && selects(fragment.selectionSet.selections);
-        }
-      }
-    });
-  return info.fieldNodes.some((node) => node.selectionSet !== undefined && selects(node.selectionSet.selections));
+  const selected = collectFields(
+    info.fieldNodes.flatMap((node) => node.selectionSet ?? []),
+    info.fragments,
+  );
+  for (const nodes of selected.values()) if (nodes.some((node) => node.name.value === name)) return true;
+  return false;
 }

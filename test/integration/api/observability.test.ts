@@ -1,7 +1,8 @@
 // What operators and developers see of a request: the one log line per
 // GraphQL request, the slow logs, /metrics (and who may read it), and
 // extensions.sql. Statements are recorded through the request's own pool and
-// loaders: their counts must equal the driver's (x-sql-statements).
+// loaders, the one count x-sql-statements reads too (statements.test.ts
+// holds it against the driver's).
 import pg from 'pg';
 import { InboxDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { OPERATION_DURATION_METRIC, readServerMetrics } from '../../../src/cli/db-report/server-metrics.js';
@@ -289,7 +290,7 @@ describe('the request log', () => {
       expect(result.headers.get('x-sql-statements')).toBeNull();
       const entries = production.entries().filter((entry) => entry.reqId !== undefined);
       expect(entries).toHaveLength(1);
-      // The statements are counted without the driver's counter (no x-sql-statements in production).
+      // The statements are counted in production too, where no x-sql-statements header tells them.
       expect(entries[0]).toMatchObject({ msg: 'GraphQL request', graphql: { operationName: 'Inbox', sqlStatements: INBOX_STATEMENTS, status: 200 } });
     } finally {
       await server.close();

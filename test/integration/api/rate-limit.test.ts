@@ -5,6 +5,7 @@ import { startTestApi, errorCodes, type GraphQLResult, type TestApi } from '../.
 import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
 import { requestFrom } from '../../support/from-address.js';
 import { bucketBehaviour } from '../../support/rate-limit-buckets.js';
+import { manualTime } from '../../support/clock.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }';
@@ -197,7 +198,8 @@ describe('with small limits', () => {
 });
 
 describe('as the buckets refill', () => {
-  bucketBehaviour((env) => startTestApi(env));
+  // The buckets in this process refill by a clock the tests move on: no waiting.
+  bucketBehaviour((env, time) => startTestApi(env, undefined, { clock: time.now }), manualTime);
 });
 
 describe('RATE_LIMIT=off', () => {

@@ -80,7 +80,7 @@ describe('in production', () => {
     return { server, log };
   }
 
-  it('writes one line per GraphQL request at info level, none of Fastify’s, and counts no statements at the driver (no x-sql-statements)', async () => {
+  it('writes one line per GraphQL request at info level, none of Fastify’s, and tells no statement count (no x-sql-statements)', async () => {
     const user = await insertUser(api.database.pool, 'Quiet');
     const { server, log } = await productionApi('info');
     try {

@@ -1,5 +1,6 @@
-// The statement budget of docs/design.md, counted at the driver for each request:
+// The statement budget of docs/design.md, counted for each request (x-sql-statements):
 // statements grow with the depth of a query, never with the number of items.
+import pg from 'pg';
 import { ConversationHistoryDocument, InboxDocument, ProfileDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
@@ -118,5 +119,45 @@ describe('other operations', () => {
     expect(result.errors).toBeUndefined();
     expect(result.data!.sendMessage.conversation.recentMessages).toHaveLength(20);
     expect(result.statements).toBe(WRITE_STATEMENTS + 7);
+  });
+});
+
+describe('the count', () => {
+  // The request's recording pool is the one count (the request log, the
+  // metrics, extensions.sql and x-sql-statements read it): here a pool that
+  // also counts at the driver, under every caller, shows it misses nothing.
+  it('is every statement the driver sent for the request, a write’s BEGIN and COMMIT included', async () => {
+    let atDriver = 0;
+    const pool = new pg.Pool({ connectionString: api.database.url, max: 4 });
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        atDriver += 1;
+        return query(...args);
+      }) as typeof client.query;
+    });
+    const server = await startTestApi({}, { ...api.database, pool, close: () => pool.end() });
+    try {
+      const conversationId = toGlobalId('Conversation', inbox.conversationIds[3]!);
+      const requests = [
+        () => server.request(InboxDocument, { conversations: 50, messages: 20 }, { token }),
+        () => server.request(SendMessageDocument, { conversationId, body: 'seen at the driver', messages: 20 }, { token }),
+        () => server.request('{ __typename }'),
+      ];
+      const counts = [];
+      for (const send of requests) {
+        const before = atDriver;
+        const result = await send();
+        expect(result.errors).toBeUndefined();
+        counts.push({ header: result.statements, driver: atDriver - before });
+      }
+      expect(counts).toEqual([
+        { header: INBOX_STATEMENTS, driver: INBOX_STATEMENTS },
+        { header: WRITE_STATEMENTS + 7, driver: WRITE_STATEMENTS + 7 },
+        { header: 0, driver: 0 },
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });

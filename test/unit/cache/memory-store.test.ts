@@ -1,6 +1,7 @@
 import type { Tag } from '../../../src/writes/tags.js';
 import { createInMemoryStore, entrySize } from '../../../src/cache/memory-store.js';
-import type { CachedAnswer } from '../../../src/cache/response-cache.js';
+import { INVALIDATION_MEMORY_MS, type CachedAnswer } from '../../../src/cache/response-cache.js';
+import { manualTime } from '../../support/clock.js';
 
 const answer = (text: string, maxAge = 60, storedAt = Date.now()): CachedAnswer => ({ gzipped: Buffer.from(text), storedAt, maxAge, scope: 'PUBLIC' });
 const t = (tag: string) => tag as Tag;
@@ -37,12 +38,29 @@ describe('the in-process store', () => {
   });
 
   it('expires answers with their TTL, counted from when they were computed', async () => {
-    const store = createInMemoryStore();
+    const time = manualTime();
+    const store = createInMemoryStore({ clock: time.now });
     const { since } = await store.get('k');
-    expect(await store.set('k', answer('old', 60, Date.now() - 59_980), [t('User:1')], since!)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(await store.set('k', answer('old', 60, time.now() - 59_980), [t('User:1')], since!)).toBe(true);
+    time.advance(19);
+    expect((await store.get('k')).answer?.gzipped.toString()).toBe('old');
+    time.advance(2);
     expect((await store.get('k')).answer).toBeUndefined();
-    expect(await store.set('late', answer('too old', 60, Date.now() - 61_000), [t('User:1')], since!)).toBe(false);
+    expect(await store.set('late', answer('too old', 60, time.now() - 61_000), [t('User:1')], since!)).toBe(false);
+  });
+
+  it('refuses an answer whose lookup is older than half of INVALIDATION_MEMORY_MS, whatever its tags', async () => {
+    const time = manualTime();
+    const store = createInMemoryStore({ clock: time.now });
+    const lookup = await store.get('k');
+    await store.invalidate([t('User:1')]);
+    time.advance(INVALIDATION_MEMORY_MS / 2);
+    expect(await store.set('k', answer('stale', 60, time.now()), [t('User:1')], lookup.since!)).toBe(false);
+    // Too old a lookup to tell which invalidations followed it, whatever its tags.
+    time.advance(1);
+    expect(await store.set('k', answer('unrelated', 60, time.now()), [t('User:2')], lookup.since!)).toBe(false);
+    const fresh = await store.get('k');
+    expect(await store.set('k', answer('fresh', 60, time.now()), [t('User:1')], fresh.since!)).toBe(true);
   });
 
   it('evicts the least recently used answers beyond its size, and forgets their tags', async () => {

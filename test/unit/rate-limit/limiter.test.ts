@@ -1,5 +1,6 @@
 // The limiter without REDIS_URL: the buckets in this process, bounded.
 import { createRateLimiter, type RateLimitVerdict } from '../../../src/rate-limit/limiter.js';
+import { manualTime } from '../../support/clock.js';
 
 const silent = { warn: () => {}, info: () => {} };
 const remaining = (verdict: RateLimitVerdict) =>
@@ -37,10 +38,15 @@ it('remembers at most maxMemoryKeys callers: the least recently seen start again
   expect(remaining(await limiter.spend('b', 1, false))).toEqual(['allowed', 9, undefined]);
 });
 
-it('gives a caller idle for a whole window a full bucket again', async () => {
-  const limiter = createRateLimiter({ points: 10, writes: 5, windowSeconds: 1, maxMemoryKeys: 1, logger: silent });
+it('gives a caller idle for a whole window a full bucket again, and not a moment before', async () => {
+  const time = manualTime();
+  const limiter = createRateLimiter({ points: 10, writes: 5, windowSeconds: 1, maxMemoryKeys: 1, logger: silent, clock: time.now });
   await limiter.spend('a', 10, false);
-  // A little over the window: a timer may fire up to 1 ms early by the limiter's clock, and 999 ms refill only 9.99 points.
-  await new Promise((resolve) => setTimeout(resolve, 1_050));
+  // 999 ms refill 9.99 points.
+  time.advance(999);
+  expect(await limiter.spend('a', 10, false)).toMatchObject({ kind: 'refused', retryAfterSeconds: 1, status: { remaining: 9 } });
+  time.advance(1);
   expect(remaining(await limiter.spend('a', 10, false))).toEqual(['allowed', 0, undefined]);
+  // The reset is on the same clock: a full window from now.
+  expect(await limiter.spend('a', 1, false)).toMatchObject({ status: { resetAt: new Date(time.now() + 1_000) } });
 });
