@@ -46,16 +46,24 @@ const ENTITY_INTERFACE = 'Node';
 
 /**
  * Lists (and other fields computed from many rows) and the tag a write uses
- * for them: `Type.field` → the tag, from the parent entity's database id.
+ * for them: `Type.field` → the tag, from the parent entity's database id,
+ * or from the viewer's for a list that is the viewer's own (a search).
  * A field of this table in an answer adds its tag, whether or not the list
- * came back empty: a later write may fill it.
+ * came back empty: a later write may fill it. Undefined when the id it
+ * needs is missing: the answer is then not stored.
  */
-const LIST_TAGS: ReadonlyMap<string, (parentId: string | undefined) => Tag | undefined> = new Map([
-  ['User.conversations', (userId: string | undefined) => (userId ? tags.inbox(Number(userId)) : undefined)],
-  ['Conversation.messages', (conversationId: string | undefined) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
-  ['Conversation.recentMessages', (conversationId: string | undefined) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
+type ListTag = (parentId: string | undefined, viewerId: number | undefined) => Tag | undefined;
+
+const LIST_TAGS: ReadonlyMap<string, ListTag> = new Map<string, ListTag>([
+  ['User.conversations', (userId) => (userId ? tags.inbox(Number(userId)) : undefined)],
+  ['Conversation.messages', (conversationId) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
+  ['Conversation.recentMessages', (conversationId) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
   ['Query.leaderboard', () => tags.leaderboard()],
   ['User.stats', () => tags.stats()],
+  // Any message sent or edited in one of the viewer's conversations may
+  // match: a search is dropped by every such write, not only by those to
+  // the messages it listed.
+  ['Query.searchMessages', (_parentId, viewerId) => (viewerId !== undefined ? tags.search(viewerId) : undefined)],
 ]);
 
 /**
@@ -200,7 +208,7 @@ export function withIdentityFields(schema: GraphQLSchema, document: DocumentNode
 interface FieldPlan {
   /** The response key (alias or name) of the field in the result. */
   key: string;
-  listTag?: (parentId: string | undefined) => Tag | undefined;
+  listTag?: ListTag;
   child?: ValuePlan;
 }
 
@@ -299,9 +307,11 @@ export function planTags(schema: GraphQLSchema, document: DocumentNode, operatio
 /**
  * Walks a result: the tags of what it contains, and the reserved fields
  * removed from it (always, so the client never sees them). Undefined when
- * an entity lacks a readable id: such an answer is not stored.
+ * an entity lacks a readable id, or a list of the viewer's own was read
+ * without a viewer: such an answer is not stored.
+ * @param viewerId the signed-in user the answer was computed for (its PRIVATE scope)
  */
-export function collectTags(data: unknown, plan: ValuePlan | undefined): Set<Tag> | undefined {
+export function collectTags(data: unknown, plan: ValuePlan | undefined, viewerId?: number): Set<Tag> | undefined {
   const found = new Set<Tag>();
   if (!plan) return found;
   let complete = true;
@@ -332,7 +342,7 @@ export function collectTags(data: unknown, plan: ValuePlan | undefined): Set<Tag
       // Left out by @skip or @include.
       if (fieldValue === undefined) continue;
       if (field.listTag) {
-        const tag = field.listTag(parentId);
+        const tag = field.listTag(parentId, viewerId);
         if (tag) found.add(tag);
         else complete = false;
       }

@@ -1,0 +1,144 @@
+// searchMessages without GraphQL: what it accepts, how it runs, what a page
+// holds. The resolver (resolvers.ts) reads the arguments and calls this.
+import type { Queryable } from '../../db/pool.js';
+import { BadUserInputError } from '../../graphql/errors.js';
+import { authorOfRow, messageOfRow } from '../messages/sql.js';
+import type { Keyset } from '../relay/cursor.js';
+import { encodeSearchCursor, type SearchCursor, type SearchOrder } from './cursor.js';
+import { chooseStrategy, type SearchEstimates, type SearchStrategy } from './plan.js';
+import type { SearchPage, SearchResultRow } from './rows.js';
+import { findNewestPage, findRankedPage, findSearchScope, type SearchMatchRow, type SearchScopeRow } from './sql.js';
+import { estimateMatchShare, matchesWithoutAnyWord, parseTsquery, type TsqueryNode } from './tsquery.js';
+
+/** The longest query accepted, in characters (code points): a long sentence, far more than anyone types into a search box. */
+export const MAX_QUERY_LENGTH = 256;
+
+/**
+ * How many matches RELEVANCE ranks: the newest this many. Ranking every
+ * match would read every match, and a word in a third of the messages is in
+ * hundreds of thousands; the newest thousand of them are found by walking
+ * back from now and stop there (bench/search.ts). Matrix Synapse ranks 500.
+ */
+export const RANKED_MATCHES = 1000;
+
+/** A search's query as searched: trimmed, 1 to MAX_QUERY_LENGTH characters; else BAD_USER_INPUT naming `argument`. */
+export function normalizeSearchQuery(query: string, argument = 'query'): string {
+  const trimmed = query.trim();
+  if (trimmed === '') throw new BadUserInputError(`${argument}: type a word to search for (the query is empty)`, argument);
+  const length = [...trimmed].length;
+  if (length > MAX_QUERY_LENGTH) throw new BadUserInputError(`${argument}: at most ${MAX_QUERY_LENGTH} characters (got ${length})`, argument);
+  return trimmed;
+}
+
+export interface SearchRequest {
+  viewerId: number;
+  /** The query, normalized (normalizeSearchQuery). */
+  query: string;
+  /** Only this conversation; the caller has checked the viewer takes part in it. */
+  conversationId: number | null;
+  order: SearchOrder;
+  /** Results per page, 0 to 100. */
+  size: number;
+  /** Where the previous page ended, of the same order. */
+  after: SearchCursor | null;
+  /** Runs the page with this strategy instead of the one plan.ts chooses (tests and the benchmark compare them). */
+  strategy?: SearchStrategy;
+  /** How many matches RELEVANCE ranks; default RANKED_MATCHES (tests use a small window). */
+  window?: number;
+}
+
+/** What a search did besides its page: the strategy it ran, and why (for the benchmark and tests). */
+export interface SearchOutcome {
+  page: SearchPage;
+  strategy: SearchStrategy | null;
+  estimates: SearchEstimates | null;
+}
+
+/**
+ * A page of the viewer's messages matching the query, in two statements:
+ * the scope (findSearchScope), then the page by the strategy the estimates
+ * make cheapest (plan.ts). BAD_USER_INPUT when the query holds no
+ * searchable word, or only exclusions.
+ */
+export async function searchMessages(db: Queryable, request: SearchRequest): Promise<SearchOutcome> {
+  const scope = await findSearchScope(db, request.viewerId, request.query, request.conversationId);
+  const tree = searchableTree(scope.tsquery);
+  if (scope.conversationIds.length === 0) return { page: emptyPage(), strategy: null, estimates: null };
+  const estimates = estimatesOf(scope, tree, request.order === 'NEWEST' ? request.size + 1 : (request.window ?? RANKED_MATCHES));
+  const strategy = request.strategy ?? chooseStrategy(estimates);
+  const page = request.order === 'NEWEST' ? await newestPage(db, strategy, request, scope) : await rankedPage(db, strategy, request, scope);
+  return { page, strategy, estimates };
+}
+
+/** The query's tree, or BAD_USER_INPUT saying why there is nothing to search for. */
+function searchableTree(tsquery: string): TsqueryNode {
+  const tree = parseTsquery(tsquery);
+  if (!tree) {
+    throw new BadUserInputError(
+      'query: no word to search for: it holds only words too common to be searched (such as "the", "and", "of") or no word at all',
+      'query',
+    );
+  }
+  if (matchesWithoutAnyWord(tree)) {
+    throw new BadUserInputError('query: add a word to search for; a query of exclusions only (-word) would match nearly every message', 'query');
+  }
+  return tree;
+}
+
+function estimatesOf(scope: SearchScopeRow, tree: TsqueryNode, needed: number): SearchEstimates {
+  const frequencies =
+    scope.minimumWordFrequency === null ? null : { of: new Map(Object.entries(scope.wordFrequencies ?? {})), minimum: scope.minimumWordFrequency };
+  const messages = scope.messages ?? 0;
+  return {
+    messages,
+    visibleMessages: scope.visibleMessages ?? messages,
+    conversations: scope.conversationIds.length,
+    matchShare: estimateMatchShare(tree, frequencies),
+    needed,
+  };
+}
+
+const emptyPage = (): SearchPage => ({ rows: [], hasNextPage: false, hasPreviousPage: false, cursorOf: () => '' });
+
+const keysetOf = (row: SearchMatchRow): Keyset => ({ at: row.createdAt, id: row.id });
+
+/** A found message as the resolvers read it: the message with its author, and its headline. */
+function resultOf(row: SearchMatchRow): SearchResultRow {
+  return { ...messageOfRow(row, authorOfRow(row)), headline: row.headline };
+}
+
+async function newestPage(db: Queryable, strategy: SearchStrategy, request: SearchRequest, scope: SearchScopeRow): Promise<SearchPage> {
+  const after = request.after?.order === 'NEWEST' ? request.after.keyset : null;
+  const rows = await findNewestPage(db, strategy, { query: request.query, conversationIds: scope.conversationIds, after, limit: request.size + 1 });
+  const keysets = new Map(rows.map((row) => [row.id, keysetOf(row)]));
+  return {
+    rows: rows.slice(0, request.size).map(resultOf),
+    hasNextPage: rows.length > request.size,
+    hasPreviousPage: after !== null,
+    cursorOf: (row) => encodeSearchCursor({ order: 'NEWEST', keyset: keysets.get(row.id)! }),
+  };
+}
+
+async function rankedPage(db: Queryable, strategy: SearchStrategy, request: SearchRequest, scope: SearchScopeRow): Promise<SearchPage> {
+  const after = request.after?.order === 'RELEVANCE' ? request.after : null;
+  const window = request.window ?? RANKED_MATCHES;
+  const rows = await findRankedPage(db, strategy, {
+    query: request.query,
+    conversationIds: scope.conversationIds,
+    floor: after?.floor ?? null,
+    window,
+    after: after && { rank: after.rank, keyset: after.keyset },
+    limit: request.size + 1,
+  });
+  // The ranking's window, fixed by the first page: its oldest match when it
+  // was full, so later pages rank the same matches (and any sent since).
+  const first = rows[0];
+  const floor = after ? after.floor : first && first.candidates >= window ? { at: first.oldestCandidateAt, id: first.oldestCandidateId } : null;
+  const positions = new Map(rows.map((row) => [row.id, { rank: row.rank, keyset: keysetOf(row) }]));
+  return {
+    rows: rows.slice(0, request.size).map(resultOf),
+    hasNextPage: rows.length > request.size,
+    hasPreviousPage: after !== null,
+    cursorOf: (row) => encodeSearchCursor({ order: 'RELEVANCE', ...positions.get(row.id)!, floor }),
+  };
+}
