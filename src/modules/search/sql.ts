@@ -151,7 +151,9 @@ const withinBounds = (alias: string) => `
  * history index (a descent per conversation: 28 ms for 2,839), and
  * `(… @@ …) IS TRUE` keeps the walks off the GIN index (which would read
  * every match of the query for each message or conversation walked); both
- * mean the same as without.
+ * mean the same as without. `OFFSET 0` keeps the timeline's probe a probe:
+ * flattened into a join, a walk without a limit (a ranking's later pages,
+ * bounded by its floor) was planned as a hash join reading messages whole.
  */
 function matchesOf(strategy: SearchStrategy): string {
   switch (strategy) {
@@ -171,6 +173,7 @@ function matchesOf(strategy: SearchStrategy): string {
         ) walk
         CROSS JOIN LATERAL (
           SELECT ${MATCH_COLUMNS} FROM messages m WHERE m.id = walk.id AND (m.search_vector @@ ${QUERY}) IS TRUE
+          OFFSET 0
         ) m
         ORDER BY walk.created_at DESC, walk.id DESC
         LIMIT $7::int`;
