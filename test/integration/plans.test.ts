@@ -266,8 +266,7 @@ const cases: PlanCase[] = [
   },
   {
     statement: 'search page by the index, ranked',
-    send: (db) =>
-      findRankedPage(db, 'index', { query: keys.rareWord, conversationIds: keys.busyConversations, floor: null, window: 1000, after: null, limit: 21 }),
+    send: (db) => findRankedPage(db, 'index', { query: keys.rareWord, conversationIds: keys.busyConversations, size: 1000, after: null, limit: 21 }),
     uses: ['messages_search_vector_idx', 'users_pkey'],
   },
   {
@@ -281,14 +280,13 @@ const cases: PlanCase[] = [
     uses: ['messages_created_at_id_idx', 'messages_pkey'],
   },
   {
-    statement: 'search page by the timeline, ranked from a floor',
+    statement: 'search page by the timeline, ranked, a later page (its window fixed)',
     send: (db) =>
       findRankedPage(db, 'timeline', {
         query: keys.commonWord,
         conversationIds: keys.busyConversations,
-        floor: keys.middleMessage,
-        window: 1000,
-        after: { rank: '0.05', keyset: keys.middleMessage },
+        size: 1000,
+        after: { rank: '0.05', keyset: keys.middleMessage, window: { top: keys.middleMessage, floor: { at: new Date(0), id: '1' } } },
         limit: 21,
       }),
     uses: ['messages_created_at_id_idx', 'messages_pkey'],

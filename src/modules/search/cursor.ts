@@ -15,10 +15,17 @@ export type SearchCursor =
   /**
    * Best first: the last message's rank (as PostgreSQL printed the real, so
    * it compares equal to itself when computed again), its keyset, and the
-   * oldest match the ranking covers (the floor: null when it covers every
-   * match), fixed by the first page, so later pages rank the same set.
+   * ranking's window, fixed by the first page so that later pages rank the
+   * same matches: its newest match (the top) and its oldest (the floor;
+   * null when it holds every match older than the top).
    */
-  | { order: 'RELEVANCE'; rank: string; keyset: Keyset; floor: Keyset | null };
+  | { order: 'RELEVANCE'; rank: string; keyset: Keyset; window: RankingWindow };
+
+/** The matches a ranking covers: those from `floor` (or the oldest, when null) to `top`, both included. */
+export interface RankingWindow {
+  top: Keyset;
+  floor: Keyset | null;
+}
 
 const printKeyset = (keyset: Keyset) => `${keyset.at.toISOString()}|${keyset.id}`;
 
@@ -26,7 +33,7 @@ export function encodeSearchCursor(cursor: SearchCursor): string {
   const text =
     cursor.order === 'NEWEST'
       ? `newest|${printKeyset(cursor.keyset)}`
-      : `relevance|${cursor.rank}|${printKeyset(cursor.keyset)}|${cursor.floor ? printKeyset(cursor.floor) : '|'}`;
+      : `relevance|${cursor.rank}|${printKeyset(cursor.keyset)}|${printKeyset(cursor.window.top)}|${cursor.window.floor ? printKeyset(cursor.window.floor) : '|'}`;
   return Buffer.from(text, 'utf8').toString('base64url');
 }
 
@@ -53,12 +60,13 @@ function decodeParts(parts: string[]): SearchCursor | undefined {
     const keyset = parseKeyset(parts[1], parts[2]);
     return keyset && { order: 'NEWEST', keyset };
   }
-  if (parts[0] === 'relevance' && parts.length === 6) {
-    const [, rank, at, id, floorAt, floorId] = parts as [string, string, string, string, string, string];
+  if (parts[0] === 'relevance' && parts.length === 8) {
+    const [, rank, at, id, topAt, topId, floorAt, floorId] = parts as [string, string, string, string, string, string, string, string];
     const keyset = parseKeyset(at, id);
+    const top = parseKeyset(topAt, topId);
     const floor = floorAt === '' && floorId === '' ? null : parseKeyset(floorAt, floorId);
-    if (!RANK.test(rank) || !Number.isFinite(Number(rank)) || !keyset || floor === undefined) return undefined;
-    return { order: 'RELEVANCE', rank, keyset, floor };
+    if (!RANK.test(rank) || !Number.isFinite(Number(rank)) || !keyset || !top || floor === undefined) return undefined;
+    return { order: 'RELEVANCE', rank, keyset, window: { top, floor } };
   }
   return undefined;
 }

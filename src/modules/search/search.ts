@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/pool.js';
 import { BadUserInputError } from '../../graphql/errors.js';
 import { authorOfRow, messageOfRow } from '../messages/sql.js';
 import type { Keyset } from '../relay/cursor.js';
-import { encodeSearchCursor, type SearchCursor, type SearchOrder } from './cursor.js';
+import { encodeSearchCursor, type RankingWindow, type SearchCursor, type SearchOrder } from './cursor.js';
 import { chooseStrategy, type SearchEstimates, type SearchStrategy } from './plan.js';
 import type { SearchPage, SearchResultRow } from './rows.js';
 import { findNewestPage, findRankedPage, findSearchScope, type SearchMatchRow, type SearchScopeRow } from './sql.js';
@@ -121,24 +121,23 @@ async function newestPage(db: Queryable, strategy: SearchStrategy, request: Sear
 
 async function rankedPage(db: Queryable, strategy: SearchStrategy, request: SearchRequest, scope: SearchScopeRow): Promise<SearchPage> {
   const after = request.after?.order === 'RELEVANCE' ? request.after : null;
-  const window = request.window ?? RANKED_MATCHES;
-  const rows = await findRankedPage(db, strategy, {
-    query: request.query,
-    conversationIds: scope.conversationIds,
-    floor: after?.floor ?? null,
-    window,
-    after: after && { rank: after.rank, keyset: after.keyset },
-    limit: request.size + 1,
-  });
-  // The ranking's window, fixed by the first page: its oldest match when it
-  // was full, so later pages rank the same matches (and any sent since).
+  const size = request.window ?? RANKED_MATCHES;
+  const rows = await findRankedPage(db, strategy, { query: request.query, conversationIds: scope.conversationIds, size, after, limit: request.size + 1 });
+  // The ranking's window, fixed by the first page: its newest match, and its
+  // oldest when it was full (else every older match is in it), so later
+  // pages rank the same matches whatever is sent meanwhile.
   const first = rows[0];
-  const floor = after ? after.floor : first && first.candidates >= window ? { at: first.oldestCandidateAt, id: first.oldestCandidateId } : null;
+  const window: RankingWindow | undefined =
+    after?.window ??
+    (first && {
+      top: { at: first.newestCandidateAt, id: first.newestCandidateId },
+      floor: first.candidates >= size ? { at: first.oldestCandidateAt, id: first.oldestCandidateId } : null,
+    });
   const positions = new Map(rows.map((row) => [row.id, { rank: row.rank, keyset: keysetOf(row) }]));
   return {
     rows: rows.slice(0, request.size).map(resultOf),
     hasNextPage: rows.length > request.size,
     hasPreviousPage: after !== null,
-    cursorOf: (row) => encodeSearchCursor({ order: 'RELEVANCE', ...positions.get(row.id)!, floor }),
+    cursorOf: (row) => encodeSearchCursor({ order: 'RELEVANCE', ...positions.get(row.id)!, window: window! }),
   };
 }

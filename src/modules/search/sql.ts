@@ -6,6 +6,7 @@
 // type them, and no character of it is SQL or tsquery syntax.
 import type { Queryable } from '../../db/pool.js';
 import type { Keyset } from '../relay/cursor.js';
+import type { RankingWindow } from './cursor.js';
 import { AUTHOR_PREFIX, type MessageWithAuthorRow } from '../messages/sql.js';
 import { userColumns } from '../users/sql.js';
 import { MATCH_END, MATCH_START } from './highlight.js';
@@ -100,9 +101,11 @@ export type SearchMatchRow = MessageWithAuthorRow & {
 /** A ranked match: its rank as PostgreSQL printed the real, and the ranking's window. */
 export type RankedMatchRow = SearchMatchRow & {
   rank: string;
-  /** How many matches the ranking covered (at most RANKED_MATCHES on a first page). */
+  /** How many matches the ranking covered (at most the window's size on a first page). */
   candidates: number;
-  /** The oldest of them. */
+  /** The newest and the oldest of them. */
+  newestCandidateAt: Date;
+  newestCandidateId: string;
   oldestCandidateAt: Date;
   oldestCandidateId: string;
 };
@@ -211,6 +214,9 @@ export interface NewestPageRequest {
   limit: number;
 }
 
+/** The smallest keyset after `keyset` (the same instant, the next id): "older than it" includes `keyset` itself. */
+const justAfter = (keyset: Keyset): Keyset => ({ at: keyset.at, id: (BigInt(keyset.id) + 1n).toString() });
+
 /**
  * A page of matches, newest first: `limit` matches older than `after`, by
  * `strategy` (matchesOf), with their authors and headlines (ts_headline
@@ -230,31 +236,37 @@ export async function findNewestPage(db: Queryable, strategy: SearchStrategy, re
 export interface RankedPageRequest {
   query: string;
   conversationIds: readonly number[];
+  /** How many matches a first page ranks (RANKED_MATCHES): the newest this many. */
+  size: number;
   /**
-   * The oldest match ranked, fixed by the first page (null: every match).
-   * On a first page (`after` null) it is unknown: the newest `window`
-   * matches are ranked, and their oldest comes back in each row.
+   * The last match of the previous page (its rank and keyset) and the
+   * ranking's window the first page fixed; null for a first page, whose
+   * window's ends come back in each row.
    */
-  floor: Keyset | null;
-  /** How many matches a first page ranks (RANKED_MATCHES). */
-  window: number;
-  /** The last match of the previous page: its rank and keyset. */
-  after: { rank: string; keyset: Keyset } | null;
+  after: { rank: string; keyset: Keyset; window: RankingWindow } | null;
   /** Rows wanted: the page size and one more. */
   limit: number;
 }
 
 /**
  * A page of matches, best first: the ranking's candidates are the newest
- * `window` matches (a first page) or every match from `floor` on (the pages
- * after it: the same matches, and any sent since), found by `strategy`
- * (matchesOf); each ranked by ts_rank_cd with length normalization (1: a
- * short message that is all about the words ranks above a long one that
- * mentions them), ties newest first; the page is the `limit` after
- * `after` in that order, with authors and headlines.
+ * `size` matches (a first page) or the matches of the window the first page
+ * fixed (the pages after it: the same matches, none sent since), found by
+ * `strategy` (matchesOf); each ranked by ts_rank_cd with length
+ * normalization (1: a short message that is all about the words ranks above
+ * a long one that mentions them), ties newest first; the page is the
+ * `limit` after `after` in that order, with authors and headlines.
+ *
+ * A later page reads its window with a limit of twice its size: the window
+ * held `size` matches, and only edits can add to it; without a limit the
+ * planner priced the walk as a read of every message older than the top,
+ * enough for PostgreSQL to compile the statement (JIT, 0.7 s).
  */
 export async function findRankedPage(db: Queryable, strategy: SearchStrategy, request: RankedPageRequest): Promise<RankedMatchRow[]> {
-  const bounds: MatchBounds = request.after ? { before: null, floor: request.floor, limit: null } : { before: null, floor: null, limit: request.window };
+  const window = request.after?.window;
+  const bounds: MatchBounds = window
+    ? { before: justAfter(window.top), floor: window.floor, limit: 2 * request.size }
+    : { before: null, floor: null, limit: request.size };
   const { rows } = await db.query<RankedMatchRow>(
     `WITH candidates AS MATERIALIZED (${matchesOf(strategy)}),
      page AS MATERIALIZED (
@@ -267,10 +279,12 @@ export async function findRankedPage(db: Queryable, strategy: SearchStrategy, re
      )
      SELECT ${PAGE_COLUMNS}, page.rank::text AS rank,
             (SELECT count(*) FROM candidates)::int AS candidates,
+            newest.created_at AS "newestCandidateAt", newest.id AS "newestCandidateId",
             oldest.created_at AS "oldestCandidateAt", oldest.id AS "oldestCandidateId"
      FROM page
      JOIN users u ON u.id = page.author_id
-     CROSS JOIN LATERAL (SELECT c.created_at, c.id FROM candidates c ORDER BY c.created_at, c.id LIMIT 1) oldest
+     CROSS JOIN (SELECT c.created_at, c.id FROM candidates c ORDER BY c.created_at DESC, c.id DESC LIMIT 1) newest
+     CROSS JOIN (SELECT c.created_at, c.id FROM candidates c ORDER BY c.created_at, c.id LIMIT 1) oldest
      ORDER BY page.rank DESC, page.created_at DESC, page.id DESC`,
     [
       request.query,

@@ -33,15 +33,15 @@ export type LeaderboardPeriod =
 
 /** How `searchMessages` orders what it finds. */
 export type MessageSearchOrder =
-  /** Newest first, every match. */
+  /** Newest first, every match. Messages sent after the first page show in a new search. */
   | 'NEWEST'
   /**
    * Best matches first, then newest first among equals. The rank is
    * PostgreSQL's cover density (`ts_rank_cd`), shorter messages ahead of
    * longer ones that match as well. Ranking covers the newest 1,000 matches:
    * a query that matches more ranks those, and its older matches are found by
-   * `NEWEST`. The window is fixed by the first page: the pages after it rank
-   * the same matches, plus any sent since.
+   * `NEWEST`. The first page fixes what is ranked: the pages after it rank
+   * the same matches (messages sent since show in a new search).
    */
   | 'RELEVANCE';
 
