@@ -323,10 +323,12 @@ export enum MessageSearchOrder {
   /**
    * Best matches first, then newest first among equals. The rank is
    * PostgreSQL's cover density (`ts_rank_cd`), shorter messages ahead of
-   * longer ones that match as well. Ranking covers the newest 1,000 matches:
-   * a query that matches more ranks those, and its older matches are found by
-   * `NEWEST`. The first page fixes what is ranked: the pages after it rank
-   * the same matches (messages sent since show in a new search).
+   * longer ones that match as well. So that every search stays fast, ranking
+   * covers the newest matches only: at most 1,000 of them, and, unless the
+   * query's words are rare, only those among the newest 10,000 messages of
+   * the conversations searched. `NEWEST` finds every match. The first page
+   * fixes what is ranked: the pages after it rank the same matches (messages
+   * sent since show in a new search).
    */
   Relevance = 'RELEVANCE'
 }

@@ -33,6 +33,13 @@ export interface SearchEstimates {
   matchShare: number;
   /** Matches the page needs, newest first: a page and one more, or every ranked match (RANKED_MATCHES). */
   needed: number;
+  /**
+   * The most messages a walk reads (a ranking's RANKING_EXAMINED), or null
+   * when it reads until it has found `needed` (a newest-first page). A walk
+   * per conversation cannot keep to it across conversations: it is not
+   * chosen where the conversations searched hold more messages than that.
+   */
+  walkLimit: number | null;
 }
 
 /**
@@ -58,15 +65,16 @@ export function estimateCosts(estimates: SearchEstimates): Record<SearchStrategy
   const visible = Math.min(messages, Math.max(0, estimates.visibleMessages));
   const share = Math.min(1, Math.max(1 / messages, estimates.matchShare));
   // Messages a walk reads before it has found what it needs: all of the
-  // viewer's when they hold fewer matches than needed.
-  const walked = Math.min(visible, estimates.needed / share);
+  // viewer's when they hold fewer matches than needed, and never more than its limit.
+  const walked = Math.min(visible, estimates.needed / share, estimates.walkLimit ?? Infinity);
   // The timeline walks everyone's messages between the newest and the last one it reads.
   const timelineEntries = visible > 0 ? Math.min(messages, walked * (messages / visible)) : 0;
   const historyWalked = Math.min(visible, estimates.conversations * (estimates.needed / share));
+  const conversationsKeepToLimit = estimates.walkLimit === null || visible <= estimates.walkLimit;
   return {
     index: share * messages * COSTS.indexMatch,
     timeline: timelineEntries * COSTS.timelineEntry + walked * COSTS.walkedMessage,
-    conversations: estimates.conversations * COSTS.conversationDescent + historyWalked * COSTS.historyMessage,
+    conversations: conversationsKeepToLimit ? estimates.conversations * COSTS.conversationDescent + historyWalked * COSTS.historyMessage : Infinity,
   };
 }
 

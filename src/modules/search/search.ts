@@ -21,6 +21,17 @@ export const MAX_QUERY_LENGTH = 256;
  */
 export const RANKED_MATCHES = 1000;
 
+/**
+ * How many of the viewer's messages a ranking's walk reads at most. Finding
+ * the newest thousand matches of a word in 3 % of the messages means
+ * reading 33,000 messages of a viewer's, or every match in the table: over
+ * 100 ms either way for the heaviest viewer at 1M (bench/search.ts). A
+ * ranking of a word that is neither rare (the index finds its every match
+ * for less) nor common (a thousand matches come within this many) ranks
+ * the matches among the viewer's newest this many messages.
+ */
+export const RANKING_EXAMINED = 10_000;
+
 /** A search's query as searched: trimmed, 1 to MAX_QUERY_LENGTH characters; else BAD_USER_INPUT naming `argument`. */
 export function normalizeSearchQuery(query: string, argument = 'query'): string {
   const trimmed = query.trim();
@@ -43,8 +54,8 @@ export interface SearchRequest {
   after: SearchCursor | null;
   /** Runs the page with this strategy instead of the one plan.ts chooses (tests and the benchmark compare them). */
   strategy?: SearchStrategy;
-  /** How many matches RELEVANCE ranks; default RANKED_MATCHES (tests use a small window). */
-  window?: number;
+  /** How many matches RELEVANCE ranks, and how many messages its walk reads; default RANKED_MATCHES and RANKING_EXAMINED (tests use small ones). */
+  window?: { matches: number; examined: number };
 }
 
 /** What a search did besides its page: the strategy it ran, and why (for the benchmark and tests). */
@@ -64,9 +75,10 @@ export async function searchMessages(db: Queryable, request: SearchRequest): Pro
   const scope = await findSearchScope(db, request.viewerId, request.query, request.conversationId);
   const tree = searchableTree(scope.tsquery);
   if (scope.conversationIds.length === 0) return { page: emptyPage(), strategy: null, estimates: null };
-  const estimates = estimatesOf(scope, tree, request.order === 'NEWEST' ? request.size + 1 : (request.window ?? RANKED_MATCHES));
+  const ranking = request.window ?? { matches: RANKED_MATCHES, examined: RANKING_EXAMINED };
+  const estimates = request.order === 'NEWEST' ? estimatesOf(scope, tree, request.size + 1, null) : estimatesOf(scope, tree, ranking.matches, ranking.examined);
   const strategy = request.strategy ?? chooseStrategy(estimates);
-  const page = request.order === 'NEWEST' ? await newestPage(db, strategy, request, scope) : await rankedPage(db, strategy, request, scope);
+  const page = request.order === 'NEWEST' ? await newestPage(db, strategy, request, scope) : await rankedPage(db, strategy, request, scope, ranking);
   return { page, strategy, estimates };
 }
 
@@ -85,7 +97,7 @@ function searchableTree(tsquery: string): TsqueryNode {
   return tree;
 }
 
-function estimatesOf(scope: SearchScopeRow, tree: TsqueryNode, needed: number): SearchEstimates {
+function estimatesOf(scope: SearchScopeRow, tree: TsqueryNode, needed: number, walkLimit: number | null): SearchEstimates {
   const frequencies =
     scope.minimumWordFrequency === null ? null : { of: new Map(Object.entries(scope.wordFrequencies ?? {})), minimum: scope.minimumWordFrequency };
   const messages = scope.messages ?? 0;
@@ -95,6 +107,7 @@ function estimatesOf(scope: SearchScopeRow, tree: TsqueryNode, needed: number): 
     conversations: scope.conversationIds.length,
     matchShare: estimateMatchShare(tree, frequencies),
     needed,
+    walkLimit,
   };
 }
 
@@ -119,19 +132,33 @@ async function newestPage(db: Queryable, strategy: SearchStrategy, request: Sear
   };
 }
 
-async function rankedPage(db: Queryable, strategy: SearchStrategy, request: SearchRequest, scope: SearchScopeRow): Promise<SearchPage> {
+async function rankedPage(
+  db: Queryable,
+  strategy: SearchStrategy,
+  request: SearchRequest,
+  scope: SearchScopeRow,
+  ranking: { matches: number; examined: number },
+): Promise<SearchPage> {
   const after = request.after?.order === 'RELEVANCE' ? request.after : null;
-  const size = request.window ?? RANKED_MATCHES;
-  const rows = await findRankedPage(db, strategy, { query: request.query, conversationIds: scope.conversationIds, size, after, limit: request.size + 1 });
+  const rows = await findRankedPage(db, strategy, {
+    query: request.query,
+    conversationIds: scope.conversationIds,
+    size: ranking.matches,
+    walkLimit: ranking.examined,
+    after,
+    limit: request.size + 1,
+  });
   // The ranking's window, fixed by the first page: its newest match, and its
-  // oldest when it was full (else every older match is in it), so later
-  // pages rank the same matches whatever is sent meanwhile.
+  // oldest when the window was cut (it was full, or the walk stopped at its
+  // limit), else every older match is in it; so later pages rank the same
+  // matches whatever is sent meanwhile.
   const first = rows[0];
+  const cut = first !== undefined && (first.candidates >= ranking.matches || (first.examined ?? 0) >= ranking.examined);
   const window: RankingWindow | undefined =
     after?.window ??
     (first && {
       top: { at: first.newestCandidateAt, id: first.newestCandidateId },
-      floor: first.candidates >= size ? { at: first.oldestCandidateAt, id: first.oldestCandidateId } : null,
+      floor: cut ? { at: first.oldestCandidateAt, id: first.oldestCandidateId } : null,
     });
   const positions = new Map(rows.map((row) => [row.id, { rank: row.rank, keyset: keysetOf(row) }]));
   return {

@@ -108,6 +108,8 @@ export type RankedMatchRow = SearchMatchRow & {
   newestCandidateId: string;
   oldestCandidateAt: Date;
   oldestCandidateId: string;
+  /** Messages the timeline walked to find them (null for the other strategies): equal to the walk's limit when it stopped there. */
+  examined: number | null;
 };
 
 /** Bounds of the matches a strategy reads, newest first. */
@@ -118,15 +120,18 @@ interface MatchBounds {
   floor: Keyset | null;
   /** At most this many matches; null for all within the bounds. */
   limit: number | null;
+  /** The timeline reads at most this many of the viewer's messages (a ranking's); null: until it has `limit` matches. */
+  walkLimit: number | null;
 }
 
-// $1 the query, $2 the conversations, $3 and $4 `before`, $5 and $6 `floor`, $7 the limit.
+// $1 the query, $2 the conversations, $3 and $4 `before`, $5 and $6 `floor`, $7 the limit, $8 the walk's limit.
 const boundsValues = (bounds: MatchBounds) => [
   bounds.before?.at ?? null,
   bounds.before?.id ?? null,
   bounds.floor?.at ?? null,
   bounds.floor?.id ?? null,
   bounds.limit,
+  bounds.walkLimit,
 ];
 
 const MATCH_COLUMNS = 'm.id, m.conversation_id, m.author_id, m.body, m.created_at, m.edited_at, m.search_vector';
@@ -145,7 +150,9 @@ const withinBounds = (alias: string) => `
  * - timeline: messages (created_at DESC, id DESC) INCLUDE (conversation_id)
  *   walked from the newest (or from the cursor) as an index-only scan that
  *   drops other conversations' messages on the index page, each message of
- *   the viewer's then read by its primary key and matched, until the limit.
+ *   the viewer's then read by its primary key and matched, until the limit,
+ *   or until it has read the walk's limit of the viewer's messages (a
+ *   ranking: how many it read comes back in `examined`).
  * - conversations: in each conversation searched, its history by
  *   messages (conversation_id, created_at DESC, id DESC), matched until the
  *   limit, then the newest of all.
@@ -160,20 +167,25 @@ const withinBounds = (alias: string) => `
  */
 function matchesOf(strategy: SearchStrategy): string {
   switch (strategy) {
+    // $8, the walk's limit, is the timeline's: the others name it (as their
+    // `examined`, always null) so that every statement has the same parameters.
     case 'index':
       return `
         WITH matches AS MATERIALIZED (
           SELECT ${MATCH_COLUMNS} FROM messages m
           WHERE m.search_vector @@ ${QUERY} AND m.conversation_id + 0 = ANY($2::int[]) AND ${withinBounds('m')}
         )
-        SELECT * FROM matches ORDER BY created_at DESC, id DESC LIMIT $7::int`;
+        SELECT *, nullif($8::int, $8::int) AS examined FROM matches ORDER BY created_at DESC, id DESC LIMIT $7::int`;
     case 'timeline':
       return `
-        SELECT m.* FROM (
+        WITH walk AS (
           SELECT t.id, t.created_at FROM messages t
           WHERE t.conversation_id + 0 = ANY($2::int[]) AND ${withinBounds('t')}
           ORDER BY t.created_at DESC, t.id DESC
-        ) walk
+          LIMIT $8::int
+        )
+        SELECT m.*, CASE WHEN $8::int IS NULL THEN NULL ELSE (SELECT count(*) FROM walk)::int END AS examined
+        FROM walk
         CROSS JOIN LATERAL (
           SELECT ${MATCH_COLUMNS} FROM messages m WHERE m.id = walk.id AND (m.search_vector @@ ${QUERY}) IS TRUE
           OFFSET 0
@@ -182,7 +194,7 @@ function matchesOf(strategy: SearchStrategy): string {
         LIMIT $7::int`;
     case 'conversations':
       return `
-        SELECT found.* FROM unnest($2::int[]) AS searched(id)
+        SELECT found.*, nullif($8::int, $8::int) AS examined FROM unnest($2::int[]) AS searched(id)
         CROSS JOIN LATERAL (
           SELECT ${MATCH_COLUMNS} FROM messages m
           WHERE m.conversation_id = searched.id AND (m.search_vector @@ ${QUERY}) IS TRUE AND ${withinBounds('m')}
@@ -228,7 +240,7 @@ export async function findNewestPage(db: Queryable, strategy: SearchStrategy, re
      SELECT ${PAGE_COLUMNS}
      FROM page JOIN users u ON u.id = page.author_id
      ORDER BY page.created_at DESC, page.id DESC`,
-    [request.query, request.conversationIds, ...boundsValues({ before: request.after, floor: null, limit: request.limit })],
+    [request.query, request.conversationIds, ...boundsValues({ before: request.after, floor: null, limit: request.limit, walkLimit: null })],
   );
   return rows;
 }
@@ -238,6 +250,8 @@ export interface RankedPageRequest {
   conversationIds: readonly number[];
   /** How many matches a first page ranks (RANKED_MATCHES): the newest this many. */
   size: number;
+  /** How many of the viewer's messages the timeline reads to find them (RANKING_EXAMINED). */
+  walkLimit: number;
   /**
    * The last match of the previous page (its rank and keyset) and the
    * ranking's window the first page fixed; null for a first page, whose
@@ -250,9 +264,10 @@ export interface RankedPageRequest {
 
 /**
  * A page of matches, best first: the ranking's candidates are the newest
- * `size` matches (a first page) or the matches of the window the first page
- * fixed (the pages after it: the same matches, none sent since), found by
- * `strategy` (matchesOf); each ranked by ts_rank_cd with length
+ * `size` matches (a first page; by the timeline, only those among the
+ * newest `walkLimit` messages it reads) or the matches of the window the
+ * first page fixed (the pages after it: the same matches, none sent since),
+ * found by `strategy` (matchesOf); each ranked by ts_rank_cd with length
  * normalization (1: a short message that is all about the words ranks above
  * a long one that mentions them), ties newest first; the page is the
  * `limit` after `after` in that order, with authors and headlines.
@@ -265,19 +280,19 @@ export interface RankedPageRequest {
 export async function findRankedPage(db: Queryable, strategy: SearchStrategy, request: RankedPageRequest): Promise<RankedMatchRow[]> {
   const window = request.after?.window;
   const bounds: MatchBounds = window
-    ? { before: justAfter(window.top), floor: window.floor, limit: 2 * request.size }
-    : { before: null, floor: null, limit: request.size };
+    ? { before: justAfter(window.top), floor: window.floor, limit: 2 * request.size, walkLimit: request.walkLimit }
+    : { before: null, floor: null, limit: request.size, walkLimit: request.walkLimit };
   const { rows } = await db.query<RankedMatchRow>(
     `WITH candidates AS MATERIALIZED (${matchesOf(strategy)}),
      page AS MATERIALIZED (
        SELECT ranked.* FROM (
          SELECT c.*, ts_rank_cd(c.search_vector, ${QUERY}, 1) AS rank FROM candidates c
        ) ranked
-       WHERE $8::real IS NULL OR (ranked.rank, ranked.created_at, ranked.id) < ($8::real, $9::timestamptz, $10::bigint)
+       WHERE $9::real IS NULL OR (ranked.rank, ranked.created_at, ranked.id) < ($9::real, $10::timestamptz, $11::bigint)
        ORDER BY ranked.rank DESC, ranked.created_at DESC, ranked.id DESC
-       LIMIT $11::int
+       LIMIT $12::int
      )
-     SELECT ${PAGE_COLUMNS}, page.rank::text AS rank,
+     SELECT ${PAGE_COLUMNS}, page.rank::text AS rank, page.examined,
             (SELECT count(*) FROM candidates)::int AS candidates,
             newest.created_at AS "newestCandidateAt", newest.id AS "newestCandidateId",
             oldest.created_at AS "oldestCandidateAt", oldest.id AS "oldestCandidateId"

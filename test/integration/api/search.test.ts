@@ -328,7 +328,7 @@ describe('strategies and pages, through searchMessages()', () => {
     order: SearchOrder,
     strategy: SearchStrategy | undefined,
     size: number,
-    options: { window?: number; between?: () => Promise<void> } = {},
+    options: { window?: { matches: number; examined: number }; between?: () => Promise<void> } = {},
   ) {
     const ids: string[] = [];
     let after: SearchCursor | null = null;
@@ -392,7 +392,7 @@ describe('strategies and pages, through searchMessages()', () => {
   it.each(STRATEGIES)('RELEVANCE ranks the newest `window` matches, by %s, and its pages keep that window', async (strategy) => {
     const newest = await readAll('NEWEST', strategy, 50);
     const ranked = await readAll('RELEVANCE', strategy, 4, {
-      window: 12,
+      window: { matches: 12, examined: 1000 },
       between: async () => {
         // An older match edited after the first page stays out of the window.
         await pool.query("UPDATE messages SET body = 'heron heron heron heron' WHERE id = $1", [newest.at(-1)]);
@@ -400,6 +400,23 @@ describe('strategies and pages, through searchMessages()', () => {
     });
     expect([...ranked].sort()).toEqual(newest.slice(0, 12).sort());
     await pool.query("UPDATE messages SET body = 'heron 0' WHERE id = $1", [newest.at(-1)]);
+  });
+
+  it('RELEVANCE by the timeline ranks the matches among the messages its walk may read, and its pages keep them', async () => {
+    // The reader's 45 matches and 3 other messages, newest first; the walk reads 30 of them, the others among them.
+    const { rows } = await pool.query<{ id: string; matches: boolean }>(
+      `SELECT id, search_vector @@ websearch_to_tsquery('english', 'heron') AS matches FROM messages
+       WHERE conversation_id = ANY($1) ORDER BY created_at DESC, id DESC LIMIT 30`,
+      [conversations],
+    );
+    const expected = rows.filter((row) => row.matches).map((row) => row.id);
+    expect(expected.length).toBeLessThan(30);
+    const ranked = await readAll('RELEVANCE', 'timeline', 3, {
+      window: { matches: 40, examined: 30 },
+      between: () => send(writer, conversations[0]!, 'heron heron heron heron arrives late').then(() => undefined),
+    });
+    expect([...ranked].sort()).toEqual([...expected].sort());
+    await pool.query("DELETE FROM messages WHERE body LIKE 'heron heron heron heron arrives %'");
   });
 
   it('first: 0 reads no row and says whether one follows', async () => {
