@@ -383,6 +383,25 @@ describe('plans of the hot statements', () => {
     }
   });
 
+  it('a newest-first page by the timeline stops walking with its page, however long the history', async () => {
+    const db = recorder();
+    await findNewestPage(db, 'timeline', { query: keys.commonWord, conversationIds: keys.busyConversations, after: null, limit: 21 });
+    const { text, values } = db.statements[0]!;
+    const { rows } = await database.pool.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+    const walked = (plan: Record<string, unknown>): number[] => [
+      ...(plan['Index Name'] === 'messages_created_at_id_idx' ? [plan['Actual Rows'] as number] : []),
+      ...((plan.Plans as Record<string, unknown>[] | undefined) ?? []).flatMap(walked),
+    ];
+    const [entries] = walked(rows[0]!['QUERY PLAN'][0].Plan);
+    const { rows: counts } = await database.pool.query<{ messages: number; visible: number }>(
+      'SELECT (SELECT count(*)::int FROM messages) AS messages, (SELECT count(*)::int FROM messages WHERE conversation_id = ANY($1)) AS visible',
+      [keys.busyConversations],
+    );
+    // The busy user's messages it walked: a page's matches of a common word come within a few hundred.
+    expect(entries).toBeGreaterThan(0);
+    expect(entries).toBeLessThan(counts[0]!.visible / 4);
+  });
+
   it('would notice a sequential scan and a missing index (the check is not vacuous)', async () => {
     const history = cases.find((planCase) => planCase.statement === 'history page, after a cursor')!;
     const nodes = await plan(history.send, ['enable_indexscan = off', 'enable_bitmapscan = off', 'enable_indexonlyscan = off']);

@@ -161,11 +161,13 @@ const withinBounds = (alias: string) => `
  * history index (a descent per conversation: 28 ms for 2,839), and
  * `(… @@ …) IS TRUE` keeps the walks off the GIN index (which would read
  * every match of the query for each message or conversation walked); both
- * mean the same as without. `OFFSET 0` keeps the timeline's probe a probe:
+ * mean the same as without. `counted`: the timeline says how many of the
+ * viewer's messages it walked (a ranking's, whose walk has a limit).
+ * `OFFSET 0` keeps the timeline's probe a probe:
  * flattened into a join, a walk without a limit (a ranking's later pages,
  * bounded by its floor) was planned as a hash join reading messages whole.
  */
-function matchesOf(strategy: SearchStrategy): string {
+function matchesOf(strategy: SearchStrategy, counted: boolean): string {
   switch (strategy) {
     // $8, the walk's limit, is the timeline's: the others name it (as their
     // `examined`, always null) so that every statement has the same parameters.
@@ -177,6 +179,9 @@ function matchesOf(strategy: SearchStrategy): string {
         )
         SELECT *, nullif($8::int, $8::int) AS examined FROM matches ORDER BY created_at DESC, id DESC LIMIT $7::int`;
     case 'timeline':
+      // Counting the walk reads it twice, so PostgreSQL materializes it whole:
+      // only a ranking, whose walk has a limit, counts it; a page newest
+      // first reads its walk lazily, and stops with its page.
       return `
         WITH walk AS (
           SELECT t.id, t.created_at FROM messages t
@@ -184,7 +189,7 @@ function matchesOf(strategy: SearchStrategy): string {
           ORDER BY t.created_at DESC, t.id DESC
           LIMIT $8::int
         )
-        SELECT m.*, CASE WHEN $8::int IS NULL THEN NULL ELSE (SELECT count(*) FROM walk)::int END AS examined
+        SELECT m.*, ${counted ? '(SELECT count(*) FROM walk)::int' : 'nullif($8::int, $8::int)'} AS examined
         FROM walk
         CROSS JOIN LATERAL (
           SELECT ${MATCH_COLUMNS} FROM messages m WHERE m.id = walk.id AND (m.search_vector @@ ${QUERY}) IS TRUE
@@ -236,7 +241,7 @@ const justAfter = (keyset: Keyset): Keyset => ({ at: keyset.at, id: (BigInt(keys
  */
 export async function findNewestPage(db: Queryable, strategy: SearchStrategy, request: NewestPageRequest): Promise<SearchMatchRow[]> {
   const { rows } = await db.query<SearchMatchRow>(
-    `WITH page AS MATERIALIZED (${matchesOf(strategy)})
+    `WITH page AS MATERIALIZED (${matchesOf(strategy, false)})
      SELECT ${PAGE_COLUMNS}
      FROM page JOIN users u ON u.id = page.author_id
      ORDER BY page.created_at DESC, page.id DESC`,
@@ -283,7 +288,7 @@ export async function findRankedPage(db: Queryable, strategy: SearchStrategy, re
     ? { before: justAfter(window.top), floor: window.floor, limit: 2 * request.size, walkLimit: request.walkLimit }
     : { before: null, floor: null, limit: request.size, walkLimit: request.walkLimit };
   const { rows } = await db.query<RankedMatchRow>(
-    `WITH candidates AS MATERIALIZED (${matchesOf(strategy)}),
+    `WITH candidates AS MATERIALIZED (${matchesOf(strategy, true)}),
      page AS MATERIALIZED (
        SELECT ranked.* FROM (
          SELECT c.*, ts_rank_cd(c.search_vector, ${QUERY}, 1) AS rank FROM candidates c
