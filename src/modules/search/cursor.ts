@@ -16,15 +16,14 @@ export type SearchCursor =
    * Best first: the last message's rank (as PostgreSQL printed the real, so
    * it compares equal to itself when computed again), its keyset, and the
    * ranking's window, fixed by the first page so that later pages rank the
-   * same matches: its newest match (the top) and its oldest (the floor;
-   * null when it holds every match older than the top).
+   * same matches: its newest match (the top) and its oldest (the floor).
    */
   | { order: 'RELEVANCE'; rank: string; keyset: Keyset; window: RankingWindow };
 
-/** The matches a ranking covers: those from `floor` (or the oldest, when null) to `top`, both included. */
+/** The matches a ranking covers: those from `floor` to `top`, both included. */
 export interface RankingWindow {
   top: Keyset;
-  floor: Keyset | null;
+  floor: Keyset;
 }
 
 const printKeyset = (keyset: Keyset) => `${keyset.at.toISOString()}|${keyset.id}`;
@@ -33,7 +32,7 @@ export function encodeSearchCursor(cursor: SearchCursor): string {
   const text =
     cursor.order === 'NEWEST'
       ? `newest|${printKeyset(cursor.keyset)}`
-      : `relevance|${cursor.rank}|${printKeyset(cursor.keyset)}|${printKeyset(cursor.window.top)}|${cursor.window.floor ? printKeyset(cursor.window.floor) : '|'}`;
+      : `relevance|${cursor.rank}|${printKeyset(cursor.keyset)}|${printKeyset(cursor.window.top)}|${printKeyset(cursor.window.floor)}`;
   return Buffer.from(text, 'utf8').toString('base64url');
 }
 
@@ -64,8 +63,8 @@ function decodeParts(parts: string[]): SearchCursor | undefined {
     const [, rank, at, id, topAt, topId, floorAt, floorId] = parts as [string, string, string, string, string, string, string, string];
     const keyset = parseKeyset(at, id);
     const top = parseKeyset(topAt, topId);
-    const floor = floorAt === '' && floorId === '' ? null : parseKeyset(floorAt, floorId);
-    if (!RANK.test(rank) || !Number.isFinite(Number(rank)) || !keyset || !top || floor === undefined) return undefined;
+    const floor = parseKeyset(floorAt, floorId);
+    if (!RANK.test(rank) || !Number.isFinite(Number(rank)) || !keyset || !top || !floor) return undefined;
     return { order: 'RELEVANCE', rank, keyset, window: { top, floor } };
   }
   return undefined;

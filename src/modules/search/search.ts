@@ -148,18 +148,14 @@ async function rankedPage(
     after,
     limit: request.size + 1,
   });
-  // The ranking's window, fixed by the first page: its newest match, and its
-  // oldest when the window was cut (it was full, or the walk stopped at its
-  // limit), else every older match is in it; so later pages rank the same
-  // matches whatever is sent meanwhile.
+  // The ranking's window, fixed by the first page: from its oldest match to
+  // its newest, so later pages rank the same matches whatever is sent or
+  // edited meanwhile (nothing older than the oldest was ranked, whether the
+  // ranking was cut there or no older match exists).
   const first = rows[0];
-  const cut = first !== undefined && (first.candidates >= ranking.matches || (first.examined ?? 0) >= ranking.examined);
   const window: RankingWindow | undefined =
     after?.window ??
-    (first && {
-      top: { at: first.newestCandidateAt, id: first.newestCandidateId },
-      floor: cut ? { at: first.oldestCandidateAt, id: first.oldestCandidateId } : null,
-    });
+    (first && { top: { at: first.newestCandidateAt, id: first.newestCandidateId }, floor: { at: first.oldestCandidateAt, id: first.oldestCandidateId } });
   const positions = new Map(rows.map((row) => [row.id, { rank: row.rank, keyset: keysetOf(row) }]));
   return {
     rows: rows.slice(0, request.size).map(resultOf),

@@ -98,18 +98,13 @@ export type SearchMatchRow = MessageWithAuthorRow & {
   headline: string | null;
 };
 
-/** A ranked match: its rank as PostgreSQL printed the real, and the ranking's window. */
+/** A ranked match: its rank as PostgreSQL printed the real, and the ends of the matches ranked. */
 export type RankedMatchRow = SearchMatchRow & {
   rank: string;
-  /** How many matches the ranking covered (at most the window's size on a first page). */
-  candidates: number;
-  /** The newest and the oldest of them. */
   newestCandidateAt: Date;
   newestCandidateId: string;
   oldestCandidateAt: Date;
   oldestCandidateId: string;
-  /** Messages the timeline walked to find them (null for the other strategies): equal to the walk's limit when it stopped there. */
-  examined: number | null;
 };
 
 /** Bounds of the matches a strategy reads, newest first. */
@@ -124,7 +119,7 @@ interface MatchBounds {
   walkLimit: number | null;
 }
 
-// $1 the query, $2 the conversations, $3 and $4 `before`, $5 and $6 `floor`, $7 the limit, $8 the walk's limit.
+// $1 the query, $2 the conversations, $3 and $4 `before`, $5 and $6 `floor`, $7 the limit, $8 the timeline's walk limit.
 const boundsValues = (bounds: MatchBounds) => [
   bounds.before?.at ?? null,
   bounds.before?.id ?? null,
@@ -152,7 +147,7 @@ const withinBounds = (alias: string) => `
  *   drops other conversations' messages on the index page, each message of
  *   the viewer's then read by its primary key and matched, until the limit,
  *   or until it has read the walk's limit of the viewer's messages (a
- *   ranking: how many it read comes back in `examined`).
+ *   ranking's).
  * - conversations: in each conversation searched, its history by
  *   messages (conversation_id, created_at DESC, id DESC), matched until the
  *   limit, then the newest of all.
@@ -161,27 +156,24 @@ const withinBounds = (alias: string) => `
  * history index (a descent per conversation: 28 ms for 2,839), and
  * `(… @@ …) IS TRUE` keeps the walks off the GIN index (which would read
  * every match of the query for each message or conversation walked); both
- * mean the same as without. `counted`: the timeline says how many of the
- * viewer's messages it walked (a ranking's, whose walk has a limit).
- * `OFFSET 0` keeps the timeline's probe a probe:
+ * mean the same as without. `OFFSET 0` keeps the timeline's probe a probe:
  * flattened into a join, a walk without a limit (a ranking's later pages,
  * bounded by its floor) was planned as a hash join reading messages whole.
  */
-function matchesOf(strategy: SearchStrategy, counted: boolean): string {
+function matchesOf(strategy: SearchStrategy): string {
   switch (strategy) {
-    // $8, the walk's limit, is the timeline's: the others name it (as their
-    // `examined`, always null) so that every statement has the same parameters.
+    // $8, the walk's limit, is the timeline's: the others check it is an
+    // integer, so that every statement has the same parameters.
     case 'index':
       return `
         WITH matches AS MATERIALIZED (
           SELECT ${MATCH_COLUMNS} FROM messages m
           WHERE m.search_vector @@ ${QUERY} AND m.conversation_id + 0 = ANY($2::int[]) AND ${withinBounds('m')}
+            AND ($8::int IS NULL OR true)
         )
-        SELECT *, nullif($8::int, $8::int) AS examined FROM matches ORDER BY created_at DESC, id DESC LIMIT $7::int`;
+        SELECT * FROM matches ORDER BY created_at DESC, id DESC LIMIT $7::int`;
     case 'timeline':
-      // Counting the walk reads it twice, so PostgreSQL materializes it whole:
-      // only a ranking, whose walk has a limit, counts it; a page newest
-      // first reads its walk lazily, and stops with its page.
+      // Read lazily (referenced once): the walk stops when the limit of matches is reached.
       return `
         WITH walk AS (
           SELECT t.id, t.created_at FROM messages t
@@ -189,7 +181,7 @@ function matchesOf(strategy: SearchStrategy, counted: boolean): string {
           ORDER BY t.created_at DESC, t.id DESC
           LIMIT $8::int
         )
-        SELECT m.*, ${counted ? '(SELECT count(*) FROM walk)::int' : 'nullif($8::int, $8::int)'} AS examined
+        SELECT m.*
         FROM walk
         CROSS JOIN LATERAL (
           SELECT ${MATCH_COLUMNS} FROM messages m WHERE m.id = walk.id AND (m.search_vector @@ ${QUERY}) IS TRUE
@@ -199,10 +191,11 @@ function matchesOf(strategy: SearchStrategy, counted: boolean): string {
         LIMIT $7::int`;
     case 'conversations':
       return `
-        SELECT found.*, nullif($8::int, $8::int) AS examined FROM unnest($2::int[]) AS searched(id)
+        SELECT found.* FROM unnest($2::int[]) AS searched(id)
         CROSS JOIN LATERAL (
           SELECT ${MATCH_COLUMNS} FROM messages m
           WHERE m.conversation_id = searched.id AND (m.search_vector @@ ${QUERY}) IS TRUE AND ${withinBounds('m')}
+            AND ($8::int IS NULL OR true)
           ORDER BY m.created_at DESC, m.id DESC
           LIMIT $7::int
         ) found
@@ -241,7 +234,7 @@ const justAfter = (keyset: Keyset): Keyset => ({ at: keyset.at, id: (BigInt(keys
  */
 export async function findNewestPage(db: Queryable, strategy: SearchStrategy, request: NewestPageRequest): Promise<SearchMatchRow[]> {
   const { rows } = await db.query<SearchMatchRow>(
-    `WITH page AS MATERIALIZED (${matchesOf(strategy, false)})
+    `WITH page AS MATERIALIZED (${matchesOf(strategy)})
      SELECT ${PAGE_COLUMNS}
      FROM page JOIN users u ON u.id = page.author_id
      ORDER BY page.created_at DESC, page.id DESC`,
@@ -288,7 +281,7 @@ export async function findRankedPage(db: Queryable, strategy: SearchStrategy, re
     ? { before: justAfter(window.top), floor: window.floor, limit: 2 * request.size, walkLimit: request.walkLimit }
     : { before: null, floor: null, limit: request.size, walkLimit: request.walkLimit };
   const { rows } = await db.query<RankedMatchRow>(
-    `WITH candidates AS MATERIALIZED (${matchesOf(strategy, true)}),
+    `WITH candidates AS MATERIALIZED (${matchesOf(strategy)}),
      page AS MATERIALIZED (
        SELECT ranked.* FROM (
          SELECT c.*, ts_rank_cd(c.search_vector, ${QUERY}, 1) AS rank FROM candidates c
@@ -297,8 +290,7 @@ export async function findRankedPage(db: Queryable, strategy: SearchStrategy, re
        ORDER BY ranked.rank DESC, ranked.created_at DESC, ranked.id DESC
        LIMIT $12::int
      )
-     SELECT ${PAGE_COLUMNS}, page.rank::text AS rank, page.examined,
-            (SELECT count(*) FROM candidates)::int AS candidates,
+     SELECT ${PAGE_COLUMNS}, page.rank::text AS rank,
             newest.created_at AS "newestCandidateAt", newest.id AS "newestCandidateId",
             oldest.created_at AS "oldestCandidateAt", oldest.id AS "oldestCandidateId"
      FROM page
