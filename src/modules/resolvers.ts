@@ -8,4 +8,12 @@ import { nodeResolvers } from './relay/node-resolvers.js';
 import { userResolvers } from './users/resolvers.js';
 
 /** Every domain's resolvers; makeExecutableSchema merges them type by type. */
-export const resolvers: Resolvers[] = [nodeResolvers, userResolvers, conversationResolvers, messageResolvers, leaderboardResolvers, rateLimitResolvers, searchResolvers];
+export const resolvers: Resolvers[] = [
+  nodeResolvers,
+  userResolvers,
+  conversationResolvers,
+  messageResolvers,
+  leaderboardResolvers,
+  rateLimitResolvers,
+  searchResolvers,
+];

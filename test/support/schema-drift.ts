@@ -25,24 +25,22 @@ type Field = Model['fields'][number];
 function withUnsupportedFields(datamodel: Datamodel, schemaText: string): Datamodel {
   const models = datamodel.models.map((model) => {
     const block = new RegExp(`^model ${model.name} \\{\\n([\\s\\S]*?)^\\}`, 'm').exec(schemaText)?.[1] ?? '';
-    const unsupported = [...block.matchAll(/^\s*(\w+)\s+Unsupported\("([^"]+)"\)(\?)?(.*)$/gm)].map(
-      ([, name, type, optional, rest]): Field => ({
-        ...(model.fields[0] as Field),
-        name: name!,
-        kind: 'scalar',
-        type: type!,
-        nativeType: null,
-        dbName: /@map\("([^"]+)"\)/.exec(rest ?? '')?.[1] ?? null,
-        isRequired: optional === undefined,
-        isList: false,
-        isId: false,
-        isUnique: false,
-        hasDefaultValue: false,
-        relationName: undefined,
-        relationFromFields: undefined,
-        relationToFields: undefined,
-      }),
-    );
+    const unsupported = [...block.matchAll(/^\s*(\w+)\s+Unsupported\("([^"]+)"\)(\?)?(.*)$/gm)].map(([, name, type, optional, rest]): Field => ({
+      ...(model.fields[0] as Field),
+      name: name!,
+      kind: 'scalar',
+      type: type!,
+      nativeType: null,
+      dbName: /@map\("([^"]+)"\)/.exec(rest ?? '')?.[1] ?? null,
+      isRequired: optional === undefined,
+      isList: false,
+      isId: false,
+      isUnique: false,
+      hasDefaultValue: false,
+      relationName: undefined,
+      relationFromFields: undefined,
+      relationToFields: undefined,
+    }));
     return unsupported.length === 0 ? model : { ...model, fields: [...model.fields, ...unsupported] };
   });
   return { ...datamodel, models };
