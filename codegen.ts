@@ -24,8 +24,8 @@ const config: CodegenConfig = {
           UserStats: '../../modules/users/rows.js#UserStatsRow',
           Conversation: '../../modules/conversations/visible.js#VisibleConversation',
           Message: '../../modules/messages/rows.js#MessageRow',
-          ConversationConnection: '../../modules/relay/connection.js#ConnectionPage<VisibleConversation>',
-          MessageConnection: '../../modules/relay/connection.js#ConnectionPage<MessageRow>',
+          ConversationConnection: '../../graphql/relay/connection.js#ConnectionPage<VisibleConversation>',
+          MessageConnection: '../../graphql/relay/connection.js#ConnectionPage<MessageRow>',
           // The payload's conversation is read after the write, when selected.
           SendMessagePayload: '../../modules/messages/rows.js#SentMessage',
           LeaderboardEntry: '../../modules/leaderboards/rows.js#LeaderboardEntryRow',

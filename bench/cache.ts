@@ -22,15 +22,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { print } from 'graphql';
 import { loadConfig } from '../src/config.js';
-import { migrate, readMigrations } from '../src/db/migrate.js';
+import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
-import { createPrisma } from '../src/db/prisma.js';
 import { createRedisClient, type Redis } from '../src/db/redis.js';
-import { seedDatabase } from '../src/db/seed/seed.js';
-import { instrumentPool } from '../src/db/statement-counter.js';
+import { seedDatabase } from '../src/cli/seed/seed.js';
 import { InboxDocument } from '../src/generated/graphql/operations.js';
 import { createAuth } from '../src/graphql/auth.js';
-import { buildSchema } from '../src/http/schema.js';
+import { createApp } from '../src/app/create-app.js';
 import { createServer, type ParleyServer } from '../src/http/server.js';
 import { tags } from '../src/writes/tags.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
@@ -118,8 +116,15 @@ async function load(mode: Mode, seconds: number): Promise<Load> {
 await createDatabaseIfMissing(benchUrl);
 // One viewer under load spends its default rate-limit budget in seconds: the
 // limiter still runs, it just never refuses.
-const config = loadConfig({ ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_URL: benchUrl, RATE_LIMIT_POINTS: '1000000000' });
-const pool = instrumentPool(createPool(benchUrl, config.database, { applicationName: 'parley-bench-cache' }));
+const config = loadConfig({
+  ...process.env,
+  NODE_ENV: 'development',
+  LOG_LEVEL: 'warn',
+  DATABASE_URL: benchUrl,
+  JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
+  RATE_LIMIT_POINTS: '1000000000',
+});
+const pool = createPool(benchUrl, config.database, { applicationName: 'parley-bench-cache' });
 await migrate(pool, { log: () => {} });
 const { rows: counted } = await pool.query<{ messages: number }>('SELECT count(*)::int AS messages FROM messages');
 if (counted[0]!.messages !== SCALE.messages) {
@@ -133,11 +138,7 @@ const { rows: viewers } = await pool.query<{ userId: number; conversations: numb
 );
 const viewer = viewers[0]!;
 
-const auth = createAuth({ secret: config.auth.jwtSecret ?? randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
-const migrations = await readMigrations();
-const token = await auth.issueToken(viewer.userId);
-const prisma = createPrisma(pool);
-const schema = buildSchema();
+const token = await createAuth({ secret: config.auth.jwtSecret!, ttlSeconds: 3600 }).issueToken(viewer.userId);
 const body = JSON.stringify({ query: print(InboxDocument), variables: { conversations: 50, messages: 20 } });
 
 const ownRedis = process.env.REDIS_URL ? undefined : await startOwnRedis();
@@ -168,7 +169,7 @@ interface Mode {
 }
 
 async function startMode(name: string, responseCache: boolean, redis: Redis | undefined, acceptEncoding: string | undefined): Promise<Mode> {
-  const server = await createServer({ config: { ...config, responseCache }, schema, db: { pool, prisma }, auth, redis, migrations });
+  const server = await createServer(await createApp({ ...config, responseCache }, { pool, redis }));
   const mode: Mode = {
     name,
     acceptEncoding,
@@ -251,14 +252,16 @@ for (let round = 0; round < ROUNDS; round += 1) {
 // invalidated before it: the operation runs, is tagged, stored).
 for (let index = 0; index < SEQUENTIAL; index += 1) {
   for (const mode of modes) await inject(mode, 'alone');
-  await inRedis.server.responseCache!.invalidate([tags.inbox(viewer.userId)]);
+  await inRedis.server.app.responseCache!.invalidate([tags.inbox(viewer.userId)]);
   await inject(inRedis, 'miss');
-  await inRedis.server.responseCache!.drain();
+  await inRedis.server.app.responseCache!.drain();
 }
-for (const mode of modes) await mode.server.fastify.close();
+for (const mode of modes) {
+  await mode.server.fastify.close();
+  await mode.server.app.close();
+}
 await redis.quit();
 await ownRedis?.close();
-await prisma.$disconnect();
 await pool.end();
 
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);

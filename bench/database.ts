@@ -4,7 +4,7 @@
 // options reuses the data instead of spending half a minute reseeding.
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
-import { seedDatabase, type SeedOptions } from '../src/db/seed/seed.js';
+import { seedDatabase, type SeedOptions } from '../src/cli/seed/seed.js';
 
 const MARKER_PREFIX = 'parley-bench seed ';
 

@@ -29,12 +29,10 @@ import { execFileSync } from 'node:child_process';
 import { print } from 'graphql';
 import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
-import { readMigrations } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
-import { createPrisma } from '../src/db/prisma.js';
 import { InboxDocument } from '../src/generated/graphql/operations.js';
+import { createApp } from '../src/app/create-app.js';
 import { createAuth } from '../src/graphql/auth.js';
-import { buildSchema } from '../src/http/schema.js';
 import { createServer } from '../src/http/server.js';
 import { prepareBaseline, type Baseline } from './baseline.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
@@ -44,8 +42,8 @@ import { timeInboxPages } from './inbox-page.js';
 import { loadGraphQL, type LoadSample, type LoadWindow } from './load.js';
 import { buildCheckout, METRICS_TOKEN, newestProfile, startServer, type ServerProcess } from './server-process.js';
 import { describePlan, recordStatements } from './statement-plan.js';
-import { spreadOf, summarizeLatencies, type LatencySummary, type Spread } from './stats.js';
-import { renderReport } from './report.js';
+import { spreadOf, summarizeLatencies, type Spread } from './stats.js';
+import { renderReport, type BenchResults, type ModeFigures } from './report.js';
 
 const USAGE = `Usage: npm run bench -- [options]
   --rounds N          interleaved rounds (default 3)
@@ -138,14 +136,15 @@ const headers = { 'content-type': 'application/json', authorization: `Bearer ${t
 
 // The statements of one request, recorded in-process from this checkout's code.
 const capture = await (async () => {
-  const prisma = createPrisma(pool);
-  const { fastify } = await createServer({ config: setupConfig, schema: buildSchema(), db: { pool, prisma }, auth, migrations: await readMigrations() });
+  const app = await createApp(setupConfig, { pool });
+  const { fastify } = await createServer(app);
   const inject = () => fastify.inject({ method: 'POST', url: '/graphql', headers, payload: requestBody });
   await inject();
   const stopRecording = recordStatements(pool);
   const response = await inject();
   const plan = stopRecording();
   await fastify.close();
+  await app.close();
   return { plan, body: response.body };
 })();
 const answer = JSON.parse(capture.body) as { errors?: unknown; data?: { viewer?: { conversations?: { edges: unknown[] } } } };
@@ -244,12 +243,6 @@ try {
   for (const runner of runners.values()) await runner.stop();
 }
 
-export interface ModeFigures {
-  throughput: Spread;
-  latency: LatencySummary;
-  cpuMsPerRequest: Spread | null;
-  perRound: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | null }[];
-}
 const figures: Partial<Record<Mode, ModeFigures>> = {};
 for (const mode of modes) {
   const samples = rounds.map((round) => round[mode]!);
@@ -291,7 +284,7 @@ if (options.profile) {
   }
 }
 
-const results = {
+const results: BenchResults = {
   date: new Date().toISOString(),
   commit,
   uncommittedChanges: dirty,
@@ -320,7 +313,6 @@ const results = {
   heaviestOverLightestFullPage: { roundTrip: pages[0]!.roundTrip.p50 / pages[2]!.roundTrip.p50, execution: pages[0]!.executionMs / pages[2]!.executionMs },
   profiles,
 };
-export type BenchResults = typeof results;
 
 const markdown = renderReport(results);
 await writeFile(path.join(RESULTS_DIR, `${fileStem}.json`), `${JSON.stringify(results, null, 2)}\n`);

@@ -21,13 +21,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
-import { migrate, readMigrations } from '../src/db/migrate.js';
+import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
-import { createPrisma } from '../src/db/prisma.js';
-import { seedDatabase } from '../src/db/seed/seed.js';
+import { seedDatabase } from '../src/cli/seed/seed.js';
 import { instrumentPool } from '../src/db/statement-counter.js';
-import { createAuth } from '../src/graphql/auth.js';
-import { buildSchema } from '../src/http/schema.js';
+import { createApp } from '../src/app/create-app.js';
 import { createServer } from '../src/http/server.js';
 import { refreshUserStats } from '../src/jobs/refresh-user-stats.js';
 import { refreshStatsViews } from '../src/jobs/sql.js';
@@ -166,6 +164,7 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
   DATABASE_URL: benchUrl,
   DATABASE_STATEMENT_TIMEOUT_MS: '600000',
+  JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
   RESPONSE_CACHE: 'off',
 });
 const pool = instrumentPool(createPool(benchUrl, config.database, { applicationName: 'parley-bench' }));
@@ -211,9 +210,9 @@ for (const { metric, period, column } of LEADERBOARDS) {
 
 // 2. First vs deep page, before and after, in SQL and through the API.
 console.log('first vs deep pages…');
-const auth = createAuth({ secret: config.auth.jwtSecret ?? randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
-const prisma = createPrisma(pool);
-const { fastify } = await createServer({ config, schema: buildSchema(), db: { pool, prisma }, auth, migrations: await readMigrations() });
+const app = await createApp(config, { pool });
+const { auth } = app;
+const { fastify } = await createServer(app);
 await fastify.listen({ host: '127.0.0.1', port: 0 });
 const apiUrl = `http://127.0.0.1:${(fastify.server.address() as { port: number }).port}/graphql`;
 const PAGE_QUERY = `query Page($metric: LeaderboardMetric!, $period: LeaderboardPeriod, $after: String) {
@@ -347,7 +346,7 @@ try {
   await client.query('ROLLBACK');
   client.release();
 }
-await prisma.$disconnect();
+await app.close();
 await pool.end();
 
 // Report.

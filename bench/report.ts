@@ -1,6 +1,41 @@
 // Internal: the Markdown of bench/results/<date>.md.
-import type { BenchResults, ModeFigures } from './inbox.js';
-import type { Spread } from './stats.js';
+import type { ProfileSummary } from './cpu-profile.js';
+import type { BenchScale, BenchViewer } from './database.js';
+import type { PageTiming } from './inbox-page.js';
+import type { LoadWindow } from './load.js';
+import type { LatencySummary, Spread } from './stats.js';
+
+/** One mode's figures over the interleaved rounds. */
+export interface ModeFigures {
+  throughput: Spread;
+  latency: LatencySummary;
+  cpuMsPerRequest: Spread | null;
+  perRound: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | null }[];
+}
+
+/** What bench/inbox.ts measured: written as JSON beside the report, and rendered by renderReport. */
+export interface BenchResults {
+  date: string;
+  commit: string;
+  uncommittedChanges: boolean;
+  baseline: { ref: string; commit: string } | null;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string; loadAverage: number[] };
+  data: BenchScale;
+  operation: { name: string; variables: { conversations: number; messages: number }; viewer: BenchViewer; responseBytes: number; statements: number };
+  window: LoadWindow & { rounds: number };
+  nodeOptions: string | null;
+  statementPlan: string[];
+  modes: { [mode: string]: ModeFigures };
+  graphqlOverFloor: Spread | null;
+  batchingSpeedup: Spread | null;
+  apiOverQuiet: Spread | null;
+  apiOverBaseline: Spread | null;
+  answersIdenticalToBaseline: boolean | null;
+  inboxPage: Pick<PageTiming, 'viewer' | 'roundTrip' | 'executionMs' | 'plan'>[];
+  heaviestOverMedianPage: { roundTrip: number; execution: number };
+  heaviestOverLightestFullPage: { roundTrip: number; execution: number };
+  profiles: { mode: 'api' | 'baseline'; file: string; summary: ProfileSummary; throughput: number }[];
+}
 
 const MODE_NAMES: Record<string, string> = {
   api: 'API (this build)',

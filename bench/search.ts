@@ -32,13 +32,9 @@ import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
-import { readMigrations } from '../src/db/migrate.js';
+import { createApp } from '../src/app/create-app.js';
 import { createPool } from '../src/db/pool.js';
-import { createPrisma } from '../src/db/prisma.js';
-import { instrumentPool } from '../src/db/statement-counter.js';
 import { SearchMessagesDocument } from '../src/generated/graphql/operations.js';
-import { createAuth } from '../src/graphql/auth.js';
-import { buildSchema } from '../src/http/schema.js';
 import { createServer } from '../src/http/server.js';
 import { decodeSearchCursor, type SearchCursor, type SearchOrder } from '../src/modules/search/cursor.js';
 import type { SearchStrategy } from '../src/modules/search/plan.js';
@@ -133,10 +129,11 @@ for (const messages of SCALES) {
     // Not 'warn': the slow-statement lines of the plain statements and the first runs would fill the report's output.
     LOG_LEVEL: 'error',
     DATABASE_URL: url,
+    JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
     RESPONSE_CACHE: 'off',
     RATE_LIMIT: 'off',
   });
-  const pool = instrumentPool(createPool(url, config.database, { applicationName: 'parley-bench-search' }));
+  const pool = createPool(url, config.database, { applicationName: 'parley-bench-search' });
   const seedStart = performance.now();
   const seeded = await prepareBenchDatabase(pool, url, { users: 10_000, conversations: 50_000, messages, seed: 7 }, (line) => console.log(line));
   const seededInSeconds = seeded ? (performance.now() - seedStart) / 1000 : null;
@@ -163,8 +160,9 @@ for (const messages of SCALES) {
     `${messages} messages: viewers ${JSON.stringify(viewers)}; terms ${terms.map((term) => `${term.name} ${(term.share * 100).toFixed(2)}%`).join(', ')}`,
   );
 
-  const auth = createAuth({ secret: config.auth.jwtSecret ?? randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
-  const { fastify } = await createServer({ config, schema: buildSchema(), db: { pool, prisma: createPrisma(pool) }, auth, migrations: await readMigrations() });
+  const app = await createApp(config, { pool });
+  const { auth } = app;
+  const { fastify } = await createServer(app);
   await fastify.listen({ host: '127.0.0.1', port: 0 });
   const apiUrl = `http://127.0.0.1:${(fastify.server.address() as { port: number }).port}/graphql`;
   const tokens = { heaviest: await auth.issueToken(viewers.heaviest.userId), median: await auth.issueToken(viewers.median.userId) };

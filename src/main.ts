@@ -6,27 +6,20 @@ import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
-import { createPrisma } from './db/prisma.js';
 import { createRedisClient, type Redis } from './db/redis.js';
-import { instrumentPool } from './db/statement-counter.js';
-import { createAuth } from './graphql/auth.js';
-import { tokenSecret } from './graphql/token-secret.js';
-import { buildSchema } from './http/schema.js';
+import { createApp } from './app/create-app.js';
 import { createServer } from './http/server.js';
 import { startStatsRefresher } from './jobs/stats-refresher.js';
 import { CliError, runCli } from './cli/run-cli.js';
 
 await runCli(async () => {
   const config = loadConfig();
-  const schema = buildSchema();
   const say = (line: string) => console.log(`parley: ${line}`);
   // A connection the server closes while it idles (a restart, a failover,
   // pg_terminate_backend) is discarded by the pool and reported here: on
   // stderr until the server's logger exists, then as a warning in the log.
   let reportLostConnection = (error: Error) => console.warn(`parley: an idle database connection was lost: ${error.message}`);
   const database = await openDatabase(config, { applicationName: 'parley-api', shares: true, onError: (error) => reportLostConnection(error) });
-  // Statements are counted where they are shown (x-sql-statements, outside production).
-  if (config.env !== 'production') instrumentPool(database.pool);
   say(describeDatabase(database, config.embedded.dataDir));
 
   // Read once: /ready compares the database with this build's migrations on every probe.
@@ -43,25 +36,21 @@ await runCli(async () => {
     });
   const demoUserId = await orClose(prepareDatabase(database, config, say));
 
-  const prisma = createPrisma(database.pool);
-  const auth = createAuth({ secret: await orClose(tokenSecret(config.auth)), ttlSeconds: config.auth.tokenTtlSeconds });
   // Made once, shared by everything that uses Redis. Requests never wait for
   // it to connect: the response cache answers from the database meanwhile, and
   // rate limits and persisted queries fail open.
   const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
   openRedis = redis;
-  const { fastify, apollo, responseCache, explorerPath } = await orClose(
-    createServer({
-      config,
-      schema,
-      db: { pool: database.pool, prisma },
-      auth,
-      migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
+  const app = await orClose(
+    createApp(config, {
+      pool: database.pool,
       redis,
-      checkRedis: redis ? () => redis.ping() : undefined,
+      migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
       poolErrors: database.poolErrors,
     }),
   );
+  const { responseCache, auth } = app;
+  const { fastify, apollo, explorerPath } = await orClose(createServer(app));
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
   if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
@@ -88,9 +77,8 @@ await runCli(async () => {
     // flight finish (cut after 10 s); a refresh in progress is cancelled (the
     // next instance to tick redoes it); then Redis, the pool and the embedded database close.
     await Promise.all([apollo.stop(), refresher.stop()]);
-    await responseCache?.drain();
+    await app.close();
     await redis?.quit().catch(() => redis.disconnect());
-    await prisma.$disconnect();
     await database.close();
     process.exit(0);
   };
@@ -135,7 +123,7 @@ async function prepareDatabase(database: Database, config: Config, say: (line: s
   let demoUserId: number | undefined;
   if (config.env !== 'production') {
     // Loaded only here: the seed and its faker stay out of a production server.
-    const { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } = await import('./db/seed/seed.js');
+    const { DEMO_SEED_OPTIONS, isDatabaseEmpty, seedDatabase } = await import('./cli/seed/seed.js');
     if (await isDatabaseEmpty(database.pool)) {
       say('empty database: seeding demo data');
       const seeded = await seedDatabase(database.pool, DEMO_SEED_OPTIONS);

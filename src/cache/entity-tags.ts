@@ -17,15 +17,15 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { nodeTagOfIssuedId } from '../modules/relay/global-id.js';
+import { nodeTagOfIssuedId } from '../graphql/relay/global-id.js';
 import { tags, type Tag } from '../writes/tags.js';
 
 /**
  * The tags of an answer: the entity tags of every object it contains
  * (`Conversation:12`, from the object's global id) and the list tags of the
- * lists it read (User.conversations → `Inbox:7`). A write invalidates the
- * same tags (writes/tags.ts), so an answer is dropped by every write that
- * could change it.
+ * lists it read (User.conversations → `Inbox:7`; ListTags, from the
+ * domains). A write invalidates the same tags (writes/tags.ts), so an
+ * answer is dropped by every write that could change it.
  *
  * How: before a cacheable operation runs, its document gets the fields the
  * tags need where the client did not ask for them (the id of each entity,
@@ -45,26 +45,26 @@ const RESERVED_PREFIX = '__cache';
 const ENTITY_INTERFACE = 'Node';
 
 /**
- * Lists (and other fields computed from many rows) and the tag a write uses
- * for them: `Type.field` → the tag, from the parent entity's database id,
- * or from the viewer's for a list that is the viewer's own (a search).
- * A field of this table in an answer adds its tag, whether or not the list
- * came back empty: a later write may fill it. Undefined when the id it
- * needs is missing: the answer is then not stored.
+ * The tag a write uses for a list (or another field computed from many
+ * rows), from the database id of the entity the field sits on (undefined at
+ * the root, or when that id cannot be read), or from the viewer's for a list
+ * that is the viewer's own (a search; undefined when signed out). Undefined
+ * when the id it needs is missing: the answer is then not stored.
  */
-type ListTag = (parentId: string | undefined, viewerId: number | undefined) => Tag | undefined;
+export type ListTag = (parentId: string | undefined, viewerId: number | undefined) => Tag | undefined;
 
-const LIST_TAGS: ReadonlyMap<string, ListTag> = new Map<string, ListTag>([
-  ['User.conversations', (userId) => (userId ? tags.inbox(Number(userId)) : undefined)],
-  ['Conversation.messages', (conversationId) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
-  ['Conversation.recentMessages', (conversationId) => (conversationId ? tags.messages(Number(conversationId)) : undefined)],
-  ['Query.leaderboard', () => tags.leaderboard()],
-  ['User.stats', () => tags.stats()],
-  // Any message sent or edited in one of the viewer's conversations may
-  // match: a search is dropped by every such write, not only by those to
-  // the messages it listed.
-  ['Query.searchMessages', (_parentId, viewerId) => (viewerId !== undefined ? tags.search(viewerId) : undefined)],
-]);
+/**
+ * List tags by field, `Type.field`: each domain supplies those of the fields
+ * it resolves (modules/resolvers.ts assembles them, createApp hands them to
+ * the cache). A field of this table in an answer adds its tag, whether or
+ * not the list came back empty: a later write may fill it.
+ */
+export type ListTags = Readonly<Record<`${string}.${string}`, ListTag>>;
+
+/** A list tag made from the entity the field sits on: `tag` of its database id, an integer. */
+export function listTagOfParent(tag: (parentId: number) => Tag): ListTag {
+  return (parentId) => (parentId ? tag(Number(parentId)) : undefined);
+}
 
 /**
  * Types whose objects all change together, tagged by their type rather than
@@ -239,7 +239,7 @@ export interface ValuePlan {
  * the document withIdentityFields returned. Throws when an entity has no
  * id to read (a bug of withIdentityFields).
  */
-export function planTags(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): ValuePlan | undefined {
+export function planTags(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, listTags: ListTags): ValuePlan | undefined {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -276,7 +276,8 @@ export function planTags(schema: GraphQLSchema, document: DocumentNode, operatio
         const name = nodes[0]!.name.value;
         const definition = object.getFields()[name];
         if (!definition) continue;
-        const listTag = LIST_TAGS.get(`${object.name}.${name}`);
+        const coordinate = `${object.name}.${name}` as const;
+        const listTag = Object.hasOwn(listTags, coordinate) ? listTags[coordinate] : undefined;
         const named = getNamedType(definition.type);
         const child = isCompositeType(named)
           ? plan(

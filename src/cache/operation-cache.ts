@@ -9,7 +9,7 @@ import type { Viewer } from '../graphql/viewer.js';
 import type { Tag } from '../writes/tags.js';
 import { answerKey, documentHash, scopeOf } from './cache-key.js';
 import { documentPolicy } from './document-policy.js';
-import { collectTags, planTags, withIdentityFields, type ValuePlan } from './entity-tags.js';
+import { collectTags, planTags, withIdentityFields, type ListTags, type ValuePlan } from './entity-tags.js';
 import { createCacheCounters, failOpen, type CacheCounters } from './fail-open.js';
 import type { AnswerMeta, CacheLookup, InvalidationPoint, ResponseCache } from './response-cache.js';
 
@@ -39,6 +39,8 @@ const UNCACHEABLE: OperationAnalysis = { cacheable: false };
 
 export interface OperationCacheOptions {
   schema: GraphQLSchema;
+  /** The tags of the schema's list fields, from the domains that resolve them. No default: an untagged list would outlive the writes that change it. */
+  listTags: ListTags;
   /** Where answers live (redis-store.ts or memory-store.ts); its failures never reach a request. */
   store: ResponseCache;
   /** Where an outage of the store is logged. */
@@ -80,6 +82,7 @@ interface Running {
  */
 export function createOperationCache({
   schema,
+  listTags,
   store: rawStore,
   logger,
   maxDocuments = 1_000,
@@ -116,7 +119,7 @@ export function createOperationCache({
     if (!executableOperation) return UNCACHEABLE;
     let plan: ValuePlan | undefined;
     try {
-      plan = planTags(schema, executable, executableOperation);
+      plan = planTags(schema, executable, executableOperation, listTags);
     } catch (error) {
       logger.warn({ err: error }, 'response cache: a document cannot be tagged; its answers are not cached');
       return UNCACHEABLE;

@@ -3,9 +3,9 @@
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
-import { parseSeedArguments, SEED_USAGE, SeedOptionsError } from '../db/seed/options.js';
-import { createProgressReporter } from '../db/seed/progress.js';
-import { seedDatabase, SeedRefusedError } from '../db/seed/seed.js';
+import { parseSeedArguments, SEED_USAGE, SeedOptionsError } from './seed/options.js';
+import { createProgressReporter } from './seed/progress.js';
+import { seedDatabase, SeedRefusedError } from './seed/seed.js';
 import { CliError, reportLostConnection, runCli } from './run-cli.js';
 
 await runCli(async () => {

@@ -4,7 +4,7 @@ import { openDatabase } from '../db/database.js';
 import { createAuth } from '../graphql/auth.js';
 import { tokenSecret } from '../graphql/token-secret.js';
 import { findUsersByIds } from '../modules/users/sql.js';
-import { idOfType } from '../modules/relay/global-id.js';
+import { idOfType } from '../graphql/relay/global-id.js';
 import { CliError, parseCliArguments, reportLostConnection, runCli } from './run-cli.js';
 
 const USAGE = `Usage: npm run token -- --user <id>

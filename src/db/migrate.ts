@@ -5,6 +5,7 @@ import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { withClient, type Queryable } from './pool.js';
+import { withTransaction, type CheckedOutConnection } from './transaction.js';
 
 /**
  * Applies prisma/migrations the way `prisma migrate deploy` does, for machines
@@ -100,7 +101,7 @@ interface AppliedRow {
 export async function migrate(pool: pg.Pool, options: { directory?: string; log?: (line: string) => void } = {}): Promise<MigrationResult> {
   const log = options.log ?? (() => {});
   const migrations = await readMigrations(options.directory);
-  return withClient(pool, async (client) => {
+  return withClient(pool, async (client, discard) => {
     await acquireMigrationLock(client);
     // The pool's statement timeout is for API requests: an index build or a
     // backfill on a table of millions runs for minutes. RESET in the finally
@@ -134,7 +135,7 @@ export async function migrate(pool: pg.Pool, options: { directory?: string; log?
           continue;
         }
         log(`applying ${migration.name}`);
-        await applyMigration(client, migration);
+        await applyMigration({ client, discard }, migration);
         result.applied.push(migration.name);
       }
       return result;
@@ -145,9 +146,12 @@ export async function migrate(pool: pg.Pool, options: { directory?: string; log?
   });
 }
 
-// Polls rather than blocking in pg_advisory_lock: a session blocked there
-// holds a snapshot, and CREATE INDEX CONCURRENTLY in the session holding the
-// lock waits for every older snapshot to finish: a deadlock.
+// A session lock, not withTransaction's `locks` (which last one
+// transaction): it spans every migration of the run, and the CONCURRENTLY
+// ones run outside any transaction. Polls rather than blocking in
+// pg_advisory_lock: a session blocked there holds a snapshot, and CREATE
+// INDEX CONCURRENTLY in the session holding the lock waits for every older
+// snapshot to finish: a deadlock.
 async function acquireMigrationLock(client: pg.PoolClient, timeoutMs = 10 * 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -160,21 +164,22 @@ async function acquireMigrationLock(client: pg.PoolClient, timeoutMs = 10 * 60_0
   }
 }
 
-async function applyMigration(client: pg.PoolClient, migration: Migration): Promise<void> {
+async function applyMigration(connection: CheckedOutConnection, migration: Migration): Promise<void> {
+  const { client } = connection;
   const id = randomUUID();
   if (migration.transactional) {
-    // The script and its record commit together, or neither does.
-    await client.query('BEGIN');
+    // The script and its record commit together, or neither does; on the
+    // run's connection, which keeps the migration lock between migrations.
     try {
-      await client.query(migration.sql);
-      await client.query(
-        `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-         VALUES ($1, $2, $3, now(), now(), 1)`,
-        [id, migration.checksum, migration.name],
-      );
-      await client.query('COMMIT');
+      await withTransaction(connection, async (transaction) => {
+        await transaction.query(migration.sql);
+        await transaction.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+           VALUES ($1, $2, $3, now(), now(), 1)`,
+          [id, migration.checksum, migration.name],
+        );
+      });
     } catch (error) {
-      await client.query('ROLLBACK');
       throw new MigrationError(`Migration ${migration.name} failed and was rolled back: ${(error as Error).message}`);
     }
     return;

@@ -1,114 +1,43 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { GraphQLSchema } from 'graphql';
-import type { Registry } from 'prom-client';
-import { createInMemoryStore } from '../cache/memory-store.js';
-import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
-import { createRedisStore } from '../cache/redis-store.js';
-import type { Config } from '../config.js';
-import type { MigrationFingerprint } from '../db/migrate.js';
-import type { PoolErrorCounts } from '../db/pool.js';
-import type { Redis } from '../db/redis.js';
+import type { App } from '../app/create-app.js';
 import { withStatementCounter, type StatementCounter } from '../db/statement-counter.js';
-import { clearLoaders, createLoaders } from '../modules/loaders.js';
-import type { Auth } from '../graphql/auth.js';
-import { createRequestContext, type Context, type Db } from '../graphql/context.js';
+import type { Context } from '../graphql/context.js';
 import { createCompiledExecutorGateway } from '../graphql/compiled-executor.js';
 import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
-import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
-import { createAllowList, type RequestParameters } from '../persisted-queries/allow-list.js';
-import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
-import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
-import { createMetrics } from '../observability/metrics.js';
-import { createObservability } from '../observability/observability.js';
-import { createOperationLabels } from '../observability/operation-labels.js';
-import { registerHealthRoutes } from './health.js';
-import { registerMetricsRoute } from './metrics-route.js';
+import type { RequestParameters } from '../persisted-queries/allow-list.js';
 import { answerBytes } from './answer-bytes.js';
 import { cachedAnswersHook } from './cached-answers.js';
 import { DEFAULT_EXPLORER_PATH, isExplorerInstalled, registerExplorer } from './explorer.js';
+import { registerHealthRoutes } from './health.js';
+import { registerMetricsRoute } from './metrics-route.js';
+import { createObservability } from './observability.js';
 import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
-import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
 import { responseCachePlugin } from './plugins/response-cache.js';
-import type { Tag } from '../writes/tags.js';
-
-export interface ServerDependencies {
-  config: Config;
-  schema: GraphQLSchema;
-  db: Db;
-  auth: Auth;
-  /** This build's migrations, read once at start: /ready waits until the database has them all. */
-  migrations: readonly MigrationFingerprint[];
-  /**
-   * The process's Redis client (db/redis.ts): the response cache's store, where
-   * rate limits are counted and automatic persisted queries kept. Default:
-   * none, all three in this process.
-   */
-  redis?: Redis;
-  /** Pings Redis for /ready's report. Default: none (Redis reported as not configured). */
-  checkRedis?: () => Promise<unknown>;
-  /** Where the log goes. Default: standard output. */
-  logStream?: NodeJS.WritableStream;
-  /** What the pool lost while idle (db/database.ts), for /metrics. Default: not measured. */
-  poolErrors?: PoolErrorCounts;
-}
+import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 
 export interface ParleyServer {
+  app: App;
   fastify: FastifyInstance;
   apollo: ApolloServer<Context>;
-  /**
-   * The response cache, undefined when RESPONSE_CACHE=off: its `counters`,
-   * and `invalidate(tags)` for work outside requests (a refresh of the
-   * statistics invalidates `Leaderboard` and `Stats`).
-   */
-  responseCache: OperationCache | undefined;
   /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
   explorerPath: string | undefined;
-  /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
-  rateLimiter: RateLimiter | undefined;
-  /** This server's Prometheus registry (what /metrics serves); undefined when METRICS=off. */
-  metricsRegistry: Registry | undefined;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set where statements are counted (outside production). */
     sqlCounter?: StatementCounter;
-  }
-}
-
-/**
- * JSON lines for machines (production, pipes, tests); readable lines for a
- * developer watching `npm run dev` in a terminal. pino-pretty is a
- * development dependency: where it is not installed (the container image)
- * the lines stay JSON.
- */
-function loggerOutput(config: Config, logStream: NodeJS.WritableStream | undefined) {
-  if (logStream) return { stream: logStream };
-  if (config.env === 'development' && process.stdout.isTTY && isInstalled('pino-pretty')) {
-    // The request line's message says all of its `graphql` fields, on one line (observability/).
-    return { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,graphql' } } };
-  }
-  return {};
-}
-
-function isInstalled(name: string): boolean {
-  try {
-    createRequire(import.meta.url).resolve(name);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -152,27 +81,14 @@ function parametersOf(body: unknown, url: string): RequestParameters {
 /** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
-/** Assembles the HTTP server: Fastify, Apollo at /graphql, health checks. Does not listen. */
-export async function createServer({
-  config,
-  schema,
-  db,
-  auth,
-  migrations,
-  checkRedis,
-  redis,
-  logStream,
-  poolErrors,
-}: ServerDependencies): Promise<ParleyServer> {
+/** Serves the app over HTTP: Fastify, Apollo at /graphql, health checks, metrics. Does not listen. */
+export async function createServer(app: App): Promise<ParleyServer> {
+  const { config, responseCache, rateLimiter, metrics, allowList, auth } = app;
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
-  // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
-  // of every request: only where someone reads the count (the
-  // x-sql-statements header of development and the tests).
-  const countStatements = !production;
-  const output = loggerOutput(config, logStream);
+  const countStatements = app.countsStatements;
   const fastify = Fastify({
-    logger: { level: config.logLevel, ...output },
+    loggerInstance: app.logger,
     // Fastify's two lines per request ("incoming request", "request
     // completed") say less than the one line observability/ writes per
     // GraphQL request, and cost a serialization and a write each: only at debug.
@@ -183,46 +99,23 @@ export async function createServer({
     genReqId: () => randomUUID(),
   });
 
-  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger: fastify.log }) : undefined;
-
-  const { mode: persistedQueriesMode, ttlSeconds: persistedQueriesTtl } = config.persistedQueries;
-  const allowList = persistedQueriesMode === 'allowlist' ? createAllowList(persistedQueryManifest) : undefined;
-  const persistedQueries =
-    persistedQueriesMode === 'off'
-      ? (false as const)
-      : {
-          // Allow-list: the listed documents, fixed. APQ: in Redis when there is one, so every
-          // instance knows a registered document; otherwise Apollo's own bounded in-process cache.
-          cache: allowList?.cache ?? (redis ? createRedisQueryCache({ redis, logger: fastify.log }) : undefined),
-          ttl: persistedQueriesTtl,
-        };
-
   const formatError = createFormatError({ includeStacktrace: config.env === 'development', hideSuggestions: production });
 
-  const responseCache = config.responseCache
-    ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger: fastify.log })
-    : undefined;
-
   // The request log, slow logs, /metrics and extensions.sql (observability/).
-  const metrics =
-    config.metrics.mode === 'off'
-      ? undefined
-      : createMetrics({ pool: db.pool, poolErrors, cacheCounters: responseCache?.counters, rateLimitCounters: rateLimiter?.counters });
   const observability = createObservability({
     production,
     logger: fastify.log,
     metrics,
-    // The operations clients are built with always have a label of their own.
-    operationLabels: createOperationLabels({ known: persistedQueryManifest.operations.map((operation) => operation.name) }),
+    operationLabels: app.operationLabels,
     slowStatementMs: config.slowLog.statementMs,
     slowOperationMs: config.slowLog.operationMs,
-    pretty: 'transport' in output,
+    pretty: app.loggerOutput === 'pretty',
   });
   observability.register(fastify);
   const apollo = new ApolloServer<Context>({
     // Execution by operations compiled once (graphql-jit), through Apollo's
     // gateway interface; GRAPHQL_JIT=false keeps graphql-js's interpreter.
-    ...(config.graphqlJit ? { gateway: createCompiledExecutorGateway({ schema }) } : { schema }),
+    ...(config.graphqlJit ? { gateway: createCompiledExecutorGateway({ schema: app.schema }) } : { schema: app.schema }),
     // Apollo's own errors (a hook that threw) go to the request log, not the console.
     logger: fastify.log,
     csrfPrevention: true,
@@ -236,7 +129,7 @@ export async function createServer({
     // Apollo's option covers validation errors, formatError the rest.
     hideSchemaDetailsFromClientErrors: production,
     formatError,
-    persistedQueries,
+    persistedQueries: app.persistedQueries,
     // Measures the document before graphql-js's own rules recurse into it: depth, size, aliases, root fields.
     validationRules: [operationLimitsRule(config.queryLimits)],
     // A stored answer's text is reused rather than serialized again.
@@ -304,18 +197,9 @@ export async function createServer({
     });
   }
 
-  const contextDependencies = {
-    db,
-    auth,
-    createLoaders,
-    clearLoaders,
-    // After a write commits, the answers it may have changed are dropped, on every instance sharing the store.
-    afterCommit: responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : [],
-    batch: config.dataloaderBatch,
-  };
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
-      createRequestContext(contextDependencies, {
+      app.createContext({
         authorization: request.headers.authorization,
         logger: request.log,
         sql: request.sqlCounter ?? null,
@@ -364,8 +248,8 @@ export async function createServer({
 
   if (explorerPath) await registerExplorer(fastify, { path: explorerPath, endpoint: '/graphql' });
 
-  registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
+  registerHealthRoutes(fastify, { db: app.db.pool, migrations: app.migrations, checkRedis: app.checkRedis });
   if (metrics) registerMetricsRoute(fastify, { registry: metrics.registry, token: config.metrics.token });
 
-  return { fastify, apollo, responseCache, explorerPath, rateLimiter, metricsRegistry: metrics?.registry };
+  return { app, fastify, apollo, explorerPath };
 }

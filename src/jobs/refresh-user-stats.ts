@@ -1,20 +1,12 @@
 import type pg from 'pg';
 import { withClient } from '../db/pool.js';
+import { LOCK_HELD, withTransaction } from '../db/transaction.js';
 import { tags, type Tag } from '../writes/tags.js';
 import { USER_STATS_VIEW } from '../db/stats-views.js';
-import {
-  cancelBackendStatement,
-  findLastStatsRefresh,
-  lockStatsRefresh,
-  recordStatsRefresh,
-  refreshStatsViews,
-  setLocalStatementTimeout,
-  tryLockStatsRefresh,
-  type RefreshRecord,
-} from './sql.js';
+import { cancelBackendStatement, findLastStatsRefresh, recordStatsRefresh, refreshStatsViews, STATS_REFRESH_LOCK_KEY, type RefreshRecord } from './sql.js';
 
 export type { RefreshOutcome, RefreshRecord } from './sql.js';
-export { lockStatsRefresh } from './sql.js';
+export { STATS_REFRESH_LOCK_KEY } from './sql.js';
 
 /**
  * One refresh of the statistics views (user_stats_summary, then
@@ -129,43 +121,43 @@ async function refreshOn(
       logger.warn({ err: error }, `could not cancel the refresh of ${USER_STATS_VIEW}`),
     );
   };
+  // Cleared when withTransaction could not roll back: the connection is gone.
+  let usable = true;
+  const retire = (reason: Error) => {
+    usable = false;
+    discard(reason);
+  };
   signal?.addEventListener('abort', cancel, { once: true });
   try {
     const { rows: backend } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     processId = backend[0]?.pid;
-    await client.query('BEGIN');
-    signal?.throwIfAborted();
-    await setLocalStatementTimeout(client, options.statementTimeoutMs);
-    if (!(await tryLockStatsRefresh(client))) {
-      await client.query('ROLLBACK');
+    // Another refresher at work would give the same result: skip rather than queue.
+    const lock = { key: STATS_REFRESH_LOCK_KEY, wait: 'try' } as const;
+    const run = await withTransaction({ client, discard: retire }, { statementTimeoutMs: options.statementTimeoutMs, locks: [lock] }, async (transaction) => {
+      signal?.throwIfAborted();
+      if (options.dueAfterMs !== undefined) {
+        const lastRefreshAt = await findLastStatsRefresh(transaction);
+        // Committed with nothing written: the lock goes, as after a rollback.
+        if (lastRefreshAt && Date.now() - lastRefreshAt.getTime() < options.dueAfterMs) return { outcome: 'not-due', lastRefreshAt } as const;
+      }
+      signal?.throwIfAborted();
+      const rows = await refreshStatsViews(transaction, { concurrently: true });
+      const succeeded = finish('succeeded', rows, null);
+      await recordStatsRefresh(transaction, succeeded);
+      return succeeded;
+    });
+    if (run === LOCK_HELD) {
       const skipped = finish('skipped', null, null);
       await recordStatsRefresh(client, skipped);
       logger.info({ view: USER_STATS_VIEW }, `skipped the refresh of ${USER_STATS_VIEW}: another refresh is running`);
       return skipped;
     }
-    if (options.dueAfterMs !== undefined) {
-      const lastRefreshAt = await findLastStatsRefresh(client);
-      if (lastRefreshAt && Date.now() - lastRefreshAt.getTime() < options.dueAfterMs) {
-        await client.query('ROLLBACK');
-        logger.debug({ view: USER_STATS_VIEW, lastRefreshAt }, `${USER_STATS_VIEW} is fresh: not refreshed`);
-        return { outcome: 'not-due', lastRefreshAt };
-      }
-    }
-    signal?.throwIfAborted();
-    const rows = await refreshStatsViews(client, { concurrently: true });
-    const succeeded = finish('succeeded', rows, null);
-    await recordStatsRefresh(client, succeeded);
-    await client.query('COMMIT');
-    return succeeded;
+    if (run.outcome === 'not-due') logger.debug({ view: USER_STATS_VIEW, lastRefreshAt: run.lastRefreshAt }, `${USER_STATS_VIEW} is fresh: not refreshed`);
+    return run;
   } catch (error) {
-    // A statement timeout or a cancel ends the statement, not the session:
-    // after ROLLBACK the connection is clean (the lock and the timeout were
-    // the transaction's). If ROLLBACK fails too, the connection is gone.
-    let usable = true;
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      usable = false;
-      discard(rollbackError);
-    });
+    // withTransaction rolled back. A statement timeout or a cancel ends the
+    // statement, not the session: the connection is clean (the lock and the
+    // timeout were the transaction's) unless the rollback failed too.
     const cancelled = signal?.aborted === true;
     const failed = finish(cancelled ? 'cancelled' : 'failed', null, cancelled ? `cancelled: ${describe(signal.reason)}` : describe(error));
     // On another connection when this one is gone; if the database is gone too, the log says it.
@@ -184,13 +176,13 @@ async function refreshOn(
 
 /**
  * The seed's refresh: inside the caller's transaction, which holds the
- * refresh lock already or waits for it here; views rebuilt whole (nobody
- * can read the seed's tables before it commits), recorded like any refresh.
+ * refresh lock (STATS_REFRESH_LOCK_KEY in withTransaction's `locks`); views
+ * rebuilt whole (nobody can read the seed's tables before it commits),
+ * recorded like any refresh.
  */
 export async function refreshUserStatsInTransaction(client: pg.ClientBase): Promise<RefreshRecord> {
   const startedAt = new Date();
   const started = performance.now();
-  await lockStatsRefresh(client);
   const rows = await refreshStatsViews(client, { concurrently: false });
   const record: RefreshRecord = {
     outcome: 'succeeded',

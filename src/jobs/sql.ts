@@ -4,34 +4,10 @@ import type { Queryable } from '../db/pool.js';
 import { USER_STATS_VIEW } from '../db/stats-views.js';
 
 // One key for every refresher of the statistics views: the scheduled job of
-// each API instance, `npm run db:refresh` and the seed. (72707369 is Prisma's
-// migration lock, 72707370 the seed's.)
+// each API instance, `npm run db:refresh` and the seed, each taking it with
+// withTransaction's `locks` (transaction-scoped: no path can leave it held).
+// (72707369 is Prisma's migration lock, 72707370 the seed's.)
 export const STATS_REFRESH_LOCK_KEY = 72707371;
-
-/**
- * Takes the refresh lock if no other session holds it, without waiting:
- * another refresher is at work and this one's result would be the same.
- * Transaction-scoped, so COMMIT, ROLLBACK or a lost connection let it go:
- * no path can leave it held.
- */
-export async function tryLockStatsRefresh(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [STATS_REFRESH_LOCK_KEY]);
-  return rows[0]?.locked === true;
-}
-
-/**
- * Takes the refresh lock, waiting for a refresh in progress to end: the seed
- * takes it before it changes anything, so a scheduled refresh never reads
- * its half-loaded tables, and its own refresh at the end needs no other lock.
- */
-export async function lockStatsRefresh(db: Queryable): Promise<void> {
-  await db.query('SELECT pg_advisory_xact_lock($1)', [STATS_REFRESH_LOCK_KEY]);
-}
-
-/** This transaction's statement timeout (0: none), whatever the pool's. */
-export async function setLocalStatementTimeout(db: Queryable, milliseconds: number): Promise<void> {
-  await db.query("SELECT set_config('statement_timeout', $1, true)", [String(milliseconds)]);
-}
 
 /**
  * Recomputes user_stats_summary, then user_stats_ranks from it, and returns

@@ -23,3 +23,10 @@ export type Loaders = ReturnType<typeof createLoaders>;
 export function clearLoaders(loaders: Loaders): void {
   for (const loader of Object.values(loaders)) loader.clearAll();
 }
+
+declare module '../graphql/context.js' {
+  interface Context {
+    /** This request's DataLoaders: a batch per relation, a cache that dies with the request. */
+    loaders: Loaders;
+  }
+}

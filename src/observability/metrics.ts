@@ -1,9 +1,7 @@
 import type pg from 'pg';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CacheCounters } from '../cache/fail-open.js';
 import type { PoolErrorCounts } from '../db/pool.js';
 import { USER_STATS_VIEW } from '../db/stats-views.js';
-import type { RateLimiterCounters } from '../rate-limit/limiter.js';
 
 /** The histogram of GraphQL requests by operation, which `npm run db:report` reads its percentiles from. */
 export const OPERATION_DURATION_METRIC = 'http_request_duration_seconds';
@@ -12,15 +10,35 @@ export const OPERATION_LABEL = 'operation';
 /** The loader label of a statement sent outside any loader: a resolver's own, or a write's transaction. */
 export const NO_LOADER = '(none)';
 
+/**
+ * What the metrics read of the response cache at each scrape: running totals
+ * since the process started (cache/fail-open.ts keeps them).
+ */
+export interface CacheCountersSource {
+  readonly hits: number;
+  readonly misses: number;
+  readonly stores: number;
+  readonly invalidations: number;
+  readonly dropped: number;
+  readonly errors: number;
+}
+
+/** What the metrics read of the rate limits at each scrape: running totals (rate-limit/limiter.ts keeps them). */
+export interface RateLimitCountersSource {
+  readonly refusedPoints: number;
+  readonly refusedWrites: number;
+  readonly storeFailures: number;
+}
+
 export interface MetricsSources {
   /** The server's pool: its connections, read at each scrape. */
   pool: pg.Pool;
   /** Connections the pool lost while idle (db/database.ts). Default: not exposed. */
   poolErrors?: PoolErrorCounts;
   /** The response cache's counters, read at each scrape; undefined when RESPONSE_CACHE=off. */
-  cacheCounters?: CacheCounters;
+  cacheCounters?: CacheCountersSource;
   /** The rate limiter's counters, read at each scrape; undefined when RATE_LIMIT=off. */
-  rateLimitCounters?: RateLimiterCounters;
+  rateLimitCounters?: RateLimitCountersSource;
   /** How long a scrape waits for the database (the views' age) before it leaves those gauges empty. Default: 1000 ms. */
   databaseTimeoutMs?: number;
 }

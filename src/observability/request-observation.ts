@@ -81,3 +81,14 @@ export class RequestObservation implements StatementRecorder {
     this.settings.metrics?.batch(loader, size);
   }
 }
+
+declare module '../graphql/context.js' {
+  interface Context {
+    /**
+     * What the request log, the metrics and `extensions.sql` gather of this
+     * request: its statements are recorded into it through `db`, `loaders`
+     * and `writer`. Null where nothing observes.
+     */
+    observation: RequestObservation | null;
+  }
+}

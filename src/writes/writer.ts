@@ -42,3 +42,10 @@ export function createWriter(pool: Pick<pg.Pool, 'connect'>, afterCommit: readon
     },
   };
 }
+
+declare module '../graphql/context.js' {
+  interface Context {
+    /** The one write path: every mutation runs its transaction through it. */
+    writer: Writer;
+  }
+}

@@ -11,7 +11,7 @@ import { Histogram, Registry } from 'prom-client';
 import type { DatabaseReport } from '../../src/cli/db-report/collect.js';
 import { OPERATION_DURATION_METRIC } from '../../src/cli/db-report/server-metrics.js';
 import { migrate } from '../../src/db/migrate.js';
-import { seedDatabase } from '../../src/db/seed/seed.js';
+import { seedDatabase } from '../../src/cli/seed/seed.js';
 import { findHistoryPages } from '../../src/modules/messages/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startOwnPostgres, type OwnPostgres } from '../support/postgres-server.js';
@@ -308,7 +308,7 @@ describe('npm run db:report with pg_stat_statements loaded', () => {
     expect(slowest[0]!.query).toContain('pg_sleep');
     expect(slowest[0]!.meanMs).toBeGreaterThanOrEqual(200);
     const history = mostFrequent[0]!;
-    expect(history.query).toMatch(/FROM messages m\s+WHERE k\.forward AND m\.conversation_id = k\.conversation_id/);
+    expect(history.query).toMatch(/FROM messages m\s+WHERE k\.forward AND m\.conversation_id = k\.list_id/);
     expect(history.calls).toBe(25);
     expect(history.rows).toBe(25 * 21);
     expect([...slowest, ...mostFrequent].filter((statement) => /pg_stat_user_indexes|pg_matviews|pg_statio_user_tables/.test(statement.query))).toEqual([]);

@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { childEnvironment, graphql, runCommand, startServer, type RunningServer } from '../support/processes.js';
 
 const SECRET = 'embedded-database-test-secret-0123456789';

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type PoolErrorCounts } from '../../src/db/pool.js';
 import { SendMessageDocument, UpdateProfileDocument } from '../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { errorCodes, startTestApi, TEST_JWT_SECRET, type GraphQLResult, type TestApi } from '../support/api.js';
 import { insertConversation, insertUser, type FixtureUser } from '../support/fixtures.js';
 import { startOwnPostgres, type OwnPostgres } from '../support/postgres-server.js';

@@ -6,8 +6,8 @@ import { instrumentPool, withStatementCounter, type StatementCounter } from '../
 import type { HistoryPageKey } from '../../src/modules/messages/sql.js';
 import type { InboxPageKey } from '../../src/modules/conversations/sql.js';
 import { createLoaders, type Loaders } from '../../src/modules/loaders.js';
-import type { Keyset } from '../../src/modules/relay/cursor.js';
-import type { PageRequest } from '../../src/modules/relay/page-arguments.js';
+import type { Keyset } from '../../src/graphql/relay/cursor.js';
+import type { PageRequest } from '../../src/graphql/relay/page-arguments.js';
 import { untraced } from '../../src/observability/statements.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, setLastRead, type FixtureUser } from '../support/fixtures.js';

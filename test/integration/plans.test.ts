@@ -8,12 +8,12 @@
 // that serves nothing fails this file.
 import pg from 'pg';
 import type { Queryable } from '../../src/db/pool.js';
-import { seedDatabase } from '../../src/db/seed/seed.js';
+import { seedDatabase } from '../../src/cli/seed/seed.js';
 import { countConversationsOf, countUnread, findInboxPages, findParticipantUsers, findVisibleConversations } from '../../src/modules/conversations/sql.js';
 import { findLeaderboardPage } from '../../src/modules/leaderboards/sql.js';
 import { leaderboardColumn, type LeaderboardMetric, type LeaderboardPeriod } from '../../src/modules/leaderboards/metrics.js';
 import { countMessages, findHistoryPages, findLastMessages, findVisibleMessages } from '../../src/modules/messages/sql.js';
-import type { PageRequest } from '../../src/modules/relay/page-arguments.js';
+import type { PageRequest } from '../../src/graphql/relay/page-arguments.js';
 import { searchMessages } from '../../src/modules/search/search.js';
 import { findNewestPage, findRankedPage, findSearchScope } from '../../src/modules/search/sql.js';
 import { findStatsByUserIds, findUserByUsername, findUsersByIds } from '../../src/modules/users/sql.js';
@@ -420,5 +420,78 @@ describe('plans of the hot statements', () => {
     expect(indexes.filter((index) => !accounted.has(index))).toEqual([]);
     // And nothing above names an index that is gone.
     expect([...accounted].filter((index) => !indexes.includes(index))).toEqual([]);
+  });
+});
+
+describe('keyset pages (inbox and history: one shape)', () => {
+  interface AnalyzedNode {
+    'Node Type': string;
+    'Index Name'?: string;
+    'Index Cond'?: string;
+    Filter?: string;
+    'Rows Removed by Filter'?: number;
+    'Actual Rows': number;
+    'Actual Loops': number;
+    Plans?: AnalyzedNode[];
+  }
+  const analyzedNodes = (node: AnalyzedNode): AnalyzedNode[] => [node, ...(node.Plans ?? []).flatMap(analyzedNodes)];
+
+  /** The scans of `index` that ran when the recorded statement of `send` was executed (EXPLAIN ANALYZE). */
+  async function scansThatRan(send: PlanCase['send'], index: string): Promise<AnalyzedNode[]> {
+    const db = recorder();
+    await send(db);
+    const { text, values } = db.statements[0]!;
+    const { rows } = await database.pool.query<{ 'QUERY PLAN': [{ Plan: AnalyzedNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+    return analyzedNodes(rows[0]!['QUERY PLAN'][0].Plan).filter((node) => node['Index Name'] === index && node['Actual Loops'] > 0);
+  }
+
+  /** The cursor bounds each scan (an index condition on the sort key), so it reads a page and one, never the rows before the cursor. */
+  function expectBoundedByCursor(scans: AnalyzedNode[], sortColumn: string, size: number) {
+    expect(scans.length).toBeGreaterThanOrEqual(2);
+    for (const scan of scans) {
+      expect({ cond: scan['Index Cond'], removed: scan['Rows Removed by Filter'] ?? 0, filter: scan.Filter }).toEqual({
+        cond: expect.stringContaining(sortColumn),
+        removed: 0,
+        filter: undefined,
+      });
+      expect(scan['Actual Rows']).toBeLessThanOrEqual(size + 1);
+    }
+  }
+
+  it('history: a deep page in either direction starts at the cursor (an index bound, not a filter)', async () => {
+    const { rows } = await database.pool.query<{ before: number; after: number }>(
+      `SELECT count(*) FILTER (WHERE (created_at, id) > ($2, $3))::int AS before, count(*) FILTER (WHERE (created_at, id) < ($2, $3))::int AS after
+       FROM messages WHERE conversation_id = $1`,
+      [keys.longestConversation, keys.middleMessage.at, keys.middleMessage.id],
+    );
+    // Deep: far more rows on each side of the cursor than a page (the test is not vacuous).
+    expect(Math.min(rows[0]!.before, rows[0]!.after)).toBeGreaterThan(200);
+    const scans = await scansThatRan(
+      (db) =>
+        findHistoryPages(db, [
+          { conversationId: keys.longestConversation, page: { forward: true, size: 20, cursor: keys.middleMessage } },
+          { conversationId: keys.longestConversation, page: { forward: false, size: 20, cursor: keys.middleMessage } },
+        ]),
+      'messages_conversation_id_created_at_id_idx',
+    );
+    expectBoundedByCursor(scans, 'created_at', 20);
+  });
+
+  it('inbox: a deep page in either direction starts at the cursor (an index bound, not a filter)', async () => {
+    const { rows } = await database.pool.query<{ at: Date; id: string }>(
+      `SELECT last_activity_at AS at, conversation_id::text AS id FROM conversation_participants WHERE user_id = $1
+       ORDER BY last_activity_at DESC, conversation_id DESC OFFSET 100 LIMIT 1`,
+      [keys.everywhereUser],
+    );
+    const cursor = rows[0]!;
+    const scans = await scansThatRan(
+      (db) =>
+        findInboxPages(db, [
+          { userId: keys.everywhereUser, page: { forward: true, size: 20, cursor } },
+          { userId: keys.everywhereUser, page: { forward: false, size: 20, cursor } },
+        ]),
+      'conversation_participants_user_id_last_activity_at_idx',
+    );
+    expectBoundedByCursor(scans, 'last_activity_at', 20);
   });
 });

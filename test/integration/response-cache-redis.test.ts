@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../support/fixtures.js';
@@ -101,7 +101,7 @@ it('two instances on one Redis: a write through A makes B’s next read fresh', 
   const cached = await read(b, users[0]!, id);
   expect(cached.headers.get('x-cache')).toBe('HIT');
   // Answers are stored after they are sent.
-  await b.server.responseCache!.drain();
+  await b.server.app.responseCache!.drain();
   // A computed nothing yet, and still finds B's answer: the store is shared.
   expect((await read(a, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
 
@@ -118,10 +118,10 @@ it('Redis slow to run a write’s invalidation: the write waits for it, the othe
   const untouched = await conversation('SlowUntouched');
   await read(b, written.users[0]!, written.id);
   await read(a, untouched.users[0]!, untouched.id);
-  await Promise.all([a, b].map((api) => api.server.responseCache!.drain()));
+  await Promise.all([a, b].map((api) => api.server.app.responseCache!.drain()));
   expect((await read(b, written.users[0]!, written.id)).headers.get('x-cache')).toBe('HIT');
   expect((await read(b, untouched.users[0]!, untouched.id)).headers.get('x-cache')).toBe('HIT');
-  const errorsBefore = a.server.responseCache!.counters.errors;
+  const errorsBefore = a.server.app.responseCache!.counters.errors;
 
   // Redis sleeps 300 ms, six times the cache's 50 ms deadline, while the write commits and invalidates.
   const slept = admin.call('DEBUG', 'SLEEP', '0.3');
@@ -137,7 +137,7 @@ it('Redis slow to run a write’s invalidation: the write waits for it, the othe
   expect(newest(fresh)).toBe('while Redis was slow');
   // Not voided: answers the write did not touch are still served, by both instances.
   for (const api of [a, b]) expect((await read(api, untouched.users[0]!, untouched.id)).headers.get('x-cache')).toBe('HIT');
-  expect(a.server.responseCache!.counters.errors).toBe(errorsBefore);
+  expect(a.server.app.responseCache!.counters.errors).toBe(errorsBefore);
   await expectNoKeysOrScan();
 });
 
@@ -147,7 +147,7 @@ it('Redis stopped mid-test: no request fails, writes still show, the outage is l
   await read(api, users[0]!, id);
   expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
   await expectNoKeysOrScan();
-  const errorsBefore = api.server.responseCache!.counters.errors;
+  const errorsBefore = api.server.app.responseCache!.counters.errors;
 
   await ownRedis.stop();
   for (const body of ['while down 1', 'while down 2']) {
@@ -158,7 +158,7 @@ it('Redis stopped mid-test: no request fails, writes still show, the outage is l
       expect(newest(result)).toBe(body);
     }
   }
-  expect(api.server.responseCache!.counters.errors).toBeGreaterThan(errorsBefore);
+  expect(api.server.app.responseCache!.counters.errors).toBeGreaterThan(errorsBefore);
   expect(api.log.filter((line) => line.includes('response cache unavailable'))).toHaveLength(1);
 
   await ownRedis.start();
@@ -183,7 +183,7 @@ describe('the network to Redis cut while Redis keeps its data', () => {
     const { users, id } = await conversation('Partition');
     await read(api, users[0]!, id);
     expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
-    await api.server.responseCache!.drain();
+    await api.server.app.responseCache!.drain();
 
     proxy.cut();
     // The write commits; its invalidation cannot reach Redis, where the old answer stays.

@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { InboxDocument } from '../../src/generated/graphql/operations.js';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { errorCodes, startTestApi, type GraphQLResult, type TestApi } from '../support/api.js';
 import { testRedisUrl } from '../support/database.js';
 import { insertConversation, insertInbox, insertMessages, insertUser, refreshStats, type FixtureUser } from '../support/fixtures.js';
@@ -163,7 +163,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const miss = await post('identity');
       expect(miss.headers['x-cache']).toBe('MISS');
       // Stored after it was sent: until then an identical request shares it in memory.
-      await api.server.responseCache!.drain();
+      await api.server.app.responseCache!.drain();
       const plain = await post('identity');
       expect(plain.headers).toMatchObject({ 'x-cache': 'HIT', vary: 'accept-encoding' });
       expect(plain.headers['content-encoding']).toBeUndefined();
@@ -420,7 +420,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
     it('updateProfile: the public profile, other participants’ histories, the leaderboard', async () => {
       const { users, id } = await group('Profile');
       const [a, b] = users as [FixtureUser, FixtureUser];
-      await refreshStats(api.database.pool, api.server.responseCache);
+      await refreshStats(api.database.pool, api.server.app.responseCache);
       await readFresh(PROFILE, { id: toGlobalId('User', b.id) }, a);
       await readFresh(HISTORY, { id }, a);
       await readFresh(LEADERBOARD, {});
@@ -435,7 +435,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
     it('a refresh of the statistics: leaderboards and stats', async () => {
       const { users, conversationId } = await group('Refresh');
       const author = users[0]!;
-      await refreshStats(api.database.pool, api.server.responseCache);
+      await refreshStats(api.database.pool, api.server.app.responseCache);
       const profile = await readFresh<Profile>(PROFILE, { id: toGlobalId('User', author.id) });
       const before = profile.data!.user!.stats?.totalMessages ?? 0;
       await readFresh(LEADERBOARD, {});
@@ -444,7 +444,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         conversationId,
         Array.from({ length: 50 }, (_unused, n) => ({ authorId: author.id, at: new Date(Date.now() - n * 1000) })),
       );
-      await refreshStats(api.database.pool, api.server.responseCache);
+      await refreshStats(api.database.pool, api.server.app.responseCache);
       expect((await readFresh<Profile>(PROFILE, { id: toGlobalId('User', author.id) })).data!.user!.stats?.totalMessages).toBe(before + 50);
       const top = (await readFresh<Leaderboard>(LEADERBOARD, {})).data!.leaderboard.edges[0]!.node;
       expect(top).toMatchObject({ value: 50, user: { displayName: 'RefreshA' } });
@@ -452,7 +452,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
   });
 
   it('counts hits, misses, stores and invalidations', () => {
-    const counters = api.server.responseCache!.counters;
+    const counters = api.server.app.responseCache!.counters;
     expect(counters.hits).toBeGreaterThan(0);
     expect(counters.misses).toBeGreaterThan(0);
     expect(counters.stores).toBeGreaterThan(0);
@@ -474,7 +474,7 @@ describe('RESPONSE_CACHE=off', () => {
         expect(result.headers.get('x-cache')).toBeNull();
         expect(result.headers.get('cache-control')).toBeNull();
       }
-      expect(api.server.responseCache).toBeUndefined();
+      expect(api.server.app.responseCache).toBeUndefined();
     } finally {
       await api.close();
     }

@@ -14,7 +14,7 @@ import { createAuth } from '../../src/graphql/auth.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { insertConversation, insertUser } from '../support/fixtures.js';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type pg from 'pg';
-import { startOfUtcDay } from '../../src/db/seed/options.js';
-import { seedDatabase, SeedRefusedError, type SeedOptions, type SeedProgressEvent, type SeedSummary } from '../../src/db/seed/seed.js';
+import { startOfUtcDay } from '../../src/cli/seed/options.js';
+import { seedDatabase, SeedRefusedError, type SeedOptions, type SeedProgressEvent, type SeedSummary } from '../../src/cli/seed/seed.js';
 import { levelForXp, XP_PER_MESSAGE } from '../../src/modules/users/xp.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 

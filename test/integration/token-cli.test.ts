@@ -1,7 +1,7 @@
 // `npm run token -- --user <id>`: one line, the token alone, that the server
 // accepts, for a user that exists; anything else refused with a reason.
 import { createAuth } from '../../src/graphql/auth.js';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { insertUser, type FixtureUser } from '../support/fixtures.js';
 import { runCommand } from '../support/processes.js';

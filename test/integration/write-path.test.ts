@@ -7,7 +7,7 @@ import { sendMessage } from '../../src/modules/messages/send-message.js';
 import { markConversationRead } from '../../src/modules/conversations/mark-read.js';
 import { createConversation } from '../../src/modules/conversations/create-conversation.js';
 import { updateProfile } from '../../src/modules/users/update-profile.js';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import type { Tag } from '../../src/writes/tags.js';
 import { createWriter, type Writer } from '../../src/writes/writer.js';
 import { startTestApi, type TestApi } from '../support/api.js';

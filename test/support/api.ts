@@ -3,13 +3,10 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode } from 'graphql';
 import { loadConfig } from '../../src/config.js';
-import { readMigrations } from '../../src/db/migrate.js';
-import { createPrisma, type PrismaClient } from '../../src/db/prisma.js';
+import { createApp } from '../../src/app/create-app.js';
+import type { PrismaClient } from '../../src/db/prisma.js';
 import type { Redis } from '../../src/db/redis.js';
-import { instrumentPool } from '../../src/db/statement-counter.js';
-import { createAuth, type Auth } from '../../src/graphql/auth.js';
-import { tokenSecret } from '../../src/graphql/token-secret.js';
-import { buildSchema } from '../../src/http/schema.js';
+import type { Auth } from '../../src/graphql/auth.js';
 import { createServer, type ParleyServer } from '../../src/http/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -104,19 +101,9 @@ export async function startTestApi(
     RATE_LIMIT_WRITES: '1000000000',
     ...env,
   });
-  instrumentPool(db.pool);
-  const prisma = createPrisma(db.pool);
-  const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
-  const server = await createServer({
-    config,
-    schema: buildSchema(),
-    db: { pool: db.pool, prisma },
-    auth,
-    migrations: await readMigrations(),
-    redis: options.redis,
-    checkRedis: options.checkRedis,
-    logStream: options.logStream,
-  });
+  const server = await createServer(
+    await createApp(config, { pool: db.pool, redis: options.redis, checkRedis: options.checkRedis, logStream: options.logStream }),
+  );
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = server.fastify.server.address();
   if (!address || typeof address === 'string') throw new Error('the test server has no TCP address');
@@ -126,9 +113,9 @@ export async function startTestApi(
     database: db,
     server,
     url,
-    prisma,
-    auth,
-    tokenFor: (userId) => auth.issueToken(userId),
+    prisma: server.app.db.prisma,
+    auth: server.app.auth,
+    tokenFor: (userId) => server.app.auth.issueToken(userId),
     async request(document, variables, options = {}) {
       const query = typeof document === 'string' ? document : print(document);
       const response = await fetch(`${url}/graphql`, {
@@ -168,6 +155,7 @@ export async function startTestApi(
     },
     async close() {
       await server.fastify.close();
+      await server.app.close();
       await db.close();
     },
   };

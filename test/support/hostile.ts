@@ -4,7 +4,7 @@
 // and error codes, no stack trace or SQL in the answer, nothing written, no
 // line at error level in the log, and no SQL sent when the request is refused.
 import { SignJWT } from 'jose';
-import { toGlobalId } from '../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { startTestApi, statementsOf, TEST_JWT_SECRET, type RawRequest, type TestApi } from './api.js';
 import { snapshotTables } from './assertions.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, type FixtureUser } from './fixtures.js';

@@ -4,7 +4,7 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { getNamedType, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import { readCachePolicies } from '../../src/graphql/cache-policy.js';
-import { buildSchema, readTypeDefs } from '../../src/http/schema.js';
+import { buildSchema, readTypeDefs } from '../../src/app/schema.js';
 
 const schema = buildSchema();
 const policies = readCachePolicies(schema);

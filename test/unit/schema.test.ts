@@ -17,7 +17,7 @@ import {
 } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { ErrorCode } from '../../src/graphql/errors.js';
-import { buildSchema, readTypeDefs } from '../../src/http/schema.js';
+import { buildSchema, readTypeDefs } from '../../src/app/schema.js';
 
 const schema: GraphQLSchema = buildSchema();
 

@@ -1,4 +1,4 @@
-import { DEFAULT_SEED_OPTIONS, parseSeedArguments, resolveSeedOptions, SEED_USAGE, SeedOptionsError } from '../../src/db/seed/options.js';
+import { DEFAULT_SEED_OPTIONS, parseSeedArguments, resolveSeedOptions, SEED_USAGE, SeedOptionsError } from '../../src/cli/seed/options.js';
 
 function parseError(argv: string[]): SeedOptionsError {
   try {

@@ -1,4 +1,4 @@
-import { ACTIVITY_WINDOW_DAYS, apportion, planSeed, type PlannedParticipant, type SeedPlan } from '../../src/db/seed/plan.js';
+import { ACTIVITY_WINDOW_DAYS, apportion, planSeed, type PlannedParticipant, type SeedPlan } from '../../src/cli/seed/plan.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const now = new Date('2026-06-01T00:00:00.000Z');

@@ -1,4 +1,4 @@
-import { createProgressReporter, formatProgressLine } from '../../src/db/seed/progress.js';
+import { createProgressReporter, formatProgressLine } from '../../src/cli/seed/progress.js';
 
 describe('seed progress', () => {
   it('formats one plain line per event: step, units done of total, what was done if said, seconds since the start', () => {

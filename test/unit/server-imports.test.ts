@@ -64,10 +64,10 @@ const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { dependenc
 it('the server loads neither the seed nor development tools at start', () => {
   const { files, packages } = staticGraph('src/main.ts');
   expect(files.size).toBeGreaterThan(20);
-  expect([...files].filter((file) => file.startsWith('src/db/seed/'))).toEqual([]);
+  expect([...files].filter((file) => file.startsWith('src/cli/seed/'))).toEqual([]);
   for (const lazy of ['@faker-js/faker', 'cli-progress', 'pino-pretty', 'tsx']) expect({ lazy, loaded: packages.has(lazy) }).toEqual({ lazy, loaded: false });
   // The seed is still reachable, on demand.
-  expect(importsOf('src/main.ts').dynamic).toContain('./db/seed/seed.js');
+  expect(importsOf('src/main.ts').dynamic).toContain('./cli/seed/seed.js');
 });
 
 // Development-only packages the server loads on demand, after checking they are installed (src/http/explorer.ts).

@@ -16,8 +16,8 @@ function npm(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 it('npm run test:unit runs the unit tests only, with no services', async () => {
-  const result = await npm(['run', 'test:unit', '--', '--testPathPatterns', 'src/config.test.ts', 'test/integration/token-cli.test.ts']);
-  expect(result.output).toMatch(/PASS unit src\/config\.test\.ts/);
+  const result = await npm(['run', 'test:unit', '--', '--testPathPatterns', 'test/unit/config.test.ts', 'test/integration/token-cli.test.ts']);
+  expect(result.output).toMatch(/PASS unit test\/unit\/config\.test\.ts/);
   // The integration file was asked for too, and not run: its project was not selected.
   expect(result.output).toMatch(/Test Suites: 1 passed, 1 total/);
   expect(result.output).not.toMatch(/need PostgreSQL/);
@@ -28,9 +28,9 @@ it('npm test without PostgreSQL runs the unit tests and fails the integration te
   // As when started from inside another run: its variables name its template,
   // which this run must neither use nor drop (its teardown once did).
   const outerRun = { PARLEY_TEST_TEMPLATE: 'parley_test_outer_run', PARLEY_TEST_POSTGRES_URL: 'postgresql://postgres@127.0.0.1:2/postgres' };
-  const result = await npm(['test', '--', '--testPathPatterns', 'src/config.test.ts', 'test/integration/token-cli.test.ts'], outerRun);
+  const result = await npm(['test', '--', '--testPathPatterns', 'test/unit/config.test.ts', 'test/integration/token-cli.test.ts'], outerRun);
   expect(result.output).not.toMatch(/globalTeardown|127\.0\.0\.1:2/);
-  expect(result.output).toMatch(/PASS unit src\/config\.test\.ts/);
+  expect(result.output).toMatch(/PASS unit test\/unit\/config\.test\.ts/);
   expect(result.output).toMatch(/FAIL integration test\/integration\/token-cli\.test\.ts/);
   expect(result.output).toContain('Integration tests need PostgreSQL at postgresql://postgres@127.0.0.1:1/postgres');
   expect(result.code).toBe(1);

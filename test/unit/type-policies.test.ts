@@ -3,7 +3,7 @@
 // possibleTypes lists what the schema's interfaces hold.
 import { getNamedType, isInterfaceType, isObjectType } from 'graphql';
 import { possibleTypes, typePolicies } from '../../clients/type-policies.js';
-import { buildSchema } from '../../src/http/schema.js';
+import { buildSchema } from '../../src/app/schema.js';
 
 const schema = buildSchema();
 

@@ -1,4 +1,4 @@
-// Internal: gathers the database report from src/db/report.ts's statements
+// Internal: gathers the database report from src/cli/db-report/statistics.ts's statements
 // into one plain object, the `--json` output and what the text view renders.
 import type { Config } from '../../config.js';
 import type { Queryable } from '../../db/pool.js';
@@ -23,7 +23,7 @@ import {
   type RelationSize,
   type StatementStatistics,
   type TableCacheHit,
-} from '../../db/report.js';
+} from './statistics.js';
 import type { ServerMetrics } from './server-metrics.js';
 
 export type StatementsReport =

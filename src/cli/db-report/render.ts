@@ -1,7 +1,7 @@
 // Internal: the database report as text for a terminal: one section per
 // concern, aligned columns, long statements cut to the terminal's width.
 import type { DatabaseReport, StatementsReport } from './collect.js';
-import type { StatementStatistics } from '../../db/report.js';
+import type { StatementStatistics } from './statistics.js';
 
 /** Tables and indexes listed in full up to this many; the rest are summed on one line. */
 const MAX_ROWS = 15;

@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { UserRow, UserStatsRow } from '../../modules/users/rows.js';
 import type { VisibleConversation } from '../../modules/conversations/visible.js';
 import type { MessageRow, SentMessage } from '../../modules/messages/rows.js';
-import type { ConnectionPage } from '../../modules/relay/connection.js';
+import type { ConnectionPage } from '../../graphql/relay/connection.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from '../../modules/leaderboards/rows.js';
 import type { SearchPage, SearchEdge } from '../../modules/search/rows.js';
 import type { Context } from '../../graphql/context.js';

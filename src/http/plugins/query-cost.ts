@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { getVariableValues } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
-import { DEFAULT_PAGE_SIZE } from '../../modules/relay/page-arguments.js';
+import { DEFAULT_PAGE_SIZE } from '../../graphql/relay/page-arguments.js';
 import type { Context } from '../../graphql/context.js';
 import type { OperationCost } from '../../graphql/operation-budget.js';
 import { QueryTooComplexError } from '../../graphql/errors.js';

@@ -1,4 +1,4 @@
-import type { Keyset } from '../relay/cursor.js';
+import type { Keyset } from '../../graphql/relay/cursor.js';
 import type { ConversationRow } from './rows.js';
 
 /** Where a conversation sits in an inbox: newest activity first, the id breaking ties (the order of findInboxPages). */

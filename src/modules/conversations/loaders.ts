@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { LoaderDependencies } from '../loader-dependencies.js';
-import { groupByKeys, groupByOrdinal, orderByKeys } from '../relay/order-by-keys.js';
-import { pageKey } from '../relay/page-arguments.js';
+import { groupByKeys, groupByOrdinal, orderByKeys } from '../../graphql/relay/order-by-keys.js';
+import { pageKey } from '../../graphql/relay/page-arguments.js';
 import type { UserRow } from '../users/rows.js';
 import { userOfRow } from '../users/sql.js';
 import type { ConversationRow } from './rows.js';

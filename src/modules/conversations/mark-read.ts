@@ -1,7 +1,7 @@
 import { NotFoundError } from '../../graphql/errors.js';
 import { tags } from '../../writes/tags.js';
 import type { Writer } from '../../writes/writer.js';
-import { toGlobalId } from '../relay/global-id.js';
+import { toGlobalId } from '../../graphql/relay/global-id.js';
 
 /**
  * Marks everything up to the conversation's newest message as read by the

@@ -1,14 +1,38 @@
+import { listTagOfParent, type ListTags } from '../../cache/entity-tags.js';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
-import { messageKeyset } from '../messages/keyset.js';
-import { toConnectionPage } from '../relay/connection.js';
-import { connectionResolvers } from '../relay/connection-resolvers.js';
-import { idOfType, toGlobalId } from '../relay/global-id.js';
-import { parsePageArguments } from '../relay/page-arguments.js';
+import { toConnectionPage } from '../../graphql/relay/connection.js';
+import { connectionResolvers } from '../../graphql/relay/connection-resolvers.js';
+import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
+import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
+import type { NodeFetchers } from '../node/resolvers.js';
 import { createConversation } from './create-conversation.js';
+import { conversationKeyset } from './keyset.js';
 import { markConversationRead } from './mark-read.js';
-import { loadVisibleConversation, type VisibleConversation } from './visible.js';
+import { loadInboxPage, loadVisibleConversation, type VisibleConversation } from './visible.js';
+import { tags } from '../../writes/tags.js';
 
+/** The tags of the lists this domain resolves (see ListTags). */
+export const conversationListTags: ListTags = {
+  // The inbox: every write that adds to it, reorders it or changes its unread counts touches Inbox:<its owner>.
+  'User.conversations': listTagOfParent(tags.inbox),
+  // Fixed when the conversation is created: a write that changed them would touch the conversation.
+  'Conversation.participants': listTagOfParent(tags.conversation),
+};
+
+/** node(id:) for conversations: the viewer's own, NOT_FOUND for any other. */
+export const conversationNodes: Pick<NodeFetchers, 'Conversation'> = {
+  Conversation: (id, context) => {
+    requireViewer(context);
+    return loadVisibleConversation(context, idOfType(id, 'Conversation', 'id'));
+  },
+};
+
+/**
+ * Conversations, and the fields of other types that lead to one: a user's
+ * inbox, a message's conversation. Each goes through visible.ts, so a
+ * non-participant cannot tell a conversation from one that does not exist.
+ */
 export const conversationResolvers: Resolvers = {
   Query: {
     conversation: (_parent, { id }, context) => {
@@ -41,20 +65,26 @@ export const conversationResolvers: Resolvers = {
   Conversation: {
     id: (conversation) => toGlobalId('Conversation', conversation.id),
     participants: (conversation, _args, { loaders }) => loaders.participantsByConversation.load(conversation.id),
-    lastMessage: (conversation, _args, { loaders }) => loaders.lastMessageByConversation.load(conversation.id),
     unreadCount: (conversation, _args, { loaders }) => loaders.unreadCountByConversation.load(conversation.id),
-    // The same rows as messages(first:), through the same loader: a preview costs what the history's first page costs.
-    recentMessages: async (conversation, { first }, { loaders }) => {
-      const page = parsePageArguments({ first });
-      const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });
-      return toConnectionPage(rows, page, messageKeyset, () => loaders.messageCountByConversation.load(conversation.id)).rows;
-    },
-    messages: async (conversation, args, { loaders }) => {
-      const page = parsePageArguments(args);
-      const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });
-      return toConnectionPage(rows, page, messageKeyset, () => loaders.messageCountByConversation.load(conversation.id));
-    },
   },
 
   ConversationConnection: connectionResolvers<VisibleConversation>(),
+
+  User: {
+    // The inbox: listed to its owner only (FORBIDDEN to anyone else).
+    conversations: async (user, args, context) => {
+      const page = parsePageArguments(args);
+      const rows = await loadInboxPage(context, user.id, page);
+      return toConnectionPage(rows, page, conversationKeyset, () => context.loaders.conversationCountByUser.load(user.id));
+    },
+  },
+
+  Message: {
+    conversation: (message, _args, context) => loadVisibleConversation(context, message.conversationId),
+  },
+
+  // Read after the write, only when the operation selects it: the sender took part, so it is visible.
+  SendMessagePayload: {
+    conversation: ({ message }, _args, context) => loadVisibleConversation(context, message.conversationId),
+  },
 };

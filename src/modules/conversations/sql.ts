@@ -4,7 +4,8 @@
 import type { Queryable } from '../../db/pool.js';
 import type { UserRow } from '../users/rows.js';
 import { userColumns } from '../users/sql.js';
-import type { PageRequest } from '../relay/page-arguments.js';
+import { keysetPageParameters, keysetPagesFrom } from '../../graphql/relay/keyset-pages.js';
+import type { PageRequest } from '../../graphql/relay/page-arguments.js';
 import type { ConversationRow } from './rows.js';
 
 /** The columns of a ConversationRow from conversations aliased `c`. */
@@ -80,47 +81,27 @@ export interface InboxPageKey {
 
 /**
  * Pages of "my conversations, newest activity first" for many (user, page)
- * keys in one statement. Each key's page is a LATERAL range of
+ * keys in one statement (keysetPagesFrom): each page a range of
  * conversation_participants (user_id, last_activity_at DESC, conversation_id DESC),
- * read in order from the cursor and stopped after the page: an index-only
- * scan of about a page of rows, however many conversations the user is in
- * (ordering by the conversations' own columns read and sorted all of them).
- * Then one primary-key probe into conversations per row of the page. The
- * cursor is one row comparison with the index's columns, so it bounds the
- * scan instead of filtering it; without a cursor the bound is ±infinity
- * (an `IS NULL OR` would turn it into a filter). Rows carry the key's
- * ordinal, in no set order (toConnectionPage sorts them); one row more than
- * the page size tells whether another page follows.
+ * an index-only scan of about a page of rows, however many conversations
+ * the user is in and however deep the cursor (ordering by the
+ * conversations' own columns read and sorted all of them). Then one
+ * primary-key probe into conversations per row of the page. Rows carry the
+ * key's ordinal, in no set order (toConnectionPage sorts them).
  */
 export async function findInboxPages(db: Queryable, keys: readonly InboxPageKey[]): Promise<(ConversationRow & { ordinal: number })[]> {
+  const pages = keysetPagesFrom({
+    from: 'conversation_participants p',
+    list: 'p.user_id',
+    at: 'p.last_activity_at',
+    id: 'p.conversation_id',
+    select: 'p.conversation_id',
+  });
   const { rows } = await db.query<ConversationRow & { ordinal: number }>(
     `SELECT k.ordinal::int AS ordinal, ${CONVERSATION_COLUMNS}
-     FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::bigint[], $5::boolean[])
-          WITH ORDINALITY AS k(user_id, size, cursor_at, cursor_id, forward, ordinal)
-     CROSS JOIN LATERAL (
-       (SELECT p.conversation_id
-        FROM conversation_participants p
-        WHERE k.forward AND p.user_id = k.user_id
-          AND (p.last_activity_at, p.conversation_id) < (coalesce(k.cursor_at, 'infinity'), coalesce(k.cursor_id, 0))
-        ORDER BY p.last_activity_at DESC, p.conversation_id DESC
-        LIMIT k.size + 1)
-       UNION ALL
-       (SELECT p.conversation_id
-        FROM conversation_participants p
-        WHERE NOT k.forward AND p.user_id = k.user_id
-          AND (p.last_activity_at, p.conversation_id) > (coalesce(k.cursor_at, '-infinity'), coalesce(k.cursor_id, 0))
-        ORDER BY p.last_activity_at ASC, p.conversation_id ASC
-        LIMIT k.size + 1)
-     ) page
+     FROM ${pages}
      JOIN conversations c ON c.id = page.conversation_id`,
-    [
-      keys.map((key) => key.userId),
-      keys.map((key) => key.page.size),
-      keys.map((key) => key.page.cursor?.at ?? null),
-      // bigint, as decodeCursor allows: a forged id beyond int4 then matches nothing rather than failing.
-      keys.map((key) => key.page.cursor?.id ?? null),
-      keys.map((key) => key.page.forward),
-    ],
+    keysetPageParameters(keys.map((key) => ({ list: key.userId, page: key.page }))),
   );
   return rows;
 }

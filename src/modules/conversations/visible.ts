@@ -1,8 +1,8 @@
 import type { Context } from '../../graphql/context.js';
 import { ForbiddenError, NotFoundError } from '../../graphql/errors.js';
 import { requireViewer } from '../../graphql/viewer.js';
-import type { PageRequest } from '../relay/page-arguments.js';
-import { toGlobalId } from '../relay/global-id.js';
+import type { PageRequest } from '../../graphql/relay/page-arguments.js';
+import { toGlobalId } from '../../graphql/relay/global-id.js';
 import type { ConversationRow } from './rows.js';
 
 declare const checked: unique symbol;

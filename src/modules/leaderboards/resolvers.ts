@@ -1,11 +1,18 @@
+import type { ListTags } from '../../cache/entity-tags.js';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
-import { connectionResolvers } from '../relay/connection-resolvers.js';
-import { parsePageSize } from '../relay/page-arguments.js';
+import { connectionResolvers } from '../../graphql/relay/connection-resolvers.js';
+import { parsePageSize } from '../../graphql/relay/page-arguments.js';
 import { decodeLeaderboardCursor, encodeLeaderboardCursor } from './cursor.js';
 import { leaderboardColumn } from './metrics.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from './rows.js';
 import { selectsField } from './selects-field.js';
 import { findLeaderboardPage, findStatsRefreshedAt } from './sql.js';
+import { tags } from '../../writes/tags.js';
+
+/** The tags of the lists this domain resolves (see ListTags): every leaderboard changes with a refresh of the statistics. */
+export const leaderboardListTags: ListTags = {
+  'Query.leaderboard': () => tags.leaderboard(),
+};
 
 // A leaderboard has no totalCount: only edges and pageInfo are shared with the other connections.
 const leaderboardPageResolvers = connectionResolvers<LeaderboardEntryRow>();

@@ -1,6 +1,6 @@
 // Rows of the leaderboards domain; the GraphQL mappers in codegen.ts tie
 // LeaderboardEntry and LeaderboardConnection to them.
-import type { PageOfRows } from '../relay/connection.js';
+import type { PageOfRows } from '../../graphql/relay/connection.js';
 
 export interface LeaderboardEntryRow {
   userId: number;

@@ -1,7 +1,7 @@
 import { ForbiddenError, NotFoundError } from '../../graphql/errors.js';
 import { tags } from '../../writes/tags.js';
 import type { Writer } from '../../writes/writer.js';
-import { toGlobalId } from '../relay/global-id.js';
+import { toGlobalId } from '../../graphql/relay/global-id.js';
 import { normalizeBody } from './body.js';
 import type { MessageRow } from './rows.js';
 import { MESSAGE_COLUMNS } from './sql.js';

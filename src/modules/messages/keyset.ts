@@ -1,4 +1,4 @@
-import type { Keyset } from '../relay/cursor.js';
+import type { Keyset } from '../../graphql/relay/cursor.js';
 import type { MessageRow } from './rows.js';
 
 /** Where a message sits in a history: newest first, the id breaking ties (the order of findHistoryPages). */

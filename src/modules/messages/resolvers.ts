@@ -1,13 +1,19 @@
+import { listTagOfParent, type ListTags } from '../../cache/entity-tags.js';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
-import { loadVisibleConversation } from '../conversations/visible.js';
-import { connectionResolvers } from '../relay/connection-resolvers.js';
-import { idOfType, toGlobalId } from '../relay/global-id.js';
+import { NotFoundError } from '../../graphql/errors.js';
+import { toConnectionPage } from '../../graphql/relay/connection.js';
+import { connectionResolvers } from '../../graphql/relay/connection-resolvers.js';
+import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
+import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
+import type { NodeFetchers } from '../node/resolvers.js';
 import { editMessage } from './edit-message.js';
+import { messageKeyset } from './keyset.js';
 import type { MessageRow } from './rows.js';
 import type { Context } from '../../graphql/context.js';
 import type { UserRow } from '../users/rows.js';
 import { sendMessage } from './send-message.js';
+import { tags } from '../../writes/tags.js';
 
 async function loadAuthor(loaders: Context['loaders'], message: MessageRow): Promise<UserRow> {
   const author = await loaders.userById.load(message.authorId);
@@ -16,6 +22,23 @@ async function loadAuthor(loaders: Context['loaders'], message: MessageRow): Pro
   return author;
 }
 
+/** The tags of the lists this domain resolves (see ListTags): a conversation's messages, whole or previewed. */
+export const messageListTags: ListTags = {
+  'Conversation.messages': listTagOfParent(tags.messages),
+  'Conversation.recentMessages': listTagOfParent(tags.messages),
+};
+
+/** node(id:) for messages: in the viewer's conversations only, NOT_FOUND for any other. */
+export const messageNodes: Pick<NodeFetchers, 'Message'> = {
+  Message: async (id, context) => {
+    requireViewer(context);
+    const message = await context.loaders.visibleMessageById.load(idOfType(id, 'Message', 'id'));
+    if (!message) throw new NotFoundError('Message', id);
+    return message;
+  },
+};
+
+/** Messages, and a conversation's fields that list them: its history, its preview, its last message. */
 export const messageResolvers: Resolvers = {
   Mutation: {
     sendMessage: async (_parent, { input }, context) => {
@@ -39,13 +62,22 @@ export const messageResolvers: Resolvers = {
     id: (message) => toGlobalId('Message', message.id),
     // Synchronous where the message was read with its author (every read but a write's own answer).
     author: (message, _args, { loaders }) => message.author ?? loadAuthor(loaders, message),
-    conversation: (message, _args, context) => loadVisibleConversation(context, message.conversationId),
-  },
-
-  // Read after the write, only when the operation selects it: the sender took part, so it is visible.
-  SendMessagePayload: {
-    conversation: ({ message }, _args, context) => loadVisibleConversation(context, message.conversationId),
   },
 
   MessageConnection: connectionResolvers<MessageRow>(),
+
+  Conversation: {
+    lastMessage: (conversation, _args, { loaders }) => loaders.lastMessageByConversation.load(conversation.id),
+    // The same rows as messages(first:), through the same loader: a preview costs what the history's first page costs.
+    recentMessages: async (conversation, { first }, { loaders }) => {
+      const page = parsePageArguments({ first });
+      const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });
+      return toConnectionPage(rows, page, messageKeyset, () => loaders.messageCountByConversation.load(conversation.id)).rows;
+    },
+    messages: async (conversation, args, { loaders }) => {
+      const page = parsePageArguments(args);
+      const rows = await loaders.messagesByConversation.load({ conversationId: conversation.id, page });
+      return toConnectionPage(rows, page, messageKeyset, () => loaders.messageCountByConversation.load(conversation.id));
+    },
+  },
 };

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { NotFoundError } from '../../graphql/errors.js';
 import { tags } from '../../writes/tags.js';
 import type { Writer } from '../../writes/writer.js';
-import { toGlobalId } from '../relay/global-id.js';
+import { toGlobalId } from '../../graphql/relay/global-id.js';
 import { levelForXpSql, XP_PER_MESSAGE } from '../users/xp.js';
 import { normalizeBody } from './body.js';
 import type { MessageRow } from './rows.js';

@@ -2,7 +2,8 @@
 // first; batched reads take every key of a DataLoader batch and answer in
 // one statement.
 import type { Queryable } from '../../db/pool.js';
-import type { PageRequest } from '../relay/page-arguments.js';
+import { keysetPageParameters, keysetPagesFrom } from '../../graphql/relay/keyset-pages.js';
+import type { PageRequest } from '../../graphql/relay/page-arguments.js';
 import { userColumns } from '../users/sql.js';
 import type { UserRow } from '../users/rows.js';
 import type { MessageRow } from './rows.js';
@@ -87,45 +88,26 @@ export interface HistoryPageKey {
 
 /**
  * Pages of history, newest first, for many (conversation, page) keys in one
- * statement: a LATERAL keyset probe per key on
- * messages (conversation_id, created_at DESC, id DESC); forward pages go back
- * in time from the cursor, backward pages forward from it. Rows carry the
- * key's ordinal, in no set order (toConnectionPage sorts them); one row more
- * than the page size tells whether more follow. Each author's columns come
- * on one row only, null on that author's other rows: a page of 50
- * conversations × 21 messages has some 50 authors, and their columns
- * repeated on every row were most of what the database sent and the driver
- * parsed (two timestamps each), and 1,000 lookups into users.
+ * statement (keysetPagesFrom): each page a range of
+ * messages (conversation_id, created_at DESC, id DESC), about a page of
+ * rows however long the conversation and however deep the cursor; forward
+ * pages go back in time from the cursor, backward pages forward from it.
+ * Rows carry the key's ordinal, in no set order (toConnectionPage sorts
+ * them). Each author's columns come on one row only, null on that author's
+ * other rows: a page of 50 conversations × 21 messages has some 50 authors,
+ * and their columns repeated on every row were most of what the database
+ * sent and the driver parsed (two timestamps each), and 1,000 lookups into users.
  */
 export async function findHistoryPages(db: Queryable, keys: readonly HistoryPageKey[]): Promise<(MessageWithAuthorOnceRow & { ordinal: number })[]> {
+  const pages = keysetPagesFrom({ from: 'messages m', list: 'm.conversation_id', at: 'm.created_at', id: 'm.id', select: MESSAGE_COLUMNS });
   const { rows } = await db.query<MessageWithAuthorOnceRow & { ordinal: number }>(
     `SELECT q.ordinal, q.id, q."conversationId", q."authorId", q.body, q."createdAt", q."editedAt", ${userColumns('u', AUTHOR_PREFIX)}
      FROM (
-     SELECT k.ordinal::int AS ordinal, page.*, row_number() OVER (PARTITION BY page."authorId") AS "authorRow"
-     FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::bigint[], $5::boolean[])
-          WITH ORDINALITY AS k(conversation_id, size, cursor_at, cursor_id, forward, ordinal)
-     CROSS JOIN LATERAL (
-       (SELECT ${MESSAGE_COLUMNS} FROM messages m
-        WHERE k.forward AND m.conversation_id = k.conversation_id
-          AND (k.cursor_at IS NULL OR (m.created_at, m.id) < (k.cursor_at, k.cursor_id))
-        ORDER BY m.created_at DESC, m.id DESC
-        LIMIT k.size + 1)
-       UNION ALL
-       (SELECT ${MESSAGE_COLUMNS} FROM messages m
-        WHERE NOT k.forward AND m.conversation_id = k.conversation_id
-          AND (k.cursor_at IS NULL OR (m.created_at, m.id) > (k.cursor_at, k.cursor_id))
-        ORDER BY m.created_at ASC, m.id ASC
-        LIMIT k.size + 1)
-     ) page
+       SELECT k.ordinal::int AS ordinal, page.*, row_number() OVER (PARTITION BY page."authorId") AS "authorRow"
+       FROM ${pages}
      ) q
      LEFT JOIN users u ON u.id = q."authorId" AND q."authorRow" = 1`,
-    [
-      keys.map((key) => key.conversationId),
-      keys.map((key) => key.page.size),
-      keys.map((key) => key.page.cursor?.at ?? null),
-      keys.map((key) => key.page.cursor?.id ?? null),
-      keys.map((key) => key.page.forward),
-    ],
+    keysetPageParameters(keys.map((key) => ({ list: key.conversationId, page: key.page }))),
   );
   return rows;
 }

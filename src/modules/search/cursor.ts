@@ -1,5 +1,5 @@
 import { BadUserInputError } from '../../graphql/errors.js';
-import { parseKeyset, type Keyset } from '../relay/cursor.js';
+import { parseKeyset, type Keyset } from '../../graphql/relay/cursor.js';
 
 /** The orders of searchMessages (MessageSearchOrder). */
 export type SearchOrder = 'RELEVANCE' | 'NEWEST';

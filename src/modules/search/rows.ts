@@ -1,7 +1,7 @@
 // Rows of the search domain on their way to GraphQL; the mappers in
 // codegen.ts tie MessageSearchConnection and MessageSearchEdge to them.
 import type { MessageRow } from '../messages/rows.js';
-import type { PageOfRows } from '../relay/connection.js';
+import type { PageOfRows } from '../../graphql/relay/connection.js';
 
 /** A message found: the message (Message resolves from it) and its body as ts_headline marked it (highlight.ts). */
 export interface SearchResultRow extends MessageRow {

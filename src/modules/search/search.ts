@@ -1,9 +1,10 @@
 // searchMessages without GraphQL: what it accepts, how it runs, what a page
 // holds. The resolver (resolvers.ts) reads the arguments and calls this.
 import type { Queryable } from '../../db/pool.js';
-import { BadUserInputError } from '../../graphql/errors.js';
+import { BadUserInputError, NotFoundError } from '../../graphql/errors.js';
+import { toGlobalId } from '../../graphql/relay/global-id.js';
 import { authorOfRow, messageOfRow } from '../messages/sql.js';
-import type { Keyset } from '../relay/cursor.js';
+import type { Keyset } from '../../graphql/relay/cursor.js';
 import { encodeSearchCursor, type RankingWindow, type SearchCursor, type SearchOrder } from './cursor.js';
 import { chooseStrategy, type SearchEstimates, type SearchStrategy } from './plan.js';
 import type { SearchPage, SearchResultRow } from './rows.js';
@@ -45,7 +46,7 @@ export interface SearchRequest {
   viewerId: number;
   /** The query, normalized (normalizeSearchQuery). */
   query: string;
-  /** Only this conversation; the caller has checked the viewer takes part in it. */
+  /** Only this conversation: NOT_FOUND unless the viewer takes part in it. */
   conversationId: number | null;
   order: SearchOrder;
   /** Results per page, 0 to 100. */
@@ -68,11 +69,17 @@ export interface SearchOutcome {
 /**
  * A page of the viewer's messages matching the query, in two statements:
  * the scope (findSearchScope), then the page by the strategy the estimates
- * make cheapest (plan.ts). BAD_USER_INPUT when the query holds no
+ * make cheapest (plan.ts). NOT_FOUND for a conversation the viewer does
+ * not take part in, exactly as for one that does not exist (the message of
+ * conversations/visible.ts); BAD_USER_INPUT when the query holds no
  * searchable word, or only exclusions.
  */
 export async function searchMessages(db: Queryable, request: SearchRequest): Promise<SearchOutcome> {
   const scope = await findSearchScope(db, request.viewerId, request.query, request.conversationId);
+  // The scope holds the conversation only for a participant: to anyone else it does not exist.
+  if (request.conversationId !== null && scope.conversationIds.length === 0) {
+    throw new NotFoundError('Conversation', toGlobalId('Conversation', request.conversationId));
+  }
   const tree = searchableTree(scope.tsquery);
   if (scope.conversationIds.length === 0) return { page: emptyPage(), strategy: null, estimates: null };
   const ranking = request.window ?? { matches: RANKED_MATCHES, examined: RANKING_EXAMINED };

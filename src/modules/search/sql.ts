@@ -5,7 +5,7 @@
 // websearch_to_tsquery('english', …): quotes, `or` and `-word` as users
 // type them, and no character of it is SQL or tsquery syntax.
 import type { Queryable } from '../../db/pool.js';
-import type { Keyset } from '../relay/cursor.js';
+import type { Keyset } from '../../graphql/relay/cursor.js';
 import type { RankingWindow } from './cursor.js';
 import { AUTHOR_PREFIX, type MessageWithAuthorRow } from '../messages/sql.js';
 import { userColumns } from '../users/sql.js';

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { LoaderDependencies } from '../loader-dependencies.js';
-import { orderByKeys } from '../relay/order-by-keys.js';
+import { orderByKeys } from '../../graphql/relay/order-by-keys.js';
 import type { UserRow, UserStatsRow } from './rows.js';
 import { findStatsByUserIds, findUsersByIds } from './sql.js';
 

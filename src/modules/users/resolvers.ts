@@ -1,12 +1,23 @@
+import type { ListTags } from '../../cache/entity-tags.js';
 import type { Resolvers } from '../../generated/graphql/resolvers.js';
 import { requireViewer } from '../../graphql/viewer.js';
-import { conversationKeyset } from '../conversations/keyset.js';
-import { loadInboxPage } from '../conversations/visible.js';
-import { toConnectionPage } from '../relay/connection.js';
-import { idOfType, toGlobalId } from '../relay/global-id.js';
-import { parsePageArguments } from '../relay/page-arguments.js';
+import { idOfType, toGlobalId } from '../../graphql/relay/global-id.js';
+import type { NodeFetchers } from '../node/resolvers.js';
 import { findUserByUsername } from './sql.js';
 import { updateProfile } from './update-profile.js';
+import { tags } from '../../writes/tags.js';
+
+/** The tags of the fields this domain resolves from many rows (see ListTags): a refresh of the statistics changes every user's. */
+export const userListTags: ListTags = {
+  'User.stats': () => tags.stats(),
+};
+
+/** node(id:) for users and their statistics: public, like the profile; null when there is none. */
+export const userNodes: Pick<NodeFetchers, 'User' | 'UserStats'> = {
+  User: (id, { loaders }) => loaders.userById.load(idOfType(id, 'User', 'id')),
+  // Null until the statistics have been computed for the user.
+  UserStats: (id, { loaders }) => loaders.statsByUser.load(idOfType(id, 'UserStats', 'id')),
+};
 
 export const userResolvers: Resolvers = {
   Query: {
@@ -33,11 +44,6 @@ export const userResolvers: Resolvers = {
     // Private: its owner sees it, nobody else does.
     email: (user, _args, { viewer }) => (viewer?.id === user.id ? user.email : null),
     stats: (user, _args, { loaders }) => loaders.statsByUser.load(user.id),
-    conversations: async (user, args, context) => {
-      const page = parsePageArguments(args);
-      const rows = await loadInboxPage(context, user.id, page);
-      return toConnectionPage(rows, page, conversationKeyset, () => context.loaders.conversationCountByUser.load(user.id));
-    },
   },
 
   UserStats: {

@@ -15,7 +15,7 @@ import {
   SendMessageDocument,
   type InboxQuery,
 } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, type FixtureUser } from '../../support/fixtures.js';
 

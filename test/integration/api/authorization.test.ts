@@ -1,7 +1,7 @@
 // A conversation and everything in it exist for its participants only, on
 // every path; to anyone else they answer as a missing id does (NOT_FOUND,
 // docs/design.md), and a user's conversations are listed to that user only.
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { errorCodes, startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../../support/fixtures.js';
 

@@ -21,8 +21,8 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { SignJWT } from 'jose';
-import { buildSchema } from '../../../src/http/schema.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { buildSchema } from '../../../src/app/schema.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, TEST_JWT_SECRET, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
 import { captureLog, type CapturedLog } from '../../support/log.js';

@@ -12,8 +12,8 @@ import {
   UpdateProfileDocument,
 } from '../../../src/generated/graphql/operations.js';
 import { createCompiledExecutorGateway } from '../../../src/graphql/compiled-executor.js';
-import { buildSchema } from '../../../src/http/schema.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { buildSchema } from '../../../src/app/schema.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { print, type DocumentNode } from 'graphql';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { insertInbox, type InboxFixture } from '../../support/fixtures.js';

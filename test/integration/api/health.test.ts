@@ -8,9 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../../../src/config.js';
 import { readMigrations } from '../../../src/db/migrate.js';
-import { createPrisma } from '../../../src/db/prisma.js';
-import { createAuth } from '../../../src/graphql/auth.js';
-import { buildSchema } from '../../../src/http/schema.js';
+import { createApp } from '../../../src/app/create-app.js';
 import { createServer } from '../../../src/http/server.js';
 import { testRedisUrl } from '../../support/database.js';
 import { startTestApi, TEST_JWT_SECRET, type TestApi } from '../../support/api.js';
@@ -103,14 +101,7 @@ describe('/health and /ready', () => {
   it('are alive but not ready when the database does not answer', async () => {
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET });
     const pool = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:${await closedPort()}/parley`, connectionTimeoutMillis: 1_000 });
-    const prisma = createPrisma(pool);
-    const server = await createServer({
-      config,
-      schema: buildSchema(),
-      db: { pool, prisma },
-      auth: createAuth({ secret: TEST_JWT_SECRET, ttlSeconds: 60 }),
-      migrations: await readMigrations(),
-    });
+    const server = await createServer(await createApp(config, { pool }));
     await server.fastify.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(server.fastify.server.address() as AddressInfo).port}`;
     try {
@@ -122,6 +113,7 @@ describe('/health and /ready', () => {
       });
     } finally {
       await server.fastify.close();
+      await server.app.close();
       await pool.end();
     }
   });

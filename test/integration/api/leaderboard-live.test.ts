@@ -3,7 +3,7 @@
 // and viewer entries included; and readers keep reading, unblocked, while a
 // refresh runs.
 import pg from 'pg';
-import { seedDatabase } from '../../../src/db/seed/seed.js';
+import { seedDatabase } from '../../../src/cli/seed/seed.js';
 import { refreshUserStats } from '../../../src/jobs/refresh-user-stats.js';
 import { LEADERBOARDS } from '../../../src/modules/leaderboards/metrics.js';
 import { startTestApi, type TestApi } from '../../support/api.js';

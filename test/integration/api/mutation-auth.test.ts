@@ -13,7 +13,7 @@ import {
   UpdateProfileDocument,
 } from '../../../src/generated/graphql/operations.js';
 import { createAuth } from '../../../src/graphql/auth.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, TEST_JWT_SECRET, type RequestOptions, type TestApi } from '../../support/api.js';
 import { snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser } from '../../support/fixtures.js';

@@ -3,7 +3,7 @@
 // with BAD_USER_INPUT naming the field, leaving nothing half-written.
 import type pg from 'pg';
 import { CreateConversationDocument } from '../../../src/generated/graphql/operations.js';
-import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { fromGlobalId, toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertUser, refuseWrites, type FixtureUser } from '../../support/fixtures.js';

@@ -3,7 +3,7 @@
 // when refused.
 import type pg from 'pg';
 import { EditMessageDocument } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectIndistinguishable, expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../../support/fixtures.js';

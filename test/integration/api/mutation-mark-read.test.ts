@@ -2,7 +2,7 @@
 // never move backwards, and a conversation the caller is not in does not exist.
 import type pg from 'pg';
 import { MarkConversationReadDocument } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectIndistinguishable, expectOneError, snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertMessages, insertUser, setLastRead, type FixtureUser } from '../../support/fixtures.js';

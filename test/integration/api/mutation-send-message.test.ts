@@ -3,7 +3,7 @@
 // database, not from the API under test.
 import type pg from 'pg';
 import { SendMessageDocument } from '../../../src/generated/graphql/operations.js';
-import { fromGlobalId, toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { fromGlobalId, toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { levelForXp } from '../../../src/modules/users/xp.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectIndistinguishable, expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';

@@ -2,7 +2,7 @@
 // refused values named, nothing written when one value is refused.
 import type pg from 'pg';
 import { UpdateProfileDocument } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { expectOneError, expectRefusedBeforeRunning, snapshotTables } from '../../support/assertions.js';
 import { insertUser, type FixtureUser } from '../../support/fixtures.js';

@@ -5,8 +5,8 @@
 import pg from 'pg';
 import { InboxDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { OPERATION_DURATION_METRIC, readServerMetrics } from '../../../src/cli/db-report/server-metrics.js';
-import { SQL_HEADER, type SqlExtension } from '../../../src/observability/observability.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { SQL_HEADER, type SqlExtension } from '../../../src/http/observability.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { insertInbox, type InboxFixture } from '../../support/fixtures.js';
 import { captureLog, type CapturedLog, type LogEntry } from '../../support/log.js';
@@ -190,7 +190,7 @@ describe('/metrics', () => {
       const server = await sibling({ NODE_ENV: 'production' });
       try {
         expect((await server.send({ method: 'GET', path: '/metrics' })).status).toBe(404);
-        expect(server.server.metricsRegistry).toBeUndefined();
+        expect(server.server.app.metrics?.registry).toBeUndefined();
       } finally {
         await server.close();
       }

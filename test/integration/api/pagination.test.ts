@@ -2,8 +2,8 @@
 // the inbox (most recent activity first), both keyset-paged on (time, id).
 // Rows share timestamps on purpose and ids do not follow time, so only the
 // id tie-break keeps pages from skipping or repeating rows.
-import { encodeCursor } from '../../../src/modules/relay/cursor.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { encodeCursor } from '../../../src/graphql/relay/cursor.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { errorCodes, startTestApi, type GraphQLResult, type TestApi } from '../../support/api.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../../support/fixtures.js';
 

@@ -3,7 +3,7 @@
 // ids are refused. Expected values come from the fixtures written here.
 import { SignJWT } from 'jose';
 import { ProfileDocument, ViewerDocument } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { errorCodes, startTestApi, TEST_JWT_SECRET, type TestApi } from '../../support/api.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, setLastRead, type FixtureMessage, type FixtureUser } from '../../support/fixtures.js';
 

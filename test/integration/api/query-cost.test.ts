@@ -2,7 +2,7 @@
 // QUERY_TOO_COMPLEX; what clients really send passes.
 import { getIntrospectionQuery } from 'graphql';
 import { ConversationHistoryDocument, InboxDocument } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { insertInbox, type InboxFixture } from '../../support/fixtures.js';
 

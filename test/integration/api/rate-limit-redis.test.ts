@@ -197,7 +197,7 @@ describe('when Redis goes away', () => {
       expect(result.data).toMatchObject({ viewer: { id: expect.any(String) }, rateLimit: null });
       expect(result.headers.get('x-ratelimit-limit')).toBeNull();
     }
-    expect(api.server.rateLimiter!.counters.storeFailures).toBeGreaterThanOrEqual(10);
+    expect(api.server.app.rateLimiter!.counters.storeFailures).toBeGreaterThanOrEqual(10);
     const warnings = log.entries().filter((entry) => /rate limits unavailable/.test(entry.msg));
     expect(warnings).toHaveLength(1);
     expect(log.errors()).toEqual([]);

@@ -5,7 +5,7 @@ import { startTestApi, errorCodes, type GraphQLResult, type TestApi } from '../.
 import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
 import { requestFrom } from '../../support/from-address.js';
 import { bucketBehaviour } from '../../support/rate-limit-buckets.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }';
 const RATE_LIMIT = '{ rateLimit { limit remaining resetAt cost } }';

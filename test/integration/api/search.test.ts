@@ -4,7 +4,7 @@
 // while messages arrive, and the ranking's window holds.
 import type pg from 'pg';
 import { EditMessageDocument, SearchMessagesDocument, SendMessageDocument, type SearchMessagesQuery } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import type { SearchCursor, SearchOrder } from '../../../src/modules/search/cursor.js';
 import { decodeSearchCursor } from '../../../src/modules/search/cursor.js';
 import type { SearchStrategy } from '../../../src/modules/search/plan.js';

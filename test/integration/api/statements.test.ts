@@ -1,7 +1,7 @@
 // The statement budget of docs/design.md, counted at the driver for each request:
 // statements grow with the depth of a query, never with the number of items.
 import { ConversationHistoryDocument, InboxDocument, ProfileDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
 import { insertInbox, type InboxFixture } from '../../support/fixtures.js';
 

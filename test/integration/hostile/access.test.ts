@@ -2,7 +2,7 @@
 // path there is. To a non-participant it does not exist (NOT_FOUND); signed
 // out, UNAUTHENTICATED; another user's private fields are null or FORBIDDEN.
 // Nothing of the conversation appears in any answer.
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { graphql, runHostileCases, startWorld, type Answer, type HostileCase, type World } from '../../support/hostile.js';
 
 let world: World;

@@ -3,7 +3,7 @@
 // this API never issued. NUL is refused before any SQL (HTTP 400); the
 // domain's own limits answer BAD_USER_INPUT on the field; strings that are
 // merely odd are looked up and found to match nothing.
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { graphql, runHostileCases, startWorld, type Answer, type HostileCase, type World } from '../../support/hostile.js';
 
 let world: World;

@@ -3,8 +3,8 @@
 // validation and a variable fails coercion (HTTP 400); a number out of range
 // or a forged cursor is BAD_USER_INPUT on its field (HTTP 200, the rest of
 // the answer intact).
-import { toGlobalId } from '../../../src/modules/relay/global-id.js';
-import { encodeCursor } from '../../../src/modules/relay/cursor.js';
+import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
+import { encodeCursor } from '../../../src/graphql/relay/cursor.js';
 import { encodeLeaderboardCursor } from '../../../src/modules/leaderboards/cursor.js';
 import { graphql, runHostileCases, startWorld, type Answer, type HostileCase, type World } from '../../support/hostile.js';
 

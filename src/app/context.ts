@@ -1,0 +1,53 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { StatementCounter } from '../db/statement-counter.js';
+import type { Auth } from '../graphql/auth.js';
+import type { Context, Db } from '../graphql/context.js';
+import type { RequestObservation } from '../observability/request-observation.js';
+import { recordingPool, tracer, untraced } from '../observability/statements.js';
+import { clearLoaders, createLoaders } from '../modules/loaders.js';
+import { createWriter, type AfterCommit } from '../writes/writer.js';
+
+/** What stays the same for every request: made once by createApp. */
+export interface ContextDependencies {
+  db: Db;
+  auth: Auth;
+  /** Further steps after a write commits, in order, with the tags it touched (cache invalidation, events). Default: none. */
+  afterCommit?: readonly AfterCommit[];
+  /** false builds every loader with `batch: false`: the benchmark's baseline. */
+  batch: boolean;
+}
+
+/** What one transport request (HTTP today; a WebSocket operation or a job later) brings. */
+export interface RequestInput {
+  /** The Authorization header's value, or a connection parameter carrying the same `Bearer <token>`. */
+  authorization: string | undefined;
+  logger: FastifyBaseLogger;
+  sql: StatementCounter | null;
+  /** The caller's network address (Fastify's request.ip). */
+  clientAddress: string;
+  /**
+   * Records every statement the request sends, through its loaders (named),
+   * resolvers and writer. Default: none, the pool as it is.
+   */
+  observation?: RequestObservation | null;
+}
+
+/** The context of one operation: its viewer from the token, and a fresh set of loaders. */
+export async function createRequestContext(dependencies: ContextDependencies, input: RequestInput): Promise<Context> {
+  const viewer = await dependencies.auth.viewerFromHeader(input.authorization);
+  const observation = input.observation ?? null;
+  const pool = observation ? recordingPool(dependencies.db.pool, observation) : dependencies.db.pool;
+  const loaders = createLoaders({ pool, viewer, batch: dependencies.batch, traced: observation ? tracer(observation) : untraced });
+  const clearRequestLoaders: AfterCommit = () => clearLoaders(loaders);
+  return {
+    viewer,
+    loaders,
+    db: observation ? { pool, prisma: dependencies.db.prisma } : dependencies.db,
+    writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
+    sql: input.sql,
+    logger: input.logger,
+    clientAddress: input.clientAddress,
+    budget: {},
+    observation,
+  };
+}

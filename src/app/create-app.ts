@@ -1,0 +1,157 @@
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { FastifyBaseLogger } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type pg from 'pg';
+import { createInMemoryStore } from '../cache/memory-store.js';
+import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
+import { createRedisStore } from '../cache/redis-store.js';
+import type { Config } from '../config.js';
+import { readMigrations, type MigrationFingerprint } from '../db/migrate.js';
+import type { PoolErrorCounts } from '../db/pool.js';
+import { createPrisma } from '../db/prisma.js';
+import type { Redis } from '../db/redis.js';
+import { instrumentPool } from '../db/statement-counter.js';
+import { createAuth, type Auth } from '../graphql/auth.js';
+import type { Context, Db } from '../graphql/context.js';
+import { tokenSecret } from '../graphql/token-secret.js';
+import { createMetrics, type ParleyMetrics } from '../observability/metrics.js';
+import { createOperationLabels, type OperationLabels } from '../observability/operation-labels.js';
+import { createAllowList, type AllowList } from '../persisted-queries/allow-list.js';
+import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
+import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
+import { listTags } from '../modules/resolvers.js';
+import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
+import type { Tag } from '../writes/tags.js';
+import { createRequestContext, type RequestInput } from './context.js';
+import { createLogger, type LoggerOutput } from './logger.js';
+import { buildSchema } from './schema.js';
+
+export interface AppDependencies {
+  /** The database's pool (db/database.ts): the app uses it, the caller owns and ends it. */
+  pool: pg.Pool;
+  /**
+   * The process's Redis client (db/redis.ts): the response cache's store, where
+   * rate limits are counted and automatic persisted queries kept. The caller
+   * owns and closes it. Default: none, all three in this process.
+   */
+  redis?: Redis;
+  /** This build's migrations, which /ready waits for. Default: read from prisma/migrations. */
+  migrations?: readonly MigrationFingerprint[];
+  /** Pings Redis for /ready's report. Default: `redis.ping()` when there is a Redis, else Redis is reported as not configured. */
+  checkRedis?: () => Promise<unknown>;
+  /** Where the log goes. Default: standard output (readable lines for a developer at a terminal). */
+  logStream?: NodeJS.WritableStream;
+  /** What the pool lost while idle (db/database.ts), for /metrics. Default: not measured. */
+  poolErrors?: PoolErrorCounts;
+}
+
+/**
+ * Parley without its transport: everything a request needs, made once.
+ * The HTTP server (http/server.ts) serves it; main.ts, the tests and the
+ * benchmarks all build it here, so there is one assembly to reason about.
+ */
+export interface App {
+  config: Config;
+  schema: GraphQLSchema;
+  db: Db;
+  auth: Auth;
+  logger: FastifyBaseLogger;
+  /** How the logger writes (http/ tells a pretty terminal from JSON lines). */
+  loggerOutput: LoggerOutput;
+  migrations: readonly MigrationFingerprint[];
+  checkRedis: (() => Promise<unknown>) | undefined;
+  /**
+   * The response cache, undefined when RESPONSE_CACHE=off: its `counters`,
+   * and `invalidate(tags)` for work outside requests (a refresh of the
+   * statistics invalidates `Leaderboard` and `Stats`).
+   */
+  responseCache: OperationCache | undefined;
+  /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
+  rateLimiter: RateLimiter | undefined;
+  /** Metrics (what /metrics serves); undefined when METRICS=off. */
+  metrics: ParleyMetrics | undefined;
+  /** The operations clients are built with, each with a metrics label of its own. */
+  operationLabels: OperationLabels;
+  /** The persisted-query allow-list; undefined unless PERSISTED_QUERIES=allowlist. */
+  allowList: AllowList | undefined;
+  /** Apollo's persisted-queries setting: false when off, else where documents registered by hash are kept. */
+  persistedQueries: false | { cache: KeyValueCache<string> | undefined; ttl: number | null };
+  /** Whether statements are counted per request (x-sql-statements): outside production only. */
+  countsStatements: boolean;
+  /** The context of one operation: its viewer, a fresh set of loaders, the one write path. */
+  createContext(input: RequestInput): Promise<Context>;
+  /** Waits for the response cache's pending writes and closes the Prisma client; the pool and Redis stay the caller's. */
+  close(): Promise<void>;
+}
+
+/** Assembles the app from its configuration and the connections the caller opened. */
+export async function createApp(config: Config, dependencies: AppDependencies): Promise<App> {
+  const { pool, redis } = dependencies;
+  const production = config.env === 'production';
+  // Counting needs AsyncLocalStorage, whose promise hooks tax every promise
+  // of every request: only where someone reads the count (the
+  // x-sql-statements header of development and the tests).
+  const countsStatements = !production;
+  if (countsStatements) instrumentPool(pool);
+  const { logger, output: loggerOutput } = createLogger(config, dependencies.logStream);
+  const schema = buildSchema();
+  const prisma = createPrisma(pool);
+  const db: Db = { pool, prisma };
+  const auth = createAuth({ secret: await tokenSecret(config.auth), ttlSeconds: config.auth.tokenTtlSeconds });
+  const migrations = dependencies.migrations ?? (await readMigrations()).map(({ name, checksum }) => ({ name, checksum }));
+
+  const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger }) : undefined;
+
+  const { mode: persistedQueriesMode, ttlSeconds: persistedQueriesTtl } = config.persistedQueries;
+  const allowList = persistedQueriesMode === 'allowlist' ? createAllowList(persistedQueryManifest) : undefined;
+  const persistedQueries: App['persistedQueries'] =
+    persistedQueriesMode === 'off'
+      ? false
+      : {
+          // Allow-list: the listed documents, fixed. APQ: in Redis when there is one, so every
+          // instance knows a registered document; otherwise Apollo's own bounded in-process cache.
+          cache: allowList?.cache ?? (redis ? createRedisQueryCache({ redis, logger }) : undefined),
+          ttl: persistedQueriesTtl,
+        };
+
+  const responseCache = config.responseCache
+    ? createOperationCache({ schema, listTags, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger })
+    : undefined;
+
+  const metrics =
+    config.metrics.mode === 'off'
+      ? undefined
+      : createMetrics({ pool, poolErrors: dependencies.poolErrors, cacheCounters: responseCache?.counters, rateLimitCounters: rateLimiter?.counters });
+
+  const contextDependencies = {
+    db,
+    auth,
+    // After a write commits, the answers it may have changed are dropped, on every instance sharing the store.
+    afterCommit: responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : [],
+    batch: config.dataloaderBatch,
+  };
+
+  return {
+    config,
+    schema,
+    db,
+    auth,
+    logger,
+    loggerOutput,
+    migrations,
+    checkRedis: dependencies.checkRedis ?? (redis ? () => redis.ping() : undefined),
+    responseCache,
+    rateLimiter,
+    metrics,
+    // The operations clients are built with always have a label of their own.
+    operationLabels: createOperationLabels({ known: persistedQueryManifest.operations.map((operation) => operation.name) }),
+    allowList,
+    persistedQueries,
+    countsStatements,
+    createContext: (input) => createRequestContext(contextDependencies, input),
+    async close() {
+      await responseCache?.drain();
+      await prisma.$disconnect();
+    },
+  };
+}
