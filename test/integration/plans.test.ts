@@ -267,7 +267,7 @@ const cases: PlanCase[] = [
   {
     statement: 'search page by the index, ranked',
     send: (db) =>
-      findRankedPage(db, 'index', { query: keys.rareWord, conversationIds: keys.busyConversations, size: 1000, walkLimit: 10_000, after: null, limit: 21 }),
+      findRankedPage(db, 'index', { query: keys.rareWord, conversationIds: keys.busyConversations, size: 1000, walkLimit: 5_000, after: null, limit: 21 }),
     uses: ['messages_search_vector_idx', 'users_pkey'],
   },
   {
@@ -287,7 +287,7 @@ const cases: PlanCase[] = [
         query: keys.commonWord,
         conversationIds: keys.busyConversations,
         size: 1000,
-        walkLimit: 10_000,
+        walkLimit: 5_000,
         after: { rank: '0.05', keyset: keys.middleMessage, window: { top: keys.middleMessage, floor: { at: new Date(0), id: '1' } } },
         limit: 21,
       }),

@@ -40,7 +40,7 @@ export type MessageSearchOrder =
    * PostgreSQL's cover density (`ts_rank_cd`), shorter messages ahead of
    * longer ones that match as well. So that every search stays fast, ranking
    * covers the newest matches only: at most 1,000 of them, and, unless the
-   * query's words are rare, only those among the newest 10,000 messages of
+   * query's words are rare, only those among the newest 5,000 messages of
    * the conversations searched. `NEWEST` finds every match. The first page
    * fixes what is ranked: the pages after it rank the same matches (messages
    * sent since show in a new search).
