@@ -30,6 +30,8 @@ const config: CodegenConfig = {
           SendMessagePayload: '../../modules/messages/rows.js#SentMessage',
           LeaderboardEntry: '../../modules/leaderboards/rows.js#LeaderboardEntryRow',
           LeaderboardConnection: '../../modules/leaderboards/rows.js#LeaderboardPage',
+          MessageSearchConnection: '../../modules/search/rows.js#SearchPage',
+          MessageSearchEdge: '../../modules/search/rows.js#SearchEdge',
         },
       },
     },

@@ -14,6 +14,8 @@ export const typePolicies: TypePolicies = {
     fields: {
       // A different metric or period is a different list.
       leaderboard: relayStylePagination(['metric', 'period']),
+      // Another query, conversation or order is another list of results.
+      searchMessages: relayStylePagination(['query', 'conversationId', 'orderBy']),
     },
   },
   User: {

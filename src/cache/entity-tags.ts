@@ -47,10 +47,11 @@ const ENTITY_INTERFACE = 'Node';
 /**
  * The tag a write uses for a list (or another field computed from many
  * rows), from the database id of the entity the field sits on (undefined at
- * the root, or when that id cannot be read: then undefined, and the answer
- * is not stored).
+ * the root, or when that id cannot be read), or from the viewer's for a list
+ * that is the viewer's own (a search; undefined when signed out). Undefined
+ * when the id it needs is missing: the answer is then not stored.
  */
-export type ListTag = (parentId: string | undefined) => Tag | undefined;
+export type ListTag = (parentId: string | undefined, viewerId: number | undefined) => Tag | undefined;
 
 /**
  * List tags by field, `Type.field`: each domain supplies those of the fields
@@ -255,9 +256,11 @@ export function planTags(schema: GraphQLSchema, document: DocumentNode, operatio
 /**
  * Walks a result: the tags of what it contains, and the reserved fields
  * removed from it (always, so the client never sees them). Undefined when
- * an entity lacks a readable id: such an answer is not stored.
+ * an entity lacks a readable id, or a list of the viewer's own was read
+ * without a viewer: such an answer is not stored.
+ * @param viewerId the signed-in user the answer was computed for (its PRIVATE scope)
  */
-export function collectTags(data: unknown, plan: ValuePlan | undefined): Set<Tag> | undefined {
+export function collectTags(data: unknown, plan: ValuePlan | undefined, viewerId?: number): Set<Tag> | undefined {
   const found = new Set<Tag>();
   if (!plan) return found;
   let complete = true;
@@ -288,7 +291,7 @@ export function collectTags(data: unknown, plan: ValuePlan | undefined): Set<Tag
       // Left out by @skip or @include.
       if (fieldValue === undefined) continue;
       if (field.listTag) {
-        const tag = field.listTag(parentId);
+        const tag = field.listTag(parentId, viewerId);
         if (tag) found.add(tag);
         else complete = false;
       }

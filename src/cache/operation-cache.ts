@@ -199,8 +199,9 @@ export function createOperationCache({
     /**
      * Marks `key` as running, for identical requests to join. Call `finish`
      * of the returned lead exactly once, when the operation has run.
+     * @param viewer the signed-in user the operation runs for: the tags of lists of their own (searches) name them
      */
-    lead(key: string, analysis: CacheableOperation, since: InvalidationPoint | undefined): Lead {
+    lead(key: string, analysis: CacheableOperation, since: InvalidationPoint | undefined, viewer: Viewer | null): Lead {
       let settle!: (shared: SharedAnswer | undefined) => void;
       const entry: Running = { since, invalidations, shared: new Promise((resolve) => (settle = resolve)) };
       running.set(key, entry);
@@ -209,7 +210,7 @@ export function createOperationCache({
       };
       return {
         finish(result) {
-          const found = result && collectTags(result.data, analysis.plan);
+          const found = result && collectTags(result.data, analysis.plan, viewer?.id);
           if (!result || !found || result.errors || !result.data) {
             release();
             settle(undefined);

@@ -24,7 +24,10 @@ export interface Migration {
   name: string;
   sql: string;
   checksum: string;
-  /** CREATE INDEX CONCURRENTLY and friends cannot run inside a transaction. */
+  /**
+   * CREATE INDEX CONCURRENTLY and friends cannot run inside a transaction,
+   * nor can a DO block that commits its batches (a backfill).
+   */
   transactional: boolean;
   /** The written rollback (down.sql), when there is one. */
   down: string | undefined;
@@ -42,7 +45,7 @@ export class MigrationError extends Error {
   }
 }
 
-const NON_TRANSACTIONAL = /\b(CONCURRENTLY|ALTER\s+TYPE\s+\S+\s+ADD\s+VALUE)\b/i;
+const NON_TRANSACTIONAL = /\b(CONCURRENTLY|ALTER\s+TYPE\s+\S+\s+ADD\s+VALUE|COMMIT)\b/i;
 
 /** Reads the migrations folder: `<timestamp>_<name>/migration.sql` (+ optional `down.sql`), sorted by name. */
 export async function readMigrations(directory = DEFAULT_MIGRATIONS_DIR): Promise<Migration[]> {
@@ -100,6 +103,10 @@ export async function migrate(pool: pg.Pool, options: { directory?: string; log?
   const migrations = await readMigrations(options.directory);
   return withClient(pool, async (client, discard) => {
     await acquireMigrationLock(client);
+    // The pool's statement timeout is for API requests: an index build or a
+    // backfill on a table of millions runs for minutes. RESET in the finally
+    // gives the connection its pool's timeout back before it is released.
+    await client.query('SET statement_timeout = 0');
     try {
       await client.query(CREATE_MIGRATIONS_TABLE);
       const { rows } = await client.query<AppliedRow>(
@@ -133,6 +140,7 @@ export async function migrate(pool: pg.Pool, options: { directory?: string; log?
       }
       return result;
     } finally {
+      await client.query('RESET statement_timeout');
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
   });
@@ -239,13 +247,28 @@ export async function findMigrationState(db: Queryable, expected: readonly Migra
 }
 
 /**
- * Splits a script into statements on semicolons at the end of a line. Enough
- * for the non-transactional migrations, which hold plain DDL; transactional
- * ones are sent whole and may contain anything (functions, DO blocks).
+ * Splits a script into statements on semicolons at the end of a line,
+ * except inside a dollar-quoted body ($$ … $$, $tag$ … $tag$), whose lines
+ * end with semicolons of their own. Enough for the non-transactional
+ * migrations, which hold plain DDL and DO blocks; transactional ones are
+ * sent whole and may contain anything.
  */
 export function splitStatements(sql: string): string[] {
-  return stripComments(sql)
-    .split(/;\s*$/m)
-    .map((statement) => statement.trim())
-    .filter((statement) => statement.length > 0);
+  const statements: string[] = [];
+  let current = '';
+  // The closing delimiter of the dollar-quoted body the scan is in, if any.
+  let quote: string | undefined;
+  for (const line of stripComments(sql).split('\n')) {
+    for (const delimiter of line.match(/\$[A-Za-z_]*\$/g) ?? []) {
+      if (quote === undefined) quote = delimiter;
+      else if (delimiter === quote) quote = undefined;
+    }
+    current += `${line}\n`;
+    if (quote === undefined && /;\s*$/.test(line)) {
+      statements.push(current.replace(/;\s*$/, ''));
+      current = '';
+    }
+  }
+  statements.push(current);
+  return statements.map((statement) => statement.trim()).filter((statement) => statement.length > 0);
 }

@@ -161,7 +161,7 @@ export function httpResponseCache({ cache, auth, bypass, served }: ResponseCache
 
           status = 'MISS';
           cache.counters.misses += 1;
-          lead = cache.lead(key, analysis, lookup.since);
+          lead = cache.lead(key, analysis, lookup.since, requestContext.contextValue.viewer);
           // Apollo Server runs the document of the request context: this one
           // carries the ids the tags are read from (removed again before the
           // answer is sent, in willSendResponse).

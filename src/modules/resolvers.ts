@@ -4,6 +4,7 @@ import { conversationListTags, conversationNodes, conversationResolvers } from '
 import { leaderboardListTags, leaderboardResolvers } from './leaderboards/resolvers.js';
 import { messageListTags, messageNodes, messageResolvers } from './messages/resolvers.js';
 import { rateLimitResolvers } from './rate-limit/resolvers.js';
+import { searchListTags, searchResolvers } from './search/resolvers.js';
 import { nodeResolvers } from './node/resolvers.js';
 import { userListTags, userNodes, userResolvers } from './users/resolvers.js';
 
@@ -21,6 +22,7 @@ export const domains: readonly { name: string; resolvers: Resolvers; listTags: L
   { name: 'messages', resolvers: messageResolvers, listTags: messageListTags },
   { name: 'leaderboards', resolvers: leaderboardResolvers, listTags: leaderboardListTags },
   { name: 'rate-limit', resolvers: rateLimitResolvers, listTags: {} },
+  { name: 'search', resolvers: searchResolvers, listTags: searchListTags },
 ];
 
 /** Every domain's resolvers; makeExecutableSchema merges them type by type. */

@@ -14,6 +14,8 @@ import { findLeaderboardPage } from '../../src/modules/leaderboards/sql.js';
 import { leaderboardColumn, type LeaderboardMetric, type LeaderboardPeriod } from '../../src/modules/leaderboards/metrics.js';
 import { countMessages, findHistoryPages, findLastMessages, findVisibleMessages } from '../../src/modules/messages/sql.js';
 import type { PageRequest } from '../../src/graphql/relay/page-arguments.js';
+import { searchMessages } from '../../src/modules/search/search.js';
+import { findNewestPage, findRankedPage, findSearchScope } from '../../src/modules/search/sql.js';
 import { findStatsByUserIds, findUserByUsername, findUsersByIds } from '../../src/modules/users/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -74,6 +76,12 @@ const keys = {
   middleMessage: { at: new Date(0), id: '0' },
   /** The authors on the inbox page: the keys of userById and statsByUser. */
   authors: [] as number[],
+  /** The conversations of the busy and the typical user: what their searches cover. */
+  busyConversations: [] as number[],
+  typicalConversations: [] as number[],
+  /** The word in the most messages, and one in the fewest (as the search vectors hold them). */
+  commonWord: '',
+  rareWord: '',
 };
 
 beforeAll(async () => {
@@ -115,6 +123,15 @@ beforeAll(async () => {
     [keys.everywhereUser],
   );
   await db.query('ANALYZE conversation_participants');
+  const conversationsOf = async (userId: number) =>
+    (await db.query<{ id: number }>('SELECT conversation_id AS id FROM conversation_participants WHERE user_id = $1 ORDER BY 1', [userId])).rows.map(
+      (row) => row.id,
+    );
+  keys.busyConversations = await conversationsOf(keys.busyUser);
+  keys.typicalConversations = await conversationsOf(keys.typicalUser);
+  const words = await db.query<{ word: string }>("SELECT word FROM ts_stat('SELECT search_vector FROM messages') ORDER BY ndoc DESC, word");
+  keys.commonWord = words.rows[0]!.word;
+  keys.rareWord = words.rows.at(-1)!.word;
 }, 120_000);
 afterAll(async () => {
   await database?.close();
@@ -238,6 +255,50 @@ const cases: PlanCase[] = [
     uses: ['user_stats_summary_xp_idx', 'user_stats_summary_user_id_key', 'user_stats_ranks_metric_value_key'],
   },
   {
+    statement: 'search scope (the viewer’s conversations, the statistics)',
+    send: (db) => findSearchScope(db, keys.busyUser, keys.commonWord, null),
+    uses: ['conversation_participants_user_id_conversation_id_idx|conversation_participants_user_id_last_activity_at_idx'],
+  },
+  {
+    statement: 'search page by the index: a rare word, busiest user',
+    send: (db) => findNewestPage(db, 'index', { query: keys.rareWord, conversationIds: keys.busyConversations, after: null, limit: 21 }),
+    uses: ['messages_search_vector_idx', 'users_pkey'],
+  },
+  {
+    statement: 'search page by the index, ranked',
+    send: (db) =>
+      findRankedPage(db, 'index', { query: keys.rareWord, conversationIds: keys.busyConversations, size: 1000, walkLimit: 5_000, after: null, limit: 21 }),
+    uses: ['messages_search_vector_idx', 'users_pkey'],
+  },
+  {
+    statement: 'search page by the timeline: a common word, busiest user',
+    send: (db) => findNewestPage(db, 'timeline', { query: keys.commonWord, conversationIds: keys.busyConversations, after: null, limit: 21 }),
+    uses: ['messages_created_at_id_idx', 'messages_pkey', 'users_pkey'],
+  },
+  {
+    statement: 'search page by the timeline, after a cursor',
+    send: (db) => findNewestPage(db, 'timeline', { query: keys.commonWord, conversationIds: keys.busyConversations, after: keys.middleMessage, limit: 21 }),
+    uses: ['messages_created_at_id_idx', 'messages_pkey'],
+  },
+  {
+    statement: 'search page by the timeline, ranked, a later page (its window fixed)',
+    send: (db) =>
+      findRankedPage(db, 'timeline', {
+        query: keys.commonWord,
+        conversationIds: keys.busyConversations,
+        size: 1000,
+        walkLimit: 5_000,
+        after: { rank: '0.05', keyset: keys.middleMessage, window: { top: keys.middleMessage, floor: { at: new Date(0), id: '1' } } },
+        limit: 21,
+      }),
+    uses: ['messages_created_at_id_idx', 'messages_pkey'],
+  },
+  {
+    statement: 'search page by conversations: typical user',
+    send: (db) => findNewestPage(db, 'conversations', { query: keys.commonWord, conversationIds: keys.typicalConversations, after: null, limit: 21 }),
+    uses: ['messages_conversation_id_created_at_id_idx'],
+  },
+  {
     statement: 'visibility check, conversations',
     send: (db) => findVisibleConversations(db, keys.busyUser, keys.inboxConversations.slice(0, 5)),
     uses: ['conversations_pkey', 'conversation_participants_user_id_conversation_id_idx'],
@@ -299,6 +360,46 @@ describe('plans of the hot statements', () => {
     const problems = planProblems(nodes, uses);
     // With the plan in the message, a failure shows what the planner chose instead.
     expect(problems.length === 0 ? [] : [...problems, `plan: ${nodes.map(describeNode).join(' → ')}`]).toEqual([]);
+  });
+
+  // The strategy searchMessages chooses from the statistics (plan.ts), run as it runs.
+  it.each([
+    ['a rare word', () => keys.rareWord, 'messages_search_vector_idx'],
+    // Either walk, newest first, finds its newest matches at once (which one depends on the user's conversations).
+    ['a common word', () => keys.commonWord, 'messages_created_at_id_idx|messages_conversation_id_created_at_id_idx'],
+  ])('a search of %s by the busiest user reads the index chosen for it', async (_case, word, index) => {
+    for (const order of ['NEWEST', 'RELEVANCE'] as const) {
+      const sent: Recorded[] = [];
+      const db: Queryable = {
+        query: ((text: string, values: unknown[]) => {
+          sent.push({ text, values });
+          return database.pool.query(text, values);
+        }) as unknown as Queryable['query'],
+      };
+      await searchMessages(db, { viewerId: keys.busyUser, query: word(), conversationId: null, order, size: 20, after: null });
+      expect(sent).toHaveLength(2);
+      const nodes = await plan(async (recording) => recording.query(sent[1]!.text, sent[1]!.values));
+      expect(planProblems(nodes, [index]).length === 0 ? [] : [`${order}: ${nodes.map(describeNode).join(' → ')}`]).toEqual([]);
+    }
+  });
+
+  it('a newest-first page by the timeline stops walking with its page, however long the history', async () => {
+    const db = recorder();
+    await findNewestPage(db, 'timeline', { query: keys.commonWord, conversationIds: keys.busyConversations, after: null, limit: 21 });
+    const { text, values } = db.statements[0]!;
+    const { rows } = await database.pool.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+    const walked = (plan: Record<string, unknown>): number[] => [
+      ...(plan['Index Name'] === 'messages_created_at_id_idx' ? [plan['Actual Rows'] as number] : []),
+      ...((plan.Plans as Record<string, unknown>[] | undefined) ?? []).flatMap(walked),
+    ];
+    const [entries] = walked(rows[0]!['QUERY PLAN'][0].Plan);
+    const { rows: counts } = await database.pool.query<{ messages: number; visible: number }>(
+      'SELECT (SELECT count(*)::int FROM messages) AS messages, (SELECT count(*)::int FROM messages WHERE conversation_id = ANY($1)) AS visible',
+      [keys.busyConversations],
+    );
+    // The busy user's messages it walked: a page's matches of a common word come within a few hundred.
+    expect(entries).toBeGreaterThan(0);
+    expect(entries).toBeLessThan(counts[0]!.visible / 4);
   });
 
   it('would notice a sequential scan and a missing index (the check is not vacuous)', async () => {

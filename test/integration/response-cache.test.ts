@@ -30,6 +30,9 @@ const INBOX = `query {
 const PROFILE = `query Profile($id: ID!) { user(id: $id) { displayName xp stats { totalMessages } } }`;
 const LEADERBOARD = `query { leaderboard(metric: MESSAGES, first: 100) { edges { node { value user { displayName } } } } }`;
 const VIEWER = `query { viewer { id username email } }`;
+const SEARCH = `query Search($query: String!, $in: ID, $order: MessageSearchOrder) {
+  searchMessages(query: $query, conversationId: $in, orderBy: $order) { edges { highlight { text matches } node { body } } }
+}`;
 
 // What the queries above answer, as far as these tests read them.
 interface Inbox {
@@ -52,6 +55,10 @@ interface Leaderboard {
 interface Viewer {
   viewer: { id: string; username: string; email: string } | null;
 }
+interface Search {
+  searchMessages: { edges: { highlight: { text: string; matches: boolean }[]; node: { body: string } }[] };
+}
+const foundBodies = (result: GraphQLResult<Search>) => result.data!.searchMessages.edges.map((edge) => edge.node.body);
 
 const STORES = [
   ['Redis', true],
@@ -266,6 +273,28 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       expect((await send(VIEWER, {}, a)).data).toEqual(asA.data);
     });
 
+    it('a search cached for a participant is never served to anyone else, whatever they send', async () => {
+      const { users, id } = await group('SearchScope');
+      const outsider = await insertUser(api.database.pool, 'SearchOutsider');
+      await mutate(`mutation ($id: ID!) { sendMessage(input: { conversationId: $id, body: "the marmalade recipe" }) { message { id } } }`, { id }, users[0]!);
+      for (const variables of [{ query: 'marmalade' }, { query: 'marmalade', in: id }, { query: 'marmalade', order: 'NEWEST' }]) {
+        expect(foundBodies(await readFresh<Search>(SEARCH, variables, users[1]))).toEqual(['the marmalade recipe']);
+        const theirs = await send<Search>(SEARCH, variables, outsider);
+        expect(theirs.headers.get('x-cache')).not.toBe('HIT');
+        if (variables.in) {
+          expect(errorCodes(theirs)).toEqual(['NOT_FOUND']);
+          // Refusals are not stored: asking again runs again, and refuses again.
+          expect((await send(SEARCH, variables, outsider)).headers.get('x-cache')).not.toBe('HIT');
+        } else {
+          expect(foundBodies(theirs)).toEqual([]);
+        }
+        expect(JSON.stringify(theirs)).not.toMatch(/marmalade recipe/);
+        const signedOut = await send(SEARCH, variables);
+        expect(errorCodes(signedOut)).toEqual(['UNAUTHENTICATED']);
+        expect(signedOut.headers.get('x-cache')).not.toBe('HIT');
+      }
+    });
+
     it('a user outside a conversation gets NOT_FOUND for an answer cached for a participant, on every path', async () => {
       const { users, id, messageIds } = await group('Outside');
       const outsider = await insertUser(api.database.pool, 'Outsider');
@@ -330,6 +359,41 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         const history = await readFresh<History>(HISTORY, { id }, user);
         expect(history.data!.conversation!.messages.edges[0]!.node).toMatchObject({ body: 'edited', editedAt: expect.any(String) });
         expect((await readFresh<Inbox>(INBOX, {}, user)).data!.viewer.conversations.edges[0]!.node.lastMessage?.body).toBe('edited');
+      }
+    });
+
+    it('sendMessage and editMessage: every participant’s cached searches find the new words at once, nobody else’s change', async () => {
+      const { users, id } = await group('SearchFresh');
+      const [a, b, c] = users as [FixtureUser, FixtureUser, FixtureUser];
+      const outsider = await insertUser(api.database.pool, 'SearchFreshOutsider');
+      await insertConversation(api.database.pool, { participants: [outsider.id, a.id], createdAt: new Date(Date.now() - 3_600_000) });
+      const searches = [{ query: 'pelican' }, { query: 'pelican', in: id }, { query: 'pelican', order: 'NEWEST' }, { query: 'flamingo' }];
+      for (const user of users) for (const variables of searches) expect(foundBodies(await readFresh<Search>(SEARCH, variables, user))).toEqual([]);
+      await readFresh<Search>(SEARCH, { query: 'pelican' }, outsider);
+
+      const sent = await mutate(
+        `mutation ($id: ID!) { sendMessage(input: { conversationId: $id, body: "a pelican on the pier" }) { message { id } } }`,
+        { id },
+        a,
+      );
+      for (const user of [a, b, c]) {
+        for (const variables of searches.slice(0, 3)) expect(foundBodies(await readFresh<Search>(SEARCH, variables, user))).toEqual(['a pelican on the pier']);
+      }
+      // The outsider's search was not dropped, and finds nothing still.
+      const outside = await send<Search>(SEARCH, { query: 'pelican' }, outsider);
+      expect(outside.headers.get('x-cache')).toBe('HIT');
+      expect(foundBodies(outside)).toEqual([]);
+
+      const messageId = (sent.data as { sendMessage: { message: { id: string } } }).sendMessage.message.id;
+      await mutate(`mutation ($id: ID!) { editMessage(input: { messageId: $id, body: "a flamingo on the pier" }) { message { id } } }`, { id: messageId }, a);
+      for (const user of [a, b, c]) {
+        for (const variables of searches.slice(0, 3)) expect(foundBodies(await readFresh<Search>(SEARCH, variables, user))).toEqual([]);
+        const found = await readFresh<Search>(SEARCH, { query: 'flamingo' }, user);
+        expect(found.data!.searchMessages.edges[0]!.highlight).toEqual([
+          { text: 'a ', matches: false },
+          { text: 'flamingo', matches: true },
+          { text: ' on the pier', matches: false },
+        ]);
       }
     });
 

@@ -41,7 +41,7 @@ async function trio(name: string): Promise<{ users: FixtureUser[]; conversationI
 }
 
 describe('each mutation reports what it touched, after commit', () => {
-  it('sendMessage: the conversation, its messages, the message, the author and every participant’s inbox', async () => {
+  it('sendMessage: the conversation, its messages, the message, the author and every participant’s inbox and searches', async () => {
     const { users, conversationId } = await trio('tagSend');
     const message = await sendMessage(writer, users[0]!.id, { conversationId, body: 'hello' });
     expect(reported).toHaveLength(1);
@@ -52,16 +52,17 @@ describe('each mutation reports what it touched, after commit', () => {
         `Message:${message.id}`,
         `User:${users[0]!.id}`,
         ...users.map((user) => `Inbox:${user.id}`),
+        ...users.map((user) => `Search:${user.id}`),
       ].sort(),
     );
   });
 
-  it('editMessage: the message', async () => {
+  it('editMessage: the message and every participant’s searches', async () => {
     const { users, conversationId } = await trio('tagEdit');
     const message = await sendMessage(writer, users[0]!.id, { conversationId, body: 'first' });
     reported = [];
     await editMessage(writer, users[0]!.id, { messageId: message.id, body: 'second' });
-    expect(reported).toEqual([[`Message:${message.id}`]]);
+    expect(reported.map((tags) => [...tags].sort())).toEqual([[`Message:${message.id}`, ...users.map((user) => `Search:${user.id}`)].sort()]);
   });
 
   it('markConversationRead: the conversation and the reader’s inbox', async () => {

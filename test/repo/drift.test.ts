@@ -35,6 +35,19 @@ describe('schema.prisma and the migrated database', () => {
     expect(drift).toEqual(['User.nickname: no column "users.nickname" in the database', 'Message.body: optional in schema.prisma, NOT NULL in the database']);
   });
 
+  it('compare Unsupported("…") fields too, which Prisma\'s DMMF leaves out', async () => {
+    await database.pool.query('ALTER TABLE messages RENAME COLUMN search_vector TO search_document');
+    try {
+      const drift = findSchemaDrift(await readPrismaDatamodel(), await readDatabaseShape(database.pool));
+      expect(drift).toEqual([
+        'Message.searchVector: no column "messages.search_vector" in the database',
+        'messages.search_document: column in the database but not in model Message',
+      ]);
+    } finally {
+      await database.pool.query('ALTER TABLE messages RENAME COLUMN search_document TO search_vector');
+    }
+  });
+
   it('disagree when a foreign key is missing', async () => {
     await database.pool.query('ALTER TABLE messages DROP CONSTRAINT messages_author_id_fkey');
     try {

@@ -11,7 +11,39 @@ export async function readPrismaDatamodel(schemaText?: string): Promise<Datamode
   const datamodel = schemaText ?? (await readFile(new URL('../../prisma/schema.prisma', import.meta.url), 'utf8'));
   const document = getDMMF({ datamodel });
   if ('error' in document) throw new Error(`schema.prisma does not parse: ${document.reason}`, { cause: document.error });
-  return document.datamodel;
+  return withUnsupportedFields(document.datamodel, datamodel);
+}
+
+type Model = Datamodel['models'][number];
+type Field = Model['fields'][number];
+
+/**
+ * The DMMF leaves out `Unsupported("type")` fields (the client cannot read
+ * them), but they are columns all the same: each is added back to its model
+ * from the schema's text, as a scalar of that type, so the comparison sees it.
+ */
+function withUnsupportedFields(datamodel: Datamodel, schemaText: string): Datamodel {
+  const models = datamodel.models.map((model) => {
+    const block = new RegExp(`^model ${model.name} \\{\\n([\\s\\S]*?)^\\}`, 'm').exec(schemaText)?.[1] ?? '';
+    const unsupported = [...block.matchAll(/^\s*(\w+)\s+Unsupported\("([^"]+)"\)(\?)?(.*)$/gm)].map(([, name, type, optional, rest]): Field => ({
+      ...(model.fields[0] as Field),
+      name: name!,
+      kind: 'scalar',
+      type: type!,
+      nativeType: null,
+      dbName: /@map\("([^"]+)"\)/.exec(rest ?? '')?.[1] ?? null,
+      isRequired: optional === undefined,
+      isList: false,
+      isId: false,
+      isUnique: false,
+      hasDefaultValue: false,
+      relationName: undefined,
+      relationFromFields: undefined,
+      relationToFields: undefined,
+    }));
+    return unsupported.length === 0 ? model : { ...model, fields: [...model.fields, ...unsupported] };
+  });
+  return { ...datamodel, models };
 }
 
 interface DatabaseColumn {

@@ -74,7 +74,7 @@ describe('the GraphQL schema', () => {
 
   it('names what docs/design.md names', () => {
     const query = schema.getQueryType()!.getFields();
-    expect(Object.keys(query).sort()).toEqual(['conversation', 'leaderboard', 'node', 'rateLimit', 'user', 'userByUsername', 'viewer']);
+    expect(Object.keys(query).sort()).toEqual(['conversation', 'leaderboard', 'node', 'rateLimit', 'searchMessages', 'user', 'userByUsername', 'viewer']);
     const mutation = schema.getMutationType()!.getFields();
     expect(Object.keys(mutation).sort()).toEqual(['createConversation', 'editMessage', 'markConversationRead', 'sendMessage', 'updateProfile']);
     for (const field of Object.values(mutation)) {

@@ -46,6 +46,12 @@ export const persistedQueryManifest = {
       "body": "query Profile($username: String!) {\n  userByUsername(username: $username) {\n    ...UserSummary\n    xp\n    createdAt\n    lastActiveAt\n    stats {\n      id\n      totalMessages\n      messagesLast7Days\n      messagesLast30Days\n      currentStreak\n      maxStreak\n      lastActivityAt\n      refreshedAt\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}"
     },
     {
+      "id": "bc48a7ae5c1c05e1a8acb6323677b54409e4aa31aaa35281f90c5d2e4b23b599",
+      "name": "SearchMessages",
+      "type": "query",
+      "body": "query SearchMessages($query: String!, $conversationId: ID, $orderBy: MessageSearchOrder, $first: Int, $after: String) {\n  searchMessages(\n    query: $query\n    conversationId: $conversationId\n    orderBy: $orderBy\n    first: $first\n    after: $after\n  ) {\n    edges {\n      cursor\n      highlight {\n        text\n        matches\n      }\n      node {\n        ...MessageFields\n        conversation {\n          id\n          title\n          kind\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}"
+    },
+    {
       "id": "37e670dddcc5ee305316add0c43a74a4a4a18a078f3f0c011e8329a026397595",
       "name": "SendMessage",
       "type": "mutation",

@@ -5,6 +5,7 @@ import type { VisibleConversation } from '../../modules/conversations/visible.js
 import type { MessageRow, SentMessage } from '../../modules/messages/rows.js';
 import type { ConnectionPage } from '../../graphql/relay/connection.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from '../../modules/leaderboards/rows.js';
+import type { SearchPage, SearchEdge } from '../../modules/search/rows.js';
 import type { Context } from '../../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -158,6 +159,21 @@ export type EditMessagePayload = {
 };
 
 /**
+ * A run of a found message's body: a word the query matched, or the text
+ * between matches. The runs of a result, joined, are its body exactly.
+ */
+export type HighlightFragment = {
+  __typename?: 'HighlightFragment';
+  /** True when this run is a word the query matched (show it highlighted). */
+  matches: Scalars['Boolean']['output'];
+  /**
+   * The text, as written in the body. Show it as text: a body is never markup,
+   * whatever characters it holds (`<b>` is three characters).
+   */
+  text: Scalars['String']['output'];
+};
+
+/**
  * A page of a leaderboard, best first (ties ordered by user). Figures come from
  * statistics computed periodically, not on each request: `refreshedAt` says
  * when. Every entry of a page, and the viewer's entry, come from the same
@@ -275,6 +291,47 @@ export type MessageEdge = {
   /** The message. */
   node: Message;
 };
+
+/** A page of search results. */
+export type MessageSearchConnection = {
+  __typename?: 'MessageSearchConnection';
+  /** The results of this page, each with its cursor and highlight. */
+  edges: Array<MessageSearchEdge>;
+  /** Where this page sits among the results. */
+  pageInfo: PageInfo;
+};
+
+/** A message found by `searchMessages`, with where the query matched it. */
+export type MessageSearchEdge = {
+  __typename?: 'MessageSearchEdge';
+  /** Opaque cursor of this result: pass it as `after` (with the same query, conversation and order) to read on. */
+  cursor: Scalars['String']['output'];
+  /**
+   * The message's whole body in runs of text, the matched words flagged:
+   * words that match a search word in any form (`running` for `run`), not the
+   * excluded (`-word`) ones.
+   */
+  highlight: Array<HighlightFragment>;
+  /** The message. */
+  node: Message;
+};
+
+/** How `searchMessages` orders what it finds. */
+export enum MessageSearchOrder {
+  /** Newest first, every match. Messages sent after the first page show in a new search. */
+  Newest = 'NEWEST',
+  /**
+   * Best matches first, then newest first among equals. The rank is
+   * PostgreSQL's cover density (`ts_rank_cd`), shorter messages ahead of
+   * longer ones that match as well. So that every search stays fast, ranking
+   * covers the newest matches only: at most 1,000 of them, and, unless the
+   * query's words are rare, only those among the newest 5,000 messages of
+   * the conversations searched. `NEWEST` finds every match. The first page
+   * fixes what is ranked: the pages after it rank the same matches (messages
+   * sent since show in a new search).
+   */
+  Relevance = 'RELEVANCE'
+}
 
 /**
  * Every change Parley makes. Each mutation needs a signed-in user, takes one
@@ -421,6 +478,25 @@ export type Query = {
    * without rate limits, or could not read them (it then answers unmetered).
    */
   rateLimit?: Maybe<RateLimit>;
+  /**
+   * Messages of the signed-in user's conversations that match `query`, as
+   * people type into a search box (PostgreSQL's `websearch_to_tsquery`,
+   * English): words match in any form (`run` finds `running`), a quoted
+   * phrase matches those words in that order, `or` between words matches
+   * either, and `-word` excludes messages holding that word. Case and
+   * punctuation do not matter, and no character of the query is syntax
+   * beyond these.
+   *
+   * Only the user's own conversations are searched; with `conversationId`,
+   * only that one (`NOT_FOUND` when the user does not take part in it, as
+   * for a conversation that does not exist). A message is found as soon as
+   * `sendMessage` or `editMessage` has answered, by its current text only.
+   *
+   * `BAD_USER_INPUT` for a query that is empty, longer than 256 characters,
+   * made only of words too common to search (`the`, `and`) or punctuation,
+   * or only of exclusions; `UNAUTHENTICATED` when signed out.
+   */
+  searchMessages: MessageSearchConnection;
   /** A user by global ID; null when there is none. */
   user?: Maybe<User>;
   /** A user by username (case-insensitive); null when there is none. */
@@ -460,6 +536,20 @@ export type QueryLeaderboardArgs = {
  */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Everything Parley answers. Fields that need a signed-in user (send
+ * `Authorization: Bearer <token>`) say so; without one they fail with
+ * `extensions.code` `UNAUTHENTICATED`.
+ */
+export type QuerySearchMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<MessageSearchOrder>;
+  query: Scalars['String']['input'];
 };
 
 
@@ -715,6 +805,7 @@ export type ResolversTypes = {
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EditMessageInput: EditMessageInput;
   EditMessagePayload: ResolverTypeWrapper<Omit<EditMessagePayload, 'message'> & { message: ResolversTypes['Message'] }>;
+  HighlightFragment: ResolverTypeWrapper<HighlightFragment>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   LeaderboardConnection: ResolverTypeWrapper<LeaderboardPage>;
@@ -727,6 +818,9 @@ export type ResolversTypes = {
   Message: ResolverTypeWrapper<MessageRow>;
   MessageConnection: ResolverTypeWrapper<ConnectionPage<MessageRow>>;
   MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
+  MessageSearchConnection: ResolverTypeWrapper<SearchPage>;
+  MessageSearchEdge: ResolverTypeWrapper<SearchEdge>;
+  MessageSearchOrder: MessageSearchOrder;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -752,6 +846,7 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   EditMessageInput: EditMessageInput;
   EditMessagePayload: Omit<EditMessagePayload, 'message'> & { message: ResolversParentTypes['Message'] };
+  HighlightFragment: HighlightFragment;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   LeaderboardConnection: LeaderboardPage;
@@ -762,6 +857,8 @@ export type ResolversParentTypes = {
   Message: MessageRow;
   MessageConnection: ConnectionPage<MessageRow>;
   MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
+  MessageSearchConnection: SearchPage;
+  MessageSearchEdge: SearchEdge;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
@@ -822,6 +919,11 @@ export type EditMessagePayloadResolvers<ContextType = Context, ParentType extend
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
+export type HighlightFragmentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['HighlightFragment'] = ResolversParentTypes['HighlightFragment']> = {
+  matches?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type LeaderboardConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaderboardConnection'] = ResolversParentTypes['LeaderboardConnection']> = {
   edges?: Resolver<Array<ResolversTypes['LeaderboardEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -865,6 +967,17 @@ export type MessageEdgeResolvers<ContextType = Context, ParentType extends Resol
   node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
+export type MessageSearchConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MessageSearchConnection'] = ResolversParentTypes['MessageSearchConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['MessageSearchEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type MessageSearchEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MessageSearchEdge'] = ResolversParentTypes['MessageSearchEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  highlight?: Resolver<Array<ResolversTypes['HighlightFragment']>, ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   createConversation?: Resolver<ResolversTypes['CreateConversationPayload'], ParentType, ContextType, RequireFields<MutationCreateConversationArgs, 'input'>>;
   editMessage?: Resolver<ResolversTypes['EditMessagePayload'], ParentType, ContextType, RequireFields<MutationEditMessageArgs, 'input'>>;
@@ -889,6 +1002,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   leaderboard?: Resolver<ResolversTypes['LeaderboardConnection'], ParentType, ContextType, RequireFields<QueryLeaderboardArgs, 'metric' | 'period'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   rateLimit?: Resolver<Maybe<ResolversTypes['RateLimit']>, ParentType, ContextType>;
+  searchMessages?: Resolver<ResolversTypes['MessageSearchConnection'], ParentType, ContextType, RequireFields<QuerySearchMessagesArgs, 'orderBy' | 'query'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   userByUsername?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserByUsernameArgs, 'username'>>;
   viewer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
@@ -945,6 +1059,7 @@ export type Resolvers<ContextType = Context> = {
   CreateConversationPayload?: CreateConversationPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EditMessagePayload?: EditMessagePayloadResolvers<ContextType>;
+  HighlightFragment?: HighlightFragmentResolvers<ContextType>;
   LeaderboardConnection?: LeaderboardConnectionResolvers<ContextType>;
   LeaderboardEdge?: LeaderboardEdgeResolvers<ContextType>;
   LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
@@ -952,6 +1067,8 @@ export type Resolvers<ContextType = Context> = {
   Message?: MessageResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
+  MessageSearchConnection?: MessageSearchConnectionResolvers<ContextType>;
+  MessageSearchEdge?: MessageSearchEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

@@ -19,7 +19,7 @@ export interface SendMessageInput {
  * order), the author's last_read_at (they have read what they wrote), their
  * daily activity and XP/level. A non-participant gets NOT_FOUND, as if the
  * conversation did not exist. Touches the conversation, its message list,
- * the author (XP) and the inbox of every participant.
+ * the author (XP), and the inbox and the searches of every participant.
  */
 export async function sendMessage(writer: Writer, authorId: number, input: SendMessageInput): Promise<MessageRow> {
   const body = normalizeBody(input.body);
@@ -47,7 +47,7 @@ export async function sendMessage(writer: Writer, authorId: number, input: SendM
       tags.messages(message.conversationId),
       tags.message(message.id),
       tags.user(authorId),
-      ...participant.rows[0]!.participantIds.map((userId) => tags.inbox(userId)),
+      ...participant.rows[0]!.participantIds.flatMap((userId) => [tags.inbox(userId), tags.search(userId)]),
     );
     return message;
   });

@@ -54,6 +54,7 @@ afterAll(async () => {
 
 const CONVERSATION = 'query ($id: ID!) { conversation(id: $id) { id title messages { edges { node { id body } } } } }';
 const NODE = 'query ($id: ID!) { node(id: $id) { __typename id ... on Message { body } ... on Conversation { title } } }';
+const SEARCH = 'query ($id: ID!) { searchMessages(query: "plan", conversationId: $id) { edges { node { id body } } } }';
 
 /** What a client can observe of a refusal, with the id it asked for blanked out. */
 function observable(result: GraphQLResult<unknown>, id: string) {
@@ -64,26 +65,61 @@ function observable(result: GraphQLResult<unknown>, id: string) {
   };
 }
 
-type Path = [name: string, query: string, existing: () => string, missing: () => string];
+/**
+ * A path into a conversation: its query, the ids it is sent with, the
+ * field it answers in, and what a participant's answer holds (the id
+ * asked for, or what it found).
+ */
+type Path = [name: string, query: string, existing: () => string, missing: () => string, field: string, shows: () => string];
 
 const PATHS: Path[] = [
-  ['conversation(id)', CONVERSATION, () => toGlobalId('Conversation', secretId), () => toGlobalId('Conversation', missingConversationId)],
-  ['node(conversation id)', NODE, () => toGlobalId('Conversation', secretId), () => toGlobalId('Conversation', missingConversationId)],
-  ['node(message id)', NODE, () => toGlobalId('Message', secretMessageIds[0]!), () => toGlobalId('Message', missingMessageId)],
+  [
+    'conversation(id)',
+    CONVERSATION,
+    () => toGlobalId('Conversation', secretId),
+    () => toGlobalId('Conversation', missingConversationId),
+    'conversation',
+    () => toGlobalId('Conversation', secretId),
+  ],
+  [
+    'node(conversation id)',
+    NODE,
+    () => toGlobalId('Conversation', secretId),
+    () => toGlobalId('Conversation', missingConversationId),
+    'node',
+    () => toGlobalId('Conversation', secretId),
+  ],
+  [
+    'node(message id)',
+    NODE,
+    () => toGlobalId('Message', secretMessageIds[0]!),
+    () => toGlobalId('Message', missingMessageId),
+    'node',
+    () => toGlobalId('Message', secretMessageIds[0]!),
+  ],
+  [
+    'searchMessages(conversationId)',
+    SEARCH,
+    () => toGlobalId('Conversation', secretId),
+    () => toGlobalId('Conversation', missingConversationId),
+    'searchMessages',
+    () => toGlobalId('Message', secretMessageIds[0]!),
+  ],
 ];
 
-describe.each(PATHS)('%s', (_name, query, existing, missing) => {
-  const field = query.includes('node(') ? 'node' : 'conversation';
+describe.each(PATHS)('%s', (_name, query, existing, missing, field, shows) => {
+  // searchMessages is non-null: its error nulls the whole answer.
+  const refused = field === 'searchMessages' ? null : { [field]: null };
 
   it('answers a participant (the rows exist)', async () => {
-    const result = await api.request<Record<string, { id: string } | null>>(query, { id: existing() }, { token: memberToken });
+    const result = await api.request<Record<string, unknown>>(query, { id: existing() }, { token: memberToken });
     expect(result.errors).toBeUndefined();
-    expect(result.data![field]?.id).toBe(existing());
+    expect(JSON.stringify(result.data![field])).toContain(shows());
   });
 
   it('is NOT_FOUND to a signed-in non-participant', async () => {
     const result = await api.request(query, { id: existing() }, { token: outsiderToken });
-    expect(result.data).toEqual({ [field]: null });
+    expect(result.data).toEqual(refused);
     expect(errorCodes(result)).toEqual(['NOT_FOUND']);
     expect(result.errors![0]!.path).toEqual([field]);
     // Nothing of the conversation leaks through the message.
@@ -92,7 +128,7 @@ describe.each(PATHS)('%s', (_name, query, existing, missing) => {
 
   it('is NOT_FOUND for an id nothing has', async () => {
     const result = await api.request(query, { id: missing() }, { token: outsiderToken });
-    expect(result.data).toEqual({ [field]: null });
+    expect(result.data).toEqual(refused);
     expect(errorCodes(result)).toEqual(['NOT_FOUND']);
   });
 
@@ -109,13 +145,30 @@ describe.each(PATHS)('%s', (_name, query, existing, missing) => {
   it('is UNAUTHENTICATED signed out, whether or not it exists', async () => {
     for (const id of [existing(), missing()]) {
       const result = await api.request(query, { id });
-      expect(result.data).toEqual({ [field]: null });
+      expect(result.data).toEqual(refused);
       expect(errorCodes(result)).toEqual(['UNAUTHENTICATED']);
     }
   });
 });
 
 describe('other paths into a conversation', () => {
+  it("searchMessages without a conversation finds the member's messages and none of the outsider's conversations, and the reverse", async () => {
+    const query = 'query ($q: String!) { searchMessages(query: $q, orderBy: NEWEST) { edges { node { id conversation { id } } } } }';
+    const asMember = await api.request<{ searchMessages: { edges: { node: { id: string } }[] } }>(
+      query,
+      { q: 'plan or agreed or message' },
+      { token: memberToken },
+    );
+    expect(asMember.errors).toBeUndefined();
+    expect(asMember.data!.searchMessages.edges.map((edge) => edge.node.id).sort()).toEqual(secretMessageIds.map((id) => toGlobalId('Message', id)).sort());
+    const asOutsider = await api.request<{ searchMessages: { edges: { node: { id: string } }[] } }>(
+      query,
+      { q: 'plan or agreed or message' },
+      { token: outsiderToken },
+    );
+    expect(asOutsider.data!.searchMessages.edges.map((edge) => edge.node.id)).toEqual([toGlobalId('Message', outsiderMessageId)]);
+  });
+
   it("Message.conversation of a visible message is the message's conversation", async () => {
     const result = await api.request<{ node: { conversation: { id: string; title: string; messages: { edges: { node: { id: string } }[] } } } }>(
       'query ($id: ID!) { node(id: $id) { ... on Message { conversation { id title messages { edges { node { id } } } } } } }',

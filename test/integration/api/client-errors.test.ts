@@ -246,6 +246,8 @@ describe('the NUL character in every string argument and input field of the sche
         'Query.leaderboard(after)',
         'User.conversations(before)',
         'Conversation.messages(after)',
+        'Query.searchMessages(query)',
+        'Query.searchMessages(after)',
         'Mutation.sendMessage(input.body)',
         'Mutation.createConversation(input.participantIds)',
         'Mutation.updateProfile(input.avatarUrl)',

@@ -104,6 +104,15 @@ describe('collectTags', () => {
     expect(data).toEqual({ node: { body: 'x' } });
   });
 
+  it("tags a search with its viewer's search list, and gives up without a viewer", () => {
+    const { plan } = prepare('{ searchMessages(query: "fox") { edges { highlight { text } node { body } } } }');
+    const data = () => ({ searchMessages: { edges: [{ highlight: [{ text: 'fox' }], node: { body: 'fox', [ID_ALIAS]: messageId(9) } }] } });
+    expect([...collectTags(data(), plan, 7)!].sort()).toEqual(['Message:9', 'Search:7']);
+    // Even an empty page: a message sent later may match.
+    expect([...collectTags({ searchMessages: { edges: [] } }, plan, 7)!]).toEqual(['Search:7']);
+    expect(collectTags(data(), plan, undefined)).toBeUndefined();
+  });
+
   it('gives up (the answer is not stored) when an entity has no id it issued, but still removes the added fields', () => {
     const { plan } = prepare('{ viewer { displayName } }');
     const data = { viewer: { displayName: 'x', [ID_ALIAS]: toGlobalId('Conversation', 3) } };

@@ -54,13 +54,18 @@ describe('list tags', () => {
   });
 
   it("names each list's tag from the entity it sits on", () => {
-    expect(listTags['User.conversations']!('7')).toBe('Inbox:7');
-    expect(listTags['Conversation.messages']!('12')).toBe('Messages:12');
-    expect(listTags['Conversation.recentMessages']!('12')).toBe('Messages:12');
-    expect(listTags['Conversation.participants']!('12')).toBe('Conversation:12');
-    expect(listTags['Query.leaderboard']!(undefined)).toBe('Leaderboard');
-    expect(listTags['User.stats']!('7')).toBe('Stats');
+    expect(listTags['User.conversations']!('7', 3)).toBe('Inbox:7');
+    expect(listTags['Conversation.messages']!('12', 3)).toBe('Messages:12');
+    expect(listTags['Conversation.recentMessages']!('12', 3)).toBe('Messages:12');
+    expect(listTags['Conversation.participants']!('12', 3)).toBe('Conversation:12');
+    expect(listTags['Query.leaderboard']!(undefined, 3)).toBe('Leaderboard');
+    expect(listTags['User.stats']!('7', 3)).toBe('Stats');
     // No entity id to read: no tag (the answer is then not stored).
-    expect(listTags['User.conversations']!(undefined)).toBeUndefined();
+    expect(listTags['User.conversations']!(undefined, 3)).toBeUndefined();
+  });
+
+  it("names a search's tag from its viewer: the list is theirs", () => {
+    expect(listTags['Query.searchMessages']!(undefined, 7)).toBe('Search:7');
+    expect(listTags['Query.searchMessages']!(undefined, undefined)).toBeUndefined();
   });
 });

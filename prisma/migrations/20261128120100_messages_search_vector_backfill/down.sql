@@ -1,0 +1,3 @@
+-- Nothing to undo: the batches that committed hold the vectors the trigger
+-- computes for every later write anyway. The runner then forgets the
+-- migration, and the next run fills the rows left.
