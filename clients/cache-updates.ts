@@ -12,6 +12,7 @@
 //   createConversation placeConversationInInbox(conversation)
 //   messageAdded       addMessage(message)
 //   conversationUpdated placeConversationInInbox(conversation)
+//   leaveConversation  removeConversation(conversationId)
 //
 // The inbox is the server's keyset order, (last activity, id), newest first,
 // where last activity is `lastMessageAt ?? createdAt`. Its loaded pages end
@@ -140,6 +141,31 @@ function addToConversation(cache: ApolloCache, conversationId: string, message: 
       },
     },
   });
+}
+
+/**
+ * Forgets a conversation the viewer no longer takes part in (after
+ * `leaveConversation`, or a subscription on it ending with `NOT_FOUND`): its
+ * inbox edge goes, and so does the conversation with what only it refers
+ * to (its messages, unless something else still does). The pages on either
+ * side keep their cursors.
+ */
+export function removeConversation(cache: ApolloCache, { viewerId, conversationId }: Viewer & { conversationId: string }): void {
+  const userId = cache.identify({ __typename: 'User', id: viewerId });
+  const id = cache.identify({ __typename: 'Conversation', id: conversationId });
+  if (!userId || !id) return;
+  cache.modify<{ conversations: StoredConnection }>({
+    id: userId,
+    fields: {
+      conversations(existing, { readField }) {
+        const inbox = existing as unknown as StoredConnection;
+        const edges = inbox.edges.filter((edge) => readField('id', edge.node) !== conversationId);
+        return edges.length === inbox.edges.length ? existing : { ...inbox, edges };
+      },
+    },
+  });
+  cache.evict({ id });
+  cache.gc();
 }
 
 function placeInInbox(cache: ApolloCache, viewerId: string, conversationId: string, { addWhenMissing }: { addWhenMissing: boolean }): void {

@@ -6,7 +6,7 @@
 // test/integration/api/apollo-client-inbox.test.ts.
 import { InMemoryCache } from '@apollo/client';
 import { parse } from 'graphql';
-import { addMessage, placeConversationInInbox } from '../../clients/cache-updates.js';
+import { addMessage, placeConversationInInbox, removeConversation } from '../../clients/cache-updates.js';
 import { possibleTypes, typePolicies } from '../../clients/type-policies.js';
 
 const viewerId = 'viewer';
@@ -235,5 +235,17 @@ describe('addMessage', () => {
     writeConversationPage(other, { hasPreviousPage: false });
     receive(other, message('m3', 30));
     expect(readInbox(other).ids).toEqual(['b', 'c']);
+  });
+});
+
+describe('removeConversation', () => {
+  it('takes the conversation out of the inbox and the cache; the next page still follows the endCursor', () => {
+    const cache = newCache();
+    writePage(cache, [conversation('a', 30), conversation('b', 20), conversation('c', 10)], { hasNextPage: true });
+    removeConversation(cache, { viewerId, conversationId: 'c' });
+    expect(readInbox(cache)).toEqual({ ids: ['a', 'b'], cursors: ['cursor-a', 'cursor-b'], endCursor: 'cursor-c' });
+    expect(cache.extract()['Conversation:c']).toBeUndefined();
+    writePage(cache, [conversation('d', 5)], { after: 'cursor-c', hasNextPage: false });
+    expect(readInbox(cache).ids).toEqual(['a', 'b', 'd']);
   });
 });
