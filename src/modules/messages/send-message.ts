@@ -24,34 +24,54 @@ export interface SendMessageInput {
 export async function sendMessage(writer: Writer, authorId: number, input: SendMessageInput): Promise<MessageRow> {
   const body = normalizeBody(input.body);
   return writer.run(async ({ client, touch }) => {
-    // Locks the conversation first: messages to one conversation go one at a
-    // time, and always take the conversation's row before the participants'
-    // rows (each updates all of them), so two senders cannot deadlock. The
-    // participants come in the same statement: their inboxes change.
-    const participant = await client.query<{ participantIds: number[] }>(
-      `SELECT array(SELECT user_id FROM conversation_participants WHERE conversation_id = c.id) AS "participantIds"
-       FROM conversations c
+    // The conversation's row lock first: messages to one conversation go one
+    // at a time, in the order they commit, and every sender takes the
+    // conversation's row before the participants' rows (recordMessageSent
+    // updates all of them), so two senders cannot deadlock.
+    const locked = await client.query(
+      `SELECT 1 FROM conversations c
        WHERE c.id = $1 AND EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.user_id = $2)
        FOR NO KEY UPDATE`,
       [input.conversationId, authorId],
     );
-    if (participant.rowCount === 0) throw new NotFoundError('Conversation', toGlobalId('Conversation', input.conversationId));
-    const { rows } = await client.query<MessageRow>(
-      `INSERT INTO messages AS m (conversation_id, author_id, body) VALUES ($1, $2, $3) RETURNING ${MESSAGE_COLUMNS}`,
-      [input.conversationId, authorId, body],
-    );
-    const message = rows[0]!;
+    if (locked.rowCount === 0) throw notFound(input.conversationId);
+    const { rows } = await client.query<MessageRow & { participantIds: number[] }>(insertMessageSql, [input.conversationId, authorId, body]);
+    // The author left while this send waited for the lock.
+    if (rows.length === 0) throw notFound(input.conversationId);
+    const { participantIds, ...message } = rows[0]!;
     await recordMessageSent(client, message);
     touch(
       tags.conversation(message.conversationId),
       tags.messages(message.conversationId),
       tags.message(message.id),
       tags.user(authorId),
-      ...participant.rows[0]!.participantIds.map((userId) => tags.inbox(userId)),
+      ...participantIds.map((userId) => tags.inbox(userId)),
     );
     return message;
   });
 }
+
+const notFound = (conversationId: number) => new NotFoundError('Conversation', toGlobalId('Conversation', conversationId));
+
+/**
+ * The message, inserted once the conversation's row lock is held. Its
+ * cursor, (created_at, id), is its place in commit order: the id is drawn
+ * under the lock, and created_at is the clock at the insert, never below the
+ * conversation's last message. The transaction's start time (now(), the
+ * column's default) would not do: a sender that began before another but
+ * got the lock after it would get the earlier timestamp while committing
+ * later, and a reader resuming from the other's cursor would skip its
+ * message. A new statement, so its snapshot is taken after the lock was
+ * granted: it sees every message and participant committed before, which
+ * the locking statement's own snapshot (taken before it waited) may not.
+ */
+const insertMessageSql = `
+  WITH participants AS (SELECT array_agg(user_id ORDER BY user_id) AS ids FROM conversation_participants WHERE conversation_id = $1)
+  INSERT INTO messages AS m (conversation_id, author_id, body, created_at)
+  SELECT c.id, $2, $3, greatest(clock_timestamp(), c.last_message_at)
+  FROM conversations c, participants
+  WHERE c.id = $1 AND $2 = ANY(participants.ids)
+  RETURNING ${MESSAGE_COLUMNS}, (SELECT ids FROM participants) AS "participantIds"`;
 
 /** Everything a new message changes besides itself, in one statement. */
 async function recordMessageSent(client: pg.PoolClient, message: MessageRow): Promise<void> {
