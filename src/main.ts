@@ -7,7 +7,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createPrisma } from './db/prisma.js';
-import { createRedisClient, type Redis } from './db/redis.js';
+import { createRedisClient, createRedisSubscriber, type Redis } from './db/redis.js';
 import { instrumentPool } from './db/statement-counter.js';
 import { createAuth } from './graphql/auth.js';
 import { tokenSecret } from './graphql/token-secret.js';
@@ -58,6 +58,8 @@ await runCli(async () => {
       auth,
       migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
       redis,
+      // The event bus's own connection: a subscribed connection can send nothing else.
+      redisSubscriber: config.redisUrl ? createRedisSubscriber({ url: config.redisUrl }) : undefined,
       checkRedis: redis ? () => redis.ping() : undefined,
       poolErrors: database.poolErrors,
     }),
@@ -66,6 +68,11 @@ await runCli(async () => {
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
   if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
   else say(redis ? 'rate limits counted in Redis at REDIS_URL' : 'rate limits counted in this process (set REDIS_URL to share them between instances)');
+  say(
+    redis
+      ? 'subscriptions hear every instance through Redis at REDIS_URL'
+      : 'subscriptions hear this instance only (set REDIS_URL to share events between instances)',
+  );
   reportLostConnection = (error) =>
     fastify.log.warn(
       { reason: describeDatabaseError(error), idleConnectionsLost: database.poolErrors.idleConnectionsLost },

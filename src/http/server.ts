@@ -42,6 +42,10 @@ import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
 import { responseCachePlugin } from './plugins/response-cache.js';
 import type { Tag } from '../writes/tags.js';
+import type { PublishedEvent } from '../writes/events.js';
+import type { EventBus } from '../realtime/event-bus.js';
+import { createInProcessBus } from '../realtime/memory-bus.js';
+import { createRedisBus } from '../realtime/redis-bus.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -62,6 +66,14 @@ export interface ServerDependencies {
   logStream?: NodeJS.WritableStream;
   /** What the pool lost while idle (db/database.ts), for /metrics. Default: not measured. */
   poolErrors?: PoolErrorCounts;
+  /**
+   * A Redis connection for the event bus alone (db/redis.ts
+   * createRedisSubscriber). With `redis`, writes publish their events through
+   * Redis and subscriptions listen on this connection, so every instance's
+   * subscribers hear every instance's writes. Default: none, events stay in
+   * this process (one instance). The server closes it.
+   */
+  redisSubscriber?: Redis;
 }
 
 export interface ParleyServer {
@@ -79,6 +91,8 @@ export interface ParleyServer {
   rateLimiter: RateLimiter | undefined;
   /** This server's Prometheus registry (what /metrics serves); undefined when METRICS=off. */
   metricsRegistry: Registry | undefined;
+  /** Where writes publish their events (realtime/); closed with the server. */
+  eventBus: EventBus;
 }
 
 declare module 'fastify' {
@@ -163,6 +177,7 @@ export async function createServer({
   redis,
   logStream,
   poolErrors,
+  redisSubscriber,
 }: ServerDependencies): Promise<ParleyServer> {
   const production = config.env === 'production';
   const explorerPath = !production && isExplorerInstalled() ? DEFAULT_EXPLORER_PATH : undefined;
@@ -182,6 +197,11 @@ export async function createServer({
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
+
+  // Where writes publish their events and subscriptions hear them (realtime/).
+  const eventBus: EventBus =
+    redis && redisSubscriber ? createRedisBus({ publisher: redis, subscriber: redisSubscriber, logger: fastify.log }) : createInProcessBus();
+  fastify.addHook('onClose', () => eventBus.close());
 
   const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger: fastify.log }) : undefined;
 
@@ -309,8 +329,13 @@ export async function createServer({
     auth,
     createLoaders,
     clearLoaders,
-    // After a write commits, the answers it may have changed are dropped, on every instance sharing the store.
-    afterCommit: responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : [],
+    // After a write commits, the answers it may have changed are dropped, on
+    // every instance sharing the store; then its events are published, so a
+    // client told of a change and reading it is not served the old answer.
+    afterCommit: [
+      ...(responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : []),
+      (_touched: readonly Tag[], events: readonly PublishedEvent[]) => eventBus.publish(events),
+    ],
     batch: config.dataloaderBatch,
   };
   const graphqlHandler = fastifyApolloHandler(apollo, {
@@ -367,5 +392,5 @@ export async function createServer({
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
   if (metrics) registerMetricsRoute(fastify, { registry: metrics.registry, token: config.metrics.token });
 
-  return { fastify, apollo, responseCache, explorerPath, rateLimiter, metricsRegistry: metrics?.registry };
+  return { fastify, apollo, responseCache, explorerPath, rateLimiter, metricsRegistry: metrics?.registry, eventBus };
 }

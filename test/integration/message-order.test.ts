@@ -46,7 +46,7 @@ function delayingWriter(commits: Map<string, { order: number; start: Date }>): W
       withTransaction(pool, async (client) => {
         // now(): the transaction's start, the old default of messages.created_at.
         const { rows: started } = await client.query<{ start: Date }>('SELECT now() AS start, pg_sleep($1)', [randomSeconds(15)]);
-        const value = await work({ client, touch: () => {} });
+        const value = await work({ client, touch: () => {}, emit: () => {} });
         const { rows } = await client.query<{ order: string }>(`SELECT nextval('commit_order') AS "order"`);
         commits.set((value as MessageRow).id, { order: Number(rows[0]!.order), start: started[0]!.start });
         await client.query('SELECT pg_sleep($1)', [randomSeconds(3)]);
