@@ -4,6 +4,7 @@ import type { RequestPool } from '../db/pool.js';
 import type { PrismaClient } from '../db/prisma.js';
 import type { StatementCounter } from '../db/statement-counter.js';
 import type { RequestObservation } from '../observability/request-observation.js';
+import type { Realtime } from '../realtime/realtime.js';
 import { recordingPool, tracer, untraced } from '../observability/statements.js';
 import type { LoaderDependencies } from '../modules/loader-dependencies.js';
 import type { Loaders } from '../modules/loaders.js';
@@ -22,6 +23,8 @@ export interface Context {
   db: RequestDb;
   /** The one write path: every mutation runs its transaction through it. */
   writer: Writer;
+  /** The instance's real-time service (realtime/): the streams subscriptions return, and events no write publishes (typing). */
+  realtime: Realtime;
   /** The SQL statements this request has sent so far; null where they are not counted (production). */
   sql: StatementCounter | null;
   /** The request's logger: its lines carry the request id the client got in x-request-id. */
@@ -61,6 +64,7 @@ export interface RequestContextDependencies {
   afterCommit?: readonly AfterCommit[];
   /** false builds every loader with `batch: false`: the benchmark's baseline. */
   batch: boolean;
+  realtime: Realtime;
 }
 
 /** What one transport request (HTTP today; a WebSocket operation or a job later) brings. */
@@ -90,6 +94,7 @@ export async function createRequestContext(dependencies: RequestContextDependenc
     loaders,
     db: observation ? { pool, prisma: dependencies.db.prisma } : dependencies.db,
     writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
+    realtime: dependencies.realtime,
     sql: input.sql,
     logger: input.logger,
     clientAddress: input.clientAddress,

@@ -46,6 +46,7 @@ import type { PublishedEvent } from '../writes/events.js';
 import type { EventBus } from '../realtime/event-bus.js';
 import { createInProcessBus } from '../realtime/memory-bus.js';
 import { createRedisBus } from '../realtime/redis-bus.js';
+import { createRealtime } from '../realtime/realtime.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -202,6 +203,7 @@ export async function createServer({
   const eventBus: EventBus =
     redis && redisSubscriber ? createRedisBus({ publisher: redis, subscriber: redisSubscriber, logger: fastify.log }) : createInProcessBus();
   fastify.addHook('onClose', () => eventBus.close());
+  const realtime = createRealtime({ bus: eventBus, queueEvents: config.realtime.queueEvents, typingSeconds: config.realtime.typingSeconds });
 
   const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger: fastify.log }) : undefined;
 
@@ -337,6 +339,7 @@ export async function createServer({
       (_touched: readonly Tag[], events: readonly PublishedEvent[]) => eventBus.publish(events),
     ],
     batch: config.dataloaderBatch,
+    realtime,
   };
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>

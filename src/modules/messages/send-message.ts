@@ -3,7 +3,11 @@ import { NotFoundError } from '../../graphql/errors.js';
 import { tags } from '../../writes/tags.js';
 import type { Writer } from '../../writes/writer.js';
 import { toGlobalId } from '../relay/global-id.js';
+import { conversationUpdatedEvents } from '../conversations/live.js';
+import type { UserRow } from '../users/rows.js';
+import { userColumns } from '../users/sql.js';
 import { levelForXpSql, XP_PER_MESSAGE } from '../users/xp.js';
+import { messageAddedEvent } from './live.js';
 import { normalizeBody } from './body.js';
 import type { MessageRow } from './rows.js';
 import { MESSAGE_COLUMNS } from './sql.js';
@@ -19,11 +23,13 @@ export interface SendMessageInput {
  * order), the author's last_read_at (they have read what they wrote), their
  * daily activity and XP/level. A non-participant gets NOT_FOUND, as if the
  * conversation did not exist. Touches the conversation, its message list,
- * the author (XP) and the inbox of every participant.
+ * the author (XP) and the inbox of every participant; tells the
+ * conversation's subscribers (messageAdded) and every participant's inbox
+ * (conversationUpdated).
  */
 export async function sendMessage(writer: Writer, authorId: number, input: SendMessageInput): Promise<MessageRow> {
   const body = normalizeBody(input.body);
-  return writer.run(async ({ client, touch }) => {
+  return writer.run(async ({ client, touch, emit }) => {
     // The conversation's row lock first: messages to one conversation go one
     // at a time, in the order they commit, and every sender takes the
     // conversation's row before the participants' rows (recordMessageSent
@@ -35,11 +41,16 @@ export async function sendMessage(writer: Writer, authorId: number, input: SendM
       [input.conversationId, authorId],
     );
     if (locked.rowCount === 0) throw notFound(input.conversationId);
-    const { rows } = await client.query<MessageRow & { participantIds: number[] }>(insertMessageSql, [input.conversationId, authorId, body]);
+    const { rows } = await client.query<MessageRow & { participantIds: number[]; previousId: string | null }>(insertMessageSql, [
+      input.conversationId,
+      authorId,
+      body,
+    ]);
     // The author left while this send waited for the lock.
     if (rows.length === 0) throw notFound(input.conversationId);
-    const { participantIds, ...message } = rows[0]!;
-    await recordMessageSent(client, message);
+    const { participantIds, previousId, ...message } = rows[0]!;
+    const author = await recordMessageSent(client, message);
+    emit(messageAddedEvent(message, author, previousId, participantIds), ...conversationUpdatedEvents(message.conversationId, participantIds));
     touch(
       tags.conversation(message.conversationId),
       tags.messages(message.conversationId),
@@ -64,18 +75,22 @@ const notFound = (conversationId: number) => new NotFoundError('Conversation', t
  * message. A new statement, so its snapshot is taken after the lock was
  * granted: it sees every message and participant committed before, which
  * the locking statement's own snapshot (taken before it waited) may not.
+ * So the newest message it reads is the one committed just before this one
+ * (the feeds of subscribers check by it that none is missing), and the
+ * participants are those who may read it.
  */
 const insertMessageSql = `
-  WITH participants AS (SELECT array_agg(user_id ORDER BY user_id) AS ids FROM conversation_participants WHERE conversation_id = $1)
+  WITH participants AS (SELECT array_agg(user_id ORDER BY user_id) AS ids FROM conversation_participants WHERE conversation_id = $1),
+  previous AS (SELECT id FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)
   INSERT INTO messages AS m (conversation_id, author_id, body, created_at)
   SELECT c.id, $2, $3, greatest(clock_timestamp(), c.last_message_at)
   FROM conversations c, participants
   WHERE c.id = $1 AND $2 = ANY(participants.ids)
-  RETURNING ${MESSAGE_COLUMNS}, (SELECT ids FROM participants) AS "participantIds"`;
+  RETURNING ${MESSAGE_COLUMNS}, (SELECT ids FROM participants) AS "participantIds", (SELECT id FROM previous) AS "previousId"`;
 
-/** Everything a new message changes besides itself, in one statement. */
-async function recordMessageSent(client: pg.PoolClient, message: MessageRow): Promise<void> {
-  await client.query(
+/** Everything a new message changes besides itself, in one statement; returns the author as it left them (their XP). */
+async function recordMessageSent(client: pg.PoolClient, message: MessageRow): Promise<UserRow> {
+  const { rows } = await client.query<UserRow>(
     `WITH conversation AS (
        UPDATE conversations SET last_message_at = greatest(last_message_at, $3), updated_at = $3 WHERE id = $1
      ),
@@ -94,7 +109,9 @@ async function recordMessageSent(client: pg.PoolClient, message: MessageRow): Pr
              xp_earned = user_daily_activity.xp_earned + $4
      )
      UPDATE users SET xp = xp + $4, level = ${levelForXpSql('xp + $4')}, last_active_at = greatest(last_active_at, $3)
-     WHERE id = $2`,
+     WHERE id = $2
+     RETURNING ${userColumns('users')}`,
     [message.conversationId, message.authorId, message.createdAt, XP_PER_MESSAGE],
   );
+  return rows[0]!;
 }
