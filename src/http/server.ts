@@ -47,6 +47,8 @@ import type { EventBus } from '../realtime/event-bus.js';
 import { createInProcessBus } from '../realtime/memory-bus.js';
 import { createRedisBus } from '../realtime/redis-bus.js';
 import { createRealtime } from '../realtime/realtime.js';
+import { RealtimeActivity } from '../realtime/activity.js';
+import { registerSubscriptions } from './subscriptions.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -94,6 +96,8 @@ export interface ParleyServer {
   metricsRegistry: Registry | undefined;
   /** Where writes publish their events (realtime/); closed with the server. */
   eventBus: EventBus;
+  /** What the subscription transports hold (open sockets, subscriptions by field) and did. */
+  realtimeActivity: RealtimeActivity;
 }
 
 declare module 'fastify' {
@@ -204,6 +208,7 @@ export async function createServer({
     redis && redisSubscriber ? createRedisBus({ publisher: redis, subscriber: redisSubscriber, logger: fastify.log }) : createInProcessBus();
   fastify.addHook('onClose', () => eventBus.close());
   const realtime = createRealtime({ bus: eventBus, queueEvents: config.realtime.queueEvents, typingSeconds: config.realtime.typingSeconds });
+  const realtimeActivity = new RealtimeActivity(config.realtime.socketsPerUser);
 
   const rateLimiter = config.rateLimit.enabled ? createRateLimiter({ ...config.rateLimit, redis, logger: fastify.log }) : undefined;
 
@@ -229,7 +234,13 @@ export async function createServer({
   const metrics =
     config.metrics.mode === 'off'
       ? undefined
-      : createMetrics({ pool: db.pool, poolErrors, cacheCounters: responseCache?.counters, rateLimitCounters: rateLimiter?.counters });
+      : createMetrics({
+          pool: db.pool,
+          poolErrors,
+          cacheCounters: responseCache?.counters,
+          rateLimitCounters: rateLimiter?.counters,
+          realtime: { activity: realtimeActivity, bus: eventBus.counters, counters: realtime.counters },
+        });
   const observability = createObservability({
     production,
     logger: fastify.log,
@@ -341,6 +352,20 @@ export async function createServer({
     batch: config.dataloaderBatch,
     realtime,
   };
+  // Subscriptions over WebSocket and multipart HTTP, at /graphql (docs/realtime.md).
+  const subscriptions = registerSubscriptions({
+    fastify,
+    config,
+    schema,
+    auth,
+    activity: realtimeActivity,
+    allowList,
+    rateLimiter,
+    metrics,
+    formatError,
+    createContext: ({ authorization, logger, clientAddress }) =>
+      createRequestContext(contextDependencies, { authorization, logger, sql: null, clientAddress, observation: null }),
+  });
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
       createRequestContext(contextDependencies, {
@@ -386,7 +411,10 @@ export async function createServer({
         return refuse(notListed);
       }
       const counter = request.sqlCounter;
-      return counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply);
+      const run = () => (counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply));
+      // A multipart subscription is streamed from here; anything else that asked for one, Apollo answers.
+      if (subscriptions.http.wants(request)) return subscriptions.http.handle(request, reply).then((handled) => (handled ? undefined : run()));
+      return run();
     },
   });
 
@@ -395,5 +423,5 @@ export async function createServer({
   registerHealthRoutes(fastify, { db: db.pool, migrations, checkRedis });
   if (metrics) registerMetricsRoute(fastify, { registry: metrics.registry, token: config.metrics.token });
 
-  return { fastify, apollo, responseCache, explorerPath, rateLimiter, metricsRegistry: metrics?.registry, eventBus };
+  return { fastify, apollo, responseCache, explorerPath, rateLimiter, metricsRegistry: metrics?.registry, eventBus, realtimeActivity };
 }

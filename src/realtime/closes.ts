@@ -43,7 +43,14 @@ export { CloseCode };
  * this, and the transport closes the socket with "resume".
  */
 export class ResumeRequiredError extends Error {
-  constructor(readonly detail: string) {
+  /**
+   * @param detail what happened, for the logs
+   * @param slowConsumer whether the client fell behind (counted apart from the bus's failures)
+   */
+  constructor(
+    readonly detail: string,
+    readonly slowConsumer = false,
+  ) {
     super(`resume required: ${detail}`);
     this.name = 'ResumeRequiredError';
   }

@@ -64,7 +64,7 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
       return;
     }
     if (this.items.length >= this.options.limit) {
-      this.fail(new ResumeRequiredError(`more than ${this.options.limit} events waiting to be sent`));
+      this.fail(new ResumeRequiredError(`more than ${this.options.limit} events waiting to be sent`, true));
       return;
     }
     const entry = { item, key };

@@ -137,7 +137,7 @@ export function createRealtime({ bus, queueEvents, typingSeconds }: RealtimeOpti
         item(item, committedAt) {
           if (!replaying) offer(item, committedAt);
           else if (buffered.length < replayBufferLimit) buffered.push({ item, committedAt });
-          else queue.fail(new ResumeRequiredError(`more than ${replayBufferLimit} new messages while replaying`));
+          else queue.fail(new ResumeRequiredError(`more than ${replayBufferLimit} new messages while replaying`, true));
         },
         other(event) {
           const error = acceptOther(event);

@@ -76,7 +76,9 @@ export interface TestApi {
  * Rate limits are on, with budgets no
  * suite reaches (every request of a file comes from one address); `env`
  * sets them, and an empty value stands for the default
- * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there.
+ * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there. With
+ * `redis` and `redisSubscriber`, events go through Redis (instances sharing
+ * it hear each other's writes); otherwise they stay in the process.
  */
 /**
  * The request's SQL statement count from its x-sql-statements header; NaN
@@ -91,7 +93,7 @@ export function statementsOf(headers: Headers): number {
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis } = {},
+  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis; redisSubscriber?: Redis } = {},
 ): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
   const config = loadConfig({
@@ -114,6 +116,7 @@ export async function startTestApi(
     auth,
     migrations: await readMigrations(),
     redis: options.redis,
+    redisSubscriber: options.redisSubscriber,
     checkRedis: options.checkRedis,
     logStream: options.logStream,
   });
