@@ -1,3 +1,4 @@
+import { ServiceUnavailableError } from '../graphql/errors.js';
 import type { LiveEvent, PublishedEvent, Topic } from '../writes/events.js';
 import { ResumeRequiredError } from './closes.js';
 import type { EventBus } from './event-bus.js';
@@ -102,14 +103,16 @@ export function createRealtime({ bus, queueEvents, typingSeconds }: RealtimeOpti
     async follow<Payload>({ topic, accept, keyOf }: FollowOptions<Payload>) {
       let unsubscribe: (() => void) | undefined;
       const queue = new LiveQueue<Payload & LiveMeta>({ limit: queueEvents, keyOf, onClose: () => unsubscribe?.() });
-      unsubscribe = await bus.subscribe(topic, {
-        event(event) {
-          const verdict = accept(event);
-          if (verdict instanceof Error) queue.fail(verdict);
-          else if (verdict !== undefined) queue.push(verdict);
-        },
-        failed: (reason) => queue.fail(new ResumeRequiredError(`the event bus: ${reason}`)),
-      });
+      unsubscribe = await unavailableUnless(
+        bus.subscribe(topic, {
+          event(event) {
+            const verdict = accept(event);
+            if (verdict instanceof Error) queue.fail(verdict);
+            else if (verdict !== undefined) queue.push(verdict);
+          },
+          failed: (reason) => queue.fail(new ResumeRequiredError(`the event bus: ${reason}`)),
+        }),
+      );
       // Ended while the subscription was being confirmed.
       if (queue.done && queue.size === 0) unsubscribe();
       return queue;
@@ -146,7 +149,7 @@ export function createRealtime({ bus, queueEvents, typingSeconds }: RealtimeOpti
         failed: (reason) => queue.fail(new ResumeRequiredError(reason)),
       };
 
-      await feed.join(member);
+      await unavailableUnless(feed.join(member));
       if (after === null) {
         position = feed.position;
         return queue;
@@ -171,4 +174,17 @@ export function createRealtime({ bus, queueEvents, typingSeconds }: RealtimeOpti
       return queue;
     },
   };
+}
+
+/**
+ * What the bus (or the database, reading a feed's head) failing at the
+ * start of a subscription means to its client: SERVICE_UNAVAILABLE, retry
+ * in a moment (the bus's Redis is restarting), not an internal error.
+ */
+async function unavailableUnless<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch {
+    throw new ServiceUnavailableError('Subscriptions are unavailable for a moment: retry in a few seconds.');
+  }
 }
