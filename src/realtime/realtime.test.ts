@@ -161,14 +161,16 @@ describe('followOrdered', () => {
     expect((await take(stayer, 2)).map((payload) => payload.n)).toEqual([1, 2]);
   });
 
-  it('fails every subscription with ResumeRequiredError when the bus fails, and a new one starts a new feed', async () => {
+  it('fails every subscription with ResumeRequiredError when the bus fails; a new one is SERVICE_UNAVAILABLE while the bus cannot subscribe', async () => {
     const bus = createInProcessBus();
     const realtime = createRealtime({ bus, queueEvents: 10, typingSeconds: 5 });
     const { source } = conversation();
     const stream = await realtime.followOrdered({ source, after: null, accept, acceptOther: () => undefined });
     await bus.close();
     await expect(stream.next()).rejects.toBeInstanceOf(ResumeRequiredError);
-    await expect(realtime.followOrdered({ source, after: null, accept, acceptOther: () => undefined })).rejects.toThrow('closed');
+    await expect(realtime.followOrdered({ source, after: null, accept, acceptOther: () => undefined })).rejects.toMatchObject({
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
   });
 
   it('closes a subscription that does not read with ResumeRequiredError at its limit', async () => {
