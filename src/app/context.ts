@@ -5,6 +5,7 @@ import type { Context, Db } from '../graphql/context.js';
 import type { RequestObservation } from '../observability/request-observation.js';
 import { recordingPool, tracer, untraced } from '../observability/statements.js';
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
+import type { Realtime } from '../realtime/realtime.js';
 import { createWriter, type AfterCommit } from '../writes/writer.js';
 
 /** What stays the same for every request: made once by createApp. */
@@ -15,9 +16,11 @@ export interface ContextDependencies {
   afterCommit?: readonly AfterCommit[];
   /** false builds every loader with `batch: false`: the benchmark's baseline. */
   batch: boolean;
+  /** The instance's real-time service, handed to resolvers (subscriptions, typing). */
+  realtime: Realtime;
 }
 
-/** What one transport request (HTTP today; a WebSocket operation or a job later) brings. */
+/** What one transport request (an HTTP request, a WebSocket or HTTP subscription; a job later) brings. */
 export interface RequestInput {
   /** The Authorization header's value, or a connection parameter carrying the same `Bearer <token>`. */
   authorization: string | undefined;
@@ -44,6 +47,7 @@ export async function createRequestContext(dependencies: ContextDependencies, in
     loaders,
     db: observation ? { pool, prisma: dependencies.db.prisma } : dependencies.db,
     writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
+    realtime: dependencies.realtime,
     sql: input.sql,
     logger: input.logger,
     clientAddress: input.clientAddress,

@@ -20,6 +20,12 @@ import { createAllowList, type AllowList } from '../persisted-queries/allow-list
 import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
 import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
+import { RealtimeActivity } from '../realtime/activity.js';
+import type { EventBus } from '../realtime/event-bus.js';
+import { createInProcessBus } from '../realtime/memory-bus.js';
+import { createRealtime, type Realtime } from '../realtime/realtime.js';
+import { createRedisBus } from '../realtime/redis-bus.js';
+import type { PublishedEvent } from '../writes/events.js';
 import type { Tag } from '../writes/tags.js';
 import { createRequestContext, type RequestInput } from './context.js';
 import { createLogger, type LoggerOutput } from './logger.js';
@@ -42,6 +48,14 @@ export interface AppDependencies {
   logStream?: NodeJS.WritableStream;
   /** What the pool lost while idle (db/database.ts), for /metrics. Default: not measured. */
   poolErrors?: PoolErrorCounts;
+  /**
+   * A Redis connection for the event bus alone (db/redis.ts
+   * createRedisSubscriber). With `redis`, writes publish their events through
+   * Redis and subscriptions listen on this connection, so every instance's
+   * subscribers hear every instance's writes. Default: none, events stay in
+   * this process (one instance). The app closes it.
+   */
+  redisSubscriber?: Redis;
 }
 
 /**
@@ -77,9 +91,15 @@ export interface App {
   persistedQueries: false | { cache: KeyValueCache<string> | undefined; ttl: number | null };
   /** Whether statements are counted per request (x-sql-statements): outside production only. */
   countsStatements: boolean;
+  /** Where writes publish their events (realtime/); closed with the app. */
+  eventBus: EventBus;
+  /** The real-time service resolvers get in their context: subscriptions' streams, typing. */
+  realtime: Realtime;
+  /** What the subscription transports hold (open sockets, subscriptions by field) and did; the bound on sockets per user. */
+  realtimeActivity: RealtimeActivity;
   /** The context of one operation: its viewer, a fresh set of loaders, the one write path. */
   createContext(input: RequestInput): Promise<Context>;
-  /** Waits for the response cache's pending writes and closes the Prisma client; the pool and Redis stay the caller's. */
+  /** Waits for the response cache's pending writes, closes the event bus (and its Redis connection) and the Prisma client; the pool and Redis stay the caller's. */
   close(): Promise<void>;
 }
 
@@ -117,17 +137,35 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     ? createOperationCache({ schema, store: redis ? createRedisStore({ redis }) : createInMemoryStore(), logger })
     : undefined;
 
+  // Where writes publish their events and subscriptions hear them (realtime/).
+  const eventBus: EventBus =
+    redis && dependencies.redisSubscriber ? createRedisBus({ publisher: redis, subscriber: dependencies.redisSubscriber, logger }) : createInProcessBus();
+  const realtime = createRealtime({ bus: eventBus, queueEvents: config.realtime.queueEvents, typingSeconds: config.realtime.typingSeconds });
+  const realtimeActivity = new RealtimeActivity(config.realtime.socketsPerUser);
+
   const metrics =
     config.metrics.mode === 'off'
       ? undefined
-      : createMetrics({ pool, poolErrors: dependencies.poolErrors, cacheCounters: responseCache?.counters, rateLimitCounters: rateLimiter?.counters });
+      : createMetrics({
+          pool,
+          poolErrors: dependencies.poolErrors,
+          cacheCounters: responseCache?.counters,
+          rateLimitCounters: rateLimiter?.counters,
+          realtime: { activity: realtimeActivity, bus: eventBus.counters, counters: realtime.counters },
+        });
 
   const contextDependencies = {
     db,
     auth,
-    // After a write commits, the answers it may have changed are dropped, on every instance sharing the store.
-    afterCommit: responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : [],
+    // After a write commits, the answers it may have changed are dropped, on
+    // every instance sharing the store; then its events are published, so a
+    // client told of a change and reading it is not served the old answer.
+    afterCommit: [
+      ...(responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : []),
+      (_touched: readonly Tag[], events: readonly PublishedEvent[]) => eventBus.publish(events),
+    ],
     batch: config.dataloaderBatch,
+    realtime,
   };
 
   return {
@@ -147,9 +185,13 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     allowList,
     persistedQueries,
     countsStatements,
+    eventBus,
+    realtime,
+    realtimeActivity,
     createContext: (input) => createRequestContext(contextDependencies, input),
     async close() {
       await responseCache?.drain();
+      await eventBus.close();
       await prisma.$disconnect();
     },
   };

@@ -25,6 +25,7 @@ import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
 import { responseCachePlugin } from './plugins/response-cache.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
+import { registerSubscriptions } from './subscriptions.js';
 
 export interface ParleyServer {
   app: App;
@@ -32,6 +33,8 @@ export interface ParleyServer {
   apollo: ApolloServer<Context>;
   /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
   explorerPath: string | undefined;
+  /** What the subscription transports hold (open sockets, subscriptions by field) and did (the app's). */
+  realtimeActivity: App['realtimeActivity'];
 }
 
 declare module 'fastify' {
@@ -197,6 +200,19 @@ export async function createServer(app: App): Promise<ParleyServer> {
     });
   }
 
+  // Subscriptions over WebSocket and multipart HTTP, at /graphql (docs/realtime.md).
+  const subscriptions = registerSubscriptions({
+    fastify,
+    config,
+    schema: app.schema,
+    auth,
+    activity: app.realtimeActivity,
+    allowList,
+    rateLimiter,
+    metrics,
+    formatError,
+    createContext: ({ authorization, logger, clientAddress }) => app.createContext({ authorization, logger, sql: null, clientAddress, observation: null }),
+  });
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
       app.createContext({
@@ -242,7 +258,10 @@ export async function createServer(app: App): Promise<ParleyServer> {
         return refuse(notListed);
       }
       const counter = request.sqlCounter;
-      return counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply);
+      const run = () => (counter ? withStatementCounter(counter, () => graphqlHandler.call(this, request, reply)) : graphqlHandler.call(this, request, reply));
+      // A multipart subscription is streamed from here; anything else that asked for one, Apollo answers.
+      if (subscriptions.http.wants(request)) return subscriptions.http.handle(request, reply).then((handled) => (handled ? undefined : run()));
+      return run();
     },
   });
 
@@ -251,5 +270,5 @@ export async function createServer(app: App): Promise<ParleyServer> {
   registerHealthRoutes(fastify, { db: app.db.pool, migrations: app.migrations, checkRedis: app.checkRedis });
   if (metrics) registerMetricsRoute(fastify, { registry: metrics.registry, token: config.metrics.token });
 
-  return { app, fastify, apollo, explorerPath };
+  return { app, fastify, apollo, explorerPath, realtimeActivity: app.realtimeActivity };
 }

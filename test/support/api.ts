@@ -73,7 +73,9 @@ export interface TestApi {
  * Rate limits are on, with budgets no
  * suite reaches (every request of a file comes from one address); `env`
  * sets them, and an empty value stands for the default
- * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there.
+ * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there. With
+ * `redis` and `redisSubscriber`, events go through Redis (instances sharing
+ * it hear each other's writes); otherwise they stay in the process.
  */
 /**
  * The request's SQL statement count from its x-sql-statements header; NaN
@@ -88,7 +90,7 @@ export function statementsOf(headers: Headers): number {
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis } = {},
+  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis; redisSubscriber?: Redis } = {},
 ): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
   const config = loadConfig({
@@ -102,7 +104,13 @@ export async function startTestApi(
     ...env,
   });
   const server = await createServer(
-    await createApp(config, { pool: db.pool, redis: options.redis, checkRedis: options.checkRedis, logStream: options.logStream }),
+    await createApp(config, {
+      pool: db.pool,
+      redis: options.redis,
+      redisSubscriber: options.redisSubscriber,
+      checkRedis: options.checkRedis,
+      logStream: options.logStream,
+    }),
   );
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = server.fastify.server.address();
