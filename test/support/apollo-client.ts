@@ -14,33 +14,49 @@ export interface TestApolloClient {
   stop: () => void;
 }
 
+/** What Apollo Client printed, captured from the console until restore(). */
+export interface ApolloWarnings {
+  warnings: string[];
+  restore: () => void;
+}
+
 /**
- * A client of the server at `url` (http://host:port) with `token`. Apollo
- * Client reports cache problems (missing fields, data lost in a write) only
- * in development builds: development is turned on before the first import of
- * it (hence the dynamic imports), and the console is captured until stop().
+ * Apollo Client reports cache problems (missing fields, data lost in a
+ * write) only in development builds: development is turned on before the
+ * first import of it (hence the dynamic imports; call this before importing
+ * anything that loads it), its messages loaded, and the console captured.
  */
-export async function startApolloClient({ url, token }: { url: string; token: string }): Promise<TestApolloClient> {
+export async function captureApolloWarnings(): Promise<ApolloWarnings> {
   (globalThis as { __DEV__?: boolean }).__DEV__ = true;
-  const { ApolloClient: Client, HttpLink, InMemoryCache } = await import('@apollo/client');
   const { loadDevMessages, loadErrorMessages } = await import('@apollo/client/dev');
-  const { possibleTypes, typePolicies } = await import('../../clients/type-policies.js');
   loadDevMessages();
   loadErrorMessages();
-
-  const requests: string[] = [];
   const warnings: string[] = [];
-  const restore: (() => void)[] = [];
+  const undo: (() => void)[] = [];
   for (const method of ['warn', 'error'] as const) {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back, never called
     const original = console[method];
     console[method] = (...args: unknown[]) => {
       warnings.push(`${method}: ${args.map(String).join(' ')}`);
     };
-    restore.push(() => {
+    undo.push(() => {
       console[method] = original;
     });
   }
+  return {
+    warnings,
+    restore: () => {
+      for (const step of undo.reverse()) step();
+    },
+  };
+}
+
+/** A client of the server at `url` (http://host:port) with `token`, Apollo Client's warnings captured until stop(). */
+export async function startApolloClient({ url, token }: { url: string; token: string }): Promise<TestApolloClient> {
+  const { warnings, restore } = await captureApolloWarnings();
+  const { ApolloClient: Client, HttpLink, InMemoryCache } = await import('@apollo/client');
+  const { possibleTypes, typePolicies } = await import('../../clients/type-policies.js');
+  const requests: string[] = [];
   const client = new Client({
     link: new HttpLink({
       uri: `${url}/graphql`,
@@ -58,7 +74,7 @@ export async function startApolloClient({ url, token }: { url: string; token: st
     warnings,
     stop: () => {
       client.stop();
-      for (const undo of restore.reverse()) undo();
+      restore();
     },
   };
 }

@@ -38,7 +38,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const started of clients) started.stop();
+  // Last started first: each put back the console as the previous one left it.
+  for (const started of clients.reverse()) started.stop();
   await api?.close();
 });
 
