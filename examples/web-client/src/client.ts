@@ -310,7 +310,7 @@ export type TypingUser = NonNullable<TypingSubscription['typing']>['user'];
 
 /**
  * Who else is typing in a conversation: `onChange` gets the list each time
- * someone starts, signals again or stops (their `expiresAt` passes).
+ * it changes, when someone starts or stops (their last `expiresAt` passes).
  */
 export function followTyping(
   client: ApolloClient,
@@ -319,12 +319,17 @@ export function followTyping(
 ): Following {
   const typing = new Map<string, { user: TypingUser; until: number }>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let reported = '';
   const report = () => {
     const now = Date.now();
     for (const [id, entry] of typing) if (entry.until <= now) typing.delete(id);
     clearTimeout(timer);
     const next = Math.min(...[...typing.values()].map((entry) => entry.until));
+    // A timer may fire a little early: it is set again for what is left.
     if (Number.isFinite(next)) timer = setTimeout(report, next - now);
+    const ids = [...typing.keys()].join();
+    if (ids === reported) return;
+    reported = ids;
     onChange([...typing.values()].map((entry) => entry.user));
   };
   const following = follow(

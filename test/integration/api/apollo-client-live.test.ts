@@ -8,12 +8,18 @@
 // (each is counted), and paging on still reaches every conversation once.
 // When the server ends the subscriptions (the token expired), the app
 // starts them again from its last cursor: a message sent meanwhile arrives
-// once, in order.
+// once, in order. Typing shows until its signal expires.
 import type { ObservableQuery, OperationVariables } from '@apollo/client';
 import { SignJWT } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
 import WebSocket from 'ws';
-import { CreateConversationDocument, SendMessageDocument, type ConversationHistoryQuery, type InboxQuery } from '../../../src/generated/graphql/operations.js';
+import {
+  CreateConversationDocument,
+  SendMessageDocument,
+  SetTypingDocument,
+  type ConversationHistoryQuery,
+  type InboxQuery,
+} from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, TEST_JWT_SECRET, type TestApi } from '../../support/api.js';
 import { captureApolloWarnings } from '../../support/apollo-client.js';
@@ -32,7 +38,8 @@ let warnings: string[];
 let restoreConsole: (() => void) | undefined;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  // Typing shows for a second: the test waits for it to pass.
+  api = await startTestApi({ REALTIME_TYPING_SECONDS: '1' });
   // Development on before the example loads Apollo Client, so it warns about cache problems.
   ({ warnings, restore: restoreConsole } = await captureApolloWarnings());
   example = await import('../../../examples/web-client/src/client.js');
@@ -215,6 +222,37 @@ describe.each(['websocket', 'http'] as const)('the web example, live over %s', (
     );
     await app.close();
     expect(warnings).toEqual([]);
+  });
+
+  it('shows who is typing until their signal expires', async () => {
+    const fixture = await insertInbox();
+    const conversationId = fixture.inbox[0]!;
+    const app = await openApp(fixture.viewer, transport, () => api.tokenFor(fixture.viewer.id));
+    const changes: string[][] = [];
+    let changed: () => void = () => {};
+    const typing = example.followTyping(app.client, {
+      conversationId,
+      onChange: (users) => {
+        changes.push(users.map((user) => user.displayName));
+        changed();
+      },
+    });
+    const next = (count: number) =>
+      new Promise<void>((resolve) => {
+        changed = () => changes.length >= count && resolve();
+        changed();
+      });
+    await waitFor(() => following('typing') > 0, 'the typing subscription on the server');
+    const signalled = await api.request(SetTypingDocument, { conversationId }, { token: await api.tokenFor(fixture.friend.id) });
+    expect(signalled.errors).toBeUndefined();
+    await next(1);
+    expect(changes).toEqual([['Friend']]);
+    // A second later (REALTIME_TYPING_SECONDS) the signal expires, and the list empties by itself.
+    await next(2);
+    expect(changes).toEqual([['Friend'], []]);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(signalled.data!.setTyping.expiresAt));
+    typing.stop();
+    await app.close();
   });
 
   it('starts again from its last cursor when the server ends the subscription (token expired): a message sent meanwhile arrives once', async () => {
