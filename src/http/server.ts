@@ -49,6 +49,8 @@ import { createRedisBus } from '../realtime/redis-bus.js';
 import { createRealtime } from '../realtime/realtime.js';
 import { RealtimeActivity } from '../realtime/activity.js';
 import { registerSubscriptions } from './subscriptions.js';
+import { loadersOnDemand } from './subscription-execution.js';
+import { untraced } from '../observability/statements.js';
 
 export interface ServerDependencies {
   config: Config;
@@ -363,8 +365,11 @@ export async function createServer({
     rateLimiter,
     metrics,
     formatError,
-    createContext: ({ authorization, logger, clientAddress }) =>
-      createRequestContext(contextDependencies, { authorization, logger, sql: null, clientAddress, observation: null }),
+    createContext: async ({ authorization, logger, clientAddress }) => {
+      const context = await createRequestContext(contextDependencies, { authorization, logger, sql: null, clientAddress, observation: null });
+      const dependencies = { pool: context.db.pool, viewer: context.viewer, batch: config.dataloaderBatch, traced: untraced };
+      return loadersOnDemand(context, () => createLoaders(dependencies));
+    },
   });
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
