@@ -26,6 +26,9 @@ import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
 import { responseCachePlugin } from './plugins/response-cache.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
 import { registerSubscriptions } from './subscriptions.js';
+import { loadersOnDemand } from './subscription-execution.js';
+import { untraced } from '../observability/statements.js';
+import { createLoaders } from '../modules/loaders.js';
 
 export interface ParleyServer {
   app: App;
@@ -211,7 +214,11 @@ export async function createServer(app: App): Promise<ParleyServer> {
     rateLimiter,
     metrics,
     formatError,
-    createContext: ({ authorization, logger, clientAddress }) => app.createContext({ authorization, logger, sql: null, clientAddress, observation: null }),
+    createContext: async ({ authorization, logger, clientAddress }) => {
+      const context = await app.createContext({ authorization, logger, sql: null, clientAddress, observation: null });
+      const dependencies = { pool: context.db.pool, viewer: context.viewer, batch: config.dataloaderBatch, traced: untraced };
+      return loadersOnDemand(context, () => createLoaders(dependencies));
+    },
   });
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>

@@ -5,7 +5,7 @@
 // transport told of each payload so it can drop, count or stop.
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Context } from '../graphql/context.js';
-import { clearLoaders } from '../modules/loaders.js';
+import { clearLoaders, type Loaders } from '../modules/loaders.js';
 import { ResumeRequiredError } from '../realtime/closes.js';
 import type { LiveMeta } from '../realtime/live-queue.js';
 
@@ -20,6 +20,38 @@ export interface DeliveryHooks {
   delivered(payload: LiveMeta): void;
   /** The stream cannot promise every event any more: the transport closes with "resume". The stream then ends. */
   resume(error: ResumeRequiredError): void;
+}
+
+/** How to drop the loaders of contexts made by loadersOnDemand. */
+const droppers = new WeakMap<Context, () => void>();
+
+/** Subscriptions read; a resolver that tried to write from one would be a bug. */
+const noWrites: Context['writer'] = {
+  run: () => Promise.reject(new Error('a subscription does not write')),
+};
+
+/**
+ * A subscription's context, made from a request's: its loaders are made
+ * when first used (an event resolved) and dropped after each event, so an
+ * idle subscription holds none (a set of loaders is some 6.5 KB) and an
+ * event reads what is true when it is sent; and it has no writer (whose
+ * after-commit steps would hold the request's first loaders).
+ */
+export function loadersOnDemand(context: Context, create: () => Loaders): Context {
+  let loaders: Loaders | undefined;
+  Object.defineProperty(context, 'loaders', { get: () => (loaders ??= create()), enumerable: true, configurable: true });
+  context.writer = noWrites;
+  droppers.set(context, () => {
+    loaders = undefined;
+  });
+  return context;
+}
+
+/** After an event: the loaders dropped (or, for a context with its own, cleared). */
+function releaseLoaders(context: Context): void {
+  const drop = droppers.get(context);
+  if (drop) drop();
+  else clearLoaders(context.loaders);
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
@@ -39,9 +71,11 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  */
 export async function executeSubscription(args: ExecutionArgs, hooks: DeliveryHooks): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
+  const context = args.contextValue as Context;
+  // What the subscribe resolver read (the conversation's visibility) is not kept while the subscription idles.
+  releaseLoaders(context);
   if (!isAsyncIterable(source)) return source;
   const iterator = source[Symbol.asyncIterator]();
-  const context = args.contextValue as Context;
   let finished = false;
   const done = (): IteratorResult<ExecutionResult> => ({ value: undefined, done: true });
   const finish = async () => {
@@ -66,7 +100,7 @@ export async function executeSubscription(args: ExecutionArgs, hooks: DeliveryHo
         if (verdict === 'stop') break;
         if (verdict === 'drop') continue;
         const result = await execute({ ...args, rootValue: payload });
-        clearLoaders(context.loaders);
+        releaseLoaders(context);
         hooks.delivered(payload);
         return { value: result, done: false };
       }

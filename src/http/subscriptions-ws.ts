@@ -38,11 +38,10 @@ export interface SubscriptionTransport {
   close(reason: CloseReason): Promise<void>;
 }
 
-/** One WebSocket and what the server knows of it. */
+/** One WebSocket and what the server knows of it: kept small, there is one per connected client. */
 interface SocketState {
   socket: WebSocket;
   address: string;
-  logger: FastifyBaseLogger;
   /** Set once connection_init carried a valid token. */
   viewerId?: number;
   authorization?: string;
@@ -94,6 +93,10 @@ function authorizationOf(params: ConnectionInitMessage['payload']): string | und
 export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOptions): SubscriptionTransport {
   const { limits, activity, logger, auth, formatError } = options;
   const sockets = new Set<SocketState>();
+  // A line about one socket, with its address and user: no child logger per socket (a few hundred bytes each, held while it is open).
+  const debug = (state: SocketState, details: object, message: string) => {
+    logger.debug({ websocket: state.address, userId: state.viewerId, ...details }, message);
+  };
   // Which socket, subscription and field each subscription's context belongs to, for its delivery hooks.
   const subscriptions = new WeakMap<object, { state: SocketState; id: string; field: string }>();
   let closing = false;
@@ -110,7 +113,7 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
     if (state.closing) return;
     state.closing = reason;
     activity.closed(reason, slowConsumer);
-    state.logger.debug({ reason, slowConsumer, code: CLOSES[reason].code }, 'closing a websocket');
+    debug(state, { reason, slowConsumer, code: CLOSES[reason].code }, 'closing a websocket');
     state.socket.close(CLOSES[reason].code, CLOSES[reason].message);
     setTimeout(() => state.socket.terminate(), CLOSE_GRACE_MS).unref();
   };
@@ -136,7 +139,7 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
       if (payload.committedAt !== undefined) options.observeLatency?.(field, (Date.now() - payload.committedAt) / 1000);
     },
     resume(error) {
-      state.logger.debug({ detail: error.detail }, 'a subscription must resume');
+      debug(state, { detail: error.detail }, 'a subscription must resume');
       closeWith(state, 'resume', error.slowConsumer);
     },
   });
@@ -149,7 +152,7 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
       const authorization = authorizationOf(ctx.connectionParams);
       const verified = await auth.verify(authorization);
       if (!verified) {
-        state.logger.debug({ reason: authorization ? 'bad token' : 'no token' }, 'websocket refused (4403)');
+        debug(state, { reason: authorization ? 'bad token' : 'no token' }, 'websocket refused (4403)');
         return false;
       }
       if (!activity.openSocket(verified.viewer.id, 'websocket')) {
@@ -158,7 +161,6 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
       }
       state.viewerId = verified.viewer.id;
       state.authorization = authorization;
-      state.logger = state.logger.child({ userId: verified.viewer.id });
       if (verified.expiresAt !== undefined) {
         const expire = () => {
           const left = verified.expiresAt! - Date.now();
@@ -167,7 +169,7 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
         };
         expire();
       }
-      state.logger.debug('websocket connected');
+      debug(state, {}, 'websocket connected');
       return true;
     },
 
@@ -181,10 +183,10 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
           }),
         ];
       }
-      const context = await options.createContext({ authorization: state.authorization!, logger: state.logger, clientAddress: state.address });
+      const context = await options.createContext({ authorization: state.authorization!, logger, clientAddress: state.address });
       const admission = await options.admit(payload, context);
       if ('errors' in admission) {
-        state.logger.debug({ id, codes: admission.errors.map((error) => error.extensions.code) }, 'subscription refused');
+        debug(state, { id, codes: admission.errors.map((error) => error.extensions.code) }, 'subscription refused');
         return admission.errors;
       }
       subscriptions.set(context, { state, id, field: admission.field });
@@ -224,32 +226,36 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
       for (const field of state.fields.values()) activity.unsubscribed(field);
       state.fields.clear();
       if (state.viewerId !== undefined) activity.closeSocket(state.viewerId, 'websocket');
-      state.logger.debug({ code, reason, closedBy: state.closing ?? 'client' }, 'websocket closed');
+      debug(state, { code, reason, closedBy: state.closing ?? 'client' }, 'websocket closed');
     },
   });
 
+  // One timer for every socket's keep-alive: each is pinged, and one that did not answer the previous ping is cut.
+  if (limits.keepAliveSeconds > 0) {
+    const keepAlive = setInterval(() => {
+      for (const state of sockets) {
+        if (!state.alive) {
+          debug(state, {}, 'websocket missed a keep-alive ping: cut');
+          state.socket.terminate();
+          continue;
+        }
+        state.alive = false;
+        state.socket.ping();
+      }
+    }, limits.keepAliveSeconds * 1000).unref();
+    options.server.once('close', () => clearInterval(keepAlive));
+  }
+
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const address = request.socket.remoteAddress ?? '';
-    const state: SocketState = { socket, address, logger: logger.child({ websocket: address }), fields: new Map(), alive: true, closed: false };
+    // The address only: the upgrade request (its headers) is not kept while the socket is open.
+    const state: SocketState = { socket, address: request.socket.remoteAddress ?? '', fields: new Map(), alive: true, closed: false };
     sockets.add(state);
-    state.logger.debug('websocket opened');
+    debug(state, {}, 'websocket opened');
     // ws reports frames it refuses (too large: 1009, malformed: 1002) and closes the socket itself.
-    socket.on('error', (error) => state.logger.debug({ err: error }, 'websocket protocol error'));
+    socket.on('error', (error) => debug(state, { err: error }, 'websocket protocol error'));
     socket.on('pong', () => {
       state.alive = true;
     });
-    const keepAlive =
-      limits.keepAliveSeconds > 0
-        ? setInterval(() => {
-            if (!state.alive) {
-              state.logger.debug('websocket missed a keep-alive ping: cut');
-              socket.terminate();
-              return;
-            }
-            state.alive = false;
-            socket.ping();
-          }, limits.keepAliveSeconds * 1000).unref()
-        : undefined;
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -261,7 +267,7 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {
             handle(data.toString('utf8')).catch((error: unknown) => {
-              state.logger.error({ err: error }, 'unexpected error in a websocket operation');
+              logger.error({ err: error, websocket: state.address, userId: state.viewerId }, 'unexpected error in a websocket operation');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             });
           }),
@@ -269,7 +275,6 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
       state,
     );
     socket.once('close', (code, reason) => {
-      clearInterval(keepAlive);
       sockets.delete(state);
       void closed(code, reason.toString('utf8'));
     });

@@ -150,6 +150,11 @@ export function createRealtime({ bus, queueEvents, typingSeconds }: RealtimeOpti
       };
 
       await unavailableUnless(feed.join(member));
+      // Ended while joining (the client completed it): its onClose found no member to take out.
+      if (queue.done && queue.size === 0) {
+        feed.leave(member);
+        return queue;
+      }
       if (after === null) {
         position = feed.position;
         return queue;
