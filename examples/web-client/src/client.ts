@@ -180,8 +180,12 @@ export interface FollowOptions {
 
 /** GraphQL error codes after which starting again cannot help. */
 const FINAL_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_COMPLEX']);
-/** WebSocket close codes after which reconnecting cannot help: graphql-ws's bad request (4400), unauthorized (4401), forbidden (4403: a token refused at connection). */
-const FINAL_CLOSES = /^Socket closed with event (4400|4401|4403)\b/;
+/**
+ * WebSocket close codes after which reconnecting cannot help (docs/realtime.md):
+ * a token refused at connection (4403), and what a faulty client causes
+ * (4400, 4401, 4406, 4409, 4429, 1009 a frame too large).
+ */
+const FINAL_CLOSES = /^Socket closed with event (4400|4401|4403|4406|4409|4429|1009)\b/;
 
 /**
  * Runs a subscription, and starts it again after anything that interrupts
