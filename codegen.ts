@@ -28,6 +28,8 @@ const config: CodegenConfig = {
           MessageConnection: '../../graphql/relay/connection.js#ConnectionPage<MessageRow>',
           // The payload's conversation is read after the write, when selected.
           SendMessagePayload: '../../modules/messages/rows.js#SentMessage',
+          // Never stored: built from the event, its user loaded when selected.
+          TypingEvent: '../../modules/conversations/live.js#TypingRow',
           LeaderboardEntry: '../../modules/leaderboards/rows.js#LeaderboardEntryRow',
           LeaderboardConnection: '../../modules/leaderboards/rows.js#LeaderboardPage',
           MessageSearchConnection: '../../modules/search/rows.js#SearchPage',

@@ -6,8 +6,40 @@
 // one cache entry per owner (and per the arguments that pick a different
 // list, such as a leaderboard's metric), and pages read with
 // `after`/`before` are spliced into it.
-import type { PossibleTypesMap, TypePolicies } from '@apollo/client';
+import type { FieldPolicy, PossibleTypesMap, Reference, TypePolicies } from '@apollo/client';
 import { relayStylePagination } from '@apollo/client/utilities';
+
+/** A connection as relayStylePagination stores it. */
+interface StoredConnection {
+  edges: readonly { node: Reference | object }[];
+}
+
+/**
+ * relayStylePagination where a node is listed once. A conversation moved up
+ * by a cache update (clients/cache-updates.ts) while a page below was on its
+ * way comes back in that page at its old place too: the first listing, the
+ * one nearer the top, is the newer, and the later one is dropped. (A list
+ * whose items only move up: the inbox, newest activity first; a history,
+ * where a new message joins at the top.)
+ */
+function listedOncePagination(): FieldPolicy<StoredConnection> {
+  const policy = relayStylePagination() as FieldPolicy<StoredConnection>;
+  const merge = policy.merge as Extract<NonNullable<FieldPolicy<StoredConnection>['merge']>, (...args: never[]) => unknown>;
+  return {
+    ...policy,
+    merge(existing, incoming, options) {
+      const merged = merge(existing, incoming, options);
+      const seen = new Set<unknown>();
+      const edges = merged.edges.filter((edge) => {
+        const key = options.isReference(edge.node) ? edge.node.__ref : edge.node;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      return edges.length === merged.edges.length ? merged : { ...merged, edges };
+    },
+  };
+}
 
 export const typePolicies: TypePolicies = {
   Query: {
@@ -21,7 +53,7 @@ export const typePolicies: TypePolicies = {
   User: {
     fields: {
       // The inbox: newest activity first.
-      conversations: relayStylePagination(),
+      conversations: listedOncePagination(),
     },
   },
   Conversation: {
@@ -30,7 +62,7 @@ export const typePolicies: TypePolicies = {
       // messages, `before: startCursor` (with `last`) prepends newer ones.
       // The inbox's preview is the separate field recentMessages, so a
       // preview never replaces a history that was paged further.
-      messages: relayStylePagination(),
+      messages: listedOncePagination(),
     },
   },
 };

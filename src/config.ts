@@ -73,6 +73,14 @@ const environmentSchema = z
     METRICS_TOKEN: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
     SLOW_STATEMENT_MS: integer(0, 3_600_000).default(100),
     SLOW_OPERATION_MS: integer(0, 3_600_000).default(500),
+    REALTIME_SOCKETS_PER_USER: integer(1, 100_000).default(20),
+    REALTIME_SUBSCRIPTIONS_PER_SOCKET: integer(1, 10_000).default(100),
+    REALTIME_SEND_BUFFER_BYTES: integer(1_024, 1_073_741_824).default(1_048_576),
+    REALTIME_QUEUE_EVENTS: integer(1, 1_000_000).default(200),
+    REALTIME_KEEPALIVE_SECONDS: integer(0, 3_600).default(15),
+    REALTIME_INIT_TIMEOUT_MS: integer(100, 600_000).default(3_000),
+    REALTIME_MAX_MESSAGE_BYTES: integer(1_024, 16_777_216).default(65_536),
+    REALTIME_TYPING_SECONDS: integer(1, 60).default(5),
   })
   .superRefine((env, context) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -138,6 +146,27 @@ export interface Config {
   metrics: MetricsConfig;
   /** Statements and operations slower than these are logged at warn; 0: not logged. */
   slowLog: { statementMs: number; operationMs: number };
+  realtime: RealtimeLimits;
+}
+
+/** Subscriptions' bounds (docs/realtime.md): per instance, whichever transport. */
+export interface RealtimeLimits {
+  /** Open sockets (WebSocket connections and HTTP subscription streams) of one user on one instance; one more is refused. Default 20. */
+  socketsPerUser: number;
+  /** Subscriptions at once on one WebSocket; one more is refused with RATE_LIMITED. Default 100. */
+  subscriptionsPerSocket: number;
+  /** Bytes a socket may have waiting to be sent; a client that falls further behind is closed with "resume". Default 1 MiB. */
+  sendBufferBytes: number;
+  /** Events one subscription may have waiting for its turn to be sent; one more closes it with "resume" (typing is merged instead). Default 200. */
+  queueEvents: number;
+  /** Seconds between keep-alive pings on a WebSocket (a socket that misses one is closed); 0: none. Default 15. */
+  keepAliveSeconds: number;
+  /** How long a WebSocket may take to send connection_init before it is closed (4408). Default 3000 ms. */
+  connectionInitTimeoutMs: number;
+  /** The largest WebSocket message a client may send; a larger one closes the socket (1009). Default 64 KiB. */
+  maxMessageBytes: number;
+  /** How long `setTyping` shows a user typing (TypingEvent.expiresAt). Default 5 s. */
+  typingSeconds: number;
 }
 
 export interface MetricsConfig {
@@ -247,5 +276,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: value.METRICS_TOKEN,
     },
     slowLog: { statementMs: value.SLOW_STATEMENT_MS, operationMs: value.SLOW_OPERATION_MS },
+    realtime: {
+      socketsPerUser: value.REALTIME_SOCKETS_PER_USER,
+      subscriptionsPerSocket: value.REALTIME_SUBSCRIPTIONS_PER_SOCKET,
+      sendBufferBytes: value.REALTIME_SEND_BUFFER_BYTES,
+      queueEvents: value.REALTIME_QUEUE_EVENTS,
+      keepAliveSeconds: value.REALTIME_KEEPALIVE_SECONDS,
+      connectionInitTimeoutMs: value.REALTIME_INIT_TIMEOUT_MS,
+      maxMessageBytes: value.REALTIME_MAX_MESSAGE_BYTES,
+      typingSeconds: value.REALTIME_TYPING_SECONDS,
+    },
   };
 }

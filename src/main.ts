@@ -6,7 +6,7 @@ import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
 import { describeDatabaseError } from './db/unavailable.js';
-import { createRedisClient, type Redis } from './db/redis.js';
+import { createRedisClient, createRedisSubscriber, type Redis } from './db/redis.js';
 import { createApp } from './app/create-app.js';
 import { createServer } from './http/server.js';
 import { startStatsRefresher } from './jobs/stats-refresher.js';
@@ -27,10 +27,10 @@ await runCli(async () => {
   // A step of the start that fails closes what is open, or the embedded
   // database's socket (and Redis's reconnecting client) would keep the
   // process alive after the error.
-  let openRedis: Redis | undefined;
+  let openRedis: Redis[] = [];
   const orClose = <T>(step: Promise<T>): Promise<T> =>
     step.catch(async (error: unknown) => {
-      openRedis?.disconnect();
+      for (const connection of openRedis) connection.disconnect();
       await database.close();
       throw error;
     });
@@ -40,12 +40,15 @@ await runCli(async () => {
   // it to connect: the response cache answers from the database meanwhile, and
   // rate limits and persisted queries fail open.
   const redis = config.redisUrl ? createRedisClient({ url: config.redisUrl }) : undefined;
-  openRedis = redis;
+  // The event bus's own connection: a subscribed connection can send nothing else. The app closes it.
+  const redisSubscriber = config.redisUrl ? createRedisSubscriber({ url: config.redisUrl }) : undefined;
+  openRedis = [redis, redisSubscriber].filter((connection) => connection !== undefined);
   const app = await orClose(
     createApp(config, {
       pool: database.pool,
       redis,
       migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
+      redisSubscriber,
       poolErrors: database.poolErrors,
     }),
   );
@@ -55,6 +58,11 @@ await runCli(async () => {
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
   if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
   else say(redis ? 'rate limits counted in Redis at REDIS_URL' : 'rate limits counted in this process (set REDIS_URL to share them between instances)');
+  say(
+    redis
+      ? 'subscriptions hear every instance through Redis at REDIS_URL'
+      : 'subscriptions hear this instance only (set REDIS_URL to share events between instances)',
+  );
   reportLostConnection = (error) =>
     fastify.log.warn(
       { reason: describeDatabaseError(error), idleConnectionsLost: database.poolErrors.idleConnectionsLost },
@@ -88,6 +96,7 @@ await runCli(async () => {
   await fastify.listen({ host: config.http.host, port: config.http.port }).catch(async (error: NodeJS.ErrnoException) => {
     await refresher.stop();
     redis?.disconnect();
+    redisSubscriber?.disconnect();
     await database.close();
     if (error.code === 'EADDRINUSE') throw new CliError(`Port ${config.http.port} is in use: stop what listens there, or set PORT to another port.`);
     throw error;

@@ -4,6 +4,7 @@ import type { Context, Db } from '../graphql/context.js';
 import type { RequestObservation } from '../observability/request-observation.js';
 import { recordingPool, tracer, untraced } from '../observability/statements.js';
 import { clearLoaders, createLoaders } from '../modules/loaders.js';
+import type { Realtime } from '../realtime/realtime.js';
 import { createWriter, type AfterCommit } from '../writes/writer.js';
 
 /** What stays the same for every request: made once by createApp. */
@@ -14,9 +15,11 @@ export interface ContextDependencies {
   afterCommit?: readonly AfterCommit[];
   /** false builds every loader with `batch: false`: the benchmark's baseline. */
   batch: boolean;
+  /** The instance's real-time service, handed to resolvers (subscriptions, typing). */
+  realtime: Realtime;
 }
 
-/** What one transport request (HTTP today; a WebSocket operation or a job later) brings. */
+/** What one transport request (an HTTP request, a WebSocket or HTTP subscription; a job later) brings. */
 export interface RequestInput {
   /** The Authorization header's value, or a connection parameter carrying the same `Bearer <token>`. */
   authorization: string | undefined;
@@ -43,6 +46,7 @@ export async function createRequestContext(dependencies: ContextDependencies, in
     loaders,
     db: { pool },
     writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
+    realtime: dependencies.realtime,
     logger: input.logger,
     clientAddress: input.clientAddress,
     budget: {},

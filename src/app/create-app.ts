@@ -21,10 +21,19 @@ import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
 import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
 import { listTags } from '../modules/resolvers.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
+import { RealtimeActivity } from '../realtime/activity.js';
+import type { EventBus } from '../realtime/event-bus.js';
+import { createInProcessBus } from '../realtime/memory-bus.js';
+import { createRealtime, type Realtime } from '../realtime/realtime.js';
+import { createRedisBus } from '../realtime/redis-bus.js';
+import type { PublishedEvent } from '../writes/events.js';
 import type { Tag } from '../writes/tags.js';
 import { createRequestContext, type RequestInput } from './context.js';
 import { createLogger, type LoggerOutput } from './logger.js';
 import { buildSchema } from './schema.js';
+import { createLoaders, type Loaders } from '../modules/loaders.js';
+import { untraced } from '../observability/statements.js';
+import type { Viewer } from '../graphql/viewer.js';
 
 export interface AppDependencies {
   /** The database's pool (db/database.ts): the app uses it, the caller owns and ends it. */
@@ -49,6 +58,14 @@ export interface AppDependencies {
    * stores' own (Date.now(), and a monotonic clock for expiry and refills).
    */
   clock?: Clock;
+  /**
+   * A Redis connection for the event bus alone (db/redis.ts
+   * createRedisSubscriber). With `redis`, writes publish their events through
+   * Redis and subscriptions listen on this connection, so every instance's
+   * subscribers hear every instance's writes. Default: none, events stay in
+   * this process (one instance). The app closes it.
+   */
+  redisSubscriber?: Redis;
 }
 
 /**
@@ -82,9 +99,17 @@ export interface App {
   allowList: AllowList | undefined;
   /** Apollo's persisted-queries setting: false when off, else where documents registered by hash are kept. */
   persistedQueries: false | { cache: KeyValueCache<string> | undefined; ttl: number | null };
+  /** Where writes publish their events (realtime/); closed with the app. */
+  eventBus: EventBus;
+  /** The real-time service resolvers get in their context: subscriptions' streams, typing. */
+  realtime: Realtime;
+  /** What the subscription transports hold (open sockets, subscriptions by field) and did; the bound on sockets per user. */
+  realtimeActivity: RealtimeActivity;
   /** The context of one operation: its viewer, a fresh set of loaders, the one write path. */
   createContext(input: RequestInput): Promise<Context>;
-  /** Waits for the response cache's pending writes and closes the Prisma client; the pool and Redis stay the caller's. */
+  /** A fresh set of loaders for a viewer, on the shared pool: what a subscription's event is resolved with. */
+  createLoaders(viewer: Viewer | null): Loaders;
+  /** Waits for the response cache's pending writes, closes the event bus (and its Redis connection) and the Prisma client; the pool and Redis stay the caller's. */
   close(): Promise<void>;
 }
 
@@ -116,17 +141,35 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     ? createOperationCache({ schema, listTags, store: redis ? createRedisStore({ redis, clock }) : createInMemoryStore({ clock }), logger, clock })
     : undefined;
 
+  // Where writes publish their events and subscriptions hear them (realtime/).
+  const eventBus: EventBus =
+    redis && dependencies.redisSubscriber ? createRedisBus({ publisher: redis, subscriber: dependencies.redisSubscriber, logger }) : createInProcessBus();
+  const realtime = createRealtime({ bus: eventBus, queueEvents: config.realtime.queueEvents, typingSeconds: config.realtime.typingSeconds });
+  const realtimeActivity = new RealtimeActivity(config.realtime.socketsPerUser);
+
   const metrics =
     config.metrics.mode === 'off'
       ? undefined
-      : createMetrics({ pool, poolErrors: dependencies.poolErrors, cacheCounters: responseCache?.counters, rateLimitCounters: rateLimiter?.counters });
+      : createMetrics({
+          pool,
+          poolErrors: dependencies.poolErrors,
+          cacheCounters: responseCache?.counters,
+          rateLimitCounters: rateLimiter?.counters,
+          realtime: { activity: realtimeActivity, bus: eventBus.counters, counters: realtime.counters },
+        });
 
   const contextDependencies = {
     db,
     auth,
-    // After a write commits, the answers it may have changed are dropped, on every instance sharing the store.
-    afterCommit: responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : [],
+    // After a write commits, the answers it may have changed are dropped, on
+    // every instance sharing the store; then its events are published, so a
+    // client told of a change and reading it is not served the old answer.
+    afterCommit: [
+      ...(responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : []),
+      (_touched: readonly Tag[], events: readonly PublishedEvent[]) => eventBus.publish(events),
+    ],
     batch: config.dataloaderBatch,
+    realtime,
   };
 
   return {
@@ -145,9 +188,14 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     operationLabels: createOperationLabels({ known: persistedQueryManifest.operations.map((operation) => operation.name) }),
     allowList,
     persistedQueries,
+    eventBus,
+    realtime,
+    realtimeActivity,
     createContext: (input) => createRequestContext(contextDependencies, input),
+    createLoaders: (viewer) => createLoaders({ pool, viewer, batch: config.dataloaderBatch, traced: untraced }),
     async close() {
       await responseCache?.drain();
+      await eventBus.close();
       await prisma.$disconnect();
     },
   };

@@ -47,6 +47,27 @@ export function createRedisClient(options: RedisClientOptions): Redis {
 }
 
 /**
+ * A connection for the event bus's subscriptions (realtime/redis-bus.ts):
+ * a connection that subscribes can send nothing else, so it is not the
+ * process's client. Unlike that client, a SUBSCRIBE sent while it connects
+ * waits for the connection (the bus bounds the wait); one cut off by a lost
+ * connection fails. It reconnects forever, and does not subscribe again by
+ * itself: the bus tells its listeners that events may have been lost, and
+ * they subscribe anew.
+ */
+export function createRedisSubscriber(options: Pick<RedisClientOptions, 'url' | 'connectionName'>): Redis {
+  const redis = new Redis(options.url, {
+    enableOfflineQueue: true,
+    autoResubscribe: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    connectionName: options.connectionName ?? 'parley-events',
+  });
+  redis.on('error', () => {});
+  return redis;
+}
+
+/**
  * Waits at most `ms` for a Redis reply, then fails (the command itself goes
  * on; ioredis's commandTimeout ends it later). The deadline counts Redis's
  * time, not this process's: when the timer fires, replies that arrived while

@@ -21,6 +21,27 @@ const ALGORITHM = 'HS256';
 
 export function createAuth(options: AuthOptions) {
   const key = new TextEncoder().encode(options.secret);
+
+  /**
+   * The viewer of an Authorization header and when its token expires
+   * (milliseconds since the epoch; undefined for a token without `exp`):
+   * a socket opened with it closes then. Null when absent, malformed,
+   * forged or expired.
+   */
+  const verify = async (header: string | undefined): Promise<{ viewer: Viewer; expiresAt: number | undefined } | null> => {
+    const match = header?.match(/^Bearer\s+(\S+)$/i);
+    if (!match) return null;
+    try {
+      const { payload } = await jwtVerify(match[1]!, key, { algorithms: [ALGORITHM] });
+      // jose types `sub` as a string but does not check it: a signed { "sub": 1 } arrives as a number.
+      const viewer = viewerOfSubject(payload.sub);
+      return viewer && { viewer, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) return null;
+      throw error;
+    }
+  };
+
   return {
     async issueToken(userId: number): Promise<string> {
       return new SignJWT({})
@@ -33,17 +54,10 @@ export function createAuth(options: AuthOptions) {
 
     /** The viewer of an Authorization header; null when absent, malformed, forged or expired. */
     async viewerFromHeader(header: string | undefined): Promise<Viewer | null> {
-      const match = header?.match(/^Bearer\s+(\S+)$/i);
-      if (!match) return null;
-      try {
-        const { payload } = await jwtVerify(match[1]!, key, { algorithms: [ALGORITHM] });
-        // jose types `sub` as a string but does not check it: a signed { "sub": 1 } arrives as a number.
-        return viewerOfSubject(payload.sub);
-      } catch (error) {
-        if (error instanceof joseErrors.JOSEError) return null;
-        throw error;
-      }
+      return (await verify(header))?.viewer ?? null;
     },
+
+    verify,
   };
 }
 

@@ -16,6 +16,12 @@ export enum ErrorCode {
   OperationNotSupported = 'OPERATION_NOT_SUPPORTED',
   /** PERSISTED_QUERIES=allowlist: the operation, by text or hash, is not one of clients/operations/ (Apollo Router's code). */
   PersistedQueryNotInList = 'PERSISTED_QUERY_NOT_IN_LIST',
+  /** A subscription ended because events may have been missed: subscribe again from the last cursor received (WebSocket close 4410). */
+  Resume = 'RESUME',
+  /** A subscription ended because its token expired: subscribe again with a fresh token (WebSocket close 4419). */
+  TokenExpired = 'TOKEN_EXPIRED',
+  /** A subscription ended because the server is shutting down: subscribe again, to another instance (WebSocket close 1001). */
+  GoingAway = 'GOING_AWAY',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -75,6 +81,13 @@ export class BadUserInputError extends ParleyError {
       ...(field ? { field } : {}),
       ...(options.httpStatus ? { http: { status: options.httpStatus } } : {}),
     });
+  }
+}
+
+/** Something the request needs is down for a moment (the event bus's Redis): retry in a few seconds; HTTP 503. */
+export class ServiceUnavailableError extends ParleyError {
+  constructor(message = SERVICE_UNAVAILABLE_MESSAGE) {
+    super(message, ErrorCode.ServiceUnavailable, { http: { status: 503 } });
   }
 }
 

@@ -67,6 +67,10 @@ export async function registerExplorer(fastify: FastifyInstance, { path = DEFAUL
   const staticPath = `${path}/static/`;
   const html = ruruHTML({
     endpoint,
+    // Subscriptions run over WebSocket at the same path (ws(s)://host/graphql,
+    // graphql-ws); Ruru sends the headers editor's content as connection_init's
+    // payload, so the token given there signs the socket in too.
+    subscriptionEndpoint: endpoint,
     staticPath,
     clientConfig: { defaultQuery: EXAMPLE_QUERY, defaultHeaders: EXAMPLE_HEADERS },
     htmlParts: {

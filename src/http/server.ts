@@ -23,6 +23,8 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
+import { registerSubscriptions } from './subscriptions.js';
+import { loadersOnDemand } from './subscription-execution.js';
 
 export interface ParleyServer {
   app: App;
@@ -30,6 +32,8 @@ export interface ParleyServer {
   apollo: ApolloServer<Context>;
   /** Where the offline explorer is served; undefined in production, and where ruru is not installed. */
   explorerPath: string | undefined;
+  /** What the subscription transports hold (open sockets, subscriptions by field) and did (the app's). */
+  realtimeActivity: App['realtimeActivity'];
 }
 
 /** The GraphQL document of a request's body or query string, when it has one. */
@@ -182,6 +186,22 @@ export async function createServer(app: App): Promise<ParleyServer> {
     if (draining) reply.header('connection', 'close');
   });
 
+  // Subscriptions over WebSocket and multipart HTTP, at /graphql (docs/realtime.md).
+  const subscriptions = registerSubscriptions({
+    fastify,
+    config,
+    schema: app.schema,
+    auth,
+    activity: app.realtimeActivity,
+    allowList,
+    rateLimiter,
+    metrics,
+    formatError,
+    createContext: async ({ authorization, logger, clientAddress }) => {
+      const context = await app.createContext({ authorization, logger, clientAddress, observation: null });
+      return loadersOnDemand(context, () => app.createLoaders(context.viewer));
+    },
+  });
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: (request) =>
       app.createContext({
@@ -225,7 +245,10 @@ export async function createServer(app: App): Promise<ParleyServer> {
         request.log.debug({ code: notListed.extensions.code }, 'operation outside the allow-list');
         return refuse(notListed);
       }
-      return graphqlHandler.call(this, request, reply);
+      const run = () => graphqlHandler.call(this, request, reply);
+      // A multipart subscription is streamed from here; anything else that asked for one, Apollo answers.
+      if (subscriptions.http.wants(request)) return subscriptions.http.handle(request, reply).then((handled) => (handled ? undefined : run()));
+      return run();
     },
   });
 
@@ -234,5 +257,5 @@ export async function createServer(app: App): Promise<ParleyServer> {
   registerHealthRoutes(fastify, { db: app.db.pool, migrations: app.migrations, checkRedis: app.checkRedis });
   if (metrics) registerMetricsRoute(fastify, { registry: metrics.registry, token: config.metrics.token });
 
-  return { app, fastify, apollo, explorerPath };
+  return { app, fastify, apollo, explorerPath, realtimeActivity: app.realtimeActivity };
 }

@@ -30,6 +30,24 @@ export interface RateLimitCountersSource {
   readonly storeFailures: number;
 }
 
+/**
+ * What the metrics read of real-time delivery at each scrape: what the
+ * transports hold and did (realtime/activity.ts), what the event bus and the
+ * ordered feeds counted (realtime/event-bus.ts, realtime/realtime.ts).
+ */
+export interface RealtimeSource {
+  activity: {
+    readonly openSockets: Readonly<Record<string, number>>;
+    readonly subscriptions: ReadonlyMap<string, number>;
+    readonly delivered: ReadonlyMap<string, number>;
+    readonly dropped: ReadonlyMap<string, number>;
+    readonly closes: ReadonlyMap<string, number>;
+    readonly slowConsumerCloses: number;
+  };
+  bus: { readonly published: number; readonly publishFailures: number; readonly received: number; readonly failures: number };
+  counters: { readonly gapsFilled: number; readonly replayed: number };
+}
+
 export interface MetricsSources {
   /** The server's pool: its connections, read at each scrape. */
   pool: pg.Pool;
@@ -41,6 +59,8 @@ export interface MetricsSources {
   rateLimitCounters?: RateLimitCountersSource;
   /** How long a scrape waits for the database (the views' age) before it leaves those gauges empty. Default: 1000 ms. */
   databaseTimeoutMs?: number;
+  /** Subscriptions: what the transports hold and did, the bus's and the feeds' counts. Default: not exposed. */
+  realtime?: RealtimeSource;
 }
 
 /** One GraphQL request, as the request log saw it. */
@@ -60,11 +80,14 @@ export interface ParleyMetrics {
   request(measure: RequestMeasure): void;
   statement(loader: string | null, seconds: number): void;
   batch(loader: string, size: number): void;
+  /** An event sent to a subscriber, `seconds` after its write committed. */
+  commitToSend(field: string, seconds: number): void;
 }
 
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const STATEMENT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+const DELIVERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** Rejects after `ms`: a scrape must answer even when the database does not. */
 function within<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -254,8 +277,20 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
     },
   });
 
+  const commitToSend = new Histogram({
+    name: 'realtime_commit_to_send_seconds',
+    help: 'Subscription events, from the COMMIT of the write behind them to their sending (executed, handed to the socket), by subscription field',
+    labelNames: ['field'],
+    buckets: DELIVERY_BUCKETS,
+    registers,
+  });
+  if (sources.realtime) registerRealtimeMetrics(registers, sources.realtime);
+
   return {
     registry,
+    commitToSend(field, seconds) {
+      commitToSend.observe({ field }, seconds);
+    },
     request({ operation, outcome, code, seconds, cache }) {
       requestDuration.observe({ [OPERATION_LABEL]: operation, outcome }, seconds);
       operations.inc({ [OPERATION_LABEL]: operation, outcome, code });
@@ -270,4 +305,75 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
       batchSize.observe({ loader }, size);
     },
   };
+}
+
+/** The subscriptions' gauges and counters, read from their sources at each scrape. */
+function registerRealtimeMetrics(registers: Registry[], { activity, bus, counters }: NonNullable<MetricsSources['realtime']>): void {
+  const fromCount = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  const byField = (name: string, help: string, counts: ReadonlyMap<string, number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['field'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [field, count] of counts) this.inc({ field }, count);
+      },
+    });
+  new Gauge({
+    name: 'realtime_open_sockets',
+    help: 'Open subscription connections, by transport: websocket, or http (multipart streams)',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      for (const [transport, count] of Object.entries(activity.openSockets)) this.set({ transport }, count);
+    },
+  });
+  new Gauge({
+    name: 'realtime_subscriptions',
+    help: 'Subscriptions running, by field',
+    labelNames: ['field'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [field, count] of activity.subscriptions) this.set({ field }, count);
+    },
+  });
+  byField('realtime_events_delivered_total', 'Subscription events sent to clients, by field', activity.delivered);
+  byField('realtime_events_dropped_total', 'Subscription events dropped instead of sent (typing, while the client was behind), by field', activity.dropped);
+  fromCount('realtime_events_published_total', 'Events this instance published to the event bus (after their writes committed)', () => bus.published);
+  fromCount('realtime_publish_failures_total', 'Events the event bus could not publish (Redis down)', () => bus.publishFailures);
+  fromCount('realtime_events_received_total', 'Events this instance received from the bus, for topics its subscribers follow', () => bus.received);
+  fromCount(
+    'realtime_bus_failures_total',
+    'Times the bus may have lost events (its Redis connection dropped): its subscriptions closed with resume',
+    () => bus.failures,
+  );
+  fromCount('realtime_gaps_filled_total', 'Times a conversation feed read missing or reordered messages from the database', () => counters.gapsFilled);
+  fromCount('realtime_replayed_messages_total', 'Messages replayed from the database to subscriptions resuming from a cursor', () => counters.replayed);
+  fromCount(
+    'realtime_slow_consumer_closes_total',
+    'Subscription connections closed with resume because the client fell behind',
+    () => activity.slowConsumerCloses,
+  );
+  new Counter({
+    name: 'realtime_closes_total',
+    help: 'Subscription connections the server ended, by reason: resume, tokenExpired, tooManySockets, goingAway',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, count] of activity.closes) this.inc({ reason }, count);
+    },
+  });
 }

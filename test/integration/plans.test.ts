@@ -12,7 +12,14 @@ import { seedDatabase } from '../../src/cli/seed/seed.js';
 import { countConversationsOf, countUnread, findInboxPages, findParticipantUsers, findVisibleConversations } from '../../src/modules/conversations/sql.js';
 import { findLeaderboardPage } from '../../src/modules/leaderboards/sql.js';
 import { leaderboardColumn, type LeaderboardMetric, type LeaderboardPeriod } from '../../src/modules/leaderboards/metrics.js';
-import { countMessages, findHistoryPages, findLastMessages, findVisibleMessages } from '../../src/modules/messages/sql.js';
+import {
+  countMessages,
+  findHistoryPages,
+  findLastMessages,
+  findMessagesAfter,
+  findNewestMessageKeyset,
+  findVisibleMessages,
+} from '../../src/modules/messages/sql.js';
 import type { PageRequest } from '../../src/graphql/relay/page-arguments.js';
 import { searchMessages } from '../../src/modules/search/search.js';
 import { findNewestPage, findRankedPage, findSearchScope } from '../../src/modules/search/sql.js';
@@ -183,6 +190,16 @@ const cases: PlanCase[] = [
   {
     statement: 'history page, before a cursor',
     send: (db) => findHistoryPages(db, [{ conversationId: keys.longestConversation, page: { forward: false, size: 20, cursor: keys.middleMessage } }]),
+    uses: ['messages_conversation_id_created_at_id_idx'],
+  },
+  {
+    statement: 'messages after a cursor (a subscription resuming, a feed reading a gap)',
+    send: (db) => findMessagesAfter(db, keys.longestConversation, keys.middleMessage, 100),
+    uses: ['messages_conversation_id_created_at_id_idx', 'users_pkey', 'conversation_participants_pkey'],
+  },
+  {
+    statement: 'newest message of a conversation (a feed starting)',
+    send: (db) => findNewestMessageKeyset(db, keys.longestConversation),
     uses: ['messages_conversation_id_created_at_id_idx'],
   },
   {

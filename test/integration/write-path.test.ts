@@ -7,8 +7,10 @@ import { sendMessage } from '../../src/modules/messages/send-message.js';
 import { markConversationRead } from '../../src/modules/conversations/mark-read.js';
 import { createConversation } from '../../src/modules/conversations/create-conversation.js';
 import { updateProfile } from '../../src/modules/users/update-profile.js';
+import type { PublishedEvent } from '../../src/writes/events.js';
 import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import type { Tag } from '../../src/writes/tags.js';
+import { leaveConversation } from '../../src/modules/conversations/leave-conversation.js';
 import { createWriter, type Writer } from '../../src/writes/writer.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { snapshotTables } from '../support/assertions.js';
@@ -17,15 +19,22 @@ import { insertConversation, insertMessages, insertUser, type FixtureUser } from
 let api: TestApi;
 let pool: pg.Pool;
 let reported: (readonly Tag[])[];
+let published: PublishedEvent[];
 let writer: Writer;
 
 beforeAll(async () => {
   api = await startTestApi();
   pool = api.database.pool;
-  writer = createWriter(pool, [(touched) => void reported.push(touched)]);
+  writer = createWriter(pool, [
+    (touched, events) => {
+      reported.push(touched);
+      published.push(...events);
+    },
+  ]);
 });
 beforeEach(() => {
   reported = [];
+  published = [];
 });
 afterAll(() => api.close());
 
@@ -102,6 +111,62 @@ describe('each mutation reports what it touched, after commit', () => {
     const after = await snapshotTables(pool);
     expect(after.messages).toEqual(before.messages);
     expect(users).toHaveLength(3);
+  });
+});
+
+describe('each write publishes its events after commit, stamped with the commit time', () => {
+  /** The events published, as (topic, type) pairs. */
+  const kinds = () => published.map((event) => `${event.topic} ${event.type}`);
+
+  it('sendMessage: the message to its conversation (with the one before it and who may read it), an inbox update to every participant', async () => {
+    const { users, conversationId, messageIds } = await trio('eventSend');
+    const before = Date.now();
+    const message = await sendMessage(writer, users[0]!.id, { conversationId, body: 'hello' });
+    expect(kinds().sort()).toEqual([`conversation:${conversationId} messageAdded`, ...users.map((user) => `user:${user.id} conversationUpdated`)].sort());
+    const added = published.find((event) => event.type === 'messageAdded')!;
+    expect(added.data).toMatchObject({
+      message: { id: message.id, body: 'hello', authorId: users[0]!.id, createdAt: message.createdAt.toISOString() },
+      // The author as the message left them: 10 XP more.
+      author: { id: users[0]!.id, xp: 10 },
+      previousId: messageIds[0],
+      participantIds: users.map((user) => user.id).sort((a, b) => a - b),
+    });
+    expect(added.committedAt).toBeGreaterThanOrEqual(before);
+    expect(added.committedAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('editMessage: the edit to its conversation, and inbox updates when it is the last message', async () => {
+    const { users, conversationId, messageIds } = await trio('eventEdit');
+    const last = await sendMessage(writer, users[0]!.id, { conversationId, body: 'last' });
+    published = [];
+    await editMessage(writer, users[0]!.id, { messageId: last.id, body: 'edited last' });
+    expect(kinds().sort()).toEqual([`conversation:${conversationId} messageEdited`, ...users.map((user) => `user:${user.id} conversationUpdated`)].sort());
+    published = [];
+    await editMessage(writer, users[1]!.id, { messageId: messageIds[0]!, body: 'edited older' });
+    expect(kinds()).toEqual([`conversation:${conversationId} messageEdited`]);
+  });
+
+  it('markConversationRead: an inbox update to the reader; leaveConversation: the leave to the conversation, inbox updates to those who stay', async () => {
+    const { users, conversationId } = await trio('eventLeave');
+    await markConversationRead(writer, users[2]!.id, conversationId);
+    expect(kinds()).toEqual([`user:${users[2]!.id} conversationUpdated`]);
+    published = [];
+    await leaveConversation(writer, users[2]!.id, conversationId);
+    expect(kinds()[0]).toBe(`conversation:${conversationId} participantLeft`);
+    expect(kinds().slice(1).sort()).toEqual(
+      users
+        .slice(0, 2)
+        .map((user) => `user:${user.id} conversationUpdated`)
+        .sort(),
+    );
+  });
+
+  it('a refused write publishes nothing', async () => {
+    const { conversationId } = await trio('eventRefused');
+    await expect(sendMessage(writer, (await insertUser(pool, 'eventOutsider')).id, { conversationId, body: 'hi' })).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+    expect(published).toEqual([]);
   });
 });
 

@@ -76,6 +76,8 @@ export interface TestApi {
  * sets them, and an empty value stands for the default
  * (`RATE_LIMIT_POINTS: ''`). With `redis`, they are counted there. With
  * `clock`, the in-process stores read it (test/support/clock.ts).
+ * `redis` and `redisSubscriber`, events go through Redis (instances sharing
+ * it hear each other's writes); otherwise they stay in the process.
  */
 /**
  * The request's SQL statement count from its x-sql-statements header; NaN
@@ -90,7 +92,7 @@ export function statementsOf(headers: Headers): number {
 export async function startTestApi(
   env: Record<string, string> = {},
   database?: TestDatabase,
-  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis; clock?: Clock } = {},
+  options: { logStream?: NodeJS.WritableStream; checkRedis?: () => Promise<unknown>; redis?: Redis; redisSubscriber?: Redis; clock?: Clock } = {},
 ): Promise<TestApi> {
   const db = database ?? (await createTestDatabase());
   const config = loadConfig({
@@ -104,7 +106,14 @@ export async function startTestApi(
     ...env,
   });
   const server = await createServer(
-    await createApp(config, { pool: db.pool, redis: options.redis, checkRedis: options.checkRedis, logStream: options.logStream, clock: options.clock }),
+    await createApp(config, {
+      pool: db.pool,
+      redis: options.redis,
+      redisSubscriber: options.redisSubscriber,
+      checkRedis: options.checkRedis,
+      logStream: options.logStream,
+      clock: options.clock,
+    }),
   );
   await server.fastify.listen({ host: '127.0.0.1', port: 0 });
   const address = server.fastify.server.address();

@@ -2,8 +2,9 @@
 // playwright-core, with every request to another origin blocked and
 // recorded. The landing page (Sandbox, which cannot load) links the
 // explorer; /graphiql renders with the README's query, takes a token in its
-// headers as a developer gives it, runs the query and shows the answer,
-// having reached nothing but this server and logged no error. Screenshots
+// headers as a developer gives it, runs the query and shows the answer, and
+// runs a subscription over WebSocket and shows its events, having reached
+// nothing but this server and logged no error. Screenshots
 // go to test-results/.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,9 @@ import { EXAMPLE_QUERY } from '../../src/http/explorer.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { CHROMIUM, INSTALL_CHROMIUM } from '../support/chromium.mjs';
 import { insertInbox, type InboxFixture } from '../support/fixtures.js';
+import { waitFor } from '../support/wait-for.js';
+import { SendMessageDocument } from '../../src/generated/graphql/operations.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Screenshots: explorer.png, landing-page.png (gitignored). */
@@ -53,6 +57,9 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
   await api?.close();
 });
+
+/** Subscriptions to `field` the server holds now. */
+const following = (field: string) => api.server.realtimeActivity.subscriptions.get(field) ?? 0;
 
 /** The query of the README's "Two commands" section. */
 function readmeQuery(): string {
@@ -141,6 +148,48 @@ describe('the explorer in Chromium, offline', () => {
     expect(existsSync(path.join(RESULTS, 'explorer.png'))).toBe(true);
     expect(traffic).toEqual({ elsewhere: [], failed: [], errors: [] });
     await page.close();
+  });
+
+  it('runs a subscription over WebSocket, with the token of its headers, and shows each event as it comes', async () => {
+    const { page, traffic, origin } = await offlinePage();
+    const sockets: string[] = [];
+    page.on('websocket', (socket) => sockets.push(socket.url()));
+    const conversationId = toGlobalId('Conversation', inbox.conversationIds[0]!);
+    await withScreenshot(page, 'explorer-subscription.png', async () => {
+      await page.goto(`${api.url}/graphiql`);
+      // The profile is the first test's: the explorer opens the tabs left there, or an empty one.
+      await page.locator('.graphiql-query-editor .view-lines').waitFor();
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+      /** Replaces an editor's text, pasted as a developer pastes it. */
+      const paste = async (editor: string, text: string) => {
+        await page.locator(editor).click();
+        await page.keyboard.press('ControlOrMeta+A');
+        await page.evaluate(`navigator.clipboard.writeText(${JSON.stringify(text)})`);
+        await page.keyboard.press('ControlOrMeta+V');
+      };
+      const headers = '.graphiql-editor-tool [data-uri$="headers.json"]';
+      if (!(await page.locator(headers).isVisible())) await page.getByText('Headers', { exact: true }).click();
+      await paste(headers, JSON.stringify({ Authorization: `Bearer ${await api.tokenFor(inbox.viewer.id)}` }));
+      await paste(
+        '.graphiql-query-editor .view-lines',
+        `subscription Live { messageAdded(conversationId: "${conversationId}") { body author { displayName } } }`,
+      );
+      // The explorer parses the editor's text a moment later; run before, it
+      // would send the previous document. The tab takes the operation's name then.
+      await page.locator('.graphiql-tabs').getByText('Live', { exact: true }).waitFor();
+      await page.locator('.graphiql-execute-button').click();
+      await waitFor(() => following('messageAdded') > 0, 'the subscription on the server');
+      const friend = inbox.others[0]!;
+      await api.request(SendMessageDocument, { conversationId, body: 'live in the explorer' }, { token: await api.tokenFor(friend.id) });
+      await page.waitForFunction(`(${textOf})('.graphiql-response').includes('live in the explorer')`);
+    });
+    expect(sockets).toEqual([`${origin.replace(/^http/, 'ws')}/graphql`]);
+    const answer = ((await page.locator('.graphiql-response').textContent()) ?? '').replace(/\u00a0/g, ' ');
+    expect(answer).toContain('"body": "live in the explorer"');
+    expect(answer).not.toContain('"errors"');
+    expect(traffic).toEqual({ elsewhere: [], failed: [], errors: [] });
+    await page.close();
+    await waitFor(() => following('messageAdded') === 0, 'the subscription to end with the page');
   });
 
   it('is offered by the landing page, which says Sandbox needs internet', async () => {

@@ -76,11 +76,23 @@ describe('the GraphQL schema', () => {
     const query = schema.getQueryType()!.getFields();
     expect(Object.keys(query).sort()).toEqual(['conversation', 'leaderboard', 'node', 'rateLimit', 'searchMessages', 'user', 'userByUsername', 'viewer']);
     const mutation = schema.getMutationType()!.getFields();
-    expect(Object.keys(mutation).sort()).toEqual(['createConversation', 'editMessage', 'markConversationRead', 'sendMessage', 'updateProfile']);
+    expect(Object.keys(mutation).sort()).toEqual([
+      'createConversation',
+      'editMessage',
+      'leaveConversation',
+      'markConversationRead',
+      'renameConversation',
+      'sendMessage',
+      'setTyping',
+      'updateProfile',
+    ]);
     for (const field of Object.values(mutation)) {
       expect(field.args.map((argument) => argument.name)).toEqual(['input']);
       expect(String(field.type)).toMatch(/Payload!$/);
     }
+    const subscription = schema.getSubscriptionType()!.getFields();
+    expect(Object.keys(subscription).sort()).toEqual(['conversationUpdated', 'messageAdded', 'messageEdited', 'typing']);
+    expect(subscription.messageAdded!.args.map((argument) => argument.name)).toEqual(['conversationId', 'after']);
     // The codes Parley answers with, as docs/design.md lists them.
     const design = readFileSync(new URL('../../docs/design.md', import.meta.url), 'utf8');
     const listed = design.match(/Error codes in `extensions\.code`: ([^(]*)\(/)?.[1];

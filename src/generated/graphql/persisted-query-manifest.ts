@@ -10,10 +10,16 @@ export const persistedQueryManifest = {
       "body": "query ConversationHistory($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {\n  conversation(id: $id) {\n    id\n    title\n    kind\n    participants {\n      ...UserSummary\n    }\n    messages(first: $first, after: $after, last: $last, before: $before) {\n      edges {\n        cursor\n        node {\n          ...MessageFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}"
     },
     {
-      "id": "645f7b8659184a057e3d253752e5171845c296ab3a8551cfd21441b12d69344d",
+      "id": "f8a9cd3f79cc2036fa9d2d0655ab543b432ae09bc7b41defb988648462fcba23",
+      "name": "ConversationUpdated",
+      "type": "subscription",
+      "body": "subscription ConversationUpdated($messages: Int = 20) {\n  conversationUpdated {\n    ...InboxConversation\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}\n\nfragment ConversationSummary on Conversation {\n  id\n  title\n  kind\n  createdAt\n  lastMessageAt\n  unreadCount\n  participants {\n    ...UserSummary\n  }\n  lastMessage {\n    ...MessageFields\n  }\n}\n\nfragment InboxConversation on Conversation {\n  ...ConversationSummary\n  recentMessages(first: $messages) {\n    ...MessageFields\n    author {\n      stats {\n        id\n        totalMessages\n        currentStreak\n      }\n    }\n  }\n}"
+    },
+    {
+      "id": "92195af32d89d408fa80716a74e3467dc06dc88d9cfd7ab6f1d0ee72646b8d42",
       "name": "CreateConversation",
       "type": "mutation",
-      "body": "mutation CreateConversation($participantIds: [ID!]!, $title: String) {\n  createConversation(input: {participantIds: $participantIds, title: $title}) {\n    conversation {\n      ...ConversationSummary\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}\n\nfragment ConversationSummary on Conversation {\n  id\n  title\n  kind\n  lastMessageAt\n  unreadCount\n  participants {\n    ...UserSummary\n  }\n  lastMessage {\n    ...MessageFields\n  }\n}"
+      "body": "mutation CreateConversation($participantIds: [ID!]!, $title: String, $messages: Int = 20) {\n  createConversation(input: {participantIds: $participantIds, title: $title}) {\n    conversation {\n      ...InboxConversation\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}\n\nfragment ConversationSummary on Conversation {\n  id\n  title\n  kind\n  createdAt\n  lastMessageAt\n  unreadCount\n  participants {\n    ...UserSummary\n  }\n  lastMessage {\n    ...MessageFields\n  }\n}\n\nfragment InboxConversation on Conversation {\n  ...ConversationSummary\n  recentMessages(first: $messages) {\n    ...MessageFields\n    author {\n      stats {\n        id\n        totalMessages\n        currentStreak\n      }\n    }\n  }\n}"
     },
     {
       "id": "a76749d12a276730141ee1a49e59ff8a6a8373cdc55afd365233a5428525bb0e",
@@ -22,10 +28,10 @@ export const persistedQueryManifest = {
       "body": "mutation EditMessage($messageId: ID!, $body: String!) {\n  editMessage(input: {messageId: $messageId, body: $body}) {\n    message {\n      ...MessageFields\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}"
     },
     {
-      "id": "76d69775de1bb7ea999a75539d9a27ddd7027610143ff66bebf5537918846761",
+      "id": "351099f870d41c99c74dbae9be08afe99dae81d214921c6fb3ecb863eb8e3b44",
       "name": "Inbox",
       "type": "query",
-      "body": "query Inbox($conversations: Int = 20, $after: String, $messages: Int = 20) {\n  viewer {\n    ...UserSummary\n    xp\n    stats {\n      id\n      totalMessages\n      currentStreak\n    }\n    conversations(first: $conversations, after: $after) {\n      edges {\n        cursor\n        node {\n          ...InboxConversation\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}\n\nfragment ConversationSummary on Conversation {\n  id\n  title\n  kind\n  lastMessageAt\n  unreadCount\n  participants {\n    ...UserSummary\n  }\n  lastMessage {\n    ...MessageFields\n  }\n}\n\nfragment InboxConversation on Conversation {\n  ...ConversationSummary\n  recentMessages(first: $messages) {\n    ...MessageFields\n    author {\n      stats {\n        id\n        totalMessages\n        currentStreak\n      }\n    }\n  }\n}"
+      "body": "query Inbox($conversations: Int = 20, $after: String, $messages: Int = 20) {\n  viewer {\n    ...UserSummary\n    xp\n    stats {\n      id\n      totalMessages\n      currentStreak\n    }\n    conversations(first: $conversations, after: $after) {\n      edges {\n        cursor\n        node {\n          ...InboxConversation\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}\n\nfragment ConversationSummary on Conversation {\n  id\n  title\n  kind\n  createdAt\n  lastMessageAt\n  unreadCount\n  participants {\n    ...UserSummary\n  }\n  lastMessage {\n    ...MessageFields\n  }\n}\n\nfragment InboxConversation on Conversation {\n  ...ConversationSummary\n  recentMessages(first: $messages) {\n    ...MessageFields\n    author {\n      stats {\n        id\n        totalMessages\n        currentStreak\n      }\n    }\n  }\n}"
     },
     {
       "id": "d6f5c2c5364f38ec39c5d0177ae549d14c1dc3a44bbece799cbfd4b918a8cd0c",
@@ -34,10 +40,28 @@ export const persistedQueryManifest = {
       "body": "query Leaderboard($metric: LeaderboardMetric!, $period: LeaderboardPeriod = ALL_TIME, $first: Int = 20, $after: String) {\n  leaderboard(metric: $metric, period: $period, first: $first, after: $after) {\n    edges {\n      cursor\n      node {\n        rank\n        value\n        user {\n          ...UserSummary\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    viewerEntry {\n      rank\n      value\n    }\n    refreshedAt\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}"
     },
     {
+      "id": "057c3f32887a06e702c68fca37bd6aea15273771d5fe31c535828d6cb181d987",
+      "name": "LeaveConversation",
+      "type": "mutation",
+      "body": "mutation LeaveConversation($conversationId: ID!) {\n  leaveConversation(input: {conversationId: $conversationId}) {\n    conversationId\n  }\n}"
+    },
+    {
       "id": "c738a3e965f3183a19e8aad549ecfa33eacb7636ababf3a208120b0134a0c94d",
       "name": "MarkConversationRead",
       "type": "mutation",
       "body": "mutation MarkConversationRead($conversationId: ID!) {\n  markConversationRead(input: {conversationId: $conversationId}) {\n    conversation {\n      id\n      unreadCount\n    }\n  }\n}"
+    },
+    {
+      "id": "31dc086f0fe4fdf3fb51ef79a4b174b75e53d12d4f79e38b355fb93772ec87e5",
+      "name": "MessageAdded",
+      "type": "subscription",
+      "body": "subscription MessageAdded($conversationId: ID!, $after: String) {\n  messageAdded(conversationId: $conversationId, after: $after) {\n    ...MessageFields\n    cursor\n    conversation {\n      id\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}"
+    },
+    {
+      "id": "5375e16f95dce2f25621dbba2d0aa6688482fa852b09aba21dadcbcc582044a3",
+      "name": "MessageEdited",
+      "type": "subscription",
+      "body": "subscription MessageEdited($conversationId: ID!) {\n  messageEdited(conversationId: $conversationId) {\n    ...MessageFields\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}"
     },
     {
       "id": "0ca0880fd6c5e038fae0319f2bcb55c9dd8e08d7e1dbd143990aef0947877cc6",
@@ -52,10 +76,22 @@ export const persistedQueryManifest = {
       "body": "query SearchMessages($query: String!, $conversationId: ID, $orderBy: MessageSearchOrder, $first: Int, $after: String) {\n  searchMessages(\n    query: $query\n    conversationId: $conversationId\n    orderBy: $orderBy\n    first: $first\n    after: $after\n  ) {\n    edges {\n      cursor\n      highlight {\n        text\n        matches\n      }\n      node {\n        ...MessageFields\n        conversation {\n          id\n          title\n          kind\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}"
     },
     {
-      "id": "37e670dddcc5ee305316add0c43a74a4a4a18a078f3f0c011e8329a026397595",
+      "id": "39b3b32bd13a23af82dc4946f5d7739203b96888d3792312d2eecc7a1dc34512",
       "name": "SendMessage",
       "type": "mutation",
-      "body": "mutation SendMessage($conversationId: ID!, $body: String!, $messages: Int = 20) {\n  sendMessage(input: {conversationId: $conversationId, body: $body}) {\n    message {\n      ...MessageFields\n    }\n    conversation {\n      ...InboxConversation\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}\n\nfragment ConversationSummary on Conversation {\n  id\n  title\n  kind\n  lastMessageAt\n  unreadCount\n  participants {\n    ...UserSummary\n  }\n  lastMessage {\n    ...MessageFields\n  }\n}\n\nfragment InboxConversation on Conversation {\n  ...ConversationSummary\n  recentMessages(first: $messages) {\n    ...MessageFields\n    author {\n      stats {\n        id\n        totalMessages\n        currentStreak\n      }\n    }\n  }\n}"
+      "body": "mutation SendMessage($conversationId: ID!, $body: String!, $messages: Int = 20) {\n  sendMessage(input: {conversationId: $conversationId, body: $body}) {\n    message {\n      ...MessageFields\n      author {\n        id\n        xp\n        lastActiveAt\n      }\n    }\n    conversation {\n      ...InboxConversation\n    }\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}\n\nfragment MessageFields on Message {\n  id\n  body\n  createdAt\n  editedAt\n  author {\n    ...UserSummary\n  }\n}\n\nfragment ConversationSummary on Conversation {\n  id\n  title\n  kind\n  createdAt\n  lastMessageAt\n  unreadCount\n  participants {\n    ...UserSummary\n  }\n  lastMessage {\n    ...MessageFields\n  }\n}\n\nfragment InboxConversation on Conversation {\n  ...ConversationSummary\n  recentMessages(first: $messages) {\n    ...MessageFields\n    author {\n      stats {\n        id\n        totalMessages\n        currentStreak\n      }\n    }\n  }\n}"
+    },
+    {
+      "id": "057929f30f8c1e2258126600cf7196308ccb250b3eb1c1f73d07b765ff034115",
+      "name": "SetTyping",
+      "type": "mutation",
+      "body": "mutation SetTyping($conversationId: ID!) {\n  setTyping(input: {conversationId: $conversationId}) {\n    expiresAt\n  }\n}"
+    },
+    {
+      "id": "ea6c60ce5e3e90cbc7039188143a223ecdb5e7901057776b89c5ff4dc63374d0",
+      "name": "Typing",
+      "type": "subscription",
+      "body": "subscription Typing($conversationId: ID!) {\n  typing(conversationId: $conversationId) {\n    user {\n      ...UserSummary\n    }\n    expiresAt\n  }\n}\n\nfragment UserSummary on User {\n  id\n  username\n  displayName\n  avatarUrl\n  level\n}"
     },
     {
       "id": "3dc10b1d5a81a9135ab1706a1f0a9d86a5e77a5756944cdfa1e9d9f4016d026f",

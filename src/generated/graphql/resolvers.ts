@@ -4,6 +4,7 @@ import type { UserRow, UserStatsRow } from '../../modules/users/rows.js';
 import type { VisibleConversation } from '../../modules/conversations/visible.js';
 import type { MessageRow, SentMessage } from '../../modules/messages/rows.js';
 import type { ConnectionPage } from '../../graphql/relay/connection.js';
+import type { TypingRow } from '../../modules/conversations/live.js';
 import type { LeaderboardEntryRow, LeaderboardPage } from '../../modules/leaderboards/rows.js';
 import type { SearchPage, SearchEdge } from '../../modules/search/rows.js';
 import type { Context } from '../../graphql/context.js';
@@ -242,6 +243,19 @@ export enum LeaderboardPeriod {
   Last_30Days = 'LAST_30_DAYS'
 }
 
+/** Which conversation to leave. */
+export type LeaveConversationInput = {
+  /** The conversation's global ID; a group the signed-in user takes part in. */
+  conversationId: Scalars['ID']['input'];
+};
+
+/** What `leaveConversation` changed. */
+export type LeaveConversationPayload = {
+  __typename?: 'LeaveConversationPayload';
+  /** The conversation left: from now on it does not exist for the user (`NOT_FOUND`). */
+  conversationId: Scalars['ID']['output'];
+};
+
 /** Which conversation to mark read. */
 export type MarkConversationReadInput = {
   /** The conversation's global ID. */
@@ -266,6 +280,14 @@ export type Message = Node & {
   conversation: Conversation;
   /** When it was sent. */
   createdAt: Scalars['DateTime']['output'];
+  /**
+   * The message's place in its conversation's history, the same as its
+   * edge's cursor in `messages`: pass it as `messageAdded(after:)` to resume
+   * after it, or page from it with `messages(after:)` and `messages(before:)`.
+   * Within a conversation, cursors follow the order in which messages were
+   * committed.
+   */
+  cursor: Scalars['String']['output'];
   /** When its author last edited it; null if never. */
   editedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The message's global ID. */
@@ -352,10 +374,23 @@ export type Mutation = {
    */
   editMessage: EditMessagePayload;
   /**
+   * Leaves a group: the signed-in user stops taking part, and from then on
+   * receives nothing from it, including on subscriptions already open.
+   * `NOT_FOUND` for a conversation they do not take part in;
+   * `BAD_USER_INPUT` for a direct conversation, which cannot be left.
+   */
+  leaveConversation: LeaveConversationPayload;
+  /**
    * Marks every message of a conversation as read by the signed-in user.
    * `NOT_FOUND` for a conversation they do not take part in.
    */
   markConversationRead: MarkConversationReadPayload;
+  /**
+   * Gives a group a new title. `NOT_FOUND` for a conversation the signed-in
+   * user does not take part in; `BAD_USER_INPUT` for a direct conversation or
+   * a title that is empty or too long.
+   */
+  renameConversation: RenameConversationPayload;
   /**
    * Sends a message. In the same transaction: the conversation's
    * `lastMessageAt`, the sender's read position (they have read their own
@@ -363,6 +398,13 @@ export type Mutation = {
    * do not take part in; `BAD_USER_INPUT` for an empty or too long body.
    */
   sendMessage: SendMessagePayload;
+  /**
+   * Shows the other participants that the signed-in user is typing, for a few
+   * seconds (`TypingEvent.expiresAt`): send it again while they keep typing,
+   * at most every couple of seconds. Nothing is stored. `NOT_FOUND` for a
+   * conversation they do not take part in.
+   */
+  setTyping: SetTypingPayload;
   /**
    * Changes the signed-in user's display name and picture. Fails with
    * `BAD_USER_INPUT`, naming the field, when a value is refused.
@@ -396,6 +438,16 @@ export type MutationEditMessageArgs = {
  * input object and returns a payload naming what it changed. A mutation runs in
  * one transaction: when it fails, nothing of it is written.
  */
+export type MutationLeaveConversationArgs = {
+  input: LeaveConversationInput;
+};
+
+
+/**
+ * Every change Parley makes. Each mutation needs a signed-in user, takes one
+ * input object and returns a payload naming what it changed. A mutation runs in
+ * one transaction: when it fails, nothing of it is written.
+ */
 export type MutationMarkConversationReadArgs = {
   input: MarkConversationReadInput;
 };
@@ -406,8 +458,28 @@ export type MutationMarkConversationReadArgs = {
  * input object and returns a payload naming what it changed. A mutation runs in
  * one transaction: when it fails, nothing of it is written.
  */
+export type MutationRenameConversationArgs = {
+  input: RenameConversationInput;
+};
+
+
+/**
+ * Every change Parley makes. Each mutation needs a signed-in user, takes one
+ * input object and returns a payload naming what it changed. A mutation runs in
+ * one transaction: when it fails, nothing of it is written.
+ */
 export type MutationSendMessageArgs = {
   input: SendMessageInput;
+};
+
+
+/**
+ * Every change Parley makes. Each mutation needs a signed-in user, takes one
+ * input object and returns a payload naming what it changed. A mutation runs in
+ * one transaction: when it fails, nothing of it is written.
+ */
+export type MutationSetTypingArgs = {
+  input: SetTypingInput;
 };
 
 
@@ -596,6 +668,21 @@ export type RateLimit = {
   resetAt: Scalars['DateTime']['output'];
 };
 
+/** A new title for a group. */
+export type RenameConversationInput = {
+  /** The conversation's global ID; a group the signed-in user takes part in. */
+  conversationId: Scalars['ID']['input'];
+  /** The new title, at most 200 characters. */
+  title: Scalars['String']['input'];
+};
+
+/** What `renameConversation` changed. */
+export type RenameConversationPayload = {
+  __typename?: 'RenameConversationPayload';
+  /** The conversation, with its new title. */
+  conversation: Conversation;
+};
+
 /** A message to send. */
 export type SendMessageInput = {
   /** The text: trimmed, then 1 to 4000 characters. */
@@ -615,6 +702,135 @@ export type SendMessagePayload = {
   conversation: Conversation;
   /** The new message. */
   message: Message;
+};
+
+/** Which conversation the signed-in user is typing in. */
+export type SetTypingInput = {
+  /** The conversation's global ID. */
+  conversationId: Scalars['ID']['input'];
+};
+
+/** What `setTyping` told the others. */
+export type SetTypingPayload = {
+  __typename?: 'SetTypingPayload';
+  /** Until when the other participants see the signed-in user typing. */
+  expiresAt: Scalars['DateTime']['output'];
+};
+
+/**
+ * Live events, pushed as they happen: over WebSocket at `/graphql` (the
+ * `graphql-transport-ws` protocol, with `{ "authorization": "Bearer <token>" }`
+ * in `connection_init`), or over HTTP with
+ * `Accept: multipart/mixed;subscriptionSpec=1.0` (Apollo Client's multipart
+ * subscriptions). Every subscription needs a signed-in user and is checked
+ * again on every event: a participant who leaves a conversation receives
+ * nothing more from it. The server may end a subscription for the client to
+ * start again: with WebSocket close code 4410 (or `extensions.code` `RESUME`
+ * over HTTP), subscribe again with `messageAdded(after:)` the cursor of the
+ * last message received; 4419 (`TOKEN_EXPIRED`) wants a fresh token first;
+ * 1001 (`GOING_AWAY`) means the server is shutting down.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The signed-in user's conversations as the inbox shows them, each time one
+   * changes: a new or edited last message, the user's unread count (read on
+   * another device too), a conversation that now includes them, a new title,
+   * someone leaving. Sent as it is when sent, with the user's own
+   * `unreadCount` and `lastMessage`; changes that follow one another quickly
+   * may arrive as one.
+   */
+  conversationUpdated: Conversation;
+  /**
+   * Messages sent to a conversation, oldest first, as they are committed,
+   * each once. With `after`, the cursor of a message already seen (its
+   * `cursor`, or an edge's cursor from `messages`), every later message is
+   * sent first, then the live ones: nothing is skipped and nothing is sent
+   * twice, so a client that reconnects resumes from the last message it
+   * received. Without `after`, messages sent from about now. `NOT_FOUND` for
+   * a conversation the user does not take part in; ends with `NOT_FOUND`
+   * when they leave it.
+   */
+  messageAdded: Message;
+  /**
+   * Messages of a conversation as their authors edit them, in their new
+   * state. `NOT_FOUND` for a conversation the user does not take part in;
+   * ends with `NOT_FOUND` when they leave it.
+   */
+  messageEdited: Message;
+  /**
+   * Other participants typing in a conversation, merged per user.
+   * `NOT_FOUND` for a conversation the user does not take part in; ends with
+   * `NOT_FOUND` when they leave it.
+   */
+  typing: TypingEvent;
+};
+
+
+/**
+ * Live events, pushed as they happen: over WebSocket at `/graphql` (the
+ * `graphql-transport-ws` protocol, with `{ "authorization": "Bearer <token>" }`
+ * in `connection_init`), or over HTTP with
+ * `Accept: multipart/mixed;subscriptionSpec=1.0` (Apollo Client's multipart
+ * subscriptions). Every subscription needs a signed-in user and is checked
+ * again on every event: a participant who leaves a conversation receives
+ * nothing more from it. The server may end a subscription for the client to
+ * start again: with WebSocket close code 4410 (or `extensions.code` `RESUME`
+ * over HTTP), subscribe again with `messageAdded(after:)` the cursor of the
+ * last message received; 4419 (`TOKEN_EXPIRED`) wants a fresh token first;
+ * 1001 (`GOING_AWAY`) means the server is shutting down.
+ */
+export type SubscriptionMessageAddedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  conversationId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Live events, pushed as they happen: over WebSocket at `/graphql` (the
+ * `graphql-transport-ws` protocol, with `{ "authorization": "Bearer <token>" }`
+ * in `connection_init`), or over HTTP with
+ * `Accept: multipart/mixed;subscriptionSpec=1.0` (Apollo Client's multipart
+ * subscriptions). Every subscription needs a signed-in user and is checked
+ * again on every event: a participant who leaves a conversation receives
+ * nothing more from it. The server may end a subscription for the client to
+ * start again: with WebSocket close code 4410 (or `extensions.code` `RESUME`
+ * over HTTP), subscribe again with `messageAdded(after:)` the cursor of the
+ * last message received; 4419 (`TOKEN_EXPIRED`) wants a fresh token first;
+ * 1001 (`GOING_AWAY`) means the server is shutting down.
+ */
+export type SubscriptionMessageEditedArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Live events, pushed as they happen: over WebSocket at `/graphql` (the
+ * `graphql-transport-ws` protocol, with `{ "authorization": "Bearer <token>" }`
+ * in `connection_init`), or over HTTP with
+ * `Accept: multipart/mixed;subscriptionSpec=1.0` (Apollo Client's multipart
+ * subscriptions). Every subscription needs a signed-in user and is checked
+ * again on every event: a participant who leaves a conversation receives
+ * nothing more from it. The server may end a subscription for the client to
+ * start again: with WebSocket close code 4410 (or `extensions.code` `RESUME`
+ * over HTTP), subscribe again with `messageAdded(after:)` the cursor of the
+ * last message received; 4419 (`TOKEN_EXPIRED`) wants a fresh token first;
+ * 1001 (`GOING_AWAY`) means the server is shutting down.
+ */
+export type SubscriptionTypingArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+/**
+ * Someone typing in a conversation. Never stored: it shows until `expiresAt`
+ * unless another event for the same user moves that on.
+ */
+export type TypingEvent = {
+  __typename?: 'TypingEvent';
+  /** Until when to show them typing, a few seconds after they last signalled it. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** Who is typing. */
+  user: User;
 };
 
 /** Changes to the signed-in user's profile; a field left out is kept as it is. */
@@ -813,6 +1029,8 @@ export type ResolversTypes = {
   LeaderboardEntry: ResolverTypeWrapper<LeaderboardEntryRow>;
   LeaderboardMetric: LeaderboardMetric;
   LeaderboardPeriod: LeaderboardPeriod;
+  LeaveConversationInput: LeaveConversationInput;
+  LeaveConversationPayload: ResolverTypeWrapper<LeaveConversationPayload>;
   MarkConversationReadInput: MarkConversationReadInput;
   MarkConversationReadPayload: ResolverTypeWrapper<Omit<MarkConversationReadPayload, 'conversation'> & { conversation: ResolversTypes['Conversation'] }>;
   Message: ResolverTypeWrapper<MessageRow>;
@@ -826,9 +1044,15 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RateLimit: ResolverTypeWrapper<RateLimit>;
+  RenameConversationInput: RenameConversationInput;
+  RenameConversationPayload: ResolverTypeWrapper<Omit<RenameConversationPayload, 'conversation'> & { conversation: ResolversTypes['Conversation'] }>;
   SendMessageInput: SendMessageInput;
   SendMessagePayload: ResolverTypeWrapper<SentMessage>;
+  SetTypingInput: SetTypingInput;
+  SetTypingPayload: ResolverTypeWrapper<SetTypingPayload>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TypingEvent: ResolverTypeWrapper<TypingRow>;
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: ResolverTypeWrapper<Omit<UpdateProfilePayload, 'user'> & { user: ResolversTypes['User'] }>;
   User: ResolverTypeWrapper<UserRow>;
@@ -852,6 +1076,8 @@ export type ResolversParentTypes = {
   LeaderboardConnection: LeaderboardPage;
   LeaderboardEdge: Omit<LeaderboardEdge, 'node'> & { node: ResolversParentTypes['LeaderboardEntry'] };
   LeaderboardEntry: LeaderboardEntryRow;
+  LeaveConversationInput: LeaveConversationInput;
+  LeaveConversationPayload: LeaveConversationPayload;
   MarkConversationReadInput: MarkConversationReadInput;
   MarkConversationReadPayload: Omit<MarkConversationReadPayload, 'conversation'> & { conversation: ResolversParentTypes['Conversation'] };
   Message: MessageRow;
@@ -864,9 +1090,15 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   RateLimit: RateLimit;
+  RenameConversationInput: RenameConversationInput;
+  RenameConversationPayload: Omit<RenameConversationPayload, 'conversation'> & { conversation: ResolversParentTypes['Conversation'] };
   SendMessageInput: SendMessageInput;
   SendMessagePayload: SentMessage;
+  SetTypingInput: SetTypingInput;
+  SetTypingPayload: SetTypingPayload;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
+  TypingEvent: TypingRow;
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: Omit<UpdateProfilePayload, 'user'> & { user: ResolversParentTypes['User'] };
   User: UserRow;
@@ -942,6 +1174,10 @@ export type LeaderboardEntryResolvers<ContextType = Context, ParentType extends 
   value?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type LeaveConversationPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaveConversationPayload'] = ResolversParentTypes['LeaveConversationPayload']> = {
+  conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type MarkConversationReadPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MarkConversationReadPayload'] = ResolversParentTypes['MarkConversationReadPayload']> = {
   conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
 };
@@ -951,6 +1187,7 @@ export type MessageResolvers<ContextType = Context, ParentType extends Resolvers
   body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -981,8 +1218,11 @@ export type MessageSearchEdgeResolvers<ContextType = Context, ParentType extends
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   createConversation?: Resolver<ResolversTypes['CreateConversationPayload'], ParentType, ContextType, RequireFields<MutationCreateConversationArgs, 'input'>>;
   editMessage?: Resolver<ResolversTypes['EditMessagePayload'], ParentType, ContextType, RequireFields<MutationEditMessageArgs, 'input'>>;
+  leaveConversation?: Resolver<ResolversTypes['LeaveConversationPayload'], ParentType, ContextType, RequireFields<MutationLeaveConversationArgs, 'input'>>;
   markConversationRead?: Resolver<ResolversTypes['MarkConversationReadPayload'], ParentType, ContextType, RequireFields<MutationMarkConversationReadArgs, 'input'>>;
+  renameConversation?: Resolver<ResolversTypes['RenameConversationPayload'], ParentType, ContextType, RequireFields<MutationRenameConversationArgs, 'input'>>;
   sendMessage?: Resolver<ResolversTypes['SendMessagePayload'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'input'>>;
+  setTyping?: Resolver<ResolversTypes['SetTypingPayload'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'input'>>;
   updateProfile?: Resolver<ResolversTypes['UpdateProfilePayload'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'input'>>;
 };
 
@@ -1015,9 +1255,29 @@ export type RateLimitResolvers<ContextType = Context, ParentType extends Resolve
   resetAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
+export type RenameConversationPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RenameConversationPayload'] = ResolversParentTypes['RenameConversationPayload']> = {
+  conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
+};
+
 export type SendMessagePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SendMessagePayload'] = ResolversParentTypes['SendMessagePayload']> = {
   conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+};
+
+export type SetTypingPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SetTypingPayload'] = ResolversParentTypes['SetTypingPayload']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  conversationUpdated?: SubscriptionResolver<ResolversTypes['Conversation'], "conversationUpdated", ParentType, ContextType>;
+  messageAdded?: SubscriptionResolver<ResolversTypes['Message'], "messageAdded", ParentType, ContextType, RequireFields<SubscriptionMessageAddedArgs, 'conversationId'>>;
+  messageEdited?: SubscriptionResolver<ResolversTypes['Message'], "messageEdited", ParentType, ContextType, RequireFields<SubscriptionMessageEditedArgs, 'conversationId'>>;
+  typing?: SubscriptionResolver<ResolversTypes['TypingEvent'], "typing", ParentType, ContextType, RequireFields<SubscriptionTypingArgs, 'conversationId'>>;
+};
+
+export type TypingEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TypingEvent'] = ResolversParentTypes['TypingEvent']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type UpdateProfilePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateProfilePayload'] = ResolversParentTypes['UpdateProfilePayload']> = {
@@ -1063,6 +1323,7 @@ export type Resolvers<ContextType = Context> = {
   LeaderboardConnection?: LeaderboardConnectionResolvers<ContextType>;
   LeaderboardEdge?: LeaderboardEdgeResolvers<ContextType>;
   LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
+  LeaveConversationPayload?: LeaveConversationPayloadResolvers<ContextType>;
   MarkConversationReadPayload?: MarkConversationReadPayloadResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
@@ -1074,7 +1335,11 @@ export type Resolvers<ContextType = Context> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RateLimit?: RateLimitResolvers<ContextType>;
+  RenameConversationPayload?: RenameConversationPayloadResolvers<ContextType>;
   SendMessagePayload?: SendMessagePayloadResolvers<ContextType>;
+  SetTypingPayload?: SetTypingPayloadResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  TypingEvent?: TypingEventResolvers<ContextType>;
   UpdateProfilePayload?: UpdateProfilePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserStats?: UserStatsResolvers<ContextType>;

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getVariableValues } from 'graphql';
+import { getVariableValues, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from '../../graphql/relay/page-arguments.js';
 import type { Context } from '../../graphql/context.js';
@@ -11,6 +11,57 @@ export interface QueryCostOptions {
   maximumCost: number;
   /** How many items a list without page arguments (participants) is counted as. Default: 10. */
   listSize?: number;
+}
+
+/** Estimates an operation's cost as the plugin does (its variables already coerce); for transports outside Apollo (subscriptions). */
+export type CostEstimator = (
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName: string | null | undefined,
+) => number;
+
+/** The estimator of queryCostPlugin, for a list without page arguments counted as `listSize` items. */
+export function createCostEstimator(listSize = 10): CostEstimator {
+  const pagedList: ComplexityEstimator = ({ type, args, field, childComplexity }) => {
+    // Introspection is not counted: its answer is the schema, whose size does
+    // not grow with the data, and production refuses it outright. Counted
+    // like data (10 per list), the query every explorer sends to learn the
+    // schema costs 51,833 and was refused.
+    if (field.name === '__schema' || field.name === '__type') return 0;
+    if (field.args.some((argument) => argument.name === 'first' || argument.name === 'last')) {
+      const rows = Number(args.first ?? args.last ?? DEFAULT_PAGE_SIZE);
+      return 1 + Math.max(rows, 1) * childComplexity;
+    }
+    // A connection's edges were counted by its page size already.
+    if (type.name.endsWith('Connection')) return undefined;
+    if (String(field.type).startsWith('[')) return 1 + listSize * childComplexity;
+    return undefined;
+  };
+  const estimators = [pagedList, simpleEstimator({ defaultComplexity: 1 })];
+
+  return (schema, document, variables, operationName) =>
+    getComplexity({
+      schema,
+      query: document,
+      variables,
+      operationName: operationName ?? undefined,
+      estimators,
+      // The library's own limit (10,000) throws an uncoded error; operationLimitsPlugin's
+      // MAX_QUERY_NODES has bounded the document before this runs.
+      maxQueryNodes: Infinity,
+    });
+}
+
+/** QUERY_TOO_COMPLEX for a cost over the maximum. */
+export function refuseCostAbove(requested: number, maximumCost: number): void {
+  if (requested <= maximumCost) return;
+  throw new QueryTooComplexError(
+    `This operation could cost ${requested}, over the limit of ${maximumCost}: ask for smaller pages (first/last) or fewer nested lists.`,
+    'cost',
+    requested,
+    maximumCost,
+  );
 }
 
 /**
@@ -37,22 +88,7 @@ export interface QueryCostOptions {
  * limit spends it: it is computed once per operation.
  */
 export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions): ApolloServerPlugin<Context> {
-  const pagedList: ComplexityEstimator = ({ type, args, field, childComplexity }) => {
-    // Introspection is not counted: its answer is the schema, whose size does
-    // not grow with the data, and production refuses it outright. Counted
-    // like data (10 per list), the query every explorer sends to learn the
-    // schema costs 51,833 and was refused.
-    if (field.name === '__schema' || field.name === '__type') return 0;
-    if (field.args.some((argument) => argument.name === 'first' || argument.name === 'last')) {
-      const rows = Number(args.first ?? args.last ?? DEFAULT_PAGE_SIZE);
-      return 1 + Math.max(rows, 1) * childComplexity;
-    }
-    // A connection's edges were counted by its page size already.
-    if (type.name.endsWith('Connection')) return undefined;
-    if (String(field.type).startsWith('[')) return 1 + listSize * childComplexity;
-    return undefined;
-  };
-  const estimators = [pagedList, simpleEstimator({ defaultComplexity: 1 })];
+  const estimate = createCostEstimator(listSize);
 
   return {
     async requestDidStart() {
@@ -63,26 +99,10 @@ export function queryCostPlugin({ maximumCost, listSize = 10 }: QueryCostOptions
           if (!operation) return;
           const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, { maxErrors: 1 });
           if (coerced.errors) return;
-          const requested = getComplexity({
-            schema,
-            query: document,
-            variables: request.variables ?? {},
-            operationName: request.operationName,
-            estimators,
-            // The library's own limit (10,000) throws an uncoded error; operationLimitsPlugin's
-            // MAX_QUERY_NODES has bounded the document before this runs.
-            maxQueryNodes: Infinity,
-          });
+          const requested = estimate(schema, document, request.variables ?? {}, request.operationName);
           cost = { requested, limit: maximumCost };
           contextValue.budget.cost = cost;
-          if (requested > maximumCost) {
-            throw new QueryTooComplexError(
-              `This operation could cost ${requested}, over the limit of ${maximumCost}: ask for smaller pages (first/last) or fewer nested lists.`,
-              'cost',
-              requested,
-              maximumCost,
-            );
-          }
+          refuseCostAbove(requested, maximumCost);
         },
         async willSendResponse({ response }) {
           if (!cost) return;

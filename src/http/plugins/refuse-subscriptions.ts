@@ -4,12 +4,13 @@ import type { Context } from '../../graphql/context.js';
 import { OperationNotSupportedError } from '../../graphql/errors.js';
 
 /**
- * Refuses subscription operations with OPERATION_NOT_SUPPORTED (HTTP 400)
- * before anything runs. The schema has no Subscription type yet, and
- * graphql-js 16 validates `subscription { … }` against a schema without one
- * (the spec's rule came in graphql-js 17), then fails in execution with an
- * uncoded error that would be masked as INTERNAL_SERVER_ERROR. When
- * subscriptions come they will be served over their own transport.
+ * Refuses subscription operations that reach Apollo with
+ * OPERATION_NOT_SUPPORTED (HTTP 400) before anything runs, saying how to
+ * subscribe: Apollo Server answers one result per request, so a
+ * subscription is served by the transports of subscriptions.ts (a
+ * WebSocket at /graphql, or a POST that accepts multipart/mixed;
+ * subscriptionSpec=1.0), never here. Without this, graphql-js would fail
+ * it in execution with an uncoded error, masked as INTERNAL_SERVER_ERROR.
  */
 export function refuseSubscriptionsPlugin(): ApolloServerPlugin<Context> {
   return {
@@ -17,7 +18,9 @@ export function refuseSubscriptionsPlugin(): ApolloServerPlugin<Context> {
       return {
         async didResolveOperation({ operation }) {
           if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
-            throw new OperationNotSupportedError('Subscriptions are not served by this server yet: send queries and mutations.');
+            throw new OperationNotSupportedError(
+              'Subscribe over a WebSocket at /graphql (graphql-transport-ws), or POST with Accept: multipart/mixed;subscriptionSpec=1.0.',
+            );
           }
         },
       };

@@ -2,6 +2,7 @@ import { BadUserInputError, UnauthenticatedError } from '../../graphql/errors.js
 import { tags } from '../../writes/tags.js';
 import type { Writer } from '../../writes/writer.js';
 import type { ConversationRow } from './rows.js';
+import { conversationUpdatedEvents } from './live.js';
 import { CONVERSATION_COLUMNS } from './sql.js';
 
 /** Participants of one conversation, the creator included. */
@@ -18,7 +19,8 @@ export interface CreateConversationInput {
  * and no title is a direct chat, and the existing direct chat of the pair is
  * returned instead of a second one (the unique direct_key decides, so two
  * concurrent requests cannot both create it). Anything else is a group.
- * Touches the new conversation and every participant's inbox.
+ * Touches the new conversation and every participant's inbox, and tells
+ * every participant's inbox subscriptions.
  */
 export async function createConversation(writer: Writer, creatorId: number, input: CreateConversationInput): Promise<ConversationRow> {
   const others = [...new Set(input.participantIds)].filter((id) => id !== creatorId);
@@ -36,7 +38,7 @@ export async function createConversation(writer: Writer, creatorId: number, inpu
     throw new BadUserInputError(`input.title: at most ${MAX_TITLE_LENGTH} characters`, 'input.title');
   }
 
-  return writer.run(async ({ client, touch }) => {
+  return writer.run(async ({ client, touch, emit }) => {
     const { rows: found } = await client.query<{ id: number }>('SELECT id FROM users WHERE id = ANY($1::int[])', [[creatorId, ...others]]);
     const known = new Set(found.map((row) => row.id));
     // The token names a user who no longer exists: signed out (Query.viewer is null for it).
@@ -66,6 +68,7 @@ export async function createConversation(writer: Writer, creatorId: number, inpu
       [conversation.id, creatorId, conversation.createdAt, [creatorId, ...others]],
     );
     touch(tags.conversation(conversation.id), ...[creatorId, ...others].map((userId) => tags.inbox(userId)));
+    emit(...conversationUpdatedEvents(conversation.id, [creatorId, ...others]));
     return conversation;
   });
 }

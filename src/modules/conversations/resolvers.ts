@@ -11,6 +11,12 @@ import { conversationKeyset } from './keyset.js';
 import { markConversationRead } from './mark-read.js';
 import { loadInboxPage, loadVisibleConversation, type VisibleConversation } from './visible.js';
 import { tags } from '../../writes/tags.js';
+import type { Context } from '../../graphql/context.js';
+import { NotFoundError } from '../../graphql/errors.js';
+import { mapLive } from '../../realtime/map-live.js';
+import { leaveConversation } from './leave-conversation.js';
+import { followConversationUpdates, followTyping, typingEvent, type TypingRow } from './live.js';
+import { renameConversation } from './rename-conversation.js';
 
 /** The tags of the lists this domain resolves (see ListTags). */
 export const conversationListTags: ListTags = {
@@ -56,6 +62,73 @@ export const conversationResolvers: Resolvers = {
       const id = idOfType(input.conversationId, 'Conversation', 'input.conversationId');
       await markConversationRead(context.writer, viewer.id, id);
       return { conversation: await loadVisibleConversation(context, id) };
+    },
+
+    // Nothing stored: checked like a read, then published to the conversation's subscribers.
+    setTyping: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      const id = idOfType(input.conversationId, 'Conversation', 'input.conversationId');
+      await loadVisibleConversation(context, id);
+      const participants = await context.loaders.participantsByConversation.load(id);
+      const typing: TypingRow = { userId: viewer.id, expiresAt: new Date(Date.now() + context.realtime.typingSeconds * 1000) };
+      await context.realtime.publish([
+        typingEvent(
+          id,
+          typing,
+          participants.map((user) => user.id),
+        ),
+      ]);
+      return { expiresAt: typing.expiresAt };
+    },
+
+    leaveConversation: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      await leaveConversation(context.writer, viewer.id, idOfType(input.conversationId, 'Conversation', 'input.conversationId'));
+      return { conversationId: input.conversationId };
+    },
+
+    renameConversation: async (_parent, { input }, context) => {
+      const viewer = requireViewer(context);
+      const id = idOfType(input.conversationId, 'Conversation', 'input.conversationId');
+      await renameConversation(context.writer, viewer.id, id, input.title);
+      return { conversation: await loadVisibleConversation(context, id) };
+    },
+  },
+
+  Subscription: {
+    conversationUpdated: {
+      subscribe: async (_parent, _args, context) => {
+        const viewer = requireViewer(context);
+        // Resolved when sent, for the viewer: one they have left since is skipped.
+        return mapLive(await followConversationUpdates(context, viewer.id), async (payload) => {
+          try {
+            await loadVisibleConversation(context, payload.conversationUpdated);
+            return payload;
+          } catch (error) {
+            if (error instanceof NotFoundError) return undefined;
+            throw error;
+          }
+        });
+      },
+      resolve: (payload: { conversationUpdated: number }, _args: unknown, context: Context) => loadVisibleConversation(context, payload.conversationUpdated),
+    },
+    typing: {
+      subscribe: async (_parent, { conversationId }, context) => {
+        const viewer = requireViewer(context);
+        const id = idOfType(conversationId, 'Conversation', 'conversationId');
+        await loadVisibleConversation(context, id);
+        return followTyping(context, viewer.id, id);
+      },
+      resolve: (payload: { typing: TypingRow }) => payload.typing,
+    },
+  },
+
+  TypingEvent: {
+    user: async (typing, _args, { loaders }) => {
+      const user = await loaders.userById.load(typing.userId);
+      // Only a participant's typing is published: a missing user is a broken invariant.
+      if (!user) throw new Error(`typing: user ${typing.userId} does not exist`);
+      return user;
     },
   },
 

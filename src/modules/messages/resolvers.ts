@@ -9,6 +9,8 @@ import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
 import type { NodeFetchers } from '../node/resolvers.js';
 import { editMessage } from './edit-message.js';
 import { messageKeyset } from './keyset.js';
+import { decodeCursor, encodeCursor } from '../../graphql/relay/cursor.js';
+import { followMessagesAdded, followMessagesEdited } from './live.js';
 import type { MessageRow } from './rows.js';
 import type { Context } from '../../graphql/context.js';
 import type { UserRow } from '../users/rows.js';
@@ -58,8 +60,33 @@ export const messageResolvers: Resolvers = {
     },
   },
 
+  Subscription: {
+    messageAdded: {
+      subscribe: async (_parent, { conversationId, after }, context) => {
+        const viewer = requireViewer(context);
+        const id = idOfType(conversationId, 'Conversation', 'conversationId');
+        const from = after == null ? null : decodeCursor(after, 'after');
+        return followMessagesAdded(context, viewer.id, id, from);
+      },
+    },
+    messageEdited: {
+      subscribe: async (_parent, { conversationId }, context) => {
+        const viewer = requireViewer(context);
+        const id = idOfType(conversationId, 'Conversation', 'conversationId');
+        return followMessagesEdited(context, viewer.id, id);
+      },
+      // As it is when sent: of two edits in quick succession, the second.
+      resolve: async (payload: { messageEdited: string }, _args: unknown, { loaders }: Context) => {
+        const message = await loaders.visibleMessageById.load(payload.messageEdited);
+        if (!message) throw new NotFoundError('Message', toGlobalId('Message', payload.messageEdited));
+        return message;
+      },
+    },
+  },
+
   Message: {
     id: (message) => toGlobalId('Message', message.id),
+    cursor: (message) => encodeCursor(messageKeyset(message)),
     // Synchronous where the message was read with its author (every read but a write's own answer).
     author: (message, _args, { loaders }) => message.author ?? loadAuthor(loaders, message),
   },

@@ -4,6 +4,7 @@
 import type { Queryable } from '../../db/pool.js';
 import { keysetPageParameters, keysetPagesFrom } from '../../graphql/relay/keyset-pages.js';
 import type { PageRequest } from '../../graphql/relay/page-arguments.js';
+import type { Keyset } from '../../graphql/relay/cursor.js';
 import { userColumns } from '../users/sql.js';
 import type { UserRow } from '../users/rows.js';
 import type { MessageRow } from './rows.js';
@@ -119,4 +120,38 @@ export async function countMessages(db: Queryable, conversationIds: readonly num
     [conversationIds],
   );
   return rows;
+}
+
+/** A message with its author joined, and the conversation's participants now (the same for every row of a statement). */
+export type MessageAfterRow = MessageWithAuthorRow & { participantIds: number[] };
+
+/**
+ * The messages of a conversation after a cursor, oldest first, at most
+ * `limit`, each with its author, and the participants now: what a
+ * subscription resuming from the cursor replays, and what a conversation's
+ * feed reads to fill a gap (realtime/ordered-feed.ts). A range of
+ * messages (conversation_id, created_at DESC, id DESC), read backwards; the
+ * participants an uncorrelated subquery, read once. Without a cursor, from
+ * the first message.
+ */
+export async function findMessagesAfter(db: Queryable, conversationId: number, after: Keyset | null, limit: number): Promise<MessageAfterRow[]> {
+  const { rows } = await db.query<MessageAfterRow>(
+    `SELECT ${MESSAGE_COLUMNS}, ${userColumns('u', AUTHOR_PREFIX)},
+       coalesce((SELECT array_agg(p.user_id ORDER BY p.user_id) FROM conversation_participants p WHERE p.conversation_id = $1), '{}') AS "participantIds"
+     FROM messages m
+     JOIN users u ON u.id = m.author_id
+     WHERE m.conversation_id = $1 AND (m.created_at, m.id) > (coalesce($2::timestamptz, '-infinity'), coalesce($3::bigint, 0))
+     ORDER BY m.created_at, m.id
+     LIMIT $4`,
+    [conversationId, after?.at ?? null, after?.id ?? null, limit],
+  );
+  return rows;
+}
+
+/** Where the newest message of a conversation sits, or null for an empty one: one probe of messages (conversation_id, created_at DESC, id DESC). */
+export async function findNewestMessageKeyset(db: Queryable, conversationId: number): Promise<Keyset | null> {
+  const { rows } = await db.query<Keyset>('SELECT created_at AS at, id FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1', [
+    conversationId,
+  ]);
+  return rows[0] ?? null;
 }

@@ -3,10 +3,11 @@
 // typed operations of clients/operations, as an app would: inbox, a
 // conversation's history, a profile, send a message, mark one read. The
 // normalized cache must show the right state with no hand-written update
-// beyond moving a conversation to the top of the inbox, and Apollo Client
-// must print no warning.
+// beyond placing a conversation in the inbox, and Apollo Client must print
+// no warning. (Paging an inbox while conversations move, and the other
+// helpers: apollo-client-inbox.test.ts.)
 import type { ApolloClient as ApolloClientType } from '@apollo/client';
-import type { moveConversationToTop as MoveConversationToTop } from '../../../clients/cache-updates.js';
+import { placeConversationInInbox } from '../../../clients/cache-updates.js';
 import {
   ConversationHistoryDocument,
   InboxDocument,
@@ -17,6 +18,7 @@ import {
 } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, type TestApi } from '../../support/api.js';
+import { startApolloClient } from '../../support/apollo-client.js';
 import { insertConversation, insertMessages, insertUser, refreshStats, type FixtureUser } from '../../support/fixtures.js';
 
 const MINUTE = 60_000;
@@ -28,9 +30,9 @@ let viewer: FixtureUser;
 /** Oldest activity first: the inbox lists them in reverse. */
 let conversationIds: string[];
 let client: ApolloClientType;
-let moveConversationToTop: typeof MoveConversationToTop;
-const consoleOutput: string[] = [];
-const restoreConsole: (() => void)[] = [];
+/** What Apollo Client printed (startApolloClient captures the console). */
+let consoleOutput: string[];
+let stopClient: (() => void) | undefined;
 
 beforeAll(async () => {
   api = await startTestApi();
@@ -59,35 +61,11 @@ beforeAll(async () => {
   }
   await refreshStats(db);
 
-  // Apollo Client reports cache problems through console.warn/error in
-  // development builds only: turn development on before any of it loads
-  // (hence the dynamic imports).
-  (globalThis as { __DEV__?: boolean }).__DEV__ = true;
-  const { ApolloClient, HttpLink, InMemoryCache } = await import('@apollo/client');
-  const { possibleTypes, typePolicies } = await import('../../../clients/type-policies.js');
-  ({ moveConversationToTop } = await import('../../../clients/cache-updates.js'));
-  const { loadDevMessages, loadErrorMessages } = await import('@apollo/client/dev');
-  loadDevMessages();
-  loadErrorMessages();
-  for (const method of ['warn', 'error'] as const) {
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back, never called
-    const original = console[method];
-    console[method] = (...args: unknown[]) => {
-      consoleOutput.push(`${method}: ${args.map(String).join(' ')}`);
-    };
-    restoreConsole.push(() => {
-      console[method] = original;
-    });
-  }
-  client = new ApolloClient({
-    link: new HttpLink({ uri: `${api.url}/graphql`, headers: { authorization: `Bearer ${await api.tokenFor(viewer.id)}` } }),
-    cache: new InMemoryCache({ typePolicies, possibleTypes }),
-  });
+  ({ client, warnings: consoleOutput, stop: stopClient } = await startApolloClient({ url: api.url, token: await api.tokenFor(viewer.id) }));
 });
 
 afterAll(async () => {
-  client?.stop();
-  for (const restore of restoreConsole) restore();
+  stopClient?.();
   await api?.close();
 });
 
@@ -153,7 +131,7 @@ describe('Apollo Client with the shipped type policies', () => {
       mutation: SendMessageDocument,
       variables: { conversationId: oldest, body: 'hello from Apollo Client', messages: PREVIEW },
       update: (cache, { data }) => {
-        if (data) moveConversationToTop(cache, { viewerId: data.sendMessage.message.author.id, conversationId: data.sendMessage.conversation.id });
+        if (data) placeConversationInInbox(cache, { viewerId: data.sendMessage.message.author.id, conversation: data.sendMessage.conversation });
       },
     });
     expect(sent.error).toBeUndefined();

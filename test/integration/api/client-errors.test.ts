@@ -94,10 +94,10 @@ describe('operations too big to analyse are QUERY_TOO_COMPLEX with HTTP 400', ()
 });
 
 describe('subscriptions', () => {
-  it('are refused with OPERATION_NOT_SUPPORTED (HTTP 400) until they exist', async () => {
+  it('over a plain POST are refused with OPERATION_NOT_SUPPORTED (HTTP 400), naming the transports that serve them', async () => {
     const result = await api.request('subscription { messageAdded(conversationId: "x") { id } }');
     expectRefused(result, 400, 'OPERATION_NOT_SUPPORTED');
-    expect(result.errors![0]!.message).toMatch(/subscription/i);
+    expect(result.errors![0]!.message).toMatch(/WebSocket.*multipart\/mixed;subscriptionSpec=1\.0/);
   });
 });
 
@@ -197,6 +197,7 @@ function stringPlaces(schema: GraphQLSchema): StringPlace[] {
   const roots = [
     ['query', schema.getQueryType()!],
     ['mutation', schema.getMutationType()!],
+    ['subscription', schema.getSubscriptionType()!],
   ] as const;
   for (const [kind, root] of roots) {
     // Breadth first: each type is reached by its shortest path (the selections that lead to it).
@@ -271,7 +272,9 @@ describe('the NUL character in every string argument and input field of the sche
   });
 
   it.each(places.map((place) => [place.name, place] as const))('%s is refused before any SQL, naming where', async (_name, place) => {
-    const result = await api.request(place.query, { v: place.value }, { token });
+    // Subscriptions over multipart HTTP: their own transport, with the same checks.
+    const headers = place.query.startsWith('subscription') ? { accept: 'multipart/mixed;subscriptionSpec=1.0,application/json' } : undefined;
+    const result = await api.request(place.query, { v: place.value }, { token, headers });
     expectRefused(result, 400, 'BAD_USER_INPUT');
     expect(result.errors![0]!.extensions?.field).toBe(place.field);
   });

@@ -264,7 +264,12 @@ const CASES: HostileCase[] = [
     status: 400,
     codes: ['OPERATION_RESOLUTION_FAILURE'],
   },
-  { name: 'a subscription', send: (w) => graphql(w, 'subscription { messageAdded { id } }'), status: 400, codes: ['OPERATION_NOT_SUPPORTED'] },
+  {
+    name: 'a subscription over plain POST (not multipart, not a WebSocket)',
+    send: (w) => graphql(w, 'subscription { messageAdded(conversationId: "x") { id } }'),
+    status: 400,
+    codes: ['OPERATION_NOT_SUPPORTED'],
+  },
   {
     name: 'a mutation type field asked as a query',
     send: (w) => graphql(w, '{ sendMessage(input: { conversationId: "x", body: "y" }) { message { id } } }'),

@@ -1,0 +1,141 @@
+// The Redis bus, on a Redis of the test's own (it stops and restarts it):
+// events published by one instance reach another's listeners in order; an
+// instance subscribes to the channels its listeners follow and no others;
+// when its subscriber connection is lost, every listener is told, and it
+// subscribes afresh once Redis is back; publishing never throws.
+import { createRedisClient, createRedisSubscriber, type Redis } from '../../../src/db/redis.js';
+import type { BusListener, EventBus } from '../../../src/realtime/event-bus.js';
+import { createRedisBus } from '../../../src/realtime/redis-bus.js';
+import { topics, type PublishedEvent } from '../../../src/writes/events.js';
+import { startOwnRedis, type OwnRedis } from '../../support/redis-server.js';
+import { waitFor } from '../../support/wait-for.js';
+
+let redis: OwnRedis;
+let admin: Redis;
+const buses: EventBus[] = [];
+const clients: Redis[] = [];
+const silent = { warn: () => {}, info: () => {} };
+
+beforeAll(async () => {
+  redis = await startOwnRedis();
+  admin = createRedisClient({ url: redis.url, commandTimeoutMs: 5_000 });
+  clients.push(admin);
+});
+afterAll(async () => {
+  for (const bus of buses) await bus.close();
+  for (const client of clients) client.disconnect();
+  await redis.close();
+});
+
+/** An instance's bus: its own publisher client and subscriber connection, as main.ts makes them. */
+function instance(options: { subscribeTimeoutMs?: number; name?: string } = {}): EventBus {
+  const { name, ...busOptions } = options;
+  const publisher = createRedisClient({ url: redis.url, commandTimeoutMs: 2_000 });
+  clients.push(publisher);
+  const subscriber = createRedisSubscriber({ url: redis.url, connectionName: name });
+  const bus = createRedisBus({ publisher, subscriber, logger: silent, ...busOptions });
+  buses.push(bus);
+  return bus;
+}
+
+function recorder() {
+  const events: PublishedEvent[] = [];
+  const failures: string[] = [];
+  const listener: BusListener = {
+    event: (event) => void events.push(event),
+    failed: (reason) => void failures.push(reason),
+  };
+  return { listener, events, failures };
+}
+
+const event = (topic: PublishedEvent['topic'], n: number): PublishedEvent => ({ topic, type: 'test', data: { n }, committedAt: n });
+const channels = () => admin.pubsub('CHANNELS', 'parley:live:*') as Promise<string[]>;
+
+it('delivers what one instance publishes to another’s listeners of the topic, in order, and subscribes only to followed topics', async () => {
+  const a = instance();
+  const b = instance();
+  const one = recorder();
+  const two = recorder();
+  const unsubscribeOne = await b.subscribe(topics.conversation(1), one.listener);
+  await b.subscribe(topics.conversation(1), two.listener);
+  expect(await channels()).toEqual(['parley:live:conversation:1']);
+
+  // conversation:2 first: had B subscribed to it, it would arrive before conversation:1's.
+  await a.publish([event(topics.conversation(2), 0), ...Array.from({ length: 50 }, (_unused, n) => event(topics.conversation(1), n + 1))]);
+  await waitFor(() => two.events.length === 50, 'the 50 events');
+  expect(one.events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 50 }, (_unused, n) => n + 1));
+  expect(b.counters.received).toBe(50);
+  expect(a.counters.published).toBe(51);
+
+  // One listener left: still subscribed; none: unsubscribed.
+  unsubscribeOne();
+  expect(await channels()).toEqual(['parley:live:conversation:1']);
+  await b.close();
+  expect(two.failures).toEqual(['closing']);
+  await waitFor(async () => (await channels()).length === 0, 'the channel to be unsubscribed');
+});
+
+it('ignores a message that is not an event, and goes on', async () => {
+  const bus = instance();
+  const one = recorder();
+  await bus.subscribe(topics.user(5), one.listener);
+  await admin.publish('parley:live:user:5', '{not json');
+  await bus.publish([event(topics.user(5), 1)]);
+  await waitFor(() => one.events.length === 1, 'the event after the bad message');
+  expect(one.failures).toEqual([]);
+});
+
+it('tells every listener when its connection is killed, and follows topics again afterwards', async () => {
+  const bus = instance({ name: 'killed-events' });
+  const publisher = instance();
+  const one = recorder();
+  await bus.subscribe(topics.conversation(7), one.listener);
+  const list = (await admin.client('LIST')) as string;
+  const id = list
+    .split('\n')
+    .find((line) => line.includes('name=killed-events '))
+    ?.match(/id=(\d+)/)?.[1];
+  expect(id).toBeDefined();
+  await admin.client('KILL', 'ID', id!);
+  await waitFor(() => one.failures.length === 1, 'the listener to be told');
+  expect(one.failures[0]).toMatch(/lost/);
+  expect(bus.counters.failures).toBe(1);
+
+  const again = recorder();
+  await bus.subscribe(topics.conversation(7), again.listener);
+  await publisher.publish([event(topics.conversation(7), 1)]);
+  await waitFor(() => again.events.length === 1, 'the event after resubscribing');
+  // The failed listener was forgotten.
+  expect(one.events).toEqual([]);
+});
+
+it('survives a Redis restart: listeners told, publishing counted as failed and never thrown, subscriptions refused until Redis is back', async () => {
+  const bus = instance({ subscribeTimeoutMs: 500 });
+  const publisher = instance();
+  const one = recorder();
+  await bus.subscribe(topics.conversation(9), one.listener);
+
+  await redis.stop();
+  await waitFor(() => one.failures.length === 1, 'the listener to be told');
+  await expect(publisher.publish([event(topics.conversation(9), 1)])).resolves.toBeUndefined();
+  expect(publisher.counters.publishFailures).toBe(1);
+  const refused = recorder();
+  await expect(bus.subscribe(topics.conversation(9), refused.listener)).rejects.toThrow();
+
+  await redis.start();
+  const again = recorder();
+  await waitFor(
+    async () =>
+      bus.subscribe(topics.conversation(9), again.listener).then(
+        () => true,
+        () => false,
+      ),
+    'a subscription once Redis is back',
+  );
+  await waitFor(async () => {
+    await publisher.publish([event(topics.conversation(9), 2)]);
+    return again.events.length > 0;
+  }, 'an event once Redis is back');
+  expect(refused.events).toEqual([]);
+  expect(one.events).toEqual([]);
+});
