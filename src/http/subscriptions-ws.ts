@@ -155,6 +155,8 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
         debug(state, { reason: authorization ? 'bad token' : 'no token' }, 'websocket refused (4403)');
         return false;
       }
+      // Closed while the token was checked: nothing to count, no timer to set.
+      if (state.closed) return false;
       if (!activity.openSocket(verified.viewer.id, 'websocket')) {
         closeWith(state, 'tooManySockets');
         return false;

@@ -3,7 +3,7 @@
 // 200, no stack trace) and writes nothing. The same request with a valid
 // token succeeds, so it is the token that was refused.
 import { SignJWT } from 'jose';
-import type { DocumentNode } from 'graphql';
+import { parse, type DocumentNode } from 'graphql';
 import {
   CreateConversationDocument,
   EditMessageDocument,
@@ -119,6 +119,34 @@ const mutations: [string, () => Promise<Case>, string][] = [
       return { document: CreateConversationDocument, variables: { participantIds: [toGlobalId('User', bob.id)] }, userId: alice.id };
     },
     'UNAUTHENTICATED',
+  ],
+  [
+    'leaveConversation',
+    async () => {
+      const [alice, bob, carol] = [await insertUser(pool, 'LeaveA'), await insertUser(pool, 'LeaveB'), await insertUser(pool, 'LeaveC')];
+      const conversationId = await insertConversation(pool, { participants: [alice.id, bob.id, carol.id], title: 'Group', createdAt: minutesAgo(60) });
+      return {
+        document: parse('mutation Leave($conversationId: ID!) { leaveConversation(input: { conversationId: $conversationId }) { conversationId } }'),
+        variables: { conversationId: toGlobalId('Conversation', conversationId) },
+        userId: carol.id,
+      };
+    },
+    'NOT_FOUND',
+  ],
+  [
+    'renameConversation',
+    async () => {
+      const [alice, bob, carol] = [await insertUser(pool, 'RenameA'), await insertUser(pool, 'RenameB'), await insertUser(pool, 'RenameC')];
+      const conversationId = await insertConversation(pool, { participants: [alice.id, bob.id, carol.id], title: 'Group', createdAt: minutesAgo(60) });
+      return {
+        document: parse(
+          'mutation Rename($conversationId: ID!) { renameConversation(input: { conversationId: $conversationId, title: "Renamed" }) { conversation { id } } }',
+        ),
+        variables: { conversationId: toGlobalId('Conversation', conversationId) },
+        userId: bob.id,
+      };
+    },
+    'NOT_FOUND',
   ],
   [
     'updateProfile',

@@ -197,6 +197,50 @@ describe('messageEdited, typing and conversationUpdated', () => {
   });
 });
 
+describe('conversationUpdated also covers', () => {
+  it('a new conversation that includes the viewer, and a new title', async () => {
+    const [creator, invited] = [await insertUser(api.database.pool, 'Creator'), await insertUser(api.database.pool, 'Invited')];
+    const UPDATED = 'subscription { conversationUpdated { id title unreadCount } }';
+    const before = following('conversationUpdated');
+    const inbox = collect<{ conversationUpdated: { id: string; title: string; unreadCount: number } }>((await client(invited)).client, UPDATED);
+    await subscribed('conversationUpdated', 1, before);
+    const token = await api.tokenFor(creator.id);
+    const created = await api.request<{ createConversation: { conversation: { id: string } } }>(
+      'mutation C($ids: [ID!]!) { createConversation(input: { participantIds: $ids, title: "Plans" }) { conversation { id } } }',
+      { ids: [toGlobalId('User', invited.id)] },
+      { token },
+    );
+    const id = created.data!.createConversation.conversation.id;
+    expect((await inbox.until(1))[0]!.data!.conversationUpdated).toEqual({ id, title: 'Plans', unreadCount: 0 });
+    const renamed = await api.request<{ renameConversation: { conversation: { title: string } } }>(
+      'mutation R($id: ID!) { renameConversation(input: { conversationId: $id, title: "  New plans " }) { conversation { title } } }',
+      { id },
+      { token },
+    );
+    expect(renamed.data).toEqual({ renameConversation: { conversation: { title: 'New plans' } } });
+    expect((await inbox.until(2))[1]!.data!.conversationUpdated).toEqual({ id, title: 'New plans', unreadCount: 0 });
+  });
+});
+
+describe('metrics', () => {
+  it('count sockets, subscriptions, events and the time from commit to send', async () => {
+    const { users, id } = await group('Metrics');
+    const before = following('messageAdded');
+    const subscription = collect<Added>((await client(users[1]!)).client, MESSAGE_ADDED, { id });
+    await subscribed('messageAdded', 1, before);
+    await send(users[0]!, id, 'measured');
+    await subscription.until(1);
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    const value = (line: RegExp) => Number(metrics.match(line)?.[1]);
+    expect(value(/^realtime_open_sockets\{transport="websocket"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(value(/^realtime_subscriptions\{field="messageAdded"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(value(/^realtime_events_published_total (\d+)$/m)).toBeGreaterThan(0);
+    expect(value(/^realtime_events_delivered_total\{field="messageAdded"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(value(/^realtime_commit_to_send_seconds_count\{field="messageAdded"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^realtime_slow_consumer_closes_total 0$/m);
+  });
+});
+
 describe('connection', () => {
   it('closes with 4403 for a bad token, none, or an expired one, and with 4419 when the token expires', async () => {
     const signed = (expiresAt: number) =>
