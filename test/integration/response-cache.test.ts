@@ -76,8 +76,14 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
     await redis?.quit();
   });
 
-  const send = <Data = Record<string, unknown>>(query: string, variables: Record<string, unknown>, user?: FixtureUser) =>
-    (user ? api.tokenFor(user.id) : Promise.resolve(undefined)).then((token) => api.request<Data>(query, variables, { token }));
+  // Answers are stored after they are sent (in Redis, a round trip later): a
+  // request sent after another waits for that store, as a client's next
+  // request on a real network would come after it.
+  const send = async <Data = Record<string, unknown>>(query: string, variables: Record<string, unknown>, user?: FixtureUser) => {
+    await api.server.responseCache!.drain();
+    const token = user ? await api.tokenFor(user.id) : undefined;
+    return api.request<Data>(query, variables, { token });
+  };
 
   /** Reads twice: the first run computes (MISS), the second is served with no SQL (HIT) and equal. */
   async function readFresh<Data>(query: string, variables: Record<string, unknown>, user?: FixtureUser): Promise<GraphQLResult<Data>> {
@@ -121,6 +127,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       expect(miss.headers.get('cache-control')).toBe('private, max-age=60');
       expect(miss.headers.get('age')).toBe('0');
 
+      await api.server.responseCache!.drain();
       const hit = await api.request(InboxDocument, { conversations: 50, messages: 20 }, { token });
       expect(hit.headers.get('x-cache')).toBe('HIT');
       expect(hit.statements).toBe(0);
@@ -190,6 +197,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
         });
       const first = await get();
       expect(first.headers.get('x-cache')).toBe('MISS');
+      await api.server.responseCache!.drain();
       const second = await get();
       expect(second.headers.get('x-cache')).toBe('HIT');
       expect(second.headers.get('x-sql-statements')).toBe('0');

@@ -350,6 +350,12 @@ describe('the slow logs', () => {
     try {
       const held = await pool.connect();
       const pending = server.request(`query Waits { viewer { id } }`, {}, { token, headers: { [SQL_HEADER]: '1' } });
+      // Held 300 ms from when the request waits for it: the request, which
+      // arrived before, takes at least that long however late it arrived.
+      for (let attempt = 0; pool.waitingCount === 0; attempt += 1) {
+        if (attempt === 2_000) throw new Error('the request never waited for the pool’s connection');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       await new Promise((resolve) => setTimeout(resolve, 300));
       held.release();
       const result = await pending;
