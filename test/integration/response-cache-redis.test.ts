@@ -98,10 +98,10 @@ it('two instances on one Redis: a write through A makes B’s next read fresh', 
   const [a, b] = [await instance(ownRedis.url), await instance(ownRedis.url)];
   const { users, id } = await conversation('TwoInstances');
   expect((await read(b, users[0]!, id)).headers.get('x-cache')).toBe('MISS');
+  // Answers are stored after they are sent: wait for the store before asking again.
+  await b.server.app.responseCache!.drain();
   const cached = await read(b, users[0]!, id);
   expect(cached.headers.get('x-cache')).toBe('HIT');
-  // Answers are stored after they are sent.
-  await b.server.app.responseCache!.drain();
   // A computed nothing yet, and still finds B's answer: the store is shared.
   expect((await read(a, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
 
@@ -145,6 +145,7 @@ it('Redis stopped mid-test: no request fails, writes still show, the outage is l
   const api = await instance(ownRedis.url);
   const { users, id } = await conversation('Outage');
   await read(api, users[0]!, id);
+  await api.server.app.responseCache!.drain();
   expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
   await expectNoKeysOrScan();
   const errorsBefore = api.server.app.responseCache!.counters.errors;
@@ -182,8 +183,8 @@ describe('the network to Redis cut while Redis keeps its data', () => {
     const other = await instance(ownRedis.url);
     const { users, id } = await conversation('Partition');
     await read(api, users[0]!, id);
-    expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
     await api.server.app.responseCache!.drain();
+    expect((await read(api, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
 
     proxy.cut();
     // The write commits; its invalidation cannot reach Redis, where the old answer stays.

@@ -83,8 +83,14 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
     await redis?.quit();
   });
 
-  const send = <Data = Record<string, unknown>>(query: string, variables: Record<string, unknown>, user?: FixtureUser) =>
-    (user ? api.tokenFor(user.id) : Promise.resolve(undefined)).then((token) => api.request<Data>(query, variables, { token }));
+  // Answers are stored after they are sent (in Redis, a round trip later): a
+  // request sent after another waits for that store, as a client's next
+  // request on a real network would come after it.
+  const send = async <Data = Record<string, unknown>>(query: string, variables: Record<string, unknown>, user?: FixtureUser) => {
+    await api.server.app.responseCache!.drain();
+    const token = user ? await api.tokenFor(user.id) : undefined;
+    return api.request<Data>(query, variables, { token });
+  };
 
   /** Reads twice: the first run computes (MISS), the second is served with no SQL (HIT) and equal. */
   async function readFresh<Data>(query: string, variables: Record<string, unknown>, user?: FixtureUser): Promise<GraphQLResult<Data>> {
@@ -128,6 +134,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       expect(miss.headers.get('cache-control')).toBe('private, max-age=60');
       expect(miss.headers.get('age')).toBe('0');
 
+      await api.server.app.responseCache!.drain();
       const hit = await api.request(InboxDocument, { conversations: 50, messages: 20 }, { token });
       expect(hit.headers.get('x-cache')).toBe('HIT');
       expect(hit.statements).toBe(0);
@@ -198,6 +205,7 @@ describe.each(STORES)('the response cache in %s', (_name, usesRedis) => {
       const counters = api.server.app.responseCache!.counters;
       const first = await get();
       expect(first.headers.get('x-cache')).toBe('MISS');
+      await api.server.app.responseCache!.drain();
       const hits = counters.hits;
       const second = await get();
       expect(second.headers.get('x-cache')).toBe('HIT');

@@ -353,7 +353,10 @@ describe('the slow logs', () => {
       const pending = server.request(`query Waits { viewer { id } }`, {}, { token, headers: { [SQL_HEADER]: '1' } });
       // The 300 ms count from when the request waits for the connection, not
       // from when it was sent: on a loaded machine it reaches the server late.
-      while (pool.waitingCount === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let attempt = 0; pool.waitingCount === 0; attempt += 1) {
+        if (attempt === 2_000) throw new Error('the request never waited for the pool’s connection');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       await new Promise((resolve) => setTimeout(resolve, 300));
       held.release();
       const result = await pending;
