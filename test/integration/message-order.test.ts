@@ -60,6 +60,8 @@ async function readAfter(conversationId: number, cursor: Keyset | null): Promise
   const read: MessageRow[] = [];
   for (;;) {
     const rows = await findHistoryPages(pool, [{ conversationId, page: { forward: false, size: 50, cursor } }]);
+    // A page's rows come in no set order (toConnectionPage sorts them): oldest first, as a client gets them.
+    rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || Number(BigInt(a.id) - BigInt(b.id)));
     const page = rows.slice(0, 50);
     read.push(...page);
     if (rows.length <= 50) return read;
