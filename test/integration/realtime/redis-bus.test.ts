@@ -20,6 +20,8 @@ beforeAll(async () => {
   redis = await startOwnRedis();
   admin = createRedisClient({ url: redis.url, commandTimeoutMs: 5_000 });
   clients.push(admin);
+  // The client has no offline queue: a command sent before it is connected fails at once.
+  if (admin.status !== 'ready') await new Promise((resolve) => admin.once('ready', resolve));
 });
 afterAll(async () => {
   for (const bus of buses) await bus.close();
