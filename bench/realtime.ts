@@ -1,0 +1,713 @@
+// `npm run bench:realtime -- [--subscribers 1000,5000,10000] [--rates 1000,2500,5000]` (--help for all):
+// subscriptions under load, as docs/realtime.md promises them, on two
+// instances of the production build sharing one Redis:
+//
+//   A  holds the subscribers: N WebSockets, one user each, one
+//      `messageAdded` subscription each (its payload resolves the author
+//      through the loaders; visibility is checked on every event), spread
+//      over group conversations of 2 to 50 participants, every participant
+//      subscribed;
+//   B  takes the writes: `sendMessage` at a fixed rate of deliveries per
+//      second (a message to a conversation of 30 is 30 deliveries), each
+//      from a participant of a conversation picked in turn.
+//
+// The subscribers live in child processes (bench/realtime-clients.ts, at
+// most --per-process sockets each). For each N and rate it reports:
+// deliveries against what the database says was due (each subscriber must
+// receive exactly the messages committed to its conversation, in commit
+// order, once); commit-to-client latency p50/p95/p99 (arrival at the client
+// minus the message's createdAt, taken at its insert under the
+// conversation's lock, so the figure includes the COMMIT); A's CPU per
+// delivered event; and, once per N, A's memory per idle subscription (RSS
+// and V8 heap, before and after the sockets opened).
+//
+// Then the kill run: subscribers on a fresh A, messages through B, A killed
+// with SIGKILL mid-stream; the clients reconnect to B with the cursor of the
+// last message they had, and every message must still arrive exactly once.
+//
+// Its own database (parley_bench_realtime on TEST_POSTGRES_URL's server,
+// unless BENCH_DATABASE_URL) and its own Redis (redis-server on a free port,
+// unless BENCH_REDIS_URL). Writes bench/results/<date>-realtime[-label].json
+// and .md.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { connect, createServer as createNetServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Pool as HttpPool } from 'undici';
+import { migrate } from '../src/db/migrate.js';
+import { createAuth } from '../src/graphql/auth.js';
+import { encodeCursor } from '../src/graphql/relay/cursor.js';
+import { toGlobalId } from '../src/graphql/relay/global-id.js';
+import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
+import { newestProfile, startServer, buildCheckout, METRICS_TOKEN, type ServerProcess } from './server-process.js';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
+import { readProcessCpuMs } from './process-cpu.js';
+import { summarizeLatencies, type LatencySummary } from './stats.js';
+import type { ClientReply, ClientRequest, Collected, Subscriber } from './realtime-clients.js';
+
+const USAGE = `Usage: npm run bench:realtime -- [options]
+  --subscribers LIST   subscriber counts, each a run of its own (default 1000,5000,10000)
+  --rates LIST         deliveries per second to send at, per subscriber count (default 1000,2500,5000)
+  --seconds N          length of each rate's window (default 10)
+  --per-process N      WebSockets per client process (default 2500)
+  --kill-subscribers N subscribers of the kill run, 0 to skip it (default 1000)
+  --kill-rate N        deliveries per second during the kill run (default 1000)
+  --cpu-prof           profile A (node --cpu-prof) and print its top self-time functions
+  --no-build           use the existing dist/ (otherwise: tsc first, as npm start does)
+  --label TEXT         appended to the results' file names
+Targets (docs/realtime.md): 10,000 subscriptions; 5,000 deliveries/s with p99 ≤ 50 ms; ≤ 20 KB per idle subscription; nothing lost or duplicated.`;
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '1000,5000,10000' },
+    rates: { type: 'string', default: '1000,2500,5000' },
+    seconds: { type: 'string', default: '10' },
+    'per-process': { type: 'string', default: '2500' },
+    'kill-subscribers': { type: 'string', default: '1000' },
+    'kill-rate': { type: 'string', default: '1000' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    label: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const list = (text: string) => text.split(',').map((item) => Number(item.trim()));
+const subscriberCounts = list(values.subscribers);
+const rates = list(values.rates);
+const windowMs = Number(values.seconds) * 1000;
+const perProcess = Number(values['per-process']);
+const killSubscribers = Number(values['kill-subscribers']);
+const killRate = Number(values['kill-rate']);
+for (const n of [...subscriberCounts, ...rates, windowMs, perProcess, killRate]) {
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`expected positive whole numbers\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = (line: string) => console.log(`[bench:realtime] ${line}`);
+const JWT_SECRET = randomBytes(32).toString('hex');
+const auth = createAuth({ secret: JWT_SECRET, ttlSeconds: 6 * 3600 });
+const SUBSCRIPTION =
+  'subscription Added($id: ID!, $after: String) { messageAdded(conversationId: $id, after: $after) { id cursor createdAt body author { id displayName } } }';
+const SEND = 'mutation Send($id: ID!, $body: String!) { sendMessage(input: { conversationId: $id, body: $body }) { message { id } } }';
+/** Conversation sizes, in turn: 2, 3, … 50, 2, 3, … */
+const SMALLEST = 2;
+const LARGEST = 50;
+
+// ---------------------------------------------------------------- the data
+
+interface Conversation {
+  id: number;
+  globalId: string;
+  members: number[];
+  /** The cursor of its one message before the benchmark: where subscribers start. */
+  cursor: string;
+}
+
+/**
+ * Users 1..max, each in exactly one group conversation, the conversations
+ * sized 2, 3, … 50 in turn; one message in each. Written afresh every run.
+ */
+async function prepareData(pool: pg.Pool, users: number): Promise<Conversation[]> {
+  await pool.query('TRUNCATE users, conversations, conversation_participants, messages, user_daily_activity RESTART IDENTITY CASCADE');
+  await pool.query(
+    `INSERT INTO users (username, display_name, email)
+     SELECT 'rt' || g, 'Subscriber ' || g, 'rt' || g || '@bench.invalid' FROM generate_series(1, $1) g`,
+    [users],
+  );
+  const sizes: number[] = [];
+  for (let placed = 0, size = SMALLEST; placed < users; size = size === LARGEST ? SMALLEST : size + 1) {
+    sizes.push(Math.min(size, users - placed));
+    placed += sizes.at(-1)!;
+  }
+  // A conversation of one (the remainder) would deliver to its author alone: join it to the one before.
+  if (sizes.length > 1 && sizes.at(-1)! < SMALLEST) sizes[sizes.length - 2]! += sizes.pop()!;
+  const at = new Date(Date.now() - 60_000);
+  const conversations: Conversation[] = [];
+  let next = 1;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    for (const size of sizes) {
+      const members = Array.from({ length: size }, (_unused, index) => next + index);
+      next += size;
+      const { rows } = await client.query<{ id: number }>(
+        `INSERT INTO conversations (title, kind, created_by, created_at, updated_at, last_message_at)
+         VALUES ($1, 'group', $2, $3, $3, $3) RETURNING id`,
+        [`Room of ${size}`, members[0], at],
+      );
+      const id = rows[0]!.id;
+      await client.query(
+        `INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at, last_activity_at)
+         SELECT $1, u, CASE WHEN u = $2 THEN 'owner' ELSE 'member' END, $3, $3 FROM unnest($4::int[]) u`,
+        [id, members[0], at, members],
+      );
+      const message = await client.query<{ id: string }>(
+        `INSERT INTO messages (conversation_id, author_id, body, created_at) VALUES ($1, $2, 'hello', $3) RETURNING id`,
+        [id, members[0], at],
+      );
+      conversations.push({ id, globalId: toGlobalId('Conversation', id), members, cursor: encodeCursor({ at, id: message.rows[0]!.id }) });
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+  await pool.query('VACUUM (ANALYZE) users, conversations, conversation_participants, messages');
+  return conversations;
+}
+
+/** The conversations holding the first `count` users (whole conversations: a little over `count`). */
+function conversationsFor(conversations: Conversation[], count: number): Conversation[] {
+  const chosen: Conversation[] = [];
+  let members = 0;
+  for (const conversation of conversations) {
+    if (members >= count) break;
+    chosen.push(conversation);
+    members += conversation.members.length;
+  }
+  return chosen;
+}
+
+// ---------------------------------------------------------------- services
+
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+/** A Redis of the benchmark's own, so no other client's channels share its pub/sub. */
+async function startRedis(): Promise<{ url: string; stop(): void }> {
+  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop() {} };
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const failed = once(child, 'error').then(([error]) => {
+    throw new Error(`could not start redis-server (set BENCH_REDIS_URL to use another Redis): ${(error as Error).message}`);
+  });
+  const listening = (async () => {
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const socket = connect(port, '127.0.0.1');
+      const up = await new Promise<boolean>((resolve) => {
+        socket.once('connect', () => resolve(true));
+        socket.once('error', () => resolve(false));
+      });
+      socket.destroy();
+      if (up) return;
+      await sleep(50);
+    }
+    throw new Error('redis-server did not start listening');
+  })();
+  await Promise.race([listening, failed]);
+  return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill() };
+}
+
+async function metricsText(server: ServerProcess): Promise<string> {
+  const response = await fetch(`${server.origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  return response.text();
+}
+
+function metricValue(text: string, name: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `) || candidate.startsWith(`${name}{`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
+}
+
+async function memoryOf(server: ServerProcess): Promise<{ rssBytes: number; heapBytes: number }> {
+  const status = await readFile(`/proc/${server.pid}/status`, 'utf8').catch(() => '');
+  const rssKb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN);
+  return { rssBytes: rssKb * 1024, heapBytes: metricValue(await metricsText(server), 'nodejs_heap_size_used_bytes') };
+}
+
+// ---------------------------------------------------------------- clients
+
+interface ClientProcess {
+  child: ChildProcess;
+  ask(request: ClientRequest, expected: ClientReply['type']): Promise<ClientReply>;
+  tell(request: ClientRequest): void;
+}
+
+function startClients(): ClientProcess {
+  const child = fork(new URL('./realtime-clients.ts', import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { PATH: process.env.PATH, NODE_ENV: 'production' },
+  });
+  return {
+    child,
+    tell: (request) => void child.send(request),
+    async ask(request, expected) {
+      child.send(request);
+      const [reply] = (await once(child, 'message')) as [ClientReply];
+      if (reply.type === 'error') throw new Error(`a client process failed: ${reply.message}`);
+      if (reply.type !== expected) throw new Error(`a client process answered ${reply.type}, expected ${expected}`);
+      return reply;
+    },
+  };
+}
+
+interface SubscriberSet {
+  processes: ClientProcess[];
+  /** Subscriber i of process p follows conversations[owners[p][i]]. */
+  owners: Conversation[][];
+}
+
+/** Opens one subscription per member of `conversations` on `url`, spread over processes. */
+/** Every client process started, so a failed run still stops them all. */
+const started: ClientProcess[] = [];
+
+async function openSubscribers(conversations: Conversation[], url: string, fallbackUrl?: string): Promise<SubscriberSet> {
+  const everyone: { subscriber: Subscriber; conversation: Conversation }[] = [];
+  for (const conversation of conversations) {
+    for (const member of conversation.members) {
+      everyone.push({ subscriber: { token: await auth.issueToken(member), conversationId: conversation.globalId, after: conversation.cursor }, conversation });
+    }
+  }
+  const processes: ClientProcess[] = [];
+  const owners: Conversation[][] = [];
+  const opening: Promise<ClientReply>[] = [];
+  for (let start = 0; start < everyone.length; start += perProcess) {
+    const share = everyone.slice(start, start + perProcess);
+    const clients = startClients();
+    started.push(clients);
+    processes.push(clients);
+    owners.push(share.map((entry) => entry.conversation));
+    opening.push(
+      clients.ask({ type: 'open', url, fallbackUrl, query: SUBSCRIPTION, subscribers: share.map((entry) => entry.subscriber), concurrency: 25 }, 'opened'),
+    );
+  }
+  const replies = (await Promise.all(opening)) as Extract<ClientReply, { type: 'opened' }>[];
+  const failed = replies.reduce((sum, reply) => sum + reply.failed, 0);
+  if (failed > 0) throw new Error(`${failed} subscribers could not subscribe: ${replies.find((reply) => reply.firstFailure)?.firstFailure}`);
+  return { processes, owners };
+}
+
+async function stopSubscribers(set: SubscriberSet): Promise<void> {
+  await Promise.all(
+    set.processes.map(async (clients) => {
+      const exit = once(clients.child, 'exit');
+      clients.tell({ type: 'stop' });
+      await exit;
+    }),
+  );
+}
+
+/** Waits until A runs `count` messageAdded subscriptions (the clients cannot see when a subscription has started). */
+async function waitForSubscriptions(server: ServerProcess, count: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const running = metricValue(await metricsText(server), 'realtime_subscriptions{field="messageAdded"}');
+    if (running >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${running} of ${count} subscriptions started on ${server.origin}`);
+    await sleep(250);
+  }
+}
+
+// ---------------------------------------------------------------- sending
+
+interface SendOutcome {
+  sent: number;
+  failed: number;
+  firstFailure?: string;
+  /** Deliveries per second the sender kept up (below the asked rate when B or the database could not follow). */
+  achievedRate: number;
+}
+
+/**
+ * Sends messages through `origin` for `durationMs`, open loop: after a
+ * message to a conversation of s members, the next one leaves s / rate
+ * seconds later, whatever the answers do (at most 256 in flight; past that
+ * the sender falls behind, which achievedRate shows).
+ */
+async function sendAtRate(origin: string, conversations: Conversation[], rate: number, durationMs: number, tokens: Map<number, string>): Promise<SendOutcome> {
+  const http = new HttpPool(origin, { connections: 32, pipelining: 1 });
+  const started = performance.now();
+  let due = started;
+  let turn = 0;
+  let inFlight = 0;
+  let deliveries = 0;
+  const outcome: SendOutcome = { sent: 0, failed: 0, achievedRate: 0 };
+  const pending = new Set<Promise<void>>();
+  while (performance.now() - started < durationMs) {
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    if (inFlight >= 256) {
+      await Promise.race(pending);
+      continue;
+    }
+    const conversation = conversations[turn++ % conversations.length]!;
+    const author = conversation.members[turn % conversation.members.length]!;
+    inFlight += 1;
+    const request = http
+      .request({
+        path: '/graphql',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(author)}` },
+        body: JSON.stringify({ query: SEND, variables: { id: conversation.globalId, body: `bench message ${turn}` } }),
+      })
+      .then(async ({ statusCode, body }) => {
+        const answer = (await body.json()) as { errors?: { message: string }[] };
+        if (statusCode !== 200 || answer.errors) {
+          outcome.failed += 1;
+          outcome.firstFailure ??= `${statusCode} ${JSON.stringify(answer.errors)}`;
+        } else {
+          outcome.sent += 1;
+          deliveries += conversation.members.length;
+        }
+      })
+      .catch((error: Error) => {
+        outcome.failed += 1;
+        outcome.firstFailure ??= error.message;
+      })
+      .finally(() => {
+        inFlight -= 1;
+        pending.delete(request);
+      });
+    pending.add(request);
+    due += (conversation.members.length / rate) * 1000;
+  }
+  await Promise.all(pending);
+  outcome.achievedRate = deliveries / ((performance.now() - started) / 1000);
+  await http.close();
+  return outcome;
+}
+
+// ---------------------------------------------------------------- checking
+
+interface Delivery {
+  expected: number;
+  delivered: number;
+  missing: number;
+  duplicated: number;
+  outOfOrder: number;
+}
+
+/** What each subscriber should have received since `afterId`, from the database: its conversation's messages in commit order. */
+async function due(pool: pg.Pool, conversations: Conversation[], afterId: string): Promise<Map<number, string[]>> {
+  const { rows } = await pool.query<{ conversationId: number; ids: string[] }>(
+    `SELECT conversation_id AS "conversationId", array_agg(id::text ORDER BY created_at, id) AS ids
+     FROM messages WHERE conversation_id = ANY($1::int[]) AND id > $2 GROUP BY conversation_id`,
+    [conversations.map((conversation) => conversation.id), afterId],
+  );
+  return new Map(rows.map((row) => [row.conversationId, row.ids]));
+}
+
+async function collectAll(set: SubscriberSet): Promise<Collected[]> {
+  return (await Promise.all(set.processes.map((clients) => clients.ask({ type: 'collect' }, 'collected')))) as Collected[];
+}
+
+function compare(set: SubscriberSet, collected: Collected[], expected: Map<number, string[]>, afterId: bigint): Delivery {
+  const result: Delivery = { expected: 0, delivered: 0, missing: 0, duplicated: 0, outOfOrder: 0 };
+  collected.forEach((reply, processIndex) => {
+    reply.received.forEach((ids, index) => {
+      const wanted = expected.get(set.owners[processIndex]![index]!.id) ?? [];
+      const got = ids.filter((id) => BigInt(id) > afterId);
+      result.expected += wanted.length;
+      const seen = new Set<string>();
+      for (const id of got) {
+        if (seen.has(id)) result.duplicated += 1;
+        seen.add(id);
+      }
+      const wantedSet = new Set(wanted);
+      result.delivered += [...seen].filter((id) => wantedSet.has(id)).length;
+      result.missing += wanted.filter((id) => !seen.has(id)).length;
+      // In order: the received ids, first arrivals only, are the wanted ones in the same order.
+      const firsts = got.filter((id, position) => got.indexOf(id) === position && wantedSet.has(id));
+      if (firsts.some((id, position) => position > 0 && wanted.indexOf(id) < wanted.indexOf(firsts[position - 1]!))) result.outOfOrder += 1;
+    });
+  });
+  return result;
+}
+
+/** Collects until every due message arrived or `timeoutMs` passed; returns the last collection. */
+async function drain(set: SubscriberSet, pool: pg.Pool, conversations: Conversation[], afterId: string, timeoutMs: number) {
+  const expected = await due(pool, conversations, afterId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const collected = await collectAll(set);
+    const delivery = compare(set, collected, expected, BigInt(afterId));
+    if (delivery.delivered >= delivery.expected || Date.now() > deadline) return { collected, delivery };
+    await sleep(250);
+  }
+}
+
+const maxMessageId = async (pool: pg.Pool) => (await pool.query<{ id: string }>('SELECT coalesce(max(id), 0)::text AS id FROM messages')).rows[0]!.id;
+
+const merged = (collected: Collected[], pick: (reply: Collected) => Record<string, number>) => {
+  const into: Record<string, number> = {};
+  for (const reply of collected) for (const [key, count] of Object.entries(pick(reply))) into[key] = (into[key] ?? 0) + count;
+  return into;
+};
+
+// ---------------------------------------------------------------- the runs
+
+interface RateRow {
+  subscribers: number;
+  conversations: number;
+  askedRate: number;
+  achievedRate: number;
+  messagesSent: number;
+  sendFailures: number;
+  delivery: Delivery;
+  latency: LatencySummary;
+  /** A's CPU milliseconds per delivered event, over the window and its drain. */
+  cpuMsPerDelivery: number | null;
+  /** B's CPU milliseconds per message sent. */
+  senderCpuMsPerMessage: number | null;
+  closes: Record<string, number>;
+  errors: Record<string, number>;
+}
+
+interface MemoryRow {
+  subscribers: number;
+  rssBytesPerSubscription: number;
+  heapBytesPerSubscription: number;
+  openSeconds: number;
+}
+
+interface KillRun {
+  subscribers: number;
+  rate: number;
+  messagesSent: number;
+  delivery: Delivery;
+  reconnects: number;
+  closes: Record<string, number>;
+  errors: Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  if (!values['no-build']) {
+    log('building (tsc)…');
+    await buildCheckout(root);
+  }
+  const databaseUrl = benchDatabaseUrl('parley_bench_realtime');
+  await createDatabaseIfMissing(databaseUrl);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  await migrate(pool, { log: () => {} });
+  const users = Math.max(...subscriberCounts, killSubscribers);
+  log(`writing ${users} users in conversations of ${SMALLEST} to ${LARGEST}…`);
+  const conversations = await prepareData(pool, users);
+  const tokens = new Map<number, string>();
+  for (const conversation of conversations) for (const member of conversation.members) tokens.set(member, await auth.issueToken(member));
+
+  const redis = await startRedis();
+  const logDir = await mkdtemp(path.join(os.tmpdir(), 'parley-bench-realtime-'));
+  const profileDir = values['cpu-prof'] ? path.join(logDir, 'profile') : undefined;
+  const serverEnv = { REDIS_URL: redis.url, RESPONSE_CACHE: 'on', LOG_LEVEL: 'warn' };
+  const start = (name: string, cpuProfileDir?: string) =>
+    startServer({ root, databaseUrl, jwtSecret: JWT_SECRET, env: serverEnv, logFile: path.join(logDir, `${name}.log`), cpuProfileDir });
+  let subscribers = await start('subscribers', profileDir);
+  const writer = await start('writer');
+  log(`servers: subscribers ${subscribers.origin} (pid ${subscribers.pid}), writer ${writer.origin}; logs in ${logDir}`);
+
+  const rows: RateRow[] = [];
+  const memory: MemoryRow[] = [];
+  let kill: KillRun | undefined;
+  let profile: ProfileSummary | undefined;
+  const wsUrl = (server: ServerProcess) => `${server.origin.replace(/^http/, 'ws')}/graphql`;
+  let profiledFrom = 0;
+  let profiledTo = 0;
+  try {
+    for (const count of subscriberCounts) {
+      const chosen = conversationsFor(conversations, count);
+      const total = chosen.reduce((sum, conversation) => sum + conversation.members.length, 0);
+      // Settle what earlier runs left (closed sockets, garbage) before the baseline.
+      await sleep(2_000);
+      const before = await memoryOf(subscribers);
+      const openStarted = performance.now();
+      log(`${total} subscribers in ${chosen.length} conversations: opening…`);
+      const set = await openSubscribers(chosen, wsUrl(subscribers));
+      await waitForSubscriptions(subscribers, total);
+      const openSeconds = (performance.now() - openStarted) / 1000;
+      await sleep(3_000);
+      const after = await memoryOf(subscribers);
+      memory.push({
+        subscribers: total,
+        rssBytesPerSubscription: (after.rssBytes - before.rssBytes) / total,
+        heapBytesPerSubscription: (after.heapBytes - before.heapBytes) / total,
+        openSeconds,
+      });
+      log(
+        `opened in ${openSeconds.toFixed(1)} s; per idle subscription: RSS ${((after.rssBytes - before.rssBytes) / total / 1024).toFixed(1)} KB, heap ${((after.heapBytes - before.heapBytes) / total / 1024).toFixed(1)} KB`,
+      );
+      for (const rate of rates) {
+        const afterId = await maxMessageId(pool);
+        for (const clients of set.processes) clients.tell({ type: 'reset' });
+        profiledFrom ||= Date.now();
+        const cpuBefore = readProcessCpuMs(subscribers.pid);
+        const senderCpuBefore = readProcessCpuMs(writer.pid);
+        const outcome = await sendAtRate(writer.origin, chosen, rate, windowMs, tokens);
+        const senderCpuAfter = readProcessCpuMs(writer.pid);
+        const { collected, delivery } = await drain(set, pool, chosen, afterId, 20_000);
+        const cpuAfter = readProcessCpuMs(subscribers.pid);
+        profiledTo = Date.now();
+        const row: RateRow = {
+          subscribers: total,
+          conversations: chosen.length,
+          askedRate: rate,
+          achievedRate: outcome.achievedRate,
+          messagesSent: outcome.sent,
+          sendFailures: outcome.failed,
+          delivery,
+          latency: summarizeLatencies(collected.flatMap((reply) => reply.latencies)),
+          cpuMsPerDelivery: cpuBefore !== null && cpuAfter !== null && delivery.delivered > 0 ? (cpuAfter - cpuBefore) / delivery.delivered : null,
+          senderCpuMsPerMessage:
+            senderCpuBefore !== null && senderCpuAfter !== null && outcome.sent > 0 ? (senderCpuAfter - senderCpuBefore) / outcome.sent : null,
+          closes: merged(collected, (reply) => reply.closes),
+          errors: merged(collected, (reply) => reply.errors),
+        };
+        rows.push(row);
+        log(
+          `${total} subscribers, ${rate}/s asked, ${row.achievedRate.toFixed(0)}/s sent: delivered ${delivery.delivered}/${delivery.expected}` +
+            ` (missing ${delivery.missing}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}),` +
+            ` p50 ${row.latency.p50} ms, p95 ${row.latency.p95} ms, p99 ${row.latency.p99} ms, CPU ${row.cpuMsPerDelivery?.toFixed(3)} ms/delivery` +
+            (outcome.failed > 0 ? `; ${outcome.failed} sends failed: ${outcome.firstFailure}` : ''),
+        );
+      }
+      await stopSubscribers(set);
+    }
+
+    if (profileDir) {
+      const stoppedAt = Date.now();
+      await subscribers.stop();
+      profile = await summarizeProfile(await newestProfile(profileDir), { fromMsBeforeEnd: stoppedAt - profiledFrom, toMsBeforeEnd: stoppedAt - profiledTo });
+      subscribers = await start('subscribers-2');
+    }
+
+    if (killSubscribers > 0) {
+      const chosen = conversationsFor(conversations, killSubscribers);
+      const total = chosen.reduce((sum, conversation) => sum + conversation.members.length, 0);
+      log(`kill run: ${total} subscribers on pid ${subscribers.pid}, falling back to the writer's instance…`);
+      const set = await openSubscribers(chosen, wsUrl(subscribers), wsUrl(writer));
+      await waitForSubscriptions(subscribers, total);
+      const afterId = await maxMessageId(pool);
+      for (const clients of set.processes) clients.tell({ type: 'reset' });
+      const victim = subscribers;
+      const killer = sleep(windowMs / 2).then(() => process.kill(victim.pid, 'SIGKILL'));
+      const outcome = await sendAtRate(writer.origin, chosen, killRate, windowMs, tokens);
+      await killer;
+      const { collected, delivery } = await drain(set, pool, chosen, afterId, 30_000);
+      kill = {
+        subscribers: total,
+        rate: killRate,
+        messagesSent: outcome.sent,
+        delivery,
+        reconnects: collected.reduce((sum, reply) => sum + reply.reconnects, 0),
+        closes: merged(collected, (reply) => reply.closes),
+        errors: merged(collected, (reply) => reply.errors),
+      };
+      log(
+        `kill run: ${kill.reconnects} reconnects, delivered ${delivery.delivered}/${delivery.expected} (missing ${delivery.missing}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder})`,
+      );
+      await stopSubscribers(set);
+      await victim.stop();
+    }
+  } finally {
+    for (const clients of started) clients.child.kill('SIGKILL');
+    await subscribers.stop().catch(() => {});
+    await writer.stop();
+    redis.stop();
+    await pool.end();
+  }
+
+  const results = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    windowSeconds: windowMs / 1000,
+    rows,
+    memory,
+    kill,
+    profile,
+  };
+  const stem = `${new Date().toISOString().slice(0, 10)}-realtime${values.label ? `-${values.label}` : ''}`;
+  const directory = path.join(root, 'bench', 'results');
+  await mkdir(directory, { recursive: true });
+  await writeFile(path.join(directory, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  const markdown = renderMarkdown(results);
+  await writeFile(path.join(directory, `${stem}.md`), markdown);
+  console.log(`\n${markdown}`);
+  const lost = [...rows.map((row) => row.delivery), ...(kill ? [kill.delivery] : [])].some(
+    (delivery) => delivery.missing > 0 || delivery.duplicated > 0 || delivery.outOfOrder > 0,
+  );
+  if (lost) {
+    console.error('Some deliveries were missing, duplicated or out of order: see the table.');
+    process.exitCode = 1;
+  }
+}
+
+function renderMarkdown(results: {
+  date: string;
+  machine: string;
+  windowSeconds: number;
+  rows: RateRow[];
+  memory: MemoryRow[];
+  kill?: KillRun;
+  profile?: ProfileSummary;
+}): string {
+  const lines = [
+    `# bench:realtime, ${results.date}`,
+    '',
+    `${results.machine}; one subscribers' instance (A) and one writers' instance (B), production builds, one Redis; ${results.windowSeconds} s per rate.`,
+    '',
+    '| subscribers | conversations | asked/s | sent/s | delivered / due | missing | dup | out of order | p50 ms | p95 ms | p99 ms | A CPU ms/delivery | B CPU ms/send |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.rows.map(
+      (row) =>
+        `| ${row.subscribers} | ${row.conversations} | ${row.askedRate} | ${row.achievedRate.toFixed(0)} | ${row.delivery.delivered} / ${row.delivery.expected} | ${row.delivery.missing} | ${row.delivery.duplicated} | ${row.delivery.outOfOrder} | ${row.latency.p50} | ${row.latency.p95} | ${row.latency.p99} | ${row.cpuMsPerDelivery?.toFixed(3) ?? 'n/a'} | ${row.senderCpuMsPerMessage?.toFixed(2) ?? 'n/a'} |`,
+    ),
+    '',
+    '| subscribers | opened in s | RSS per idle subscription | heap per idle subscription |',
+    '| ---: | ---: | ---: | ---: |',
+    ...results.memory.map(
+      (row) =>
+        `| ${row.subscribers} | ${row.openSeconds.toFixed(1)} | ${(row.rssBytesPerSubscription / 1024).toFixed(1)} KB | ${(row.heapBytesPerSubscription / 1024).toFixed(1)} KB |`,
+    ),
+  ];
+  const unusual = results.rows.filter((row) => Object.keys(row.closes).length > 0 || Object.keys(row.errors).length > 0 || row.sendFailures > 0);
+  for (const row of unusual)
+    lines.push(
+      '',
+      `${row.subscribers} at ${row.askedRate}/s: closes ${JSON.stringify(row.closes)}, errors ${JSON.stringify(row.errors)}, failed sends ${row.sendFailures}`,
+    );
+  if (results.kill) {
+    const { kill } = results;
+    lines.push(
+      '',
+      `Kill run: ${kill.subscribers} subscribers, ${kill.rate} deliveries/s, their instance killed (SIGKILL) halfway; ${kill.reconnects} reconnects to the other instance with their cursors.`,
+      `Delivered ${kill.delivery.delivered} of ${kill.delivery.expected} due; missing ${kill.delivery.missing}, duplicated ${kill.delivery.duplicated}, out of order ${kill.delivery.outOfOrder}; closes ${JSON.stringify(kill.closes)}, errors ${JSON.stringify(kill.errors)}.`,
+    );
+  }
+  if (results.profile) {
+    lines.push('', `A's CPU profile over the rate windows (busy ${results.profile.busyMs.toFixed(0)} of ${results.profile.windowMs.toFixed(0)} ms):`, '');
+    lines.push('| self % | function | area |', '| ---: | --- | --- |');
+    for (const entry of results.profile.top) lines.push(`| ${entry.percent.toFixed(1)} | ${entry.function} | ${entry.area} |`);
+    lines.push(
+      '',
+      'By area: ' +
+        results.profile.areas
+          .slice(0, 8)
+          .map((area) => `${area.area} ${area.percent.toFixed(1)}%`)
+          .join(', '),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+await main();
