@@ -87,8 +87,9 @@ export const messageResolvers: Resolvers = {
   Message: {
     id: (message) => toGlobalId('Message', message.id),
     cursor: (message) => encodeCursor(messageKeyset(message)),
-    // Synchronous where the message was read with its author (every read but a write's own answer).
-    author: (message, _args, { loaders }) => message.author ?? loadAuthor(loaders, message),
+    // Synchronous where the message was read with its author (every read but a write's own answer,
+    // and every live event): the loaders are not touched then, so a subscription's event makes none.
+    author: (message, _args, context) => message.author ?? loadAuthor(context.loaders, message),
   },
 
   MessageConnection: connectionResolvers<MessageRow>(),
