@@ -40,6 +40,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { Pool as HttpPool } from 'undici';
 import { migrate } from '../src/db/migrate.js';
 import { createAuth } from '../src/graphql/auth.js';
@@ -231,10 +232,34 @@ function metricValue(text: string, name: string): number {
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
 }
 
-async function memoryOf(server: ServerProcess): Promise<{ rssBytes: number; heapBytes: number }> {
-  const status = await readFile(`/proc/${server.pid}/status`, 'utf8').catch(() => '');
-  const rssKb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN);
-  return { rssBytes: rssKb * 1024, heapBytes: metricValue(await metricsText(server), 'nodejs_heap_size_used_bytes') };
+/**
+ * A server's memory with its garbage collected first, through the inspector
+ * it was started with (--inspect): V8's heap in use and the process's RSS.
+ * Without the collection, the heap's figure is mostly garbage not yet
+ * collected, and its change per socket means nothing.
+ */
+async function memoryOf(inspectorPort: number): Promise<{ rssBytes: number; heapBytes: number }> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(target!.webSocketDebuggerUrl);
+  await once(socket, 'open');
+  let nextId = 0;
+  const call = async (method: string, params: object = {}) => {
+    const id = ++nextId;
+    socket.send(JSON.stringify({ id, method, params }));
+    for (;;) {
+      const [data] = (await once(socket, 'message')) as [Buffer];
+      const reply = JSON.parse(data.toString()) as { id?: number; result?: { result?: { value?: string } } };
+      if (reply.id === id) return reply.result;
+    }
+  };
+  try {
+    await call('HeapProfiler.collectGarbage');
+    const result = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())' });
+    const usage = JSON.parse(result?.result?.value ?? '{}') as { rss: number; heapUsed: number };
+    return { rssBytes: usage.rss, heapBytes: usage.heapUsed };
+  } finally {
+    socket.close();
+  }
 }
 
 // ---------------------------------------------------------------- clients
@@ -511,9 +536,19 @@ async function main(): Promise<void> {
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'parley-bench-realtime-'));
   const profileDir = values['cpu-prof'] ? path.join(logDir, 'profile') : undefined;
   const serverEnv = { REDIS_URL: redis.url, RESPONSE_CACHE: 'on', LOG_LEVEL: 'warn' };
-  const start = (name: string, cpuProfileDir?: string) =>
-    startServer({ root, databaseUrl, jwtSecret: JWT_SECRET, env: serverEnv, logFile: path.join(logDir, `${name}.log`), cpuProfileDir });
-  let subscribers = await start('subscribers', profileDir);
+  const start = (name: string, options: { cpuProfileDir?: string; inspectorPort?: number } = {}) =>
+    startServer({
+      root,
+      databaseUrl,
+      jwtSecret: JWT_SECRET,
+      env: serverEnv,
+      logFile: path.join(logDir, `${name}.log`),
+      cpuProfileDir: options.cpuProfileDir,
+      nodeFlags: options.inspectorPort ? [`--inspect=127.0.0.1:${options.inspectorPort}`] : [],
+    });
+  // The subscribers' instance has an inspector, through which its memory is read after a full collection.
+  const inspectorPort = await freePort();
+  let subscribers = await start('subscribers', { cpuProfileDir: profileDir, inspectorPort });
   const writer = await start('writer');
   log(`servers: subscribers ${subscribers.origin} (pid ${subscribers.pid}), writer ${writer.origin}; logs in ${logDir}`);
 
@@ -530,14 +565,14 @@ async function main(): Promise<void> {
       const total = chosen.reduce((sum, conversation) => sum + conversation.members.length, 0);
       // Settle what earlier runs left (closed sockets, garbage) before the baseline.
       await sleep(2_000);
-      const before = await memoryOf(subscribers);
+      const before = await memoryOf(inspectorPort);
       const openStarted = performance.now();
       log(`${total} subscribers in ${chosen.length} conversations: opening…`);
       const set = await openSubscribers(chosen, wsUrl(subscribers));
       await waitForSubscriptions(subscribers, total);
       const openSeconds = (performance.now() - openStarted) / 1000;
       await sleep(3_000);
-      const after = await memoryOf(subscribers);
+      const after = await memoryOf(inspectorPort);
       memory.push({
         subscribers: total,
         rssBytesPerSubscription: (after.rssBytes - before.rssBytes) / total,

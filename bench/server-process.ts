@@ -28,6 +28,8 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** Where `node --cpu-prof` writes the profile; unset: no profiling. */
   cpuProfileDir?: string;
+  /** Node flags added before dist/main.js (for example --inspect=127.0.0.1:<port>). */
+  nodeFlags?: string[];
   /** The server's output (its log lines) goes to this file. */
   logFile: string;
 }
@@ -70,7 +72,12 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   if (options.cpuProfileDir) await mkdir(options.cpuProfileDir, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(await startFlags(options.root)), ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []), 'dist/main.js'],
+    [
+      ...(await startFlags(options.root)),
+      ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+      ...(options.nodeFlags ?? []),
+      'dist/main.js',
+    ],
     {
       cwd: options.root,
       stdio: ['ignore', log, log],
