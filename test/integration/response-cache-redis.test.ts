@@ -230,6 +230,25 @@ describe('the network to Redis cut while Redis keeps its data', () => {
     expect(newest(await read(other, users[0]!, id))).toBe('during the cut');
     await expectNoKeysOrScan();
   });
+
+  it('once the instance that lost an invalidation reaches Redis again, the other instance stops serving the old answer, with no request through the first', async () => {
+    const api = await instance(proxy.url);
+    const other = await instance(ownRedis.url);
+    const { users, id } = await conversation('PartitionOther');
+    await read(other, users[0]!, id);
+    await other.server.app.responseCache!.drain();
+    expect((await read(other, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+    const floor = await admin.get('parley:cache:floor');
+
+    proxy.cut();
+    await send(api, users[1]!, id, 'during the cut, seen by the other');
+    // While the cut lasts, nothing can tell the other instance of the write: it may serve the old answer.
+    proxy.restore();
+    // The instance that lost the invalidation raises the floor by itself once it is connected again …
+    await waitFor(async () => (await admin.get('parley:cache:floor')) !== floor, 'the floor to rise', 10_000);
+    // … which voids the old answer for every instance.
+    expect(answered(await read(other, users[0]!, id))).toEqual({ newest: 'during the cut, seen by the other', cache: 'MISS' });
+  });
 });
 
 describe('Redis paused (CLIENT PAUSE): after a write has returned, no answer from before it once Redis answers again', () => {
@@ -267,5 +286,26 @@ describe('Redis paused (CLIENT PAUSE): after a write has returned, no answer fro
     } finally {
       await view.release();
     }
+  });
+
+  it('an invalidation lost to the pause: once Redis answers, the other instance stops serving the old answer, with no request through the one that lost it', async () => {
+    const [a, b] = [await instance(ownRedis.url), await instance(ownRedis.url)];
+    const { users, id } = await conversation('LostInPause');
+    await read(b, users[0]!, id);
+    await b.server.app.responseCache!.drain();
+    expect((await read(b, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+    const errorsBefore = errorsOf(a);
+
+    // Longer than a write waits for its invalidation (1 s): the write returns, its invalidation lost.
+    const paused = await pauseRedis(2_500);
+    await send(a, users[1]!, id, 'while Redis paused');
+    expect(errorsOf(a)).toBeGreaterThan(errorsBefore);
+    await paused.answering;
+
+    // From here on, nothing goes through A.
+    expect(answered(await read(b, users[0]!, id))).toEqual({ newest: 'while Redis paused', cache: 'MISS' });
+    // Not voided for good: B caches again.
+    expect(newest(await untilHit(b, users[0]!, id))).toBe('while Redis paused');
+    await expectNoKeysOrScan();
   });
 });
