@@ -73,6 +73,7 @@ export interface Lead {
 }
 
 interface Running {
+  /** The lookup's; undefined when the store could not tell (then it is not in `running`). */
   since: InvalidationPoint | undefined;
   invalidations: number;
   shared: Promise<SharedAnswer | undefined>;
@@ -104,8 +105,9 @@ export function createOperationCache({
     sizeCalculation: (_analyses, source) => source.length + 1,
   });
   const running = new Map<string, Running>();
-  // Invalidations made by this instance: a request never joins an operation
-  // that started before one of them (its answer may predate the write).
+  // Invalidations made by this instance, lost by the store or not: a request
+  // never joins an operation that started before one of them (its answer may
+  // predate the write).
   let invalidations = 0;
   // The exact bytes of answers stored, so Apollo Server does not serialize them a second time.
   const serialized = new WeakMap<object, { text: string; extensions: FormattedExecutionResult['extensions'] }>();
@@ -184,15 +186,24 @@ export function createOperationCache({
     },
 
     /**
-     * The answer of an identical operation running now, when there is one
-     * that started after the same invalidations as this request's lookup:
-     * concurrent identical misses run once. Undefined (now, or once the
-     * other one ended without an answer to share): run it yourself.
+     * The answer of an identical operation running now, when joining it is
+     * provably safe: both lookups read the store's count of invalidations
+     * (`since`), and read the same count, and this instance made no
+     * invalidation in between. Then no write that returned before this
+     * request's lookup can be missing from that operation's answer: a write
+     * returns after its invalidation has counted one more in the store; an
+     * invalidation the store lost counts once the instance that lost it
+     * raises the store's floor (redis-store.ts), and at once here when it
+     * is this instance's. When either lookup could not tell (the store timed
+     * out: `since` undefined), nothing is known of the writes in between,
+     * and the request runs the operation itself.
+     * Undefined (now, or once the other one ended without an answer to
+     * share): run it yourself.
      */
     join(key: string, since: InvalidationPoint | undefined): Promise<SharedAnswer | undefined> | undefined {
       // Synchronous up to here: a request that finds no leader leads before any other request runs.
       const leader = running.get(key);
-      if (!leader || leader.invalidations !== invalidations || leader.since?.epoch !== since?.epoch) return undefined;
+      if (!leader?.since || !since || leader.invalidations !== invalidations || leader.since.epoch !== since.epoch) return undefined;
       return leader.shared;
     },
 
@@ -204,7 +215,8 @@ export function createOperationCache({
     lead(key: string, analysis: CacheableOperation, since: InvalidationPoint | undefined, viewer: Viewer | null): Lead {
       let settle!: (shared: SharedAnswer | undefined) => void;
       const entry: Running = { since, invalidations, shared: new Promise((resolve) => (settle = resolve)) };
-      running.set(key, entry);
+      // Nobody may join an operation whose lookup could not tell (see join): it does not displace one they may join.
+      if (since) running.set(key, entry);
       const release = () => {
         if (running.get(key) === entry) running.delete(key);
       };

@@ -92,6 +92,9 @@ end
 return moved
 `;
 
+/** How long the instance that lost an invalidation waits between attempts to raise the floor, unless its client reconnects first. */
+const FLOOR_RETRY_MS = 200;
+
 /** Answers dropped per command of an invalidation: a tag of 100,000 answers blocks Redis for a few ms at a time, never for the whole of it. */
 const DRAIN_SLICE = 1_000;
 
@@ -170,18 +173,6 @@ export function createRedisStore({
   const tagKey = (tag: Tag) => `${namespace}v2:tag:${tag}`;
   const drainKey = (invalidation: string, position: number) => `${namespace}v2:drain:${invalidation}:${position}`;
 
-  // Invalidations that failed, and how many of them a raised floor covers:
-  // until the floor is raised after the last one, nothing is read or stored,
-  // since an answer it should have dropped may still be there. (Counts, not
-  // a flag: one failing while the floor rises is not covered by that floor.)
-  let lostInvalidations = 0;
-  let voidedInvalidations = 0;
-  const recover = async (wait: <T>(work: Promise<T>) => Promise<T>) => {
-    if (voidedInvalidations === lostInvalidations) return;
-    const lost = lostInvalidations;
-    await wait(redis.parleyCacheRaiseFloor(epochKey, floorKey));
-    voidedInvalidations = Math.max(voidedInvalidations, lost);
-  };
   const soon = <T>(work: Promise<T>) => withinDeadline(work, deadlineMs, 'response cache');
   // An invalidation is waited for until Redis answers, not 50 ms: one that
   // is merely slow still runs, and counting it lost would void every answer
@@ -189,6 +180,76 @@ export function createRedisStore({
   // the cache). The write's request waits with it, so that once it has
   // returned, no instance can be served an answer the write changed.
   const settled = <T>(work: Promise<T>) => withinDeadline(work, invalidationTimeoutMs, 'response cache invalidation');
+
+  // A lost invalidation, and what is guaranteed after one.
+  //
+  // An invalidation is lost when Redis failed it or gave no reply within
+  // invalidationTimeoutMs: the write returns all the same, and Redis may
+  // have run it, may run it later (a paused Redis), or never (a cut
+  // network). Only the floor can make up for it: every lookup, on every
+  // instance, reads it in the same MGET as the answer (so it costs a hit no
+  // round trip), and an answer whose lookup's epoch is below it is void.
+  // The instance that lost the invalidation raises the floor
+  // - at once, on the connection the invalidation went on: a Redis that is
+  //   slow or paused runs the raise right behind the invalidation, before
+  //   it answers anyone again;
+  // - when that fails (Redis out of reach), again each time the client is
+  //   ready again, or every FLOOR_RETRY_MS, until a raise succeeds;
+  // - and meanwhile it serves and stores nothing: its lookups and stores
+  //   raise the floor first, and fail (a miss) until one has.
+  // So once Redis answers the instance that lost an invalidation again, no
+  // instance serves an answer stored before the loss, nor stores one whose
+  // lookup came before it. Before that, during the outage, another instance
+  // that still reaches Redis may serve the old answer: nothing can tell it
+  // of the write (for at most that answer's maxAge).
+  //
+  // Counts, not a flag: an invalidation lost while the floor rises is not
+  // covered by that raise.
+  let lostInvalidations = 0;
+  let voidedInvalidations = 0;
+  let retrying = false;
+
+  /** One raise of the floor over every invalidation lost so far; rejects when Redis did not confirm it. */
+  const raiseFloor = async (wait: <T>(work: Promise<T>) => Promise<T>): Promise<void> => {
+    const lost = lostInvalidations;
+    await wait(redis.parleyCacheRaiseFloor(epochKey, floorKey));
+    voidedInvalidations = Math.max(voidedInvalidations, lost);
+  };
+  /** Before a lookup, a store or an invalidation: the floor covers every loss, or the command fails. */
+  const recover = async (wait: <T>(work: Promise<T>) => Promise<T>) => {
+    if (voidedInvalidations < lostInvalidations) await raiseFloor(wait);
+  };
+  /** Resolves when the client is ready again, or after FLOOR_RETRY_MS, whichever comes first. */
+  const nextAttempt = () =>
+    new Promise<void>((resolve) => {
+      const attempt = () => {
+        clearTimeout(timer);
+        redis.off('ready', attempt);
+        resolve();
+      };
+      const timer = setTimeout(attempt, FLOOR_RETRY_MS);
+      // The server keeps the process alive, not this retry.
+      timer.unref();
+      redis.once('ready', attempt);
+    });
+  /** After a loss: raises the floor at once, then retries until a raise covers every loss (one retry loop at a time). Never throws. */
+  const voidLostInvalidations = async () => {
+    try {
+      return await raiseFloor(settled);
+    } catch {
+      if (retrying) return;
+    }
+    retrying = true;
+    try {
+      // A client closed for good (the process is stopping) stops the retries.
+      while (voidedInvalidations < lostInvalidations && redis.status !== 'end') {
+        await nextAttempt();
+        await raiseFloor(settled).catch(() => {});
+      }
+    } finally {
+      retrying = false;
+    }
+  };
 
   /** Drops the answers a tag moved aside listed, DRAIN_SLICE at a time; the emptied key is gone with its last member. */
   const drain = async (key: string): Promise<number> => {
@@ -271,6 +332,7 @@ export function createRedisStore({
         return dropped.reduce((sum, count) => sum + count, 0);
       } catch (error) {
         lostInvalidations += 1;
+        void voidLostInvalidations();
         throw error;
       }
     },

@@ -1,8 +1,9 @@
 // The response cache on a Redis of this test's own (a redis-server on a free
-// port, no persistence; never the shared one, which it stops and slows with
-// DEBUG SLEEP): two instances share it, Redis is slow, stops and comes back,
-// the network to it is cut while it keeps its data. No request fails, no
-// answer is stale after a write, and the cache never sends KEYS or SCAN.
+// port, no persistence; never the shared one, which it stops, slows with
+// DEBUG SLEEP and pauses with CLIENT PAUSE): two instances share it, Redis is
+// slow, pauses, stops and comes back, the network to it is cut while it
+// keeps its data. No request fails, no answer is stale after a write once
+// Redis answers again, and the cache never sends KEYS or SCAN.
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
@@ -10,10 +11,18 @@ import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../support/fixtures.js';
+import { blockStatsReaders, waitForBlockedStatsReaders } from '../support/refresh-blocker.js';
 import { startOwnRedis, startTcpProxy, type OwnRedis, type TcpProxy } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
 
 const HISTORY = `query History($id: ID!) {
   conversation(id: $id) { title messages(first: 5) { edges { node { body } } } }
+}`;
+// The same history with each author's statistics: read after the messages,
+// from user_stats_summary, which a test can hold (blockStatsReaders) while
+// writes go on.
+const HISTORY_WITH_STATS = `query HistoryWithStats($id: ID!) {
+  conversation(id: $id) { title messages(first: 5) { edges { node { body author { stats { totalMessages } } } } } }
 }`;
 const SEND = `mutation ($id: ID!, $body: String!) { sendMessage(input: { conversationId: $id, body: $body }) { message { id } } }`;
 
@@ -32,7 +41,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const api of apis) await api.server.fastify.close();
-  for (const client of [...clients, admin]) client.disconnect();
+  // Not twice: ioredis's disconnect of a closed client waits 2 s (its disconnectTimeout) for a close that already came.
+  for (const client of [...clients, admin]) if (client.status !== 'end') client.disconnect();
   await database.close();
   await ownRedis.close();
 });
@@ -57,14 +67,16 @@ async function conversation(name: string) {
   return { users, id: toGlobalId('Conversation', conversationId) };
 }
 
-async function read(api: TestApi, user: FixtureUser, id: string): Promise<GraphQLResult<Data>> {
-  const result = await api.request<Data>(HISTORY, { id }, { token: await api.tokenFor(user.id) });
+async function read(api: TestApi, user: FixtureUser, id: string, document = HISTORY): Promise<GraphQLResult<Data>> {
+  const result = await api.request<Data>(document, { id }, { token: await api.tokenFor(user.id) });
   expect(result.status).toBe(200);
   expect(result.errors).toBeUndefined();
   return result;
 }
 
 const newest = (result: GraphQLResult<Data>) => result.data!.conversation.messages.edges[0]!.node.body;
+/** The newest message of an answer and its x-cache, side by side (a failure shows both). */
+const answered = (result: GraphQLResult<Data>) => ({ newest: newest(result), cache: result.headers.get('x-cache') });
 
 async function send(api: TestApi, user: FixtureUser, id: string, body: string) {
   const result = await api.request(SEND, { id, body }, { token: await api.tokenFor(user.id) });
@@ -82,6 +94,22 @@ async function untilHit(api: TestApi, user: FixtureUser, id: string): Promise<Gr
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * Pauses every client of this Redis (CLIENT PAUSE … ALL: reads, writes and
+ * scripts wait in Redis, connections stay up) for `ms`; `answering`
+ * resolves when it runs commands again (a PING sent on the pausing
+ * connection, which waits too).
+ */
+async function pauseRedis(ms: number): Promise<{ answering: Promise<unknown> }> {
+  const pauser = createRedisClient({ url: ownRedis.url, commandTimeoutMs: ms + 10_000 });
+  clients.push(pauser);
+  if (pauser.status !== 'ready') await once(pauser, 'ready');
+  await pauser.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+  return { answering: pauser.ping() };
+}
+
+const errorsOf = (api: TestApi) => api.server.app.responseCache!.counters.errors;
 
 /** The commands this Redis has run since it started: never KEYS or SCAN, and the cache's own commands (so the check is not vacuous). */
 async function expectNoKeysOrScan() {
@@ -176,7 +204,11 @@ describe('the network to Redis cut while Redis keeps its data', () => {
   beforeAll(async () => {
     proxy = await startTcpProxy(ownRedis.port);
   });
-  afterAll(() => proxy.close());
+  afterAll(async () => {
+    // The instances behind it first: a connection the proxy cut, then disconnected, keeps the process 2 s (ioredis's disconnectTimeout).
+    for (const client of clients) if (client.options.port !== ownRedis.port) client.disconnect();
+    await proxy.close();
+  });
 
   it('a write whose invalidation was lost is never answered with the answer from before it', async () => {
     const api = await instance(proxy.url);
@@ -196,6 +228,84 @@ describe('the network to Redis cut while Redis keeps its data', () => {
     expect(newest(back)).toBe('during the cut');
     // The instance that never lost Redis reads the fresh answer too.
     expect(newest(await read(other, users[0]!, id))).toBe('during the cut');
+    await expectNoKeysOrScan();
+  });
+
+  it('once the instance that lost an invalidation reaches Redis again, the other instance stops serving the old answer, with no request through the first', async () => {
+    const api = await instance(proxy.url);
+    const other = await instance(ownRedis.url);
+    const { users, id } = await conversation('PartitionOther');
+    await read(other, users[0]!, id);
+    await other.server.app.responseCache!.drain();
+    expect((await read(other, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+    const floor = await admin.get('parley:cache:floor');
+
+    proxy.cut();
+    await send(api, users[1]!, id, 'during the cut, seen by the other');
+    // While the cut lasts, nothing can tell the other instance of the write: it may serve the old answer.
+    proxy.restore();
+    // The instance that lost the invalidation raises the floor by itself once it is connected again …
+    await waitFor(async () => (await admin.get('parley:cache:floor')) !== floor, 'the floor to rise', 10_000);
+    // … which voids the old answer for every instance.
+    expect(answered(await read(other, users[0]!, id))).toEqual({ newest: 'during the cut, seen by the other', cache: 'MISS' });
+  });
+});
+
+describe('Redis paused (CLIENT PAUSE): after a write has returned, no answer from before it once Redis answers again', () => {
+  it('a read whose lookup timed out never joins an identical one that started before a write through another instance', async () => {
+    const [a, b] = [await instance(ownRedis.url), await instance(ownRedis.url)];
+    const { users, id } = await conversation('InFlight');
+    const view = await blockStatsReaders(database.url);
+    try {
+      // Redis paused: B's lookup gives up after 50 ms (the invalidation
+      // state is unknown) and its operation runs: it reads the messages,
+      // then waits on the statistics view.
+      let paused = await pauseRedis(1_000);
+      const errorsBefore = errorsOf(b);
+      const first = read(b, users[0]!, id, HISTORY_WITH_STATS);
+      await waitForBlockedStatsReaders(database.pool, 1);
+      expect(errorsOf(b)).toBeGreaterThan(errorsBefore);
+      await paused.answering;
+
+      // Meanwhile a write through A returns: Redis ran its invalidation.
+      await send(a, users[1]!, id, 'through A');
+
+      // Redis paused again: the identical read sent to B now cannot look up either.
+      paused = await pauseRedis(1_000);
+      const errorsMidway = errorsOf(b);
+      const second = read(b, users[0]!, id, HISTORY_WITH_STATS);
+      // Both of its lookups (before Apollo Server, then inside it) gave up: B has joined the first read or run its own.
+      await waitFor(() => errorsOf(b) >= errorsMidway + 2, 'the second read’s lookups to give up');
+      await paused.answering;
+      await view.release();
+
+      const [before, after] = await Promise.all([first, second]);
+      // Not vacuous: the first read had read the messages before the write.
+      expect(newest(before)).toBe('before');
+      expect(answered(after)).toEqual({ newest: 'through A', cache: 'MISS' });
+    } finally {
+      await view.release();
+    }
+  });
+
+  it('an invalidation lost to the pause: once Redis answers, the other instance stops serving the old answer, with no request through the one that lost it', async () => {
+    const [a, b] = [await instance(ownRedis.url), await instance(ownRedis.url)];
+    const { users, id } = await conversation('LostInPause');
+    await read(b, users[0]!, id);
+    await b.server.app.responseCache!.drain();
+    expect((await read(b, users[0]!, id)).headers.get('x-cache')).toBe('HIT');
+    const errorsBefore = errorsOf(a);
+
+    // Longer than a write waits for its invalidation (1 s): the write returns, its invalidation lost.
+    const paused = await pauseRedis(2_500);
+    await send(a, users[1]!, id, 'while Redis paused');
+    expect(errorsOf(a)).toBeGreaterThan(errorsBefore);
+    await paused.answering;
+
+    // From here on, nothing goes through A.
+    expect(answered(await read(b, users[0]!, id))).toEqual({ newest: 'while Redis paused', cache: 'MISS' });
+    // Not voided for good: B caches again.
+    expect(newest(await untilHit(b, users[0]!, id))).toBe('while Redis paused');
     await expectNoKeysOrScan();
   });
 });

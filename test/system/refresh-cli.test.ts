@@ -1,32 +1,35 @@
 // `npm run db:refresh` as a command, in its own process: the statistics
 // refresh's code, lock and log (test/integration/stats-refresh.test.ts), run
-// now; it says when another refresh holds the lock.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+// now; it says when another refresh holds the lock; with REDIS_URL, it drops
+// the cached leaderboards and statistics of an API sharing that Redis (one in
+// this test's process, on a redis-server of the test's own), as the API's own
+// refresh does (stats-refresh-server.test.ts).
+import { createRedisClient, type Redis } from '../../src/db/redis.js';
 import { STATS_REFRESH_LOCK_KEY } from '../../src/jobs/sql.js';
+import { startTestApi, type TestApi } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { insertConversation, insertMessages, insertUser, messagesUntilNow, refreshStats } from '../support/fixtures.js';
+import { insertConversation, insertMessages, insertUser, messagesUntilNow, refreshStats, type FixtureUser } from '../support/fixtures.js';
+import { runCommand } from '../support/processes.js';
+import { freePort, startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { lastRefreshId, refreshesSince } from '../support/refresh-log.js';
 
 let database: TestDatabase;
+let users: FixtureUser[];
+let conversation: number;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const users = [await insertUser(database.pool, 'Ann'), await insertUser(database.pool, 'Ben'), await insertUser(database.pool, 'Cy')];
-  const conversation = await insertConversation(database.pool, { participants: users.map((user) => user.id), title: 'Stats' });
+  users = [await insertUser(database.pool, 'Ann'), await insertUser(database.pool, 'Ben'), await insertUser(database.pool, 'Cy')];
+  conversation = await insertConversation(database.pool, { participants: users.map((user) => user.id), title: 'Stats' });
   await insertMessages(database.pool, conversation, messagesUntilNow(users[0]!.id, 3));
   await refreshStats(database.pool);
 });
 afterAll(() => database.close());
 
-describe('npm run db:refresh', () => {
-  const run = promisify(execFile);
-  const refreshCli = () =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/refresh.ts'], { env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: database.url } }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-    );
+/** The command, with DATABASE_URL and `env` only (not the REDIS_URL a developer's shell may hold). */
+const refreshCli = (env: Record<string, string> = {}) => runCommand('src/cli/refresh.ts', [], { NODE_ENV: 'test', DATABASE_URL: database.url, ...env });
 
+describe('npm run db:refresh', () => {
   it('refreshes now, records it, and prints the rows and the duration', async () => {
     const since = await lastRefreshId(database.pool);
     const result = await refreshCli();
@@ -44,5 +47,67 @@ describe('npm run db:refresh', () => {
       await holder.query('SELECT pg_advisory_unlock($1)', [STATS_REFRESH_LOCK_KEY]);
       holder.release();
     }
+  });
+});
+
+describe('npm run db:refresh with REDIS_URL', () => {
+  let ownRedis: OwnRedis;
+  let redis: Redis;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    ownRedis = await startOwnRedis();
+    redis = createRedisClient({ url: ownRedis.url });
+    await new Promise((resolve) => redis.once('ready', resolve));
+    api = await startTestApi({ RESPONSE_CACHE: 'on' }, database, { redis });
+  });
+  afterAll(async () => {
+    await api.server.fastify.close();
+    await api.server.app.close();
+    redis.disconnect();
+    await ownRedis.close();
+  });
+
+  /** The top of the messages leaderboard (a public answer the cache keeps for 300 s), and whether it came from the cache. */
+  async function readTop(): Promise<{ cache: string | null; username: string | undefined }> {
+    type Top = { leaderboard: { edges: { node: { user: { username: string } } }[] } };
+    const result = await api.request<Top>('{ leaderboard(metric: MESSAGES, first: 1) { edges { node { user { username } } } } }');
+    expect(result.errors).toBeUndefined();
+    return { cache: result.headers.get('x-cache'), username: result.data?.leaderboard.edges[0]?.node.user.username };
+  }
+
+  it('drops the cached leaderboards and statistics, as the server’s own refresh does', async () => {
+    await readTop();
+    await api.server.app.responseCache!.drain();
+    expect(await readTop()).toEqual({ cache: 'HIT', username: users[0]!.username });
+    // Cy overtakes Ann in SQL, which drops nothing: only the refresh can make the cache show it before its 300 s are up.
+    await insertMessages(database.pool, conversation, messagesUntilNow(users[2]!.id, 5));
+    expect(await readTop()).toEqual({ cache: 'HIT', username: users[0]!.username });
+
+    const result = await refreshCli({ REDIS_URL: ownRedis.url });
+    expect(await readTop()).toEqual({ cache: 'MISS', username: users[2]!.username });
+    expect(result).toEqual({
+      code: 0,
+      stdout: expect.stringMatching(
+        /^refreshed user_stats_summary: 3 rows in \d+ ms\ndropped 1 cached answers built on the old figures \(leaderboards, statistics\)\n$/,
+      ),
+      stderr: '',
+    });
+  });
+
+  it('refreshes all the same, then says so and exits 1 when it cannot reach Redis', async () => {
+    const since = await lastRefreshId(database.pool);
+    const result = await refreshCli({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    expect(result).toEqual({
+      code: 1,
+      stdout: expect.stringMatching(/^refreshed user_stats_summary: 3 rows in \d+ ms\n$/),
+      stderr: expect.stringMatching(/^the cached leaderboards and statistics could not be dropped from Redis at REDIS_URL \(.*ECONNREFUSED.*\):\n/),
+    });
+    expect((await refreshesSince(database.pool, since)).map((row) => row.outcome)).toEqual(['succeeded']);
+  });
+
+  it('leaves Redis alone with RESPONSE_CACHE=off (the servers keep nothing there)', async () => {
+    const result = await refreshCli({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, RESPONSE_CACHE: 'off' });
+    expect(result).toEqual({ code: 0, stdout: expect.stringMatching(/^refreshed user_stats_summary: 3 rows in \d+ ms\n$/), stderr: '' });
   });
 });
