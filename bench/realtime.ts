@@ -60,7 +60,7 @@ const USAGE = `Usage: npm run bench:realtime -- [options]
   --per-process N      WebSockets per client process (default 2500)
   --kill-subscribers N subscribers of the kill run, 0 to skip it (default 1000)
   --kill-rate N        deliveries per second during the kill run (default 1000)
-  --cpu-prof           profile A (node --cpu-prof) and print its top self-time functions
+  --cpu-prof           profile A and B (node --cpu-prof) and print their top self-time functions
   --no-build           use the existing dist/ (otherwise: tsc first, as npm start does)
   --label TEXT         appended to the results' file names
 Targets (docs/realtime.md): 10,000 subscriptions; 5,000 deliveries/s with p99 ≤ 50 ms; ≤ 20 KB per idle subscription; nothing lost or duplicated.`;
@@ -534,7 +534,7 @@ async function main(): Promise<void> {
 
   const redis = await startRedis();
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'parley-bench-realtime-'));
-  const profileDir = values['cpu-prof'] ? path.join(logDir, 'profile') : undefined;
+  const profileDir = (name: string) => (values['cpu-prof'] ? path.join(logDir, `profile-${name}`) : undefined);
   const serverEnv = { REDIS_URL: redis.url, RESPONSE_CACHE: 'on', LOG_LEVEL: 'warn' };
   const start = (name: string, options: { cpuProfileDir?: string; inspectorPort?: number } = {}) =>
     startServer({
@@ -548,14 +548,14 @@ async function main(): Promise<void> {
     });
   // The subscribers' instance has an inspector, through which its memory is read after a full collection.
   const inspectorPort = await freePort();
-  let subscribers = await start('subscribers', { cpuProfileDir: profileDir, inspectorPort });
-  const writer = await start('writer');
+  let subscribers = await start('subscribers', { cpuProfileDir: profileDir('subscribers'), inspectorPort });
+  let writer = await start('writer', { cpuProfileDir: profileDir('writer') });
   log(`servers: subscribers ${subscribers.origin} (pid ${subscribers.pid}), writer ${writer.origin}; logs in ${logDir}`);
 
   const rows: RateRow[] = [];
   const memory: MemoryRow[] = [];
   let kill: KillRun | undefined;
-  let profile: ProfileSummary | undefined;
+  const profiles: { subscribers?: ProfileSummary; writer?: ProfileSummary } = {};
   const wsUrl = (server: ServerProcess) => `${server.origin.replace(/^http/, 'ws')}/graphql`;
   let profiledFrom = 0;
   let profiledTo = 0;
@@ -619,11 +619,14 @@ async function main(): Promise<void> {
       await stopSubscribers(set);
     }
 
-    if (profileDir) {
+    if (values['cpu-prof']) {
+      // A profile is written when its process exits: both stop, and the kill run gets fresh ones.
+      await Promise.all([subscribers.stop(), writer.stop()]);
       const stoppedAt = Date.now();
-      await subscribers.stop();
-      profile = await summarizeProfile(await newestProfile(profileDir), { fromMsBeforeEnd: stoppedAt - profiledFrom, toMsBeforeEnd: stoppedAt - profiledTo });
-      subscribers = await start('subscribers-2');
+      const window = { fromMsBeforeEnd: stoppedAt - profiledFrom, toMsBeforeEnd: stoppedAt - profiledTo };
+      profiles.subscribers = await summarizeProfile(await newestProfile(profileDir('subscribers')!), window);
+      profiles.writer = await summarizeProfile(await newestProfile(profileDir('writer')!), window);
+      [subscribers, writer] = await Promise.all([start('subscribers-2', { inspectorPort }), start('writer-2')]);
     }
 
     if (killSubscribers > 0) {
@@ -669,7 +672,7 @@ async function main(): Promise<void> {
     rows,
     memory,
     kill,
-    profile,
+    profiles,
   };
   const stem = `${new Date().toISOString().slice(0, 10)}-realtime${values.label ? `-${values.label}` : ''}`;
   const directory = path.join(root, 'bench', 'results');
@@ -694,7 +697,7 @@ function renderMarkdown(results: {
   rows: RateRow[];
   memory: MemoryRow[];
   kill?: KillRun;
-  profile?: ProfileSummary;
+  profiles: { subscribers?: ProfileSummary; writer?: ProfileSummary };
 }): string {
   const lines = [
     `# bench:realtime, ${results.date}`,
@@ -729,14 +732,15 @@ function renderMarkdown(results: {
       `Delivered ${kill.delivery.delivered} of ${kill.delivery.expected} due; missing ${kill.delivery.missing}, duplicated ${kill.delivery.duplicated}, out of order ${kill.delivery.outOfOrder}; closes ${JSON.stringify(kill.closes)}, errors ${JSON.stringify(kill.errors)}.`,
     );
   }
-  if (results.profile) {
-    lines.push('', `A's CPU profile over the rate windows (busy ${results.profile.busyMs.toFixed(0)} of ${results.profile.windowMs.toFixed(0)} ms):`, '');
+  for (const [name, profile] of Object.entries(results.profiles)) {
+    const instance = name === 'subscribers' ? "A's (the subscribers')" : "B's (the writes')";
+    lines.push('', `${instance} CPU profile over the rate windows (busy ${profile.busyMs.toFixed(0)} of ${profile.windowMs.toFixed(0)} ms):`, '');
     lines.push('| self % | function | area |', '| ---: | --- | --- |');
-    for (const entry of results.profile.top) lines.push(`| ${entry.percent.toFixed(1)} | ${entry.function} | ${entry.area} |`);
+    for (const entry of profile.top) lines.push(`| ${entry.percent.toFixed(1)} | ${entry.function} | ${entry.area} |`);
     lines.push(
       '',
       'By area: ' +
-        results.profile.areas
+        profile.areas
           .slice(0, 8)
           .map((area) => `${area.area} ${area.percent.toFixed(1)}%`)
           .join(', '),
