@@ -44,7 +44,14 @@ export interface RealtimeSource {
     readonly closes: ReadonlyMap<string, number>;
     readonly slowConsumerCloses: number;
   };
-  bus: { readonly published: number; readonly publishFailures: number; readonly received: number; readonly failures: number };
+  bus: {
+    readonly published: number;
+    readonly publishFailures: number;
+    readonly republished: number;
+    readonly publishesAbandoned: number;
+    readonly received: number;
+    readonly failures: number;
+  };
   counters: { readonly gapsFilled: number; readonly replayed: number };
 }
 
@@ -352,7 +359,9 @@ function registerRealtimeMetrics(registers: Registry[], { activity, bus, counter
   byField('realtime_events_delivered_total', 'Subscription events sent to clients, by field', activity.delivered);
   byField('realtime_events_dropped_total', 'Subscription events dropped instead of sent (typing, while the client was behind), by field', activity.dropped);
   fromCount('realtime_events_published_total', 'Events this instance published to the event bus (after their writes committed)', () => bus.published);
-  fromCount('realtime_publish_failures_total', 'Events the event bus could not publish (Redis down)', () => bus.publishFailures);
+  fromCount('realtime_publish_failures_total', 'Events the event bus could not publish at the first try (Redis down or late)', () => bus.publishFailures);
+  fromCount('realtime_events_republished_total', 'Events published at a later try, after a failed publish', () => bus.republished);
+  fromCount('realtime_publishes_abandoned_total', 'Events given up after failed publishes (too old, or too many waiting): their subscribers replay them', () => bus.publishesAbandoned);
   fromCount('realtime_events_received_total', 'Events this instance received from the bus, for topics its subscribers follow', () => bus.received);
   fromCount(
     'realtime_bus_failures_total',

@@ -21,9 +21,11 @@ export interface EventBus {
   /**
    * Publishes events, in order, to every instance's listeners of their
    * topics. Never throws: an event that cannot be sent is counted
-   * (`counters.publishFailures`) and logged; the subscribers that miss it
-   * find it when they next replay (the next message of its conversation
-   * makes them, see realtime/ordered-feed.ts).
+   * (`counters.publishFailures`) and logged, and the Redis bus tries it
+   * again for a while (`counters.republished`); one it gives up
+   * (`counters.publishesAbandoned`) its subscribers find when they next
+   * replay (the next message of its conversation makes them, see
+   * realtime/ordered-feed.ts).
    * @param events what a write emitted, stamped with its commit time
    */
   publish(events: readonly PublishedEvent[]): Promise<void>;
@@ -62,8 +64,12 @@ export type Unsubscribe = () => void;
 export interface BusCounters {
   /** Events handed to the bus (published, or delivered in process). */
   published: number;
-  /** Events the bus could not send (Redis down or late). */
+  /** Events the bus could not send at the first try (Redis down or late). */
   publishFailures: number;
+  /** Of those, events sent at a later try. */
+  republished: number;
+  /** Of those, events given up: too old, or too many waiting. */
+  publishesAbandoned: number;
   /** Events this instance received for topics it follows. */
   received: number;
   /** Times the bus told its listeners it may have lost events (a lost connection to Redis, a close). */
@@ -72,7 +78,7 @@ export interface BusCounters {
 
 /** A fresh set of counters. */
 export function createBusCounters(): BusCounters {
-  return { published: 0, publishFailures: 0, received: 0, failures: 0 };
+  return { published: 0, publishFailures: 0, republished: 0, publishesAbandoned: 0, received: 0, failures: 0 };
 }
 
 /** The one logger shape the buses use (Fastify's logger fits). */

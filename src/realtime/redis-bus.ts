@@ -15,8 +15,19 @@ export interface RedisBusOptions {
   channelPrefix?: string;
   /** How long a subscribe waits for Redis to confirm before it fails. Default: 2000 ms. */
   subscribeTimeoutMs?: number;
+  /**
+   * How long after its commit an event that could not be published is still
+   * tried again. Default: 30 000 ms. Later, or past 10 000 events waiting, it
+   * is given up (counted in `counters.publishesAbandoned`).
+   */
+  republishWithinMs?: number;
   logger: BusLogger;
 }
+
+/** At most this many unpublished events wait for Redis; the oldest are given up first. */
+const MAX_WAITING_EVENTS = 10_000;
+/** Between tries while Redis does not take them: doubling from the first to the last. */
+const REPUBLISH_DELAYS_MS = { first: 100, last: 2_000 };
 
 export const DEFAULT_CHANNEL_PREFIX = 'parley:live:';
 
@@ -47,6 +58,18 @@ interface Channel {
  * listener is told (`failed`) and forgotten, and the connection reconnects
  * with no channel (ioredis's auto-resubscribe is off), so subscriptions that
  * start again do so from a confirmed SUBSCRIBE and replay from PostgreSQL.
+ *
+ * When a publish fails (Redis down, or slower than the client's command
+ * timeout) while other instances still hear Redis, their subscribers would
+ * miss the event without knowing, until the next message of its
+ * conversation showed the gap. So the bus keeps what it could not publish
+ * and publishes it again, in order and ahead of anything newer, until Redis
+ * takes it (within `republishWithinMs` of its commit). An event may then
+ * arrive twice (a publish that timed out may still have run): the feeds
+ * drop a message they already have (realtime/ordered-feed.ts), and the other
+ * events are re-read when sent, so a second copy sends the same state again.
+ * Transient events (typing) are not kept: late, they would say something
+ * false.
  */
 export function createRedisBus(options: RedisBusOptions): EventBus {
   const { publisher, subscriber, logger } = options;
@@ -92,6 +115,64 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     for (const listener of [...channel.listeners]) listener.event(event);
   });
 
+  const send = async (events: readonly PublishedEvent[]) => {
+    const results = await publisher.pipeline(events.map((event) => ['publish', prefix + event.topic, JSON.stringify(event)])).exec();
+    const failure = results?.find(([error]) => error)?.[0];
+    if (failure) throw failure;
+    publishOutage.succeeded();
+  };
+
+  // Events not yet published, oldest first, and the state of the tries.
+  const republishWithinMs = options.republishWithinMs ?? 30_000;
+  let waiting: PublishedEvent[] = [];
+  let republishing: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let delayMs = REPUBLISH_DELAYS_MS.first;
+
+  const keep = (events: readonly PublishedEvent[]) => {
+    waiting.push(...events.filter((event) => !event.transient));
+    if (waiting.length > MAX_WAITING_EVENTS) abandon(waiting.length - MAX_WAITING_EVENTS);
+  };
+  const abandon = (count: number) => {
+    if (count <= 0) return;
+    waiting = waiting.slice(count);
+    counters.publishesAbandoned += count;
+    logger.warn({ events: count }, 'events could not be published in time and were given up: their subscribers replay them when they next resume');
+  };
+  const scheduleRepublish = () => {
+    if (timer || closed || waiting.length === 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void republish();
+    }, delayMs);
+    timer.unref();
+    delayMs = Math.min(delayMs * 2, REPUBLISH_DELAYS_MS.last);
+  };
+  /** Publishes what is waiting, in order, one try at a time; on failure, tries again later. */
+  const drainWaiting = async () => {
+    try {
+      while (waiting.length > 0 && !closed) {
+        const now = Date.now();
+        const fresh = waiting.findIndex((event) => now - event.committedAt <= republishWithinMs);
+        abandon(fresh < 0 ? waiting.length : fresh);
+        const batch = waiting.slice(0, 500);
+        if (batch.length === 0) break;
+        await send(batch);
+        waiting = waiting.slice(batch.length);
+        counters.republished += batch.length;
+        delayMs = REPUBLISH_DELAYS_MS.first;
+      }
+    } catch (error) {
+      publishOutage.failed(error, 'publish');
+      scheduleRepublish();
+    }
+  };
+  // One try at a time; `finally` clears it only after it was set, however fast the try ends.
+  const republish = (): Promise<void> =>
+    (republishing ??= drainWaiting().finally(() => {
+      republishing = undefined;
+    }));
+
   const leave = (name: string, channel: Channel, listener: BusListener) => {
     // A channel replaced since (after a lost connection) is not this listener's.
     if (channels.get(name) !== channel || !channel.listeners.delete(listener)) return;
@@ -105,14 +186,19 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     async publish(events) {
       if (events.length === 0) return;
       counters.published += events.length;
+      // Behind events still waiting for Redis: in order, after them.
+      if (waiting.length > 0) {
+        keep(events);
+        await republish();
+        return;
+      }
       try {
-        const results = await publisher.pipeline(events.map((event) => ['publish', prefix + event.topic, JSON.stringify(event)])).exec();
-        const failure = results?.find(([error]) => error)?.[0];
-        if (failure) throw failure;
-        publishOutage.succeeded();
+        await send(events);
       } catch (error) {
         counters.publishFailures += events.length;
         publishOutage.failed(error, 'publish');
+        keep(events);
+        scheduleRepublish();
       }
     },
     async subscribe(topic: Topic, listener) {
@@ -136,6 +222,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(timer);
       failAll('closing');
       subscriber.disconnect();
     },

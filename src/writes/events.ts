@@ -24,6 +24,8 @@ export interface LiveEvent<Type extends string = string, Data = unknown> {
   type: Type;
   /** Plain JSON. */
   data: Data;
+  /** Worth sending only now (typing): not published again after a failed publish. */
+  transient?: true;
 }
 
 /** An event as the bus carries it: with when its write committed, for the commit-to-send latency. */

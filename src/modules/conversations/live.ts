@@ -51,6 +51,7 @@ export function typingEvent(conversationId: number, typing: TypingRow, participa
     topic: topics.conversation(conversationId),
     type: TYPING,
     data: { userId: typing.userId, expiresAt: typing.expiresAt.toISOString(), participantIds },
+    transient: true,
   };
 }
 

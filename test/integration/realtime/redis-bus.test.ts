@@ -7,7 +7,7 @@ import { createRedisClient, createRedisSubscriber, type Redis } from '../../../s
 import type { BusListener, EventBus } from '../../../src/realtime/event-bus.js';
 import { createRedisBus } from '../../../src/realtime/redis-bus.js';
 import { topics, type PublishedEvent } from '../../../src/writes/events.js';
-import { startOwnRedis, type OwnRedis } from '../../support/redis-server.js';
+import { startOwnRedis, startTcpProxy, type OwnRedis } from '../../support/redis-server.js';
 import { waitFor } from '../../support/wait-for.js';
 
 let redis: OwnRedis;
@@ -30,9 +30,9 @@ afterAll(async () => {
 });
 
 /** An instance's bus: its own publisher client and subscriber connection, as main.ts makes them. */
-function instance(options: { subscribeTimeoutMs?: number; name?: string } = {}): EventBus {
-  const { name, ...busOptions } = options;
-  const publisher = createRedisClient({ url: redis.url, commandTimeoutMs: 2_000 });
+function instance(options: { subscribeTimeoutMs?: number; republishWithinMs?: number; name?: string; publishThrough?: string } = {}): EventBus {
+  const { name, publishThrough, ...busOptions } = options;
+  const publisher = createRedisClient({ url: publishThrough ?? redis.url, commandTimeoutMs: 2_000 });
   clients.push(publisher);
   const subscriber = createRedisSubscriber({ url: redis.url, connectionName: name });
   const bus = createRedisBus({ publisher, subscriber, logger: silent, ...busOptions });
@@ -50,7 +50,7 @@ function recorder() {
   return { listener, events, failures };
 }
 
-const event = (topic: PublishedEvent['topic'], n: number): PublishedEvent => ({ topic, type: 'test', data: { n }, committedAt: n });
+const event = (topic: PublishedEvent['topic'], n: number): PublishedEvent => ({ topic, type: 'test', data: { n }, committedAt: Date.now() });
 const channels = () => admin.pubsub('CHANNELS', 'parley:live:*') as Promise<string[]>;
 
 it('delivers what one instance publishes to another’s listeners of the topic, in order, and subscribes only to followed topics', async () => {
@@ -140,4 +140,44 @@ it('survives a Redis restart: listeners told, publishing counted as failed and n
   }, 'an event once Redis is back');
   expect(refused.events).toEqual([]);
   expect(one.events).toEqual([]);
+});
+
+it('publishes again, in order, what it could not publish while other instances still hear Redis; nothing transient, and nothing past its time', async () => {
+  const proxy = await startTcpProxy(Number(new URL(redis.url).port));
+  try {
+    const listening = instance();
+    // Its publishes go through a link the test cuts; its listeners' connection does not.
+    const cutOff = instance({ publishThrough: proxy.url });
+    const late = instance({ publishThrough: proxy.url, republishWithinMs: 200 });
+    const heard = recorder();
+    await listening.subscribe(topics.conversation(11), heard.listener);
+    await listening.subscribe(topics.conversation(12), heard.listener);
+    await waitFor(async () => {
+      await cutOff.publish([event(topics.conversation(11), 0)]);
+      return heard.events.length > 0;
+    }, 'an event before the cut');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    heard.events.length = 0;
+
+    const { publishFailures, republished } = cutOff.counters;
+    proxy.cut();
+    await cutOff.publish([event(topics.conversation(11), 1), { ...event(topics.conversation(11), 2), transient: true }]);
+    await cutOff.publish([event(topics.conversation(11), 3)]);
+    await late.publish([event(topics.conversation(12), 4)]);
+    expect(cutOff.counters.publishFailures - publishFailures).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(heard.events).toEqual([]);
+
+    proxy.restore();
+    await waitFor(() => cutOff.counters.republished - republished === 2, 'the kept events to be published');
+    await waitFor(() => heard.events.length === 2, 'the kept events to arrive');
+    // Kept in order; the typing-like event was not kept.
+    expect(heard.events.map((e) => (e.data as { n: number }).n)).toEqual([1, 3]);
+    // Committed more than 200 ms before Redis took publishes again: given up, not sent late.
+    await waitFor(() => late.counters.publishesAbandoned === 1, 'the late event to be given up');
+    expect(late.counters.republished).toBe(0);
+    expect(heard.events.some((e) => e.topic === topics.conversation(12))).toBe(false);
+  } finally {
+    await proxy.close();
+  }
 });
