@@ -8,8 +8,9 @@ import type { PublishedEvent, Topic } from '../writes/events.js';
  * createRedisBus() for several (Redis pub/sub, one channel per topic, so an
  * instance receives only the topics its subscribers follow).
  *
- * Delivery is at most once: an event published while a subscriber's
- * connection to Redis is down is lost to it. The bus never hides that: when
+ * An event published while a subscriber's connection to Redis is down is
+ * lost to it (one its publisher could not send is sent again for a while,
+ * so it may also arrive twice). The bus never hides a loss: when
  * it may have lost events of a topic, it tells that topic's listeners
  * (`failed`) and forgets them, so their subscriptions end with a "resume"
  * close and their clients replay what they missed from PostgreSQL, by cursor.
