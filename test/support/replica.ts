@@ -76,9 +76,11 @@ export async function startStreamingReplica(): Promise<StreamingReplica> {
       );
     },
     async close() {
-      await fixtures.end();
-      await standbyServer.destroy();
-      await primary.destroy();
+      try {
+        await fixtures.end();
+      } finally {
+        await standbyServer.destroy().finally(() => primary.destroy());
+      }
     },
   };
 }

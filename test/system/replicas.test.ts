@@ -28,11 +28,15 @@ beforeAll(async () => {
   [replica, redisServer] = await Promise.all([startStreamingReplica(), startOwnRedis()]);
 }, 60_000);
 afterAll(async () => {
-  for (const api of apis) await api.close();
-  for (const client of clients) client.disconnect();
-  await redisServer?.close();
-  await replica?.close();
-});
+  // The servers are stopped whatever failed before: nothing of this file outlives it.
+  try {
+    for (const api of apis) await api.close().catch(() => {});
+    for (const client of clients) client.disconnect();
+  } finally {
+    await redisServer?.close();
+    await replica?.close();
+  }
+}, 60_000);
 
 /** A Redis client of the file's own server, with `prefix` (instances given the same one share their cache and write positions). */
 async function redisClient(prefix: string): Promise<Redis> {
