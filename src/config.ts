@@ -25,6 +25,20 @@ const postgresUrl = z
     message: 'expected a postgresql:// or postgres:// URL',
   });
 
+/** One or more postgresql:// URLs, separated by commas (spaces around them ignored). */
+const postgresUrlList = z.string().transform((value, context) => {
+  const urls = value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  const bad = urls.findIndex((url) => !postgresUrl.safeParse(url).success);
+  if (bad >= 0) {
+    context.addIssue({ code: 'custom', message: `expected postgresql:// URLs separated by commas (URL ${bad + 1} of ${urls.length} is not one)` });
+    return z.NEVER;
+  }
+  return urls;
+});
+
 const redisUrl = z
   .string()
   .url({ message: 'expected a URL such as redis://127.0.0.1:6379' })
@@ -46,6 +60,9 @@ const environmentSchema = z
     DATABASE_CONNECTION_TIMEOUT_MS: integer(100, 600_000).default(5_000),
     DATABASE_IDLE_TIMEOUT_MS: integer(1_000, 3_600_000).default(30_000),
     DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
+    DATABASE_REPLICA_URLS: postgresUrlList.optional(),
+    DATABASE_REPLICA_MAX_LAG_MS: integer(0, 3_600_000).default(1_000),
+    DATABASE_REPLICA_POLL_MS: integer(10, 60_000).default(100),
     EMBEDDED_DATA_DIR: z.string().min(1).default('.data/pglite'),
     EMBEDDED_PORT: integer(0, 65535).default(0),
     REDIS_URL: redisUrl.optional(),
@@ -90,6 +107,13 @@ const environmentSchema = z
         message: 'required when NODE_ENV=production (at least 32 random characters)',
       });
     }
+    if (env.DATABASE_REPLICA_URLS?.length && !env.DATABASE_URL) {
+      context.addIssue({
+        code: 'custom',
+        path: ['DATABASE_REPLICA_URLS'],
+        message: 'replicas stream from the primary at DATABASE_URL: set DATABASE_URL too (the embedded database has no replicas)',
+      });
+    }
     if (env.METRICS === 'token' && !env.METRICS_TOKEN) {
       context.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'required when METRICS=token (at least 16 random characters)' });
     }
@@ -116,6 +140,8 @@ export interface Config {
     connectionTimeoutMs: number;
     idleTimeoutMs: number;
     statementTimeoutMs: number;
+    /** Streaming replicas of the primary that serve reads (db/replica-set.ts); `urls` empty: every statement goes to the primary. */
+    replicas: ReplicaSettings;
   };
   embedded: { dataDir: string; port: number };
   /** Unset: the response cache uses an in-process store (one instance only: writes elsewhere do not reach it). */
@@ -147,6 +173,16 @@ export interface Config {
   /** Statements and operations slower than these are logged at warn; 0: not logged. */
   slowLog: { statementMs: number; operationMs: number };
   realtime: RealtimeLimits;
+}
+
+/** Read replicas (docs/scale-out.md#read-replicas). */
+export interface ReplicaSettings {
+  /** DATABASE_REPLICA_URLS, in order; empty by default. */
+  urls: string[];
+  /** A replica whose oldest unreplayed write is older than this is skipped until it catches up. Default 1000 ms. */
+  maxLagMs: number;
+  /** How often each replica's replay position (and the primary's) is read. Default 100 ms. */
+  pollIntervalMs: number;
 }
 
 /** Subscriptions' bounds (docs/realtime.md): per instance, whichever transport. */
@@ -230,7 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.');
         // Secrets, tokens and URLs (which may hold a password) are never echoed.
-        const received = /_SECRET$|_URL$|_TOKEN$/.test(name) ? undefined : present[name];
+        const received = /_SECRET$|_URLS?$|_TOKEN$/.test(name) ? undefined : present[name];
         return `${name}: ${issue.message}${received === undefined ? '' : ` (got ${JSON.stringify(received)})`}`;
       }),
     );
@@ -246,6 +282,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectionTimeoutMs: value.DATABASE_CONNECTION_TIMEOUT_MS,
       idleTimeoutMs: value.DATABASE_IDLE_TIMEOUT_MS,
       statementTimeoutMs: value.DATABASE_STATEMENT_TIMEOUT_MS,
+      replicas: {
+        urls: value.DATABASE_REPLICA_URLS ?? [],
+        maxLagMs: value.DATABASE_REPLICA_MAX_LAG_MS,
+        pollIntervalMs: value.DATABASE_REPLICA_POLL_MS,
+      },
     },
     embedded: { dataDir: value.EMBEDDED_DATA_DIR, port: value.EMBEDDED_PORT },
     redisUrl: value.REDIS_URL,

@@ -19,7 +19,12 @@ await runCli(async () => {
   // pg_terminate_backend) is discarded by the pool and reported here: on
   // stderr until the server's logger exists, then as a warning in the log.
   let reportLostConnection = (error: Error) => console.warn(`parley: an idle database connection was lost: ${error.message}`);
-  const database = await openDatabase(config, { applicationName: 'parley-api', shares: true, onError: (error) => reportLostConnection(error) });
+  const database = await openDatabase(config, {
+    applicationName: 'parley-api',
+    shares: true,
+    replicas: true,
+    onError: (error) => reportLostConnection(error),
+  });
   say(describeDatabase(database, config.embedded.dataDir));
 
   // Read once: /ready compares the database with this build's migrations on every probe.
@@ -50,9 +55,15 @@ await runCli(async () => {
       migrations: migrationFiles.map(({ name, checksum }) => ({ name, checksum })),
       redisSubscriber,
       poolErrors: database.poolErrors,
+      replicas: database.replicas,
     }),
   );
   const { responseCache, auth } = app;
+  if (database.replicas.length > 0) {
+    say(
+      `reads go to ${database.replicas.length === 1 ? 'the read replica' : `${database.replicas.length} read replicas`} at DATABASE_REPLICA_URLS (${database.replicas.map((replica) => replica.name).join(', ')}) once they have replayed what each must see`,
+    );
+  }
   const { fastify, apollo, explorerPath } = await orClose(createServer(app));
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');

@@ -1,5 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Auth } from '../graphql/auth.js';
+import { parseLsn } from '../db/lsn.js';
+import { routeReads } from '../db/read-routing.js';
+import type { ReplicaSet } from '../db/replica-set.js';
+import type { WritePositions } from '../db/write-positions.js';
 import type { Context, Db } from '../graphql/context.js';
 import type { RequestObservation } from '../observability/request-observation.js';
 import { recordingPool, tracer, untraced } from '../observability/statements.js';
@@ -17,6 +21,8 @@ export interface ContextDependencies {
   batch: boolean;
   /** The instance's real-time service, handed to resolvers (subscriptions, typing). */
   realtime: Realtime;
+  /** Read replicas and the write positions reads are routed by (db/read-routing.ts). Default: none, every statement on the primary. */
+  replicas?: { set: ReplicaSet; positions: WritePositions; cached: boolean };
 }
 
 /** What one transport request (an HTTP request, a WebSocket or HTTP subscription; a job later) brings. */
@@ -32,20 +38,41 @@ export interface RequestInput {
    * the x-sql-statements header all read it. Default: none, the pool as it is.
    */
   observation?: RequestObservation | null;
+  /**
+   * The x-parley-lsn request header: a WAL position (`16/B374D848`) the
+   * client got with an earlier write's answer, which its reads must see.
+   * Ignored when it is not one, and without read replicas. Default: none.
+   */
+  after?: string | undefined;
 }
 
 /** The context of one operation: its viewer from the token, and a fresh set of loaders. */
 export async function createRequestContext(dependencies: ContextDependencies, input: RequestInput): Promise<Context> {
   const viewer = await dependencies.auth.viewerFromHeader(input.authorization);
   const observation = input.observation ?? null;
-  const pool = observation ? recordingPool(dependencies.db.pool, observation) : dependencies.db.pool;
+  const primary = observation ? recordingPool(dependencies.db.pool, observation) : dependencies.db.pool;
+  const { replicas } = dependencies;
+  const routed = replicas
+    ? routeReads({
+        replicas: replicas.set,
+        positions: replicas.positions,
+        primary,
+        replicaPool: (pool) => (observation ? recordingPool(pool, observation) : pool),
+        userId: viewer?.id,
+        after: parseLsn(input.after),
+        cached: replicas.cached,
+      })
+    : undefined;
+  const pool = routed?.pool ?? primary;
   const loaders = createLoaders({ pool, viewer, batch: dependencies.batch, traced: observation ? tracer(observation) : untraced });
   const clearRequestLoaders: AfterCommit = () => clearLoaders(loaders);
+  // First after a commit: the write's position is recorded before its invalidations run (db/write-positions.ts says why).
+  const recordPosition: AfterCommit[] = routed ? [(_touched, _events, position) => routed.routing.wrote(position)] : [];
   return {
     viewer,
     loaders,
-    db: { pool },
-    writer: createWriter(pool, [clearRequestLoaders, ...(dependencies.afterCommit ?? [])]),
+    db: routed ? { pool, routing: routed.routing } : { pool },
+    writer: createWriter(pool, [...recordPosition, clearRequestLoaders, ...(dependencies.afterCommit ?? [])], { commitPosition: routed !== undefined }),
     realtime: dependencies.realtime,
     logger: input.logger,
     clientAddress: input.clientAddress,

@@ -11,6 +11,8 @@ import { readMigrations, type MigrationFingerprint } from '../db/migrate.js';
 import type { PoolErrorCounts } from '../db/pool.js';
 import { createPrisma } from '../db/prisma.js';
 import type { Redis } from '../db/redis.js';
+import { createReplicaSet, type ReplicaPool, type ReplicaSet } from '../db/replica-set.js';
+import { createInProcessWritePositions, createRedisWritePositions, type WritePositions } from '../db/write-positions.js';
 import { createAuth, type Auth } from '../graphql/auth.js';
 import type { Context, Db } from '../graphql/context.js';
 import { tokenSecret } from '../graphql/token-secret.js';
@@ -66,6 +68,13 @@ export interface AppDependencies {
    * this process (one instance). The app closes it.
    */
   redisSubscriber?: Redis;
+  /**
+   * Read replicas' pools (db/replica-set.ts openReplicaPools, from
+   * DATABASE_REPLICA_URLS): queries' reads go to them when they have
+   * replayed what the reads must see. The caller owns and ends the pools.
+   * Default: none, every statement goes to `pool`.
+   */
+  replicas?: readonly ReplicaPool[];
 }
 
 /**
@@ -89,6 +98,8 @@ export interface App {
    * statistics invalidates `Leaderboard` and `Stats`).
    */
   responseCache: OperationCache | undefined;
+  /** The read replicas, their health and the routing counts; undefined without replicas. */
+  replicas: ReplicaSet | undefined;
   /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
   rateLimiter: RateLimiter | undefined;
   /** Metrics (what /metrics serves); undefined when METRICS=off. */
@@ -147,6 +158,26 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
   const realtime = createRealtime({ bus: eventBus, queueEvents: config.realtime.queueEvents, typingSeconds: config.realtime.typingSeconds });
   const realtimeActivity = new RealtimeActivity(config.realtime.socketsPerUser);
 
+  // Read replicas: polled on connections of their own; each request's reads routed by the positions of the latest writes.
+  let replicas: { set: ReplicaSet; positions: WritePositions; cached: boolean } | undefined;
+  if (dependencies.replicas?.length) {
+    if (!config.database.url) throw new Error('createApp: read replicas need the primary at DATABASE_URL');
+    const set = createReplicaSet({
+      primaryUrl: config.database.url,
+      replicas: dependencies.replicas,
+      settings: config.database.replicas,
+      database: config.database,
+      logger,
+    });
+    // Remembered well past the lag bound: a replica further behind is skipped anyway.
+    const positionOptions = { ttlMs: Math.max(60_000, 2 * config.database.replicas.maxLagMs), currentLsn: () => set.primaryLsn(), logger };
+    replicas = {
+      set,
+      positions: redis ? createRedisWritePositions({ ...positionOptions, redis }) : createInProcessWritePositions(positionOptions),
+      cached: responseCache !== undefined,
+    };
+  }
+
   const metrics =
     config.metrics.mode === 'off'
       ? undefined
@@ -156,6 +187,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
           cacheCounters: responseCache?.counters,
           rateLimitCounters: rateLimiter?.counters,
           realtime: { activity: realtimeActivity, bus: eventBus.counters, counters: realtime.counters },
+          replicas: replicas && { statuses: replicas.set.statuses, counters: replicas.set.counters, positions: replicas.positions },
         });
 
   const contextDependencies = {
@@ -170,6 +202,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     ],
     batch: config.dataloaderBatch,
     realtime,
+    replicas,
   };
 
   return {
@@ -182,6 +215,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     migrations,
     checkRedis: dependencies.checkRedis ?? (redis ? () => redis.ping() : undefined),
     responseCache,
+    replicas: replicas?.set,
     rateLimiter,
     metrics,
     // The operations clients are built with always have a label of their own.
@@ -195,6 +229,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     createLoaders: (viewer) => createLoaders({ pool, viewer, batch: config.dataloaderBatch, traced: untraced }),
     async close() {
       await responseCache?.drain();
+      await replicas?.set.close();
       await eventBus.close();
       await prisma.$disconnect();
     },

@@ -68,8 +68,9 @@ export interface Lead {
    * a complete answer (data, no errors, every entity's id readable), gives
    * it to the requests waiting for it, stores it in the background, and
    * returns it. Otherwise those waiting run the operation themselves.
+   * @param options.storable false: the answer may predate a write whose invalidation has run (read on a replica behind it): treated as incomplete. Default: true.
    */
-  finish(result: FormattedExecutionResult | undefined): AnswerMeta | undefined;
+  finish(result: FormattedExecutionResult | undefined, options?: { storable?: boolean }): AnswerMeta | undefined;
 }
 
 interface Running {
@@ -221,9 +222,9 @@ export function createOperationCache({
         if (running.get(key) === entry) running.delete(key);
       };
       return {
-        finish(result) {
+        finish(result, { storable = true } = {}) {
           const found = result && collectTags(result.data, analysis.plan, viewer?.id);
-          if (!result || !found || result.errors || !result.data) {
+          if (!result || !found || result.errors || !result.data || !storable) {
             release();
             settle(undefined);
             return undefined;

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { EMBEDDED_POOL_MAX, openEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { createPool, type PoolErrorCounts, type PoolOptions } from './pool.js';
+import { openReplicaPools, type ReplicaPool } from './replica-set.js';
 
 /**
  * The database Parley runs on: the server at DATABASE_URL, or, when it is
@@ -16,6 +17,8 @@ export interface Database {
   embedded: Pick<EmbeddedPostgres, 'role' | 'owner'> | undefined;
   /** What the pool absorbed (connections lost while idle), for metrics. */
   poolErrors: PoolErrorCounts;
+  /** The read replicas' pools (DATABASE_REPLICA_URLS), when asked for (`replicas: true`); ended by close(). */
+  replicas: ReplicaPool[];
   /**
    * Lets other processes use this process's embedded database from now on;
    * only the server calls it, once it has migrated (and seeded) it. Does
@@ -29,6 +32,8 @@ export interface Database {
 export interface OpenDatabaseOptions extends Omit<PoolOptions, 'errors'> {
   /** True for the server: it will share the embedded database with other processes (see Database.share). Default false. */
   shares?: boolean;
+  /** True for the server: opens a pool per read replica of DATABASE_REPLICA_URLS too. Default false (commands use the primary only). */
+  replicas?: boolean;
 }
 
 /**
@@ -37,12 +42,24 @@ export interface OpenDatabaseOptions extends Omit<PoolOptions, 'errors'> {
  * createPool).
  */
 export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<Database> {
-  const { shares = false, ...pool } = options;
+  const { shares = false, replicas: withReplicas = false, ...pool } = options;
   const poolErrors: PoolErrorCounts = { idleConnectionsLost: 0 };
   const poolOptions = { ...pool, errors: poolErrors };
   if (config.database.url) {
     const pool = createPool(config.database.url, config.database, poolOptions);
-    return { url: config.database.url, pool, embedded: undefined, poolErrors, share: async () => {}, close: () => pool.end() };
+    // Their idle connections lost are counted with the primary's.
+    const replicas = withReplicas ? openReplicaPools(config.database, poolOptions) : [];
+    return {
+      url: config.database.url,
+      pool,
+      embedded: undefined,
+      poolErrors,
+      replicas,
+      share: async () => {},
+      close: async () => {
+        await Promise.all([pool.end(), ...replicas.map((replica) => replica.pool.end())]);
+      },
+    };
   }
   const embedded = await openEmbeddedPostgres({ ...config.embedded, name: options.applicationName ?? 'parley', shares });
   const embeddedPool = createPool(embedded.url, { ...config.database, poolMax: Math.min(config.database.poolMax, EMBEDDED_POOL_MAX) }, poolOptions);
@@ -51,6 +68,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     pool: embeddedPool,
     embedded: { role: embedded.role, owner: embedded.owner },
     poolErrors,
+    replicas: [],
     share: () => embedded.share(),
     async close() {
       try {

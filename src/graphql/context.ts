@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { RequestPool } from '../db/pool.js';
+import type { ReadRouting } from '../db/read-routing.js';
 import type { PrismaClient } from '../db/prisma.js';
 import type { OperationBudget } from './operation-budget.js';
 import type { Viewer } from './viewer.js';
@@ -44,4 +45,6 @@ export interface Db {
  */
 export interface RequestDb {
   pool: RequestPool;
+  /** Where its reads go, when there are read replicas (db/read-routing.ts); undefined without them. */
+  routing?: ReadRouting;
 }

@@ -174,7 +174,9 @@ export function httpResponseCache({ cache, auth, bypass, served }: ResponseCache
           headers.set('x-cache', status);
           if (!lead) return;
           const body = requestContext.response.body;
-          const answer = lead.finish(body.kind === 'single' ? body.singleResult : undefined);
+          // Read on a replica behind the last write (db/read-routing.ts): served, neither stored nor shared.
+          const storable = requestContext.contextValue.db.routing?.storable ?? true;
+          const answer = lead.finish(body.kind === 'single' ? body.singleResult : undefined, { storable });
           if (answer) for (const [name, value] of Object.entries(cache.headers(answer))) headers.set(name, value);
         },
       };

@@ -20,6 +20,7 @@ import { landingPagePlugin } from './plugins/landing-page.js';
 import { logUnexpectedErrorsPlugin } from './plugins/log-unexpected-errors.js';
 import { queryCostPlugin } from './plugins/query-cost.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { LSN_HEADER, readRoutingPlugin } from './plugins/read-routing.js';
 import { refuseNulCharactersPlugin } from './plugins/refuse-nul-characters.js';
 import { refuseSubscriptionsPlugin } from './plugins/refuse-subscriptions.js';
 import { serviceUnavailablePlugin } from './plugins/service-unavailable.js';
@@ -72,6 +73,9 @@ function parametersOf(body: unknown, url: string): RequestParameters {
   const fromBody = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as RequestParameters) : {};
   return fromBody.query !== undefined || fromBody.extensions !== undefined ? fromBody : queryStringParameters(url);
 }
+
+/** A header sent once; undefined when absent or repeated. */
+const headerValue = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** Requests larger than this are refused before parsing (a GraphQL document plus variables). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -140,6 +144,8 @@ export async function createServer(app: App): Promise<ParleyServer> {
       queryCostPlugin({ maximumCost: config.queryLimits.maxCost }),
       // After every refusal above (it spends only on operations that would run), before anything runs.
       ...(rateLimiter ? [rateLimitPlugin({ limiter: rateLimiter })] : []),
+      // Read replicas: a mutation's reads on the primary; x-parley-lsn on a write's answer.
+      ...(app.replicas ? [readRoutingPlugin({ tellWhere: !production })] : []),
       // After queryCostPlugin: a stored answer keeps the extensions.cost it adds.
       ...(cached ? [cached.plugin] : []),
       // After the cost and the cache: it reads the cost, and adds extensions.sql to no stored answer.
@@ -209,6 +215,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
         logger: request.log,
         clientAddress: request.ip,
         observation: request.observation,
+        after: app.replicas ? headerValue(request.headers[LSN_HEADER]) : undefined,
       }),
   });
   fastify.route<{ Reply: string }>({

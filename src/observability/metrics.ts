@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolErrorCounts } from '../db/pool.js';
+import type { ReplicaStatus, RoutingCounters } from '../db/replica-set.js';
 import { USER_STATS_VIEW } from '../db/stats-views.js';
 
 /** The histogram of GraphQL requests by operation, which `npm run db:report` reads its percentiles from. */
@@ -55,6 +56,13 @@ export interface RealtimeSource {
   counters: { readonly gapsFilled: number; readonly replayed: number };
 }
 
+/** What the metrics read of the read replicas at each scrape (db/replica-set.ts, db/write-positions.ts). */
+export interface ReplicaSource {
+  statuses: readonly ReplicaStatus[];
+  counters: RoutingCounters;
+  positions: { readonly errors: number };
+}
+
 export interface MetricsSources {
   /** The server's pool: its connections, read at each scrape. */
   pool: pg.Pool;
@@ -68,6 +76,8 @@ export interface MetricsSources {
   databaseTimeoutMs?: number;
   /** Subscriptions: what the transports hold and did, the bus's and the feeds' counts. Default: not exposed. */
   realtime?: RealtimeSource;
+  /** Read replicas: lag, health, where requests' reads went. Default: not exposed (no replicas). */
+  replicas?: ReplicaSource;
 }
 
 /** One GraphQL request, as the request log saw it. */
@@ -292,6 +302,7 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
     registers,
   });
   if (sources.realtime) registerRealtimeMetrics(registers, sources.realtime);
+  if (sources.replicas) registerReplicaMetrics(registers, sources.replicas);
 
   return {
     registry,
@@ -383,6 +394,67 @@ function registerRealtimeMetrics(registers: Registry[], { activity, bus, counter
     collect() {
       this.reset();
       for (const [reason, count] of activity.closes) this.inc({ reason }, count);
+    },
+  });
+}
+
+/** The read replicas' gauges and counters, read from the replica set at each scrape. */
+function registerReplicaMetrics(registers: Registry[], { statuses, counters, positions }: ReplicaSource): void {
+  new Gauge({
+    name: 'db_replica_lag_seconds',
+    help: 'Age of the oldest write a read replica had not replayed at its last reading (0: caught up), measured to within one poll interval',
+    labelNames: ['replica'],
+    registers,
+    collect() {
+      for (const status of statuses) this.set({ replica: status.name }, status.lagMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'db_replica_lag_bytes',
+    help: 'WAL the primary had written that a read replica had not replayed, at its last reading',
+    labelNames: ['replica'],
+    registers,
+    collect() {
+      for (const status of statuses) this.set({ replica: status.name }, Number(status.lagBytes));
+    },
+  });
+  new Gauge({
+    name: 'db_replica_health',
+    help: 'Each read replica’s health, 1 for the state it is in: up (serves reads), lagging (behind by more than DATABASE_REPLICA_MAX_LAG_MS), down, starting',
+    labelNames: ['replica', 'state'],
+    registers,
+    collect() {
+      for (const status of statuses)
+        for (const state of ['up', 'lagging', 'down', 'starting']) this.set({ replica: status.name, state }, status.health === state ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'db_read_routing_total',
+    help: 'Requests that read from the database, by where their reads went (target: replica, with its name; primary, with the reason: write, read-your-writes, lagging, down, positions-unavailable)',
+    labelNames: ['target', 'replica', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, count] of counters.replica) this.inc({ target: 'replica', replica: name, reason: '' }, count);
+      for (const [reason, count] of counters.primary) this.inc({ target: 'primary', replica: '', reason }, count);
+    },
+  });
+  new Counter({
+    name: 'db_replica_answers_not_stored_total',
+    help: 'Requests read on a replica that had not replayed the last write: answered, never stored in the response cache',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(counters.notStored);
+    },
+  });
+  new Counter({
+    name: 'db_write_positions_errors_total',
+    help: 'Reads and records of the latest writes’ WAL positions that failed (Redis down or late); reads went to the primary',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(positions.errors);
     },
   });
 }

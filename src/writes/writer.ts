@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { COMMITTED_LSN_SQL, parseLsn, type Lsn } from '../db/lsn.js';
+import { withClient } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import type { LiveEvent, PublishedEvent } from './events.js';
 import type { Tag } from './tags.js';
@@ -15,9 +17,20 @@ export interface WriteTransaction {
 /**
  * Called once a write has committed, with every tag it touched
  * (deduplicated) and the events it emitted, in order, stamped with the
- * commit's time. Must not throw.
+ * commit's time, and, when the writer reads it (`commitPosition`), where
+ * the commit ended in the primary's WAL. Must not throw.
  */
-export type AfterCommit = (touched: readonly Tag[], events: readonly PublishedEvent[]) => void | Promise<void>;
+export type AfterCommit = (touched: readonly Tag[], events: readonly PublishedEvent[], position: Lsn | undefined) => void | Promise<void>;
+
+export interface WriterOptions {
+  /**
+   * After COMMIT, on the same connection, read the primary's WAL position
+   * (one statement more per write): a replica that has replayed
+   * it has replayed the write. For read replicas (db/read-routing.ts).
+   * Default: false.
+   */
+  commitPosition?: boolean;
+}
 
 /**
  * The one way Parley writes. `run` executes `work` in a transaction on one
@@ -32,12 +45,12 @@ export interface Writer {
   run<T>(work: (transaction: WriteTransaction) => Promise<T>): Promise<T>;
 }
 
-export function createWriter(pool: Pick<pg.Pool, 'connect'>, afterCommit: readonly AfterCommit[] = []): Writer {
+export function createWriter(pool: Pick<pg.Pool, 'connect'>, afterCommit: readonly AfterCommit[] = [], options: WriterOptions = {}): Writer {
   return {
     async run(work) {
       const touched = new Set<Tag>();
       const emitted: LiveEvent[] = [];
-      const value = await withTransaction(pool, (client) =>
+      const transaction = (client: pg.PoolClient) =>
         work({
           client,
           touch: (...tags) => {
@@ -46,12 +59,31 @@ export function createWriter(pool: Pick<pg.Pool, 'connect'>, afterCommit: readon
           emit: (...events) => {
             emitted.push(...events);
           },
-        }),
-      );
+        });
+      let position: Lsn | undefined;
+      let value: Awaited<ReturnType<typeof work>>;
+      if (options.commitPosition) {
+        value = await withClient(pool, async (client, discard) => {
+          const committed = await withTransaction({ client, discard }, transaction);
+          // Read after COMMIT, so past its commit record (lsn.ts says why this
+          // position). The write stands if this fails: the after-commit steps
+          // then read a later position elsewhere.
+          position = await client.query<{ lsn: string }>(COMMITTED_LSN_SQL).then(
+            ({ rows }) => parseLsn(rows[0]?.lsn),
+            (error: unknown) => {
+              discard(error as Error);
+              return undefined;
+            },
+          );
+          return committed;
+        });
+      } else {
+        value = await withTransaction(pool, transaction);
+      }
       const committedAt = Date.now();
       const tags = [...touched];
       const events = emitted.map((event): PublishedEvent => ({ ...event, committedAt }));
-      for (const step of afterCommit) await step(tags, events);
+      for (const step of afterCommit) await step(tags, events, position);
       return value;
     },
   };

@@ -7,6 +7,7 @@ import { createApp } from '../../src/app/create-app.js';
 import type { PrismaClient } from '../../src/db/prisma.js';
 import type { Clock } from '../../src/db/clock.js';
 import type { Redis } from '../../src/db/redis.js';
+import { openReplicaPools } from '../../src/db/replica-set.js';
 import type { Auth } from '../../src/graphql/auth.js';
 import { createServer, type ParleyServer } from '../../src/http/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -105,9 +106,12 @@ export async function startTestApi(
     RATE_LIMIT_WRITES: '1000000000',
     ...env,
   });
+  // DATABASE_REPLICA_URLS: pools opened here, as main.ts has openDatabase open them.
+  const replicas = openReplicaPools(config.database, { applicationName: 'parley-test' });
   const server = await createServer(
     await createApp(config, {
       pool: db.pool,
+      replicas,
       redis: options.redis,
       redisSubscriber: options.redisSubscriber,
       checkRedis: options.checkRedis,
@@ -167,6 +171,7 @@ export async function startTestApi(
     async close() {
       await server.fastify.close();
       await server.app.close();
+      await Promise.all(replicas.map((replica) => replica.pool.end()));
       await db.close();
     },
   };

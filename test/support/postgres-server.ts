@@ -77,6 +77,14 @@ export interface OwnPostgresOptions {
    * beyond the quick-start ones below.
    */
   settings?: Record<string, string | number>;
+  /**
+   * Makes this server a hot standby of `standbyOf`, streaming from it: its
+   * data directory is a base backup of that server (`pg_basebackup -R`,
+   * which writes standby.signal and primary_conninfo) instead of a new
+   * cluster. initdb's pg_hba.conf lets replication connections in from
+   * 127.0.0.1, and wal_level is replica by default. Default: a primary.
+   */
+  standbyOf?: OwnPostgres;
 }
 
 // pg_ctl hands its -o string to a shell-like splitter: a value with spaces or
@@ -94,7 +102,7 @@ function settingFlags(settings: Record<string, string | number>): string {
     .join('');
 }
 
-/** initdb, then start: about a second. Call destroy() when done. */
+/** initdb (or pg_basebackup, for a standby), then start: about a second. Call destroy() when done. */
 export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
   const extraSettings = settingFlags(options.settings ?? {});
   const bin = findPostgresBinaries();
@@ -113,7 +121,12 @@ export async function startOwnPostgres(options: OwnPostgresOptions = {}): Promis
     }
   };
 
-  await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  if (options.standbyOf) {
+    const from = ['-h', '127.0.0.1', '-p', String(options.standbyOf.port), '-U', 'postgres'];
+    await tool('pg_basebackup', [...from, '-D', data, '--write-recovery-conf', '--wal-method=stream', '--checkpoint=fast', '--no-sync']);
+  } else {
+    await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  }
   // Durability is not what these tests are about: fsync off makes start and stop quick.
   const serverFlags = `-p ${port} -k ${directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40${extraSettings}`;
   const start = () => tool('pg_ctl', ['start', '-w', '-D', data, '-l', log, '-o', serverFlags]);

@@ -68,6 +68,31 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads read replicas: none by default, a comma-separated list of URLs that needs DATABASE_URL, never echoed', () => {
+    expect(loadConfig({}).database.replicas).toEqual({ urls: [], maxLagMs: 1_000, pollIntervalMs: 100 });
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://db:5432/parley',
+      DATABASE_REPLICA_URLS: 'postgresql://replica-1:5432/parley, postgres://replica-2/parley',
+      DATABASE_REPLICA_MAX_LAG_MS: '250',
+      DATABASE_REPLICA_POLL_MS: '50',
+    });
+    expect(config.database.replicas).toEqual({
+      urls: ['postgresql://replica-1:5432/parley', 'postgres://replica-2/parley'],
+      maxLagMs: 250,
+      pollIntervalMs: 50,
+    });
+    expect(() => loadConfig({ DATABASE_REPLICA_URLS: 'postgresql://replica:5432/parley' })).toThrow(
+      new ConfigError([
+        'DATABASE_REPLICA_URLS: replicas stream from the primary at DATABASE_URL: set DATABASE_URL too (the embedded database has no replicas)',
+      ]),
+    );
+    // A URL may hold a password: the message says which one is wrong, never what it is.
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://db/parley', DATABASE_REPLICA_URLS: 'postgresql://ok/parley,mysql://u:secret@x/parley' })).toThrow(
+      new ConfigError(['DATABASE_REPLICA_URLS: expected postgresql:// URLs separated by commas (URL 2 of 2 is not one)']),
+    );
+    expect(() => loadConfig({ DATABASE_REPLICA_POLL_MS: '0' })).toThrow(/DATABASE_REPLICA_POLL_MS: expected a whole number ≥ 10/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).database.url).toBeUndefined();
   });

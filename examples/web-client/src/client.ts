@@ -49,12 +49,36 @@ export interface ParleyClientOptions {
   webSocketImpl?: ClientOptions['webSocketImpl'];
 }
 
+/** A WAL position as the API writes it (`16/B374D848`), as a number; -1 for anything else. */
+function position(lsn: string | null | undefined): bigint {
+  const match = /^([0-9A-F]{1,8})\/([0-9A-F]{1,8})$/i.exec(lsn ?? '');
+  return match ? (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`) : -1n;
+}
+
+/**
+ * `fetch` that sends back the position of the latest write this client saw
+ * answered (`x-parley-lsn`), so its reads see its own writes on any API
+ * instance, replica or not (docs/scale-out.md#read-your-writes).
+ */
+function readingOwnWrites(send: typeof fetch | undefined): typeof fetch {
+  let latest: string | undefined;
+  return async (input, init) => {
+    const headers = new Headers(init?.headers);
+    if (latest) headers.set('x-parley-lsn', latest);
+    const response = await (send ?? globalThis.fetch)(input, { ...init, headers });
+    const written = response.headers.get('x-parley-lsn');
+    // Answers may come back out of order: the furthest position is kept.
+    if (position(written) > position(latest)) latest = written!;
+    return response;
+  };
+}
+
 export function createParleyClient({ url, token, subscriptions = 'websocket', fetch, webSocketImpl }: ParleyClientOptions): ApolloClient {
   const currentToken = async () => (typeof token === 'string' ? token : await token());
   const authorization = new SetContextLink(async (context) => ({
     headers: { ...(context.headers as Record<string, string> | undefined), authorization: `Bearer ${await currentToken()}` },
   }));
-  const http = ApolloLink.from([authorization, new HttpLink({ uri: url, fetch })]);
+  const http = ApolloLink.from([authorization, new HttpLink({ uri: url, fetch: readingOwnWrites(fetch) })]);
   const link =
     subscriptions === 'http'
       ? http
