@@ -372,7 +372,11 @@ function registerRealtimeMetrics(registers: Registry[], { activity, bus, counter
   fromCount('realtime_events_published_total', 'Events this instance published to the event bus (after their writes committed)', () => bus.published);
   fromCount('realtime_publish_failures_total', 'Events the event bus could not publish at the first try (Redis down or late)', () => bus.publishFailures);
   fromCount('realtime_events_republished_total', 'Events published at a later try, after a failed publish', () => bus.republished);
-  fromCount('realtime_publishes_abandoned_total', 'Events given up after failed publishes (too old, or too many waiting): their subscribers replay them', () => bus.publishesAbandoned);
+  fromCount(
+    'realtime_publishes_abandoned_total',
+    'Events given up after failed publishes (too old, or too many waiting): their subscribers replay them',
+    () => bus.publishesAbandoned,
+  );
   fromCount('realtime_events_received_total', 'Events this instance received from the bus, for topics its subscribers follow', () => bus.received);
   fromCount(
     'realtime_bus_failures_total',
