@@ -12,7 +12,7 @@ import type { WritePositions } from './write-positions.js';
  * once, at the request's first read, which comes after the response
  * cache's lookup (a cache hit reads nothing, so costs nothing here):
  * - a write (a transaction: `connect`), and every read of an operation
- *   that writes (`primaryOnly`), go to the primary;
+ *   that writes or of a subscription (`primaryOnly`), go to the primary;
  * - otherwise the caller's last write (Redis, or the client's
  *   x-parley-lsn) and the last write of anyone are read in one round trip,
  *   and a replica that has replayed the caller's is chosen (replica-set.ts);
@@ -32,8 +32,13 @@ export interface ReadRouting {
   readonly storable: boolean;
   /** Where the request's last write ended in the WAL (`16/B374D848`), for the client to send back as x-parley-lsn; undefined when it wrote nothing. */
   readonly writePosition: string | undefined;
-  /** Sends every later read of this request to the primary: its operation writes, and its reads must see that write. */
-  primaryOnly(): void;
+  /**
+   * Sends every later read of this request to the primary, for `reason`:
+   * its operation writes, and its reads must see that write (`write`, the
+   * default); or it is a subscription, whose reads must see what its events
+   * announce (`subscription`).
+   */
+  primaryOnly(reason?: 'write' | 'subscription'): void;
   /**
    * A write of this request committed, ending at `lsn` (undefined: its
    * position could not be read; the primary's current one, read now, is
@@ -72,7 +77,8 @@ export function routeReads(options: ReadRoutingOptions): { pool: RequestPool; ro
   const { replicas, positions, primary, userId, after } = options;
   let current: ReadTarget | undefined;
   let deciding: Promise<ReadTarget> | undefined;
-  let written = false;
+  /** Set once every read must go to the primary, with why. */
+  let pinned: PrimaryReason | undefined;
   let storable = true;
   let writePosition: string | undefined;
   const replicaPools = new Map<ReplicaPool, RequestPool>();
@@ -98,9 +104,9 @@ export function routeReads(options: ReadRoutingOptions): { pool: RequestPool; ro
   };
 
   const target = async (): Promise<ReadTarget> => {
-    if (written) return toPrimary('write');
+    if (pinned) return toPrimary(pinned);
     if (current) return current;
-    deciding ??= decide().then((decided) => (written ? toPrimary('write') : (current ?? settle(decided))));
+    deciding ??= decide().then((decided) => (pinned ? toPrimary(pinned) : (current ?? settle(decided))));
     return deciding;
   };
 
@@ -133,11 +139,11 @@ export function routeReads(options: ReadRoutingOptions): { pool: RequestPool; ro
     get writePosition() {
       return writePosition;
     },
-    primaryOnly() {
-      written = true;
+    primaryOnly(reason = 'write') {
+      pinned ??= reason;
     },
     async wrote(lsn) {
-      written = true;
+      pinned = 'write';
       const position = lsn ?? (await replicas.primaryLsn().catch(() => undefined));
       // Neither could be read (the primary is failing): nothing to record; this request's reads stay on the primary.
       if (position === undefined) return;
@@ -151,7 +157,7 @@ export function routeReads(options: ReadRoutingOptions): { pool: RequestPool; ro
       query: query as pg.Pool['query'],
       connect: () => {
         // A transaction: the one write path (writes/writer.ts).
-        written = true;
+        pinned = 'write';
         toPrimary('write');
         return primary.connect();
       },

@@ -50,6 +50,12 @@ export interface ReplicaStatus {
 export type PrimaryReason =
   /** The operation writes (a mutation): its reads must see its write. */
   | 'write'
+  /**
+   * A subscription: its replay and the gaps its feed reads must hold every
+   * message whose event has come, which follows the commit by milliseconds,
+   * before any replica has replayed it.
+   */
+  | 'subscription'
   /** Every healthy replica was behind the caller's last write (or the client's x-parley-lsn). */
   | 'read-your-writes'
   /** No replica was healthy, and one at least was behind by more than the bound. */

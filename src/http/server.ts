@@ -205,6 +205,11 @@ export async function createServer(app: App): Promise<ParleyServer> {
     formatError,
     createContext: async ({ authorization, logger, clientAddress }) => {
       const context = await app.createContext({ authorization, logger, clientAddress, observation: null });
+      // Read replicas: a subscription reads on the primary. Its feed reads what
+      // an event announces (a gap, the replay after a cursor) as soon as the
+      // event comes, before a replica has it; one that answered without it
+      // would make the feed skip that message for good.
+      context.db.routing?.primaryOnly('subscription');
       return loadersOnDemand(context, () => app.createLoaders(context.viewer));
     },
   });

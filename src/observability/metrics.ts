@@ -434,7 +434,7 @@ function registerReplicaMetrics(registers: Registry[], { statuses, counters, pos
   });
   new Counter({
     name: 'db_read_routing_total',
-    help: 'Requests that read from the database, by where their reads went (target: replica, with its name; primary, with the reason: write, read-your-writes, lagging, down, positions-unavailable)',
+    help: 'Requests that read from the database, by where their reads went (target: replica, with its name; primary, with the reason: write, subscription, read-your-writes, lagging, down, positions-unavailable)',
     labelNames: ['target', 'replica', 'reason'],
     registers,
     collect() {

@@ -3,16 +3,21 @@
 // made on purpose by pausing the standby's replay. Reads go to the replica;
 // a write's author reads it back at once on any instance, while others are
 // still served the replica's older state; a replica behind by more than the
-// bound, or stopped, is skipped and comes back; and an answer read on a
-// replica behind the last write is never stored in the response cache.
+// bound, or stopped, is skipped and comes back; an answer read on a
+// replica behind the last write is never stored in the response cache; and
+// a subscriber gets every message while the replica is behind them.
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
 import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../support/api.js';
-import { insertUser, type FixtureUser } from '../support/fixtures.js';
+import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../support/fixtures.js';
+import { encodeCursor } from '../../src/graphql/relay/cursor.js';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { startStreamingReplica, type StreamingReplica } from '../support/replica.js';
+import { collect, connect } from '../support/subscriptions.js';
 import { waitFor } from '../support/wait-for.js';
 
+const SEND = `mutation Send($id: ID!, $body: String!) { sendMessage(input: { conversationId: $id, body: $body }) { message { id } } }`;
+const ADDED = `subscription Added($id: ID!, $after: String) { messageAdded(conversationId: $id, after: $after) { id body } }`;
 const USER = `query User($id: ID!) { user(id: $id) { id displayName } }`;
 const RENAME = `mutation Rename($name: String!) { updateProfile(input: { displayName: $name }) { user { id displayName } } }`;
 
@@ -229,6 +234,38 @@ describe('read replicas', () => {
     await replica.caughtUp();
     expect(await readUser(api, reader, author)).toMatchObject({ name: 'Eve Online', cache: 'MISS' });
     expect(await readUser(api, reader, author)).toMatchObject({ name: 'Eve Online', cache: 'HIT' });
+  });
+
+  it('give a subscriber every message, replayed and live, while the replica is behind them', async () => {
+    // Found by the cluster harness (test/system/cluster.test.ts): a
+    // subscription's replay and the gaps its feed fills were read on a replica,
+    // and a replica that had not replayed a message made the feed skip it for good.
+    const [author, reader] = await users('Hal', 'Ida');
+    const at = new Date(Date.now() - 60_000);
+    const conversationId = await insertConversation(replica.database.pool, { participants: [author.id, reader.id], title: 'Live', createdAt: at });
+    const [before] = await insertMessages(replica.database.pool, conversationId, [{ authorId: author.id, body: 'before', at }]);
+    await replica.caughtUp();
+    const api = await instance({});
+    const conversation = toGlobalId('Conversation', conversationId);
+    const send = async (body: string) => {
+      const result = await api.request(SEND, { id: conversation, body }, { token: await api.tokenFor(author.id) });
+      expect(result.errors).toBeUndefined();
+    };
+
+    await replica.pauseReplay();
+    await send('while the reader was away');
+    const live = connect(api.url, await api.tokenFor(reader.id));
+    try {
+      // Resumes after the message before: the one sent meanwhile is replayed, then the next comes live.
+      const added = collect<{ messageAdded: { body: string } }>(live.client, ADDED, { id: conversation, after: encodeCursor({ at, id: before! }) });
+      await waitFor(() => (api.server.app.realtimeActivity.subscriptions.get('messageAdded') ?? 0) > 0, 'the subscription to start');
+      await send('once the reader was back');
+      const results = await added.until(2);
+      expect(results.map((result) => result.data?.messageAdded.body)).toEqual(['while the reader was away', 'once the reader was back']);
+      expect(await metrics(api)).toMatch(/db_read_routing_total\{target="primary",replica="",reason="subscription"\} 1\b/);
+    } finally {
+      await live.dispose();
+    }
   });
 
   it('skip a replica that is stopped, with no request failing, and use it again once it is back', async () => {
