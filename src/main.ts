@@ -84,7 +84,7 @@ await runCli(async () => {
     pool: database.pool,
     logger: fastify.log.child({ job: 'stats-refresh' }),
     ...config.statsRefresh,
-    afterRefresh: responseCache ? (event) => responseCache.invalidate(event.tags) : undefined,
+    afterRefresh: responseCache ? (event) => app.invalidate(event.tags) : undefined,
   });
 
   let stopping = false;

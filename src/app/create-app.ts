@@ -92,12 +92,17 @@ export interface App {
   loggerOutput: LoggerOutput;
   migrations: readonly MigrationFingerprint[];
   checkRedis: (() => Promise<unknown>) | undefined;
-  /**
-   * The response cache, undefined when RESPONSE_CACHE=off: its `counters`,
-   * and `invalidate(tags)` for work outside requests (a refresh of the
-   * statistics invalidates `Leaderboard` and `Stats`).
-   */
+  /** The response cache, undefined when RESPONSE_CACHE=off; work outside requests drops answers through `invalidate` below. */
   responseCache: OperationCache | undefined;
+  /**
+   * Drops the cached answers a write made outside a request changed (a
+   * refresh of the statistics: `Leaderboard` and `Stats`). With read
+   * replicas, first raises the last write's position to the primary's
+   * current one, as a request's write does before its invalidations: an
+   * answer then read on a replica that has not replayed the write is not
+   * stored again. Nothing without a response cache.
+   */
+  invalidate(tags: readonly Tag[]): Promise<void>;
   /** The read replicas, their health and the routing counts; undefined without replicas. */
   replicas: ReplicaSet | undefined;
   /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
@@ -215,6 +220,15 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     migrations,
     checkRedis: dependencies.checkRedis ?? (redis ? () => redis.ping() : undefined),
     responseCache,
+    async invalidate(tags) {
+      if (!responseCache) return;
+      if (replicas) {
+        // Not readable (the primary is failing): the answers are dropped all the same.
+        const position = await replicas.set.primaryLsn().catch(() => undefined);
+        if (position !== undefined) await replicas.positions.record(undefined, position);
+      }
+      await responseCache.invalidate(tags);
+    },
     replicas: replicas?.set,
     rateLimiter,
     metrics,

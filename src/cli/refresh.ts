@@ -4,10 +4,13 @@
 // the server's own refresh does), and prints how long it took and the rows
 // it holds.
 import { once } from 'node:events';
+import type pg from 'pg';
 import { createRedisStore } from '../cache/redis-store.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
+import { COMMITTED_LSN_SQL, parseLsn } from '../db/lsn.js';
 import { createRedisClient, withinDeadline, type Redis } from '../db/redis.js';
+import { createRedisWritePositions } from '../db/write-positions.js';
 import { refreshUserStats } from '../jobs/refresh-user-stats.js';
 import { CliError, parseCliArguments, reportLostConnection, runCli } from './run-cli.js';
 
@@ -44,6 +47,7 @@ await runCli(async () => {
         ? async (event) => {
             try {
               await connected(redis);
+              await raiseLastWrite(database.pool, redis);
               dropped = { count: await createRedisStore({ redis }).invalidate(event.tags) };
             } catch (error) {
               dropped = { error: error as Error };
@@ -77,6 +81,22 @@ await runCli(async () => {
     await database.close();
   }
 });
+
+/**
+ * What a server's refresh does before it invalidates (app.invalidate): the
+ * last write's position in Redis is raised to the primary's current one, so
+ * that servers with read replicas store no answer read on a replica that has
+ * not replayed this refresh. A position that cannot be read (a database
+ * without one) raises nothing; a Redis that fails here fails the
+ * invalidation next, which says so.
+ */
+async function raiseLastWrite(pool: Pick<pg.Pool, 'query'>, redis: Redis): Promise<void> {
+  const { rows } = await pool.query<{ lsn: string }>(COMMITTED_LSN_SQL).catch(() => ({ rows: [] as { lsn: string }[] }));
+  const position = parseLsn(rows[0]?.lsn);
+  if (position === undefined) return;
+  const logger = { warn: () => {}, info: () => {} };
+  await createRedisWritePositions({ redis, ttlMs: 60_000, currentLsn: async () => position, logger }).record(undefined, position);
+}
 
 /** Resolves once the client can send commands (it has no offline queue); rejects after REDIS_CONNECT_TIMEOUT_MS. */
 async function connected(redis: Redis): Promise<void> {

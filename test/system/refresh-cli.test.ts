@@ -4,6 +4,7 @@
 // the cached leaderboards and statistics of an API sharing that Redis (one in
 // this test's process, on a redis-server of the test's own), as the API's own
 // refresh does (stats-refresh-server.test.ts).
+import { parseLsn, parseLsnKey } from '../../src/db/lsn.js';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
 import { STATS_REFRESH_LOCK_KEY } from '../../src/jobs/sql.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -84,8 +85,11 @@ describe('npm run db:refresh with REDIS_URL', () => {
     await insertMessages(database.pool, conversation, messagesUntilNow(users[2]!.id, 5));
     expect(await readTop()).toEqual({ cache: 'HIT', username: users[0]!.username });
 
+    const { rows } = await database.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     const result = await refreshCli({ REDIS_URL: ownRedis.url });
     expect(await readTop()).toEqual({ cache: 'MISS', username: users[2]!.username });
+    // Servers with read replicas store nothing read on one that has not replayed the refresh (docs/scale-out.md): the last write's position is past it.
+    expect(parseLsnKey(await redis.get('parley:replicas:last-write'))).toBeGreaterThan(parseLsn(rows[0]!.lsn)!);
     expect(result).toEqual({
       code: 0,
       stdout: expect.stringMatching(

@@ -4,12 +4,13 @@
 // a write's author reads it back at once on any instance, while others are
 // still served the replica's older state; a replica behind by more than the
 // bound, or stopped, is skipped and comes back; an answer read on a
-// replica behind the last write is never stored in the response cache; and
-// a subscriber gets every message while the replica is behind them.
+// replica behind the last write (a request's, or the statistics refresh's)
+// is never stored in the response cache; and a subscriber gets every message
+// while the replica is behind them.
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
 import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../support/api.js';
-import { insertConversation, insertMessages, insertUser, type FixtureUser } from '../support/fixtures.js';
+import { insertConversation, insertMessages, insertUser, refreshStats, type FixtureUser } from '../support/fixtures.js';
 import { encodeCursor } from '../../src/graphql/relay/cursor.js';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { startStreamingReplica, type StreamingReplica } from '../support/replica.js';
@@ -266,6 +267,38 @@ describe('read replicas', () => {
     } finally {
       await live.dispose();
     }
+  });
+
+  it('never store a leaderboard read on a replica that has not replayed the refresh that dropped it', async () => {
+    // Found beside the cluster harness: the statistics refresh, a write made
+    // outside any request, dropped the cached leaderboards without raising the
+    // last write's position, so a replica a moment behind refilled the cache
+    // with the old figures, served until the next refresh (300 s by default).
+    const api = await instance({ RESPONSE_CACHE: 'on' }, freshPrefix());
+    const read = async () => {
+      const result = await api.request<{ leaderboard: { refreshedAt: string } }>('{ leaderboard(metric: MESSAGES, first: 1) { refreshedAt } }');
+      expect(result.errors).toBeUndefined();
+      return { refreshedAt: result.data!.leaderboard.refreshedAt, cache: result.headers.get('x-cache'), from: readFrom(result) };
+    };
+    await refreshStats(replica.database.pool, api.server.app);
+    await replica.caughtUp();
+    await api.server.app.replicas!.refresh();
+    const { refreshedAt: before } = await read();
+    expect(await read()).toEqual({ refreshedAt: before, cache: 'HIT', from: null });
+
+    // The refresh commits and drops the answer (as main.ts's refresh hook does); the replica has not replayed it.
+    await replica.pauseReplay();
+    await refreshStats(replica.database.pool, api.server.app);
+    const lagging = { refreshedAt: before, cache: 'MISS', from: expect.stringMatching(REPLICA) };
+    expect(await read()).toEqual(lagging);
+    expect(await read()).toEqual(lagging);
+
+    await replica.resumeReplay();
+    await replica.caughtUp();
+    await api.server.app.replicas!.refresh();
+    const { refreshedAt: after } = await read();
+    expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));
+    expect(await read()).toEqual({ refreshedAt: after, cache: 'HIT', from: null });
   });
 
   it('skip a replica that is stopped, with no request failing, and use it again once it is back', async () => {
