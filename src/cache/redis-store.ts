@@ -70,26 +70,56 @@ return 1
 `;
 
 /**
- * KEYS: the epoch, then n "invalidated at" keys, n tags, and n keys of this
- * invalidation's own to move the tags to.
+ * KEYS: the epoch, then n "invalidated at" keys, n tags, n keys of this
+ * invalidation's own to move the tags to, and n "draining" sets, one per tag.
  * ARGV: how long to remember the invalidation (ms), n.
  * Counts one more invalidation, records it against each tag, and moves each
- * tag aside (RENAME: O(1), its TTL kept), for the caller to drop the
- * answers it lists a slice at a time (drain). Returns the positions (1 to n)
- * of the tags that existed. Answers stored from now on go to new tags.
+ * tag aside (RENAME: O(1), its TTL kept), listing it in the tag's draining
+ * set, for the caller to drop the answers it lists a slice at a time
+ * (DRAIN_SCRIPT). Returns every tag moved aside whose answers are not all
+ * dropped yet, this invalidation's and those of others still at work, each
+ * followed by its draining set: the caller drops them all, so it returns
+ * only once no answer carrying one of its tags is left, even when another
+ * invalidation moved that tag aside just before and has not finished.
+ * Answers stored from now on go to new tags.
  */
 const INVALIDATE_SCRIPT = `
 local epoch = redis.call('INCR', KEYS[1])
 local n = tonumber(ARGV[2])
-local moved = {}
 for i = 2, n + 1 do redis.call('SET', KEYS[i], epoch, 'PX', ARGV[1]) end
+local pending = {}
 for i = 1, n do
-  if redis.call('EXISTS', KEYS[n + 1 + i]) == 1 then
-    redis.call('RENAME', KEYS[n + 1 + i], KEYS[2 * n + 1 + i])
-    moved[#moved + 1] = i
+  local tag, drain, draining = KEYS[n + 1 + i], KEYS[2 * n + 1 + i], KEYS[3 * n + 1 + i]
+  if redis.call('EXISTS', tag) == 1 then
+    redis.call('RENAME', tag, drain)
+    redis.call('SADD', draining, drain)
+    -- The set lives as long as the tags it lists could.
+    local ttl = redis.call('PTTL', drain)
+    if ttl > 0 and ttl > redis.call('PTTL', draining) then redis.call('PEXPIRE', draining, ttl) end
+  end
+  for _, moved in ipairs(redis.call('SMEMBERS', draining)) do
+    pending[#pending + 1] = moved
+    pending[#pending + 1] = draining
   end
 end
-return moved
+return pending
+`;
+
+/**
+ * KEYS: a tag moved aside, its draining set. ARGV: how many answers at
+ * most, the prefix of answers' keys (the members are their short keys).
+ * Drops that many of the answers it lists, in the same step as it takes
+ * them off: once the tag moved aside is gone, so is every answer it listed,
+ * whoever dropped them; then it is taken off the draining set. Returns the
+ * answers dropped, and 1 while some are left.
+ */
+const DRAIN_SCRIPT = `
+local members = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+local dropped = 0
+for i = 1, #members, 2 do dropped = dropped + redis.call('UNLINK', ARGV[2] .. members[i]) end
+local left = redis.call('EXISTS', KEYS[1])
+if left == 0 then redis.call('SREM', KEYS[2], KEYS[1]) end
+return { dropped, left }
 `;
 
 /** How long the instance that lost an invalidation waits between attempts to raise the floor, unless its client reconnects first. */
@@ -114,8 +144,10 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** STORE_SCRIPT, defined by createRedisStore below (its keys vary in number, given first): 1 stored, 0 refused. */
     parleyCacheStore(numberOfKeys: number, ...keysAndArguments: (string | Buffer | number)[]): Result<number, Context>;
-    /** INVALIDATE_SCRIPT, defined by createRedisStore below (its keys vary in number, given first): the positions of the tags moved aside. */
-    parleyCacheInvalidate(numberOfKeys: number, ...keysAndArguments: (string | number)[]): Result<number[], Context>;
+    /** INVALIDATE_SCRIPT, defined by createRedisStore below (its keys vary in number, given first): each tag moved aside and not yet dropped, then its draining set. */
+    parleyCacheInvalidate(numberOfKeys: number, ...keysAndArguments: (string | number)[]): Result<string[], Context>;
+    /** DRAIN_SCRIPT, defined by createRedisStore below: the answers dropped, and 1 while the tag moved aside lists more. */
+    parleyCacheDrain(drainKey: string, drainingKey: string, slice: number, answerPrefix: string): Result<[number, number], Context>;
     /** RAISE_FLOOR_SCRIPT, defined by createRedisStore below: the new floor. */
     parleyCacheRaiseFloor(epochKey: string, floorKey: string): Result<number, Context>;
   }
@@ -136,11 +168,6 @@ function decode(value: Buffer): { answer: CachedAnswer; epoch: number } | undefi
   return { answer: { storedAt: Number(storedAt), maxAge: Number(maxAge), scope, gzipped: value.subarray(end + 1) }, epoch: Number(epoch) };
 }
 
-/** The members of a ZPOPMIN reply: member, score, member, score… (or pairs, as RESP3 may give them). */
-function membersOf(reply: unknown): string[] {
-  return (reply as unknown[]).flat().filter((_, index) => index % 2 === 0) as string[];
-}
-
 /**
  * The store shared by every instance: answers as strings with a TTL, and for
  * each tag a sorted set of the keys of the answers that carry it. A lookup
@@ -158,6 +185,7 @@ export function createRedisStore({
   // defineCommand: EVALSHA, and EVAL on a new connection or when Redis lost the script.
   redis.defineCommand('parleyCacheStore', { lua: STORE_SCRIPT });
   redis.defineCommand('parleyCacheInvalidate', { lua: INVALIDATE_SCRIPT });
+  redis.defineCommand('parleyCacheDrain', { numberOfKeys: 2, lua: DRAIN_SCRIPT });
   redis.defineCommand('parleyCacheRaiseFloor', { numberOfKeys: 2, lua: RAISE_FLOOR_SCRIPT });
 
   // The epoch, the floor and the invalidation times are shared with the
@@ -172,6 +200,10 @@ export function createRedisStore({
   const answerKey = (key: string) => `${namespace}v2:answer:${key}`;
   const tagKey = (tag: Tag) => `${namespace}v2:tag:${tag}`;
   const drainKey = (invalidation: string, position: number) => `${namespace}v2:drain:${invalidation}:${position}`;
+  const drainingKey = (tag: Tag) => `${namespace}v2:draining:${tag}`;
+  // Scripts name keys as Redis knows them, the client's own prefix (ioredis's keyPrefix) included.
+  const clientPrefix = redis.options.keyPrefix ?? '';
+  const unprefixed = (name: string) => (name.startsWith(clientPrefix) ? name.slice(clientPrefix.length) : name);
 
   const soon = <T>(work: Promise<T>) => withinDeadline(work, deadlineMs, 'response cache');
   // An invalidation is waited for until Redis answers, not 50 ms: one that
@@ -251,24 +283,14 @@ export function createRedisStore({
     }
   };
 
-  /** Drops the answers a tag moved aside listed, DRAIN_SLICE at a time; the emptied key is gone with its last member. */
-  const drain = async (key: string): Promise<number> => {
+  /** Drops the answers a tag moved aside listed, DRAIN_SLICE at a time (alone, or beside another invalidation dropping them too); the emptied key is gone with its last member. */
+  const drain = async (key: string, draining: string): Promise<number> => {
     let dropped = 0;
-    let answers = membersOf(await settled(redis.zpopmin(key, DRAIN_SLICE))).map(answerKey);
-    while (answers.length === DRAIN_SLICE) {
-      // This slice's answers dropped and the next slice taken in one round trip.
-      const replies = await settled(
-        redis
-          .pipeline()
-          .unlink(...answers)
-          .zpopmin(key, DRAIN_SLICE)
-          .exec(),
-      );
-      for (const [error] of replies ?? []) if (error) throw error;
-      dropped += replies![0]![1] as number;
-      answers = membersOf(replies![1]![1]).map(answerKey);
+    for (;;) {
+      const [count, left] = await settled(redis.parleyCacheDrain(key, draining, DRAIN_SLICE, `${clientPrefix}${answerKey('')}`));
+      dropped += count;
+      if (left === 0) return dropped;
     }
-    return answers.length > 0 ? dropped + (await settled(redis.unlink(...answers))) : dropped;
   };
 
   return {
@@ -316,19 +338,21 @@ export function createRedisStore({
       try {
         await recover(settled);
         const invalidation = randomUUID();
-        const drainKeys = tags.map((_, index) => drainKey(invalidation, index + 1));
-        const moved = await settled(
+        const pending = await settled(
           redis.parleyCacheInvalidate(
-            1 + 3 * tags.length,
+            1 + 4 * tags.length,
             epochKey,
             ...tags.map(invalidatedKey),
             ...tags.map(tagKey),
-            ...drainKeys,
+            ...tags.map((_, index) => drainKey(invalidation, index + 1)),
+            ...tags.map(drainingKey),
             INVALIDATION_MEMORY_MS,
             tags.length,
           ),
         );
-        const dropped = await Promise.all(moved.map((position) => drain(drainKeys[position - 1]!)));
+        const drains = new Map<string, string>();
+        for (let index = 0; index < pending.length; index += 2) drains.set(unprefixed(pending[index]!), unprefixed(pending[index + 1]!));
+        const dropped = await Promise.all([...drains].map(([key, draining]) => drain(key, draining)));
         return dropped.reduce((sum, count) => sum + count, 0);
       } catch (error) {
         lostInvalidations += 1;

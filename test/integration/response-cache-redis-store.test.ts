@@ -156,6 +156,72 @@ it('a slow invalidation is waited for: it voids nothing else, and once it return
   expect(await admin.exists('parley:cache:floor')).toBe(0);
 });
 
+/**
+ * An instance whose client stops right after its invalidation script has
+ * run, until `resume()`: its invalidation has moved its tags' answers aside
+ * and not yet dropped them (as a busy instance may be, for a moment).
+ */
+async function stoppedAfterInvalidating(): Promise<{ cache: ResponseCache; stopped: Promise<void>; resume: () => void }> {
+  const redis = await client();
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  let resume!: () => void;
+  const resumed = new Promise<void>((resolve) => (resume = resolve));
+  let halted = false;
+  const held = new Proxy(redis, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || ['defineCommand', 'on', 'once', 'off', 'removeListener'].includes(String(property))) {
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      }
+      const command = value as (...args: unknown[]) => unknown;
+      if (property === 'parleyCacheInvalidate') {
+        return async (...args: unknown[]) => {
+          const reply = await command.apply(target, args);
+          halted = true;
+          stop();
+          return reply;
+        };
+      }
+      if (property === 'pipeline') {
+        return (...args: unknown[]) => {
+          const pipeline = command.apply(target, args) as { exec(): Promise<unknown> };
+          const exec = pipeline.exec.bind(pipeline);
+          pipeline.exec = async () => {
+            if (halted) await resumed;
+            return exec();
+          };
+          return pipeline;
+        };
+      }
+      return async (...args: unknown[]) => {
+        if (halted) await resumed;
+        return command.apply(target, args);
+      };
+    },
+  });
+  return { cache: createRedisStore({ redis: held, deadlineMs: 5_000 }), stopped, resume };
+}
+
+it('an invalidation returns once its tags’ answers are gone, even those another invalidation moved aside and is still dropping', async () => {
+  // Found by the cluster harness (test/system/cluster.test.ts): two writes to
+  // one conversation on two instances; the second returned while the first
+  // was still dropping the answers it had moved aside, and a read between
+  // the two was served the answer both writes had changed.
+  const [first, second] = [await stoppedAfterInvalidating(), await instance()];
+  await store(second, 'conversation', 'before the writes', [t('Conversation:1')]);
+  const firstInvalidation = first.cache.invalidate([t('Conversation:1')]);
+  await first.stopped;
+
+  await second.invalidate([t('Conversation:1')]);
+  expect(await served(second, 'conversation')).toBeUndefined();
+
+  first.resume();
+  await firstInvalidation;
+  expect(await served(second, 'conversation')).toBeUndefined();
+  expect(await admin.keys('*drain*')).toEqual([]);
+});
+
 it('an invalidation with no reply within its bound counts as lost: the instance voids every answer before serving one', async () => {
   const a = await instance({ invalidationTimeoutMs: 100 });
   await store(a, 'conversation', 'before the write', [t('Conversation:1')]);
