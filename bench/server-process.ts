@@ -57,7 +57,7 @@ async function freePort(): Promise<number> {
  * dist/main.js (V8's heap settings): each build is measured as it runs in
  * production, an older one without the flags it did not have.
  */
-async function startFlags(root: string): Promise<string[]> {
+export async function startFlags(root: string): Promise<string[]> {
   const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   const start = scripts?.start?.match(/^node((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js$/);
   return start?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];

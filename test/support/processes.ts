@@ -38,13 +38,17 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-/** Starts the server and resolves once it listens (and, with `waitForDemoToken`, has printed the demo token, which follows). */
+/**
+ * Starts the server and resolves once it listens (and, with `waitForDemoToken`,
+ * has printed the demo token, which follows). `nodeFlags` go before the
+ * script (`npm start`'s V8 settings, for a build).
+ */
 export async function startServer(
   env: Record<string, string>,
-  options: { script?: string; tsx?: boolean; cwd?: string; waitForDemoToken?: boolean } = {},
+  options: { script?: string; tsx?: boolean; cwd?: string; waitForDemoToken?: boolean; nodeFlags?: string[] } = {},
 ): Promise<RunningServer> {
   const script = options.script ?? 'src/main.ts';
-  const nodeArguments = options.tsx === false ? [script] : ['--import', 'tsx', script];
+  const nodeArguments = [...(options.nodeFlags ?? []), ...(options.tsx === false ? [script] : ['--import', 'tsx', script])];
   const child = spawn(process.execPath, nodeArguments, {
     env: childEnvironment({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env }),
     cwd: options.cwd,
