@@ -33,7 +33,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { connect, createServer as createNetServer } from 'node:net';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,7 +47,7 @@ import { createAuth } from '../src/graphql/auth.js';
 import { encodeCursor } from '../src/graphql/relay/cursor.js';
 import { toGlobalId } from '../src/graphql/relay/global-id.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
-import { newestProfile, startServer, buildCheckout, METRICS_TOKEN, type ServerProcess } from './server-process.js';
+import { buildCheckout, freePort, newestProfile, startServer, METRICS_TOKEN, type ServerProcess } from './server-process.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { readProcessCpuMs } from './process-cpu.js';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
@@ -186,16 +186,6 @@ function conversationsFor(conversations: Conversation[], count: number): Convers
 }
 
 // ---------------------------------------------------------------- services
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
 
 /** A Redis of the benchmark's own, so no other client's channels share its pub/sub. */
 async function startRedis(): Promise<{ url: string; stop(): void }> {

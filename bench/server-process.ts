@@ -42,7 +42,8 @@ export async function buildCheckout(root: string): Promise<void> {
   if (code !== 0) throw new Error(`the build of ${root} failed (tsc exited with ${code})`);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on now. */
+export async function freePort(): Promise<number> {
   const probe = createServer();
   probe.listen(0, '127.0.0.1');
   await once(probe, 'listening');
