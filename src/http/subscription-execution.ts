@@ -25,8 +25,6 @@ export interface DeliveryHooks {
 
 /** What a transport knows of its client's connection when a payload is to go out. */
 export interface Outlet {
-  /** Bytes written and not yet sent to the client. */
-  waiting: number;
   /** REALTIME_SEND_BUFFER_BYTES. */
   sendBufferBytes: number;
   /** Counts what was sent and skipped (realtime/activity.ts). */
@@ -36,21 +34,22 @@ export interface Outlet {
 }
 
 /**
- * The one rule every transport applies before a payload goes out: past
+ * The one rule every transport applies before a payload goes out, with
+ * `waiting` the bytes written and not yet sent to the client: past
  * half its send buffer a client is sent no droppable payload (typing);
  * past the whole buffer it is too far behind ('behind': the transport
  * closes it with "resume"). Skips are counted here.
  */
-export function bufferVerdict(payload: LiveMeta, field: string, outlet: Outlet): 'send' | 'drop' | 'behind' {
-  if (payload.droppable && outlet.waiting > outlet.sendBufferBytes / 2) {
+export function bufferVerdict(payload: LiveMeta, field: string, waiting: number, outlet: Outlet): 'send' | 'drop' | 'behind' {
+  if (payload.droppable && waiting > outlet.sendBufferBytes / 2) {
     outlet.activity.skipped(field);
     return 'drop';
   }
-  return outlet.waiting > outlet.sendBufferBytes ? 'behind' : 'send';
+  return waiting > outlet.sendBufferBytes ? 'behind' : 'send';
 }
 
 /** After a payload was executed: counted, and its commit-to-send latency observed. */
-export function countDelivery(payload: LiveMeta, field: string, outlet: Omit<Outlet, 'waiting' | 'sendBufferBytes'>): void {
+export function countDelivery(payload: LiveMeta, field: string, outlet: Outlet): void {
   outlet.activity.sent(field);
   if (payload.committedAt !== undefined) outlet.observeLatency?.(field, (Date.now() - payload.committedAt) / 1000);
 }

@@ -107,7 +107,7 @@ export function createHttpSubscriptions(options: HttpSubscriptionsOptions): Http
       const hooks: DeliveryHooks = {
         admit(payload) {
           if (endReason) return 'stop';
-          const verdict = bufferVerdict(payload, field, { ...outlet, waiting: response.writableLength });
+          const verdict = bufferVerdict(payload, field, response.writableLength, outlet);
           if (verdict !== 'behind') return verdict;
           endReason = { reason: 'resume', slowConsumer: true };
           return 'stop';

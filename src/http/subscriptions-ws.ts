@@ -124,7 +124,7 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
   const hooksFor = (state: SocketState, field: string): DeliveryHooks => ({
     admit(payload) {
       if (state.closing) return 'stop';
-      const verdict = bufferVerdict(payload, field, { ...outlet, waiting: state.socket.bufferedAmount });
+      const verdict = bufferVerdict(payload, field, state.socket.bufferedAmount, outlet);
       if (verdict !== 'behind') return verdict;
       closeWith(state, 'resume', true);
       return 'stop';
