@@ -188,29 +188,17 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
   });
   const { poolErrors } = sources;
   if (poolErrors) {
-    new Counter({
-      name: 'db_pool_idle_connections_lost_total',
-      help: 'Idle connections the database or the network closed, which the pool discarded',
+    countedIn(
       registers,
-      collect() {
-        this.reset();
-        this.inc(poolErrors.idleConnectionsLost);
-      },
-    });
+      'db_pool_idle_connections_lost_total',
+      'Idle connections the database or the network closed, which the pool discarded',
+      () => poolErrors.idleConnectionsLost,
+    );
   }
 
   const { cacheCounters } = sources;
   if (cacheCounters) {
-    const counted = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
+    const counted = (name: string, help: string, read: () => number) => countedIn(registers, name, help, read);
     counted('cache_stores_total', 'Answers the response cache stored', () => cacheCounters.stores);
     counted(
       'cache_invalidations_total',
@@ -234,15 +222,12 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
         this.inc({ bucket: 'writes' }, rateLimitCounters.refusedWrites);
       },
     });
-    new Counter({
-      name: 'rate_limit_unmetered_total',
-      help: 'Operations answered without a limit because the rate limits’ store failed or was late',
+    countedIn(
       registers,
-      collect() {
-        this.reset();
-        this.inc(rateLimitCounters.storeFailures);
-      },
-    });
+      'rate_limit_unmetered_total',
+      'Operations answered without a limit because the rate limits’ store failed or was late',
+      () => rateLimitCounters.storeFailures,
+    );
   }
 
   // The statistics views' freshness, from the refresh log: the same for
@@ -325,18 +310,22 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
   };
 }
 
+/** A counter whose value is read from where it is counted, at each scrape. */
+function countedIn(registers: Registry[], name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
 /** The subscriptions' gauges and counters, read from their sources at each scrape. */
 function registerRealtimeMetrics(registers: Registry[], { activity, bus, counters }: NonNullable<MetricsSources['realtime']>): void {
-  const fromCount = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+  const fromCount = (name: string, help: string, read: () => number) => countedIn(registers, name, help, read);
   const byField = (name: string, help: string, counts: ReadonlyMap<string, number>) =>
     new Counter({
       name,
@@ -443,22 +432,16 @@ function registerReplicaMetrics(registers: Registry[], { statuses, counters, pos
       for (const [reason, count] of counters.primary) this.inc({ target: 'primary', replica: '', reason }, count);
     },
   });
-  new Counter({
-    name: 'db_replica_answers_not_stored_total',
-    help: 'Requests read on a replica that had not replayed the last write: answered, never stored in the response cache',
+  countedIn(
     registers,
-    collect() {
-      this.reset();
-      this.inc(counters.notStored);
-    },
-  });
-  new Counter({
-    name: 'db_write_positions_errors_total',
-    help: 'Reads and records of the latest writes’ WAL positions that failed (Redis down or late); reads went to the primary',
+    'db_replica_answers_not_stored_total',
+    'Requests read on a replica that had not replayed the last write: answered, never stored in the response cache',
+    () => counters.notStored,
+  );
+  countedIn(
     registers,
-    collect() {
-      this.reset();
-      this.inc(positions.errors);
-    },
-  });
+    'db_write_positions_errors_total',
+    'Reads and records of the latest writes’ WAL positions that failed (Redis down or late); reads went to the primary',
+    () => positions.errors,
+  );
 }
