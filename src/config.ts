@@ -56,6 +56,8 @@ const environmentSchema = z
     PORT: integer(0, 65535).default(4000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: postgresUrl.optional(),
+    // The database itself when DATABASE_URL is a pooler in transaction mode (PgBouncer).
+    DATABASE_DIRECT_URL: postgresUrl.optional(),
     DATABASE_POOL_MAX: integer(1, 1000).default(defaultPoolSize()),
     DATABASE_CONNECTION_TIMEOUT_MS: integer(100, 600_000).default(5_000),
     DATABASE_IDLE_TIMEOUT_MS: integer(1_000, 3_600_000).default(30_000),
@@ -100,6 +102,9 @@ const environmentSchema = z
     REALTIME_TYPING_SECONDS: integer(1, 60).default(5),
   })
   .superRefine((env, context) => {
+    if (env.DATABASE_DIRECT_URL && !env.DATABASE_URL) {
+      context.addIssue({ code: 'custom', path: ['DATABASE_DIRECT_URL'], message: 'set DATABASE_URL too (the pooler); unset, both are the embedded database' });
+    }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       context.addIssue({
         code: 'custom',
@@ -136,6 +141,13 @@ export interface Config {
   database: {
     /** Unset: the embedded PGlite database is started and used. */
     url: string | undefined;
+    /**
+     * The database itself, for what needs a session of its own (the
+     * migration runner's lock); DATABASE_URL unless DATABASE_DIRECT_URL is
+     * set. A different URL marks DATABASE_URL as a pooler in transaction
+     * mode (db/pool.ts, isTransactionPooler).
+     */
+    directUrl: string | undefined;
     poolMax: number;
     connectionTimeoutMs: number;
     idleTimeoutMs: number;
@@ -278,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: value.LOG_LEVEL,
     database: {
       url: value.DATABASE_URL,
+      directUrl: value.DATABASE_DIRECT_URL ?? value.DATABASE_URL,
       poolMax: value.DATABASE_POOL_MAX,
       connectionTimeoutMs: value.DATABASE_CONNECTION_TIMEOUT_MS,
       idleTimeoutMs: value.DATABASE_IDLE_TIMEOUT_MS,

@@ -5,6 +5,7 @@
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
+import { checkStatementTimeout } from './db/pool.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createRedisClient, createRedisSubscriber, type Redis } from './db/redis.js';
 import { createApp } from './app/create-app.js';
@@ -129,6 +130,7 @@ await runCli(async () => {
 });
 
 function describeDatabase(database: Database, dataDir: string): string {
+  if (database.pooled) return 'PostgreSQL through the pooler at DATABASE_URL (migrations at DATABASE_DIRECT_URL)';
   if (!database.embedded) return 'PostgreSQL at DATABASE_URL';
   const { owner } = database.embedded;
   return owner
@@ -138,8 +140,13 @@ function describeDatabase(database: Database, dataDir: string): string {
 
 /** Migrates, seeds demo data into an empty database outside production, then shares an embedded one; returns the demo user's id. */
 async function prepareDatabase(database: Database, config: Config, say: (line: string) => void): Promise<number | undefined> {
-  const migrations = await migrate(database.pool, { log: (line) => say(line) });
+  // On the database itself: the runner's lock lasts its session.
+  const migrations = await database.withDirectPool((pool) => migrate(pool, { log: (line) => say(line) }));
   if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
+  if (database.pooled) {
+    const problem = await checkStatementTimeout(database.pool, config.database.statementTimeoutMs);
+    say(problem ? `warning: ${problem}` : `statement timeout ${config.database.statementTimeoutMs} ms, set by the server behind the pooler`);
+  }
   let demoUserId: number | undefined;
   if (config.env !== 'production') {
     // Loaded only here: the seed and its faker stay out of a production server.

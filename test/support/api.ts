@@ -100,6 +100,7 @@ export async function startTestApi(
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: db.url,
+    DATABASE_DIRECT_URL: db.directUrl,
     JWT_SECRET: TEST_JWT_SECRET,
     RESPONSE_CACHE: 'off',
     RATE_LIMIT_POINTS: '1000000000',

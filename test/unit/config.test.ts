@@ -93,6 +93,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_REPLICA_POLL_MS: '0' })).toThrow(/DATABASE_REPLICA_POLL_MS: expected a whole number ≥ 10/);
   });
 
+  it('takes DATABASE_DIRECT_URL as the database itself behind a pooler, DATABASE_URL when unset, and only with DATABASE_URL', () => {
+    const direct = 'postgresql://parley@db:5432/parley';
+    const pooler = 'postgresql://parley@pgbouncer:6432/parley';
+    expect(loadConfig({ DATABASE_URL: direct }).database).toMatchObject({ url: direct, directUrl: direct });
+    expect(loadConfig({ DATABASE_URL: pooler, DATABASE_DIRECT_URL: direct }).database).toMatchObject({ url: pooler, directUrl: direct });
+    expect(loadConfig({}).database.directUrl).toBeUndefined();
+    expect(() => loadConfig({ DATABASE_DIRECT_URL: direct })).toThrow('DATABASE_DIRECT_URL: set DATABASE_URL too (the pooler)');
+    expect(() => loadConfig({ DATABASE_URL: pooler, DATABASE_DIRECT_URL: 'db:5432' })).toThrow(
+      'DATABASE_DIRECT_URL: expected a postgresql:// or postgres:// URL',
+    );
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).database.url).toBeUndefined();
   });
