@@ -91,6 +91,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
         JWT_SECRET: options.jwtSecret,
         // What is measured is execution: every request runs (a build without the cache ignores this).
         RESPONSE_CACHE: 'off',
+        LOADER_CACHE: 'off',
         // One viewer at 16 connections spends its default budget in seconds:
         // the limiter still runs (its cost is measured), it just never refuses.
         RATE_LIMIT_POINTS: '1000000000',

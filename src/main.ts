@@ -68,6 +68,8 @@ await runCli(async () => {
   const { fastify, apollo, explorerPath } = await orClose(createServer(app));
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
+  if (!app.loaderCache) say('loader cache off (LOADER_CACHE=off)');
+  else say(redis ? 'loader cache in this process, checked against Redis at REDIS_URL before each use' : 'loader cache in this process');
   if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
   else say(redis ? 'rate limits counted in Redis at REDIS_URL' : 'rate limits counted in this process (set REDIS_URL to share them between instances)');
   say(
@@ -85,7 +87,7 @@ await runCli(async () => {
     pool: database.pool,
     logger: fastify.log.child({ job: 'stats-refresh' }),
     ...config.statsRefresh,
-    afterRefresh: responseCache ? (event) => responseCache.invalidate(event.tags) : undefined,
+    afterRefresh: responseCache || app.loaderCache ? (event) => app.invalidate(event.tags) : undefined,
   });
 
   let stopping = false;

@@ -2,6 +2,7 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type pg from 'pg';
+import { createLoaderCache, type LoaderCache } from '../cache/loader-cache.js';
 import { createInMemoryStore } from '../cache/memory-store.js';
 import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
 import { createRedisStore } from '../cache/redis-store.js';
@@ -100,6 +101,14 @@ export interface App {
   responseCache: OperationCache | undefined;
   /** The read replicas, their health and the routing counts; undefined without replicas. */
   replicas: ReplicaSet | undefined;
+  /** What loaders read, kept across requests (cache/loader-cache.ts): its `counters`; undefined when LOADER_CACHE=off. */
+  loaderCache: LoaderCache | undefined;
+  /**
+   * Drops what carries one of `tags` from both caches, on every instance
+   * sharing their store: for work outside requests (a refresh of the
+   * statistics invalidates `Leaderboard` and `Stats`). Never throws.
+   */
+  invalidate(tags: readonly Tag[]): Promise<void>;
   /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
   rateLimiter: RateLimiter | undefined;
   /** Metrics (what /metrics serves); undefined when METRICS=off. */
@@ -148,9 +157,18 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
           ttl: persistedQueriesTtl,
         };
 
-  const responseCache = config.responseCache
-    ? createOperationCache({ schema, listTags, store: redis ? createRedisStore({ redis, clock }) : createInMemoryStore({ clock }), logger, clock })
-    : undefined;
+  // One store for both caches: the loader cache reads the response cache's
+  // history of invalidations (its counts, its floor, its recovery from a
+  // lost invalidation), so a write's one invalidation drops what it changed from both.
+  const store = config.responseCache || config.loaderCache.enabled ? (redis ? createRedisStore({ redis, clock }) : createInMemoryStore({ clock })) : undefined;
+  const responseCache = config.responseCache && store ? createOperationCache({ schema, listTags, store, logger, clock }) : undefined;
+  const loaderCache = config.loaderCache.enabled && store ? createLoaderCache({ store, logger, maxBytes: config.loaderCache.maxBytes, clock }) : undefined;
+  // Through the response cache when there is one (it also counts the
+  // invalidation, so no request joins an operation that started before it).
+  const invalidate = async (tags: readonly Tag[]) => {
+    if (responseCache) await responseCache.invalidate(tags);
+    else await loaderCache?.invalidate(tags);
+  };
 
   // Where writes publish their events and subscriptions hear them (realtime/).
   const eventBus: EventBus =
@@ -185,6 +203,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
           pool,
           poolErrors: dependencies.poolErrors,
           cacheCounters: responseCache?.counters,
+          loaderCacheCounters: loaderCache?.counters,
           rateLimitCounters: rateLimiter?.counters,
           realtime: { activity: realtimeActivity, bus: eventBus.counters, counters: realtime.counters },
           replicas: replicas && { statuses: replicas.set.statuses, counters: replicas.set.counters, positions: replicas.positions },
@@ -197,12 +216,13 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     // every instance sharing the store; then its events are published, so a
     // client told of a change and reading it is not served the old answer.
     afterCommit: [
-      ...(responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : []),
+      ...(store ? [(touched: readonly Tag[]) => invalidate(touched)] : []),
       (_touched: readonly Tag[], events: readonly PublishedEvent[]) => eventBus.publish(events),
     ],
     batch: config.dataloaderBatch,
     realtime,
     replicas,
+    loaderCache,
   };
 
   return {
@@ -216,6 +236,8 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     checkRedis: dependencies.checkRedis ?? (redis ? () => redis.ping() : undefined),
     responseCache,
     replicas: replicas?.set,
+    loaderCache,
+    invalidate,
     rateLimiter,
     metrics,
     // The operations clients are built with always have a label of their own.
