@@ -1,4 +1,3 @@
-import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../db/clock.js';
 import { createOutageLog } from '../db/redis.js';
@@ -45,7 +44,7 @@ export interface LoaderCacheOptions {
   /** The response cache's store (redis-store.ts or memory-store.ts), the same object: its invalidations are this cache's. */
   store: InvalidationHistory & Pick<ResponseCache, 'invalidate'>;
   /** Where an outage of the store is logged, once at its start and once at its end. */
-  logger: Pick<FastifyBaseLogger, 'warn' | 'info'>;
+  logger: { warn(details: object, message: string): void; info(message: string): void };
   /** Bytes the values may take, estimated (entrySize); the least recently used go first. Default: 64 MiB. */
   maxBytes?: number;
   /**
@@ -154,8 +153,6 @@ export function entrySize(key: string, value: unknown, tags: readonly Tag[], ref
   return size;
 }
 
-const NOTHING: ReadonlyMap<string, unknown> = new Map();
-
 export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, ttlMs = 60_000, clock }: LoaderCacheOptions) {
   const now = clock ?? Date.now;
   // A given clock also decides expiry, read at every check (as memory-store.ts does).
@@ -213,24 +210,16 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
   };
 
   /**
-   * Whether an entry is unchanged at the check; if so it carries the check's
-   * point from now on, if not it is dropped. Counts of another history, or
-   * below the entry's own (the store lost some), say nothing: dropped.
+   * Whether an entry is unchanged at `point`, by the floor and its tags'
+   * last invalidations read there; if so, and `renew`, it carries that point
+   * from now on; if not, it is dropped. Counts of another history, or below
+   * the entry's own (the store lost some), say nothing: dropped.
    */
-  const stillValid = (key: string, entry: Entry, { state, invalidatedAt }: Checked, point: Checkpoint | undefined): boolean => {
+  const stillValid = (key: string, entry: Entry, point: Checkpoint, floor: number, invalidatedAt: ReadonlyMap<Tag, number>, renew: boolean): boolean => {
     const { epoch, at, history } = entry.checked;
-    if (
-      point &&
-      history === point.history &&
-      point.epoch >= epoch &&
-      unchangedSince(
-        entry.checked,
-        state.floor,
-        entry.tags.map((tag) => invalidatedAt.get(tag) ?? 0),
-        now(),
-      )
-    ) {
-      if (point.epoch > epoch || point.at > at) entry.checked = point;
+    const lastInvalidations = entry.tags.map((tag) => invalidatedAt.get(tag) ?? 0);
+    if (history === point.history && point.epoch >= epoch && unchangedSince(entry.checked, floor, lastInvalidations, now())) {
+      if (renew && (point.epoch > epoch || point.at > at)) entry.checked = point;
       return true;
     }
     // Unless another request kept a newer one meanwhile.
@@ -242,10 +231,24 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
   return {
     counters,
 
-    /** A fresh way in for one request: what it read at its last check, and whether the store failed it. */
+    /**
+     * A fresh way in for one request: what its checks read, and whether the
+     * store failed it.
+     *
+     * What a request has read of the store's history serves its later
+     * lookups: entries whose tags were all read by earlier checks of the
+     * request are judged by those readings, with no round trip (the
+     * authors' statistics, after the viewer's: `Stats`). They are then
+     * current as of a check made after the request began: any write that
+     * returned before it began is in them, as in an answer the response
+     * cache finds at the request's start.
+     */
     forRequest(): RequestLoaderCache {
       let latest: Checkpoint | undefined;
       let bypassed = false;
+      // Each tag's last invalidation, and the floor, as this request's checks read them.
+      const known = new Map<Tag, number>();
+      let floor = 0;
       // What is read after a lookup is kept with that lookup's point, never a later one: a
       // write whose invalidation came in between may be missing from it.
       const lookupOf = (values: ReadonlyMap<string, unknown>, since: Checkpoint | undefined): LoaderCacheLookup => ({
@@ -254,38 +257,48 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
           if (since) entries.set(key, { value, tags, refs, size: entrySize(key, value, tags, refs), checked: since });
         },
       });
-      const nothingFound = (loader: string, keys: readonly string[], since: Checkpoint | undefined) => {
-        count(misses, loader, keys.length);
-        return lookupOf(NOTHING, since);
-      };
 
       return {
         async lookup(loader, keys) {
-          if (bypassed) return nothingFound(loader, keys, undefined);
+          const values = new Map<string, unknown>();
           const found = new Map<string, Entry>();
-          for (const key of keys) {
-            const entry = entries.get(key);
-            if (!entry) continue;
-            found.set(key, entry);
-            for (const ref of entry.refs) {
-              const referred = found.has(ref) ? undefined : entries.get(ref);
-              if (referred) found.set(ref, referred);
+          const tags = new Set<Tag>();
+          if (!bypassed) {
+            for (const key of keys) {
+              const entry = entries.get(key);
+              if (!entry) continue;
+              found.set(key, entry);
+              for (const ref of entry.refs) {
+                const referred = found.has(ref) ? undefined : entries.get(ref);
+                if (referred) found.set(ref, referred);
+              }
+            }
+            for (const entry of found.values()) for (const tag of entry.tags) tags.add(tag);
+          }
+          let since = latest;
+          if (bypassed) {
+            since = undefined;
+          } else if (latest && !outlivedMemory(latest, now()) && [...tags].every((tag) => known.has(tag))) {
+            // Nothing this request has not read already (or nothing found): no round trip. An entry kept
+            // after the request's last check cannot be judged by it: left alone, and read again.
+            for (const [key, entry] of found) {
+              if (entry.checked.epoch <= latest.epoch && stillValid(key, entry, latest, floor, known, false)) values.set(key, entry.value);
+            }
+          } else {
+            const checked = await check(tags);
+            if (checked) {
+              // An unnamed history (Redis lost its data a moment ago): nothing is found, and nothing kept.
+              const { history, now: point } = checked.state;
+              since = latest = history === undefined ? undefined : { ...point, history };
+              floor = checked.state.floor;
+              for (const tag of tags) known.set(tag, checked.invalidatedAt.get(tag)!);
+              if (since) for (const [key, entry] of found) if (stillValid(key, entry, since, floor, checked.invalidatedAt, true)) values.set(key, entry.value);
+            } else {
+              // Nothing this request reads from now on is kept: the store could not say what it missed.
+              bypassed = true;
+              since = undefined;
             }
           }
-          // Nothing to check: what is read next may be kept with the point this request read last.
-          if (found.size === 0 && latest && !outlivedMemory(latest, now())) return nothingFound(loader, keys, latest);
-          const checked = await check(new Set([...found.values()].flatMap((entry) => entry.tags)));
-          if (!checked) {
-            // Nothing this request reads from now on is kept: the store could not say what it missed.
-            bypassed = true;
-            return nothingFound(loader, keys, undefined);
-          }
-          // An unnamed history (Redis lost its data a moment ago): nothing is found, and nothing kept.
-          const { history } = checked.state;
-          const since = history === undefined ? undefined : { ...checked.state.now, history };
-          latest = since;
-          const values = new Map<string, unknown>();
-          for (const [key, entry] of found) if (stillValid(key, entry, checked, since)) values.set(key, entry.value);
           let hit = 0;
           for (const key of keys) if (values.has(key)) hit += 1;
           count(hits, loader, hit);
