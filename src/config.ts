@@ -69,7 +69,8 @@ const environmentSchema = z
     EMBEDDED_PORT: integer(0, 65535).default(0),
     REDIS_URL: redisUrl.optional(),
     RESPONSE_CACHE: onOff.default(true),
-    LOADER_CACHE: onOff.default(true),
+    // Default: on with REDIS_URL, off without (see loaderCache below).
+    LOADER_CACHE: onOff.optional(),
     LOADER_CACHE_MAX_MB: integer(1, 65_536).default(64),
     JWT_SECRET: z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
     JWT_SECRET_FILE: z.string().min(1).default('.data/jwt-secret'),
@@ -165,8 +166,9 @@ export interface Config {
   /**
    * What loaders read, kept across requests in each instance and checked
    * against the response cache's store (Redis, or the process's) before
-   * each use (cache/loader-cache.ts). LOADER_CACHE=off: every loader reads
-   * the database.
+   * each use (cache/loader-cache.ts). Off (every loader reads the database)
+   * by default without REDIS_URL: one instance on the embedded database,
+   * where `npm run db:seed` writes behind the API's back while it runs.
    */
   loaderCache: { enabled: boolean; maxBytes: number };
   auth: {
@@ -313,7 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embedded: { dataDir: value.EMBEDDED_DATA_DIR, port: value.EMBEDDED_PORT },
     redisUrl: value.REDIS_URL,
     responseCache: value.RESPONSE_CACHE,
-    loaderCache: { enabled: value.LOADER_CACHE, maxBytes: value.LOADER_CACHE_MAX_MB * 1024 * 1024 },
+    loaderCache: { enabled: value.LOADER_CACHE ?? value.REDIS_URL !== undefined, maxBytes: value.LOADER_CACHE_MAX_MB * 1024 * 1024 },
     auth: { jwtSecret: value.JWT_SECRET, secretFile: value.JWT_SECRET_FILE, tokenTtlSeconds: value.JWT_TTL_SECONDS },
     dataloaderBatch: value.DATALOADER_BATCH,
     graphqlJit: value.GRAPHQL_JIT,

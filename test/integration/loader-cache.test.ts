@@ -236,6 +236,16 @@ describe('the reference inbox (50 conversations × 20 messages)', () => {
     const unchanged = await readInbox(api);
     expect({ statements: unchanged.statements, redis: unchanged.redis }).toEqual({ statements: 0, redis: ['mget', 'mget', 'mget'] });
     expect(api.server.app.loaderCache!.counters.hits.get('messagesByConversation')).toBe(50);
+    // The same counters, on /metrics.
+    const metrics = (await api.send({ method: 'GET', path: '/metrics' })).text;
+    expect(metrics).toContain('loader_cache_hits_total{loader="messagesByConversation"} 50');
+    expect(metrics).toContain('loader_cache_misses_total{loader="messagesByConversation"} 50');
+    expect(metrics).toMatch(/^loader_cache_checks_total \d+$/m);
+    expect(metrics).toMatch(/^loader_cache_errors_total 0$/m);
+    const bytes = Number(/^loader_cache_bytes (\d+)$/m.exec(metrics)?.[1]);
+    expect(bytes).toBe(api.server.app.loaderCache!.counters.bytes);
+    expect(bytes).toBeGreaterThan(100_000);
+    expect(metrics).toMatch(/^loader_cache_entries \d+$/m);
   });
 
   // What the figures above compare with: the response cache alone.

@@ -28,6 +28,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('keeps loader results across requests by default where there is Redis to check them against, in 64 MiB', () => {
+    expect(loadConfig({}).loaderCache).toEqual({ enabled: false, maxBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).loaderCache).toEqual({ enabled: true, maxBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379', LOADER_CACHE: 'off' }).loaderCache.enabled).toBe(false);
+    expect(loadConfig({ LOADER_CACHE: 'on', LOADER_CACHE_MAX_MB: '8' }).loaderCache).toEqual({ enabled: true, maxBytes: 8 * 1024 * 1024 });
+    expect(() => loadConfig({ LOADER_CACHE: 'yes', LOADER_CACHE_MAX_MB: '0' })).toThrow(
+      /LOADER_CACHE: expected on or off[\s\S]*LOADER_CACHE_MAX_MB: expected a whole number ≥ 1/,
+    );
+  });
+
   it('serves automatic persisted queries by default, kept a day; allowlist on request', () => {
     expect(loadConfig({}).persistedQueries).toEqual({ mode: 'apq', ttlSeconds: 86_400 });
     expect(loadConfig({ PERSISTED_QUERIES: 'allowlist' }).persistedQueries.mode).toBe('allowlist');
