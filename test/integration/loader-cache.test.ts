@@ -228,6 +228,16 @@ describe('the reference inbox (50 conversations × 20 messages)', () => {
       messagesByConversation: 1,
     });
     expect(own.statements).toBe(6);
+
+    // Another user's profile: their row only, read once for every value that holds it (participants, authors).
+    const renamed = await as(api, inbox.others[40]!, 'mutation { updateProfile(input: { displayName: "Renamed" }) { user { id } } }');
+    expect(renamed.errors).toBeUndefined();
+    const profile = await readInbox(api);
+    expect({ statements: profile.statements, missed: profile.missed, redis: profile.redis }).toEqual({
+      statements: 1,
+      missed: { userById: 1 },
+      redis: ['mget', 'mget', 'mget', 'mget', 'mget', 'evalsha'],
+    });
   });
 
   it('costs no statement with the response cache off when nothing changed', async () => {
