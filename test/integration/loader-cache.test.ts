@@ -590,3 +590,30 @@ describe('Redis out of reach, cut off from one instance, or emptied', () => {
     expect(read[0]!.data).toMatchObject({ conversation: { lastMessage: { body: 'after Redis was emptied' } } });
   });
 });
+
+describe('with the in-process store (LOADER_CACHE=on without Redis: one instance)', () => {
+  let api: TestApi;
+  let truth: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ LOADER_CACHE: 'on' });
+    truth = await startTestApi({}, { ...api.database, close: async () => {} });
+  });
+  afterAll(async () => {
+    await truth.close();
+    await api.close();
+  });
+
+  it('drops what a write through the instance changed', async () => {
+    const g = await group(api.database.pool, api, 'InProcess');
+    const before = await warm(api, g);
+    await sendAs(api, g.c, g.conversationId, 'sent in process');
+    const edited = await as(api, g.b, 'mutation ($input: EditMessageInput!) { editMessage(input: $input) { message { id } } }', {
+      input: { messageId: toGlobalId('Message', g.messageIds[0]!), body: 'edited in process' },
+    });
+    expect(edited.errors).toBeUndefined();
+    const after = await readAll(api, g.a, g);
+    expect(after.map(seen)).toEqual((await readAll(truth, g.a, g)).map(seen));
+    expect(after.map(seen)).not.toEqual(before.map(seen));
+  });
+});
