@@ -72,7 +72,7 @@ export async function createRequestContext(dependencies: ContextDependencies, in
     viewer,
     batch: dependencies.batch,
     traced: observation ? tracer(observation) : untraced,
-    cache: dependencies.loaderCache?.forRequest(),
+    cache: dependencies.loaderCache?.forRequest({ routedReads: routed?.routing }),
   });
   const clearRequestLoaders: AfterCommit = () => clearLoaders(loaders);
   // First after a commit: the write's position is recorded before its invalidations run (db/write-positions.ts says why).

@@ -192,7 +192,8 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     replicas = {
       set,
       positions: redis ? createRedisWritePositions({ ...positionOptions, redis }) : createInProcessWritePositions(positionOptions),
-      cached: responseCache !== undefined,
+      // Both caches keep what reads return: neither may keep a read from a replica behind the last write.
+      cached: responseCache !== undefined || loaderCache !== undefined,
     };
   }
 

@@ -242,19 +242,27 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
      * current as of a check made after the request began: any write that
      * returned before it began is in them, as in an answer the response
      * cache finds at the request's start.
+     * @param options.routedReads where the request's reads are routed between the primary and read replicas
+     *   (db/read-routing.ts): its target is chosen once, at its first read, by the writes known then, and a value
+     *   read after a later check may lack a write that check saw invalidated. So what is read is kept with the
+     *   point of the request's first check, and only when that check was read before the request's first read;
+     *   nothing, once a read came from a replica behind the last write. Default: none (every read on the primary).
      */
-    forRequest(): RequestLoaderCache {
+    forRequest({ routedReads }: { routedReads?: { readonly storable: boolean; readonly reading: boolean } } = {}): RequestLoaderCache {
       let latest: Checkpoint | undefined;
       let bypassed = false;
       // Each tag's last invalidation, and the floor, as this request's checks read them.
       const known = new Map<Tag, number>();
       let floor = 0;
+      // With routed reads: the point of the request's first check, if it came before the first read.
+      let first: { point: Checkpoint | undefined } | undefined;
       // What is read after a lookup is kept with that lookup's point, never a later one: a
       // write whose invalidation came in between may be missing from it.
       const lookupOf = (values: ReadonlyMap<string, unknown>, since: Checkpoint | undefined): LoaderCacheLookup => ({
         values,
         keep(key, value, tags, refs = []) {
-          if (since) entries.set(key, { value, tags, refs, size: entrySize(key, value, tags, refs), checked: since });
+          const checked = routedReads ? (routedReads.storable ? first?.point : undefined) : since;
+          if (checked) entries.set(key, { value, tags, refs, size: entrySize(key, value, tags, refs), checked });
         },
       });
 
@@ -290,6 +298,7 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
               // An unnamed history (Redis lost its data a moment ago): nothing is found, and nothing kept.
               const { history, now: point } = checked.state;
               since = latest = history === undefined ? undefined : { ...point, history };
+              first ??= { point: routedReads?.reading ? undefined : since };
               floor = checked.state.floor;
               for (const tag of tags) known.set(tag, checked.invalidatedAt.get(tag)!);
               if (since) for (const [key, entry] of found) if (stillValid(key, entry, since, floor, checked.invalidatedAt, true)) values.set(key, entry.value);

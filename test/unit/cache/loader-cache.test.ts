@@ -163,6 +163,33 @@ describe('the loader cache', () => {
     expect(logged).toEqual(['warn loader cache unavailable: loaders read the database until it is back', 'info loader cache available again']);
   });
 
+  it('with reads routed to replicas, keeps what a request reads with the point of its first check, made before its first read; nothing once a read came from a replica behind', async () => {
+    const { cache, store } = setup();
+    await keep(cache, 'user:1', 'Ann', ['User:1']);
+    const routing = { storable: true, reading: false };
+    const request = cache.forRequest({ routedReads: routing });
+    const lookup = await request.lookup('loader', ['conversation:5']);
+    // The first read chooses a replica by the writes known now; then a write commits and invalidates, and the request
+    // checks again: what it reads on that replica may lack the write, and is kept with the first check's point.
+    routing.reading = true;
+    await store.invalidate([t('Conversation:5')]);
+    const later = await request.lookup('userById', ['user:1']);
+    lookup.keep('conversation:5', 'maybe before the write', [t('Conversation:5')]);
+    later.keep('conversation:6', 'not touched since', [t('Conversation:6')]);
+    const found = await cache.forRequest().lookup('loader', ['conversation:5', 'conversation:6']);
+    expect([...found.values.keys()]).toEqual(['conversation:6']);
+
+    // A first check made once reads had begun: nothing kept.
+    const late = cache.forRequest({ routedReads: { storable: true, reading: true } });
+    (await late.lookup('loader', ['conversation:7'])).keep('conversation:7', 'unknown', [t('Conversation:7')]);
+    // A read from a replica behind the last write: nothing kept.
+    const behind = { storable: true, reading: false };
+    const replicaRead = await cache.forRequest({ routedReads: behind }).lookup('loader', ['conversation:8']);
+    behind.storable = false;
+    replicaRead.keep('conversation:8', 'older', [t('Conversation:8')]);
+    expect((await cache.forRequest().lookup('loader', ['conversation:7', 'conversation:8'])).values.size).toBe(0);
+  });
+
   it('drops what was kept in another history of the store, or at a count the store has gone back below', async () => {
     const { cache, control, store } = setup();
     await store.invalidate([t('User:9')]);
