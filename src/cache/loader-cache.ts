@@ -130,7 +130,7 @@ const ENTRY_BYTES = 400;
 const TAG_BYTES = 48;
 
 /** Bytes a value takes in the heap, about: strings, dates, arrays and objects walked. */
-export function approximateBytes(value: unknown): number {
+function approximateBytes(value: unknown): number {
   if (typeof value === 'string') return 24 + value.length;
   if (typeof value === 'number') return 16;
   if (typeof value !== 'object' || value === null) return 0;
@@ -261,7 +261,7 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
       const lookupOf = (values: ReadonlyMap<string, unknown>, since: Checkpoint | undefined): LoaderCacheLookup => ({
         values,
         keep(key, value, tags, refs = []) {
-          const checked = routedReads ? (routedReads.storable ? first?.point : undefined) : since;
+          const checked = since && routedReads ? (routedReads.storable ? first?.point : undefined) : since;
           if (checked) entries.set(key, { value, tags, refs, size: entrySize(key, value, tags, refs), checked });
         },
       });

@@ -52,8 +52,11 @@ interface Stored<Kept> {
   userIds: readonly number[];
 }
 
-/** The loader cache's key of a user: userById's, which the values that hold users refer to. */
-const userKey = (id: number) => `userById:${id}`;
+/** The loader that keeps users: the values that hold users refer to its keys. */
+export const USERS_LOADER = 'userById';
+
+/** The loader cache's key of a user (USERS, under USERS_LOADER). */
+const userKey = (id: number) => `${USERS_LOADER}:${id}`;
 
 /** What the cache keeps of a user row: itself. */
 export const USERS: CachedRelation<number, UserRow | null, UserRow> = {

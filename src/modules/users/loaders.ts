@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { LoaderDependencies } from '../loader-dependencies.js';
-import { USERS, type CachedBatches } from '../cached-batch.js';
+import { USERS, USERS_LOADER, type CachedBatches } from '../cached-batch.js';
 import { orderByKeys } from '../../graphql/relay/order-by-keys.js';
 import { tags } from '../../writes/tags.js';
 import type { UserRow, UserStatsRow } from './rows.js';
@@ -11,9 +11,9 @@ export function createUserLoaders({ pool, batch, traced }: LoaderDependencies, c
     /** users by id; null for an unknown id. Other loaders prime it with users they already read. */
     userById: new DataLoader<number, UserRow | null>(
       cached(
-        'userById',
+        USERS_LOADER,
         USERS,
-        traced('userById', async (ids) => orderByKeys(ids, await findUsersByIds(pool, ids), (row) => row.id)),
+        traced(USERS_LOADER, async (ids) => orderByKeys(ids, await findUsersByIds(pool, ids), (row) => row.id)),
       ),
       { batch },
     ),
