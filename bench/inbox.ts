@@ -124,7 +124,7 @@ const say = (line: string) => console.error(`bench: ${line}`);
 // The data.
 await createDatabaseIfMissing(benchUrl);
 // Uncached throughput: the response cache stays off in every server measured here.
-const setupConfig = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATABASE_URL: benchUrl, JWT_SECRET, RESPONSE_CACHE: 'off' });
+const setupConfig = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATABASE_URL: benchUrl, JWT_SECRET, RESPONSE_CACHE: 'off', LOADER_CACHE: 'off' });
 const pool = createPool(benchUrl, setupConfig.database, { applicationName: 'parley-bench' });
 await prepareBenchDatabase(pool, benchUrl, SCALE, say);
 const viewers = await findViewers(pool, VARIABLES.conversations);

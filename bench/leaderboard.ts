@@ -165,6 +165,7 @@ const config = loadConfig({
   DATABASE_STATEMENT_TIMEOUT_MS: '600000',
   JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
   RESPONSE_CACHE: 'off',
+  LOADER_CACHE: 'off',
 });
 const pool = createPool(benchUrl, config.database, { applicationName: 'parley-bench' });
 await migrate(pool, { log: () => {} });

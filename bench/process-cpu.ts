@@ -18,3 +18,16 @@ export function readProcessCpuMs(pid: number): number | null {
     return null;
   }
 }
+
+/** The machine's CPU time so far, busy and in all, in ms summed over its cores, or null where /proc is not there. */
+export function readMachineCpuMs(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal …
+    const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+    const idle = fields[3]! + fields[4]!;
+    return { busy: ((total - idle) * 1000) / TICKS_PER_SECOND, total: (total * 1000) / TICKS_PER_SECOND };
+  } catch {
+    return null;
+  }
+}

@@ -33,7 +33,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { connect, createServer as createNetServer } from 'node:net';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,9 +47,9 @@ import { createAuth } from '../src/graphql/auth.js';
 import { encodeCursor } from '../src/graphql/relay/cursor.js';
 import { toGlobalId } from '../src/graphql/relay/global-id.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
-import { newestProfile, startServer, buildCheckout, METRICS_TOKEN, type ServerProcess } from './server-process.js';
+import { buildCheckout, freePort, newestProfile, startServer, METRICS_TOKEN, type ServerProcess } from './server-process.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
-import { readProcessCpuMs } from './process-cpu.js';
+import { readMachineCpuMs, readProcessCpuMs } from './process-cpu.js';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
 import type { ClientReply, ClientRequest, Collected, Subscriber } from './realtime-clients.js';
 
@@ -186,16 +186,6 @@ function conversationsFor(conversations: Conversation[], count: number): Convers
 }
 
 // ---------------------------------------------------------------- services
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
 
 /** A Redis of the benchmark's own, so no other client's channels share its pub/sub. */
 async function startRedis(): Promise<{ url: string; stop(): void }> {
@@ -496,6 +486,8 @@ interface RateRow {
   cpuMsPerDelivery: number | null;
   /** B's CPU milliseconds per message sent. */
   senderCpuMsPerMessage: number | null;
+  /** How busy the whole machine was (every process, PostgreSQL's and the clients' too), in percent of all its cores. */
+  machineBusyPercent: number | null;
   closes: Record<string, number>;
   errors: Record<string, number>;
 }
@@ -586,10 +578,12 @@ async function main(): Promise<void> {
         const afterId = await maxMessageId(pool);
         for (const clients of set.processes) clients.tell({ type: 'reset' });
         profiledFrom ||= Date.now();
+        const machineBefore = readMachineCpuMs();
         const cpuBefore = readProcessCpuMs(subscribers.pid);
         const senderCpuBefore = readProcessCpuMs(writer.pid);
         const outcome = await sendAtRate(writer.origin, chosen, rate, windowMs, tokens);
         const senderCpuAfter = readProcessCpuMs(writer.pid);
+        const machineAfter = readMachineCpuMs();
         const { collected, delivery } = await drain(set, pool, chosen, afterId, 20_000);
         const cpuAfter = readProcessCpuMs(subscribers.pid);
         profiledTo = Date.now();
@@ -605,6 +599,8 @@ async function main(): Promise<void> {
           cpuMsPerDelivery: cpuBefore !== null && cpuAfter !== null && delivery.delivered > 0 ? (cpuAfter - cpuBefore) / delivery.delivered : null,
           senderCpuMsPerMessage:
             senderCpuBefore !== null && senderCpuAfter !== null && outcome.sent > 0 ? (senderCpuAfter - senderCpuBefore) / outcome.sent : null,
+          machineBusyPercent:
+            machineBefore && machineAfter ? (100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total) : null,
           closes: merged(collected, (reply) => reply.closes),
           errors: merged(collected, (reply) => reply.errors),
         };
@@ -612,7 +608,8 @@ async function main(): Promise<void> {
         log(
           `${total} subscribers, ${rate}/s asked, ${row.achievedRate.toFixed(0)}/s sent: delivered ${delivery.delivered}/${delivery.expected}` +
             ` (missing ${delivery.missing}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}),` +
-            ` p50 ${row.latency.p50} ms, p95 ${row.latency.p95} ms, p99 ${row.latency.p99} ms, CPU ${row.cpuMsPerDelivery?.toFixed(3)} ms/delivery` +
+            ` p50 ${row.latency.p50} ms, p95 ${row.latency.p95} ms, p99 ${row.latency.p99} ms, CPU ${row.cpuMsPerDelivery?.toFixed(3)} ms/delivery,` +
+            ` machine ${row.machineBusyPercent?.toFixed(0)}% busy` +
             (outcome.failed > 0 ? `; ${outcome.failed} sends failed: ${outcome.firstFailure}` : ''),
         );
       }
@@ -704,11 +701,11 @@ function renderMarkdown(results: {
     '',
     `${results.machine}; one subscribers' instance (A) and one writers' instance (B), production builds, one Redis; ${results.windowSeconds} s per rate.`,
     '',
-    '| subscribers | conversations | asked/s | sent/s | delivered / due | missing | dup | out of order | p50 ms | p95 ms | p99 ms | A CPU ms/delivery | B CPU ms/send |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| subscribers | conversations | asked/s | sent/s | delivered / due | missing | dup | out of order | p50 ms | p95 ms | p99 ms | A CPU ms/delivery | B CPU ms/send | machine busy |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.rows.map(
       (row) =>
-        `| ${row.subscribers} | ${row.conversations} | ${row.askedRate} | ${row.achievedRate.toFixed(0)} | ${row.delivery.delivered} / ${row.delivery.expected} | ${row.delivery.missing} | ${row.delivery.duplicated} | ${row.delivery.outOfOrder} | ${row.latency.p50} | ${row.latency.p95} | ${row.latency.p99} | ${row.cpuMsPerDelivery?.toFixed(3) ?? 'n/a'} | ${row.senderCpuMsPerMessage?.toFixed(2) ?? 'n/a'} |`,
+        `| ${row.subscribers} | ${row.conversations} | ${row.askedRate} | ${row.achievedRate.toFixed(0)} | ${row.delivery.delivered} / ${row.delivery.expected} | ${row.delivery.missing} | ${row.delivery.duplicated} | ${row.delivery.outOfOrder} | ${row.latency.p50} | ${row.latency.p95} | ${row.latency.p99} | ${row.cpuMsPerDelivery?.toFixed(3) ?? 'n/a'} | ${row.senderCpuMsPerMessage?.toFixed(2) ?? 'n/a'} | ${row.machineBusyPercent === null ? 'n/a' : `${row.machineBusyPercent.toFixed(0)}%`} |`,
     ),
     '',
     '| subscribers | opened in s | RSS per idle subscription | heap per idle subscription |',

@@ -131,6 +131,7 @@ for (const messages of SCALES) {
     DATABASE_URL: url,
     JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
     RESPONSE_CACHE: 'off',
+    LOADER_CACHE: 'off',
     RATE_LIMIT: 'off',
   });
   const pool = createPool(url, config.database, { applicationName: 'parley-bench-search' });

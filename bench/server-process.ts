@@ -42,7 +42,8 @@ export async function buildCheckout(root: string): Promise<void> {
   if (code !== 0) throw new Error(`the build of ${root} failed (tsc exited with ${code})`);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on now. */
+export async function freePort(): Promise<number> {
   const probe = createServer();
   probe.listen(0, '127.0.0.1');
   await once(probe, 'listening');
@@ -90,6 +91,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
         JWT_SECRET: options.jwtSecret,
         // What is measured is execution: every request runs (a build without the cache ignores this).
         RESPONSE_CACHE: 'off',
+        LOADER_CACHE: 'off',
         // One viewer at 16 connections spends its default budget in seconds:
         // the limiter still runs (its cost is measured), it just never refuses.
         RATE_LIMIT_POINTS: '1000000000',

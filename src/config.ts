@@ -56,6 +56,8 @@ const environmentSchema = z
     PORT: integer(0, 65535).default(4000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: postgresUrl.optional(),
+    // The database itself when DATABASE_URL is a pooler in transaction mode (PgBouncer).
+    DATABASE_DIRECT_URL: postgresUrl.optional(),
     DATABASE_POOL_MAX: integer(1, 1000).default(defaultPoolSize()),
     DATABASE_CONNECTION_TIMEOUT_MS: integer(100, 600_000).default(5_000),
     DATABASE_IDLE_TIMEOUT_MS: integer(1_000, 3_600_000).default(30_000),
@@ -67,6 +69,9 @@ const environmentSchema = z
     EMBEDDED_PORT: integer(0, 65535).default(0),
     REDIS_URL: redisUrl.optional(),
     RESPONSE_CACHE: onOff.default(true),
+    // Default: on with REDIS_URL, off without (see loaderCache below).
+    LOADER_CACHE: onOff.optional(),
+    LOADER_CACHE_MAX_MB: integer(1, 65_536).default(64),
     JWT_SECRET: z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
     JWT_SECRET_FILE: z.string().min(1).default('.data/jwt-secret'),
     JWT_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
@@ -100,6 +105,9 @@ const environmentSchema = z
     REALTIME_TYPING_SECONDS: integer(1, 60).default(5),
   })
   .superRefine((env, context) => {
+    if (env.DATABASE_DIRECT_URL && !env.DATABASE_URL) {
+      context.addIssue({ code: 'custom', path: ['DATABASE_DIRECT_URL'], message: 'set DATABASE_URL too (the pooler); unset, both are the embedded database' });
+    }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       context.addIssue({
         code: 'custom',
@@ -136,6 +144,13 @@ export interface Config {
   database: {
     /** Unset: the embedded PGlite database is started and used. */
     url: string | undefined;
+    /**
+     * The database itself, for what needs a session of its own (the
+     * migration runner's lock); DATABASE_URL unless DATABASE_DIRECT_URL is
+     * set. A different URL marks DATABASE_URL as a pooler in transaction
+     * mode (db/pool.ts, isTransactionPooler).
+     */
+    directUrl: string | undefined;
     poolMax: number;
     connectionTimeoutMs: number;
     idleTimeoutMs: number;
@@ -148,6 +163,14 @@ export interface Config {
   redisUrl: string | undefined;
   /** `false` (RESPONSE_CACHE=off): every query runs, nothing is stored; the benchmark's baseline. */
   responseCache: boolean;
+  /**
+   * What loaders read, kept across requests in each instance and checked
+   * against the response cache's store (Redis, or the process's) before
+   * each use (cache/loader-cache.ts). Off (every loader reads the database)
+   * by default without REDIS_URL: one instance on the embedded database,
+   * where `npm run db:seed` writes behind the API's back while it runs.
+   */
+  loaderCache: { enabled: boolean; maxBytes: number };
   auth: {
     /** Unset (never in production): the secret kept in `secretFile`, made on first use (see readOrCreateSecret). */
     jwtSecret: string | undefined;
@@ -278,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: value.LOG_LEVEL,
     database: {
       url: value.DATABASE_URL,
+      directUrl: value.DATABASE_DIRECT_URL ?? value.DATABASE_URL,
       poolMax: value.DATABASE_POOL_MAX,
       connectionTimeoutMs: value.DATABASE_CONNECTION_TIMEOUT_MS,
       idleTimeoutMs: value.DATABASE_IDLE_TIMEOUT_MS,
@@ -291,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embedded: { dataDir: value.EMBEDDED_DATA_DIR, port: value.EMBEDDED_PORT },
     redisUrl: value.REDIS_URL,
     responseCache: value.RESPONSE_CACHE,
+    loaderCache: { enabled: value.LOADER_CACHE ?? value.REDIS_URL !== undefined, maxBytes: value.LOADER_CACHE_MAX_MB * 1024 * 1024 },
     auth: { jwtSecret: value.JWT_SECRET, secretFile: value.JWT_SECRET_FILE, tokenTtlSeconds: value.JWT_TTL_SECONDS },
     dataloaderBatch: value.DATALOADER_BATCH,
     graphqlJit: value.GRAPHQL_JIT,

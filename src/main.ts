@@ -5,6 +5,7 @@
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate, readMigrations } from './db/migrate.js';
+import { checkStatementTimeout } from './db/pool.js';
 import { describeDatabaseError } from './db/unavailable.js';
 import { createRedisClient, createRedisSubscriber, type Redis } from './db/redis.js';
 import { createApp } from './app/create-app.js';
@@ -67,6 +68,8 @@ await runCli(async () => {
   const { fastify, apollo, explorerPath } = await orClose(createServer(app));
   if (!config.responseCache) say('response cache off (RESPONSE_CACHE=off)');
   else say(redis ? 'response cache in Redis at REDIS_URL' : 'response cache in this process (set REDIS_URL to share it between instances)');
+  if (!app.loaderCache) say('loader cache off (LOADER_CACHE=off)');
+  else say(redis ? 'loader cache in this process, checked against Redis at REDIS_URL before each use' : 'loader cache in this process');
   if (!config.rateLimit.enabled) say('rate limits off (RATE_LIMIT=off)');
   else say(redis ? 'rate limits counted in Redis at REDIS_URL' : 'rate limits counted in this process (set REDIS_URL to share them between instances)');
   say(
@@ -84,7 +87,7 @@ await runCli(async () => {
     pool: database.pool,
     logger: fastify.log.child({ job: 'stats-refresh' }),
     ...config.statsRefresh,
-    afterRefresh: responseCache ? (event) => app.invalidate(event.tags) : undefined,
+    afterRefresh: responseCache || app.loaderCache ? (event) => app.invalidate(event.tags) : undefined,
   });
 
   let stopping = false;
@@ -129,6 +132,7 @@ await runCli(async () => {
 });
 
 function describeDatabase(database: Database, dataDir: string): string {
+  if (database.pooled) return 'PostgreSQL through the pooler at DATABASE_URL (migrations at DATABASE_DIRECT_URL)';
   if (!database.embedded) return 'PostgreSQL at DATABASE_URL';
   const { owner } = database.embedded;
   return owner
@@ -138,8 +142,13 @@ function describeDatabase(database: Database, dataDir: string): string {
 
 /** Migrates, seeds demo data into an empty database outside production, then shares an embedded one; returns the demo user's id. */
 async function prepareDatabase(database: Database, config: Config, say: (line: string) => void): Promise<number | undefined> {
-  const migrations = await migrate(database.pool, { log: (line) => say(line) });
+  // On the database itself: the runner's lock lasts its session.
+  const migrations = await database.withDirectPool((pool) => migrate(pool, { log: (line) => say(line) }));
   if (migrations.applied.length > 0) say(`applied ${migrations.applied.length} migrations`);
+  if (database.pooled) {
+    const problem = await checkStatementTimeout(database.pool, config.database.statementTimeoutMs);
+    say(problem ? `warning: ${problem}` : `statement timeout ${config.database.statementTimeoutMs} ms, set by the server behind the pooler`);
+  }
   let demoUserId: number | undefined;
   if (config.env !== 'production') {
     // Loaded only here: the seed and its faker stay out of a production server.

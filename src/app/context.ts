@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { LoaderCache } from '../cache/loader-cache.js';
 import type { Auth } from '../graphql/auth.js';
 import { parseLsn } from '../db/lsn.js';
 import { routeReads } from '../db/read-routing.js';
@@ -23,6 +24,8 @@ export interface ContextDependencies {
   realtime: Realtime;
   /** Read replicas and the write positions reads are routed by (db/read-routing.ts). Default: none, every statement on the primary. */
   replicas?: { set: ReplicaSet; positions: WritePositions; cached: boolean };
+  /** What loaders read, kept across requests (cache/loader-cache.ts). Default: none (LOADER_CACHE=off). */
+  loaderCache?: LoaderCache;
 }
 
 /** What one transport request (an HTTP request, a WebSocket or HTTP subscription; a job later) brings. */
@@ -64,7 +67,13 @@ export async function createRequestContext(dependencies: ContextDependencies, in
       })
     : undefined;
   const pool = routed?.pool ?? primary;
-  const loaders = createLoaders({ pool, viewer, batch: dependencies.batch, traced: observation ? tracer(observation) : untraced });
+  const loaders = createLoaders({
+    pool,
+    viewer,
+    batch: dependencies.batch,
+    traced: observation ? tracer(observation) : untraced,
+    cache: dependencies.loaderCache?.forRequest({ routedReads: routed?.routing }),
+  });
   const clearRequestLoaders: AfterCommit = () => clearLoaders(loaders);
   // First after a commit: the write's position is recorded before its invalidations run (db/write-positions.ts says why).
   const recordPosition: AfterCommit[] = routed ? [(_touched, _events, position) => routed.routing.wrote(position)] : [];

@@ -2,6 +2,7 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type pg from 'pg';
+import { createLoaderCache, type LoaderCache } from '../cache/loader-cache.js';
 import { createInMemoryStore } from '../cache/memory-store.js';
 import { createOperationCache, type OperationCache } from '../cache/operation-cache.js';
 import { createRedisStore } from '../cache/redis-store.js';
@@ -94,17 +95,19 @@ export interface App {
   checkRedis: (() => Promise<unknown>) | undefined;
   /** The response cache, undefined when RESPONSE_CACHE=off; work outside requests drops answers through `invalidate` below. */
   responseCache: OperationCache | undefined;
-  /**
-   * Drops the cached answers a write made outside a request changed (a
-   * refresh of the statistics: `Leaderboard` and `Stats`). With read
-   * replicas, first raises the last write's position to the primary's
-   * current one, as a request's write does before its invalidations: an
-   * answer then read on a replica that has not replayed the write is not
-   * stored again. Nothing without a response cache.
-   */
-  invalidate(tags: readonly Tag[]): Promise<void>;
   /** The read replicas, their health and the routing counts; undefined without replicas. */
   replicas: ReplicaSet | undefined;
+  /** What loaders read, kept across requests (cache/loader-cache.ts): its `counters`; undefined when LOADER_CACHE=off. */
+  loaderCache: LoaderCache | undefined;
+  /**
+   * Drops what carries one of `tags` from both caches, on every instance
+   * sharing their store: for work outside requests (a refresh of the
+   * statistics invalidates `Leaderboard` and `Stats`). With read replicas,
+   * first raises the last write's position to the primary's current one,
+   * as a request's write does before its invalidations: what is then read
+   * on a replica that has not replayed that work is not kept again. Never throws.
+   */
+  invalidate(tags: readonly Tag[]): Promise<void>;
   /** The rate limits' buckets and counters; undefined when RATE_LIMIT=off. */
   rateLimiter: RateLimiter | undefined;
   /** Metrics (what /metrics serves); undefined when METRICS=off. */
@@ -153,9 +156,18 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
           ttl: persistedQueriesTtl,
         };
 
-  const responseCache = config.responseCache
-    ? createOperationCache({ schema, listTags, store: redis ? createRedisStore({ redis, clock }) : createInMemoryStore({ clock }), logger, clock })
-    : undefined;
+  // One store for both caches: the loader cache reads the response cache's
+  // history of invalidations (its counts, its floor, its recovery from a
+  // lost invalidation), so a write's one invalidation drops what it changed from both.
+  const store = config.responseCache || config.loaderCache.enabled ? (redis ? createRedisStore({ redis, clock }) : createInMemoryStore({ clock })) : undefined;
+  const responseCache = config.responseCache && store ? createOperationCache({ schema, listTags, store, logger, clock }) : undefined;
+  const loaderCache = config.loaderCache.enabled && store ? createLoaderCache({ store, logger, maxBytes: config.loaderCache.maxBytes, clock }) : undefined;
+  // Through the response cache when there is one (it also counts the
+  // invalidation, so no request joins an operation that started before it).
+  const invalidate = async (tags: readonly Tag[]) => {
+    if (responseCache) await responseCache.invalidate(tags);
+    else await loaderCache?.invalidate(tags);
+  };
 
   // Where writes publish their events and subscriptions hear them (realtime/).
   const eventBus: EventBus =
@@ -179,7 +191,8 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     replicas = {
       set,
       positions: redis ? createRedisWritePositions({ ...positionOptions, redis }) : createInProcessWritePositions(positionOptions),
-      cached: responseCache !== undefined,
+      // Both caches keep what reads return: neither may keep a read from a replica behind the last write.
+      cached: responseCache !== undefined || loaderCache !== undefined,
     };
   }
 
@@ -190,6 +203,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
           pool,
           poolErrors: dependencies.poolErrors,
           cacheCounters: responseCache?.counters,
+          loaderCacheCounters: loaderCache?.counters,
           rateLimitCounters: rateLimiter?.counters,
           realtime: { activity: realtimeActivity, bus: eventBus.counters, counters: realtime.counters },
           replicas: replicas && { statuses: replicas.set.statuses, counters: replicas.set.counters, positions: replicas.positions },
@@ -202,12 +216,13 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     // every instance sharing the store; then its events are published, so a
     // client told of a change and reading it is not served the old answer.
     afterCommit: [
-      ...(responseCache ? [(touched: readonly Tag[]) => responseCache.invalidate(touched)] : []),
+      ...(store ? [(touched: readonly Tag[]) => invalidate(touched)] : []),
       (_touched: readonly Tag[], events: readonly PublishedEvent[]) => eventBus.publish(events),
     ],
     batch: config.dataloaderBatch,
     realtime,
     replicas,
+    loaderCache,
   };
 
   return {
@@ -220,16 +235,17 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
     migrations,
     checkRedis: dependencies.checkRedis ?? (redis ? () => redis.ping() : undefined),
     responseCache,
+    replicas: replicas?.set,
+    loaderCache,
     async invalidate(tags) {
-      if (!responseCache) return;
+      if (!store) return;
       if (replicas) {
         // Not readable (the primary is failing): the answers are dropped all the same.
         const position = await replicas.set.primaryLsn().catch(() => undefined);
         if (position !== undefined) await replicas.positions.record(undefined, position);
       }
-      await responseCache.invalidate(tags);
+      await invalidate(tags);
     },
-    replicas: replicas?.set,
     rateLimiter,
     metrics,
     // The operations clients are built with always have a label of their own.

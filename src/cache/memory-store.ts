@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../db/clock.js';
 import type { Tag } from '../writes/tags.js';
-import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type ResponseCache } from './response-cache.js';
+import { INVALIDATION_MEMORY_MS, unchangedSince, type CachedAnswer, type InvalidationHistory, type ResponseCache } from './response-cache.js';
 
 export interface InMemoryStoreOptions {
   /** Bytes kept, counted by entrySize; the least recently used answers go first. Default: 64 MiB. */
@@ -47,7 +48,7 @@ export function entrySize(answer: CachedAnswer, tags: readonly Tag[]): number {
  * entry leaves the LRU (evicted, expired or dropped). Only this instance sees
  * it: writes made through another instance do not invalidate it.
  */
-export function createInMemoryStore(options: InMemoryStoreOptions = {}): ResponseCache {
+export function createInMemoryStore(options: InMemoryStoreOptions = {}): ResponseCache & InvalidationHistory {
   const now = options.clock ?? Date.now;
   // A given clock also decides expiry, read at every check (no resolution: the LRU would cache a reading for 1 ms of real time).
   const expiry = options.clock ? { perf: { now: options.clock }, ttlResolution: 0 } : {};
@@ -70,6 +71,8 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Respons
   });
 
   let epoch = 0;
+  // One history for the life of the store.
+  const history = randomUUID();
   // Answers looked up before `forgottenBefore` are refused: a tag's
   // invalidation that would have refused them may have been evicted.
   let forgottenBefore = 0;
@@ -82,14 +85,20 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Respons
     },
   });
 
+  const lastInvalidations = (tags: readonly Tag[]) => tags.map((tag) => invalidatedAt.get(tag) ?? 0);
+
   return {
     async get(key) {
       return { answer: entries.get(key)?.answer, since: { epoch, at: now() } };
     },
 
+    // A tag whose invalidation was forgotten early (evicted) raised forgottenBefore: the floor.
+    async invalidations(tags) {
+      return { history, now: { epoch, at: now() }, floor: forgottenBefore, invalidatedAt: lastInvalidations(tags) };
+    },
+
     async set(key, answer, tags, since) {
-      if (outlivedMemory(since, now()) || since.epoch < forgottenBefore) return false;
-      for (const tag of tags) if ((invalidatedAt.get(tag) ?? 0) > since.epoch) return false;
+      if (!unchangedSince(since, forgottenBefore, lastInvalidations(tags), now())) return false;
       const ttl = answer.maxAge * 1000 - (now() - answer.storedAt);
       if (ttl <= 0) return false;
       entries.set(key, { answer, tags }, { ttl });

@@ -3,7 +3,7 @@ import type { Result } from 'ioredis';
 import type { Clock } from '../db/clock.js';
 import { withinDeadline, type Redis } from '../db/redis.js';
 import type { Tag } from '../writes/tags.js';
-import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type ResponseCache } from './response-cache.js';
+import { INVALIDATION_MEMORY_MS, outlivedMemory, type CachedAnswer, type InvalidationHistory, type ResponseCache } from './response-cache.js';
 
 export interface RedisStoreOptions {
   /** The process's client (db/redis.ts). The store never closes it. */
@@ -140,6 +140,22 @@ redis.call('SET', KEYS[2], epoch)
 return epoch
 `;
 
+/**
+ * KEYS: the history's name, the epoch. ARGV: a new name.
+ * Names the history of the epoch when it has none: a new one when the
+ * epoch itself is missing (Redis lost it: counting starts over), else the
+ * one being counted.
+ */
+const NAME_HISTORY_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], 0)
+  redis.call('SET', KEYS[1], ARGV[1])
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** STORE_SCRIPT, defined by createRedisStore below (its keys vary in number, given first): 1 stored, 0 refused. */
@@ -150,6 +166,8 @@ declare module 'ioredis' {
     parleyCacheDrain(drainKey: string, drainingKey: string, slice: number, answerPrefix: string): Result<[number, number], Context>;
     /** RAISE_FLOOR_SCRIPT, defined by createRedisStore below: the new floor. */
     parleyCacheRaiseFloor(epochKey: string, floorKey: string): Result<number, Context>;
+    /** NAME_HISTORY_SCRIPT, defined by createRedisStore below. */
+    parleyCacheNameHistory(historyKey: string, epochKey: string, name: string): Result<number, Context>;
   }
 }
 
@@ -181,12 +199,13 @@ export function createRedisStore({
   deadlineMs = 50,
   invalidationTimeoutMs = 1_000,
   clock: now = Date.now,
-}: RedisStoreOptions): ResponseCache {
+}: RedisStoreOptions): ResponseCache & InvalidationHistory {
   // defineCommand: EVALSHA, and EVAL on a new connection or when Redis lost the script.
   redis.defineCommand('parleyCacheStore', { lua: STORE_SCRIPT });
   redis.defineCommand('parleyCacheInvalidate', { lua: INVALIDATE_SCRIPT });
   redis.defineCommand('parleyCacheDrain', { numberOfKeys: 2, lua: DRAIN_SCRIPT });
   redis.defineCommand('parleyCacheRaiseFloor', { numberOfKeys: 2, lua: RAISE_FLOOR_SCRIPT });
+  redis.defineCommand('parleyCacheNameHistory', { numberOfKeys: 2, lua: NAME_HISTORY_SCRIPT });
 
   // The epoch, the floor and the invalidation times are shared with the
   // previous layout, whose instances keep counting and recording
@@ -196,6 +215,8 @@ export function createRedisStore({
   // layout's invalidations do not look.
   const epochKey = `${namespace}epoch`;
   const floorKey = `${namespace}floor`;
+  // Named once per history of the epoch (see InvalidationState.history): it goes when the epoch goes.
+  const historyKey = `${namespace}history`;
   const invalidatedKey = (tag: Tag) => `${namespace}invalidated:${tag}`;
   const answerKey = (key: string) => `${namespace}v2:answer:${key}`;
   const tagKey = (tag: Tag) => `${namespace}v2:tag:${tag}`;
@@ -324,6 +345,26 @@ export function createRedisStore({
         ),
       );
       return stored === 1;
+    },
+
+    /**
+     * One MGET, as a lookup: after a lost invalidation, the floor is raised
+     * first (or this fails). When the history has no name, or the epoch is
+     * missing (Redis lost its data, or nothing was ever invalidated), it is
+     * unknown, and named in the background: the next call reads the name.
+     */
+    async invalidations(tags) {
+      await recover(soon);
+      const at = now();
+      const [history, epoch, floor, ...invalidated] = await soon(redis.mget(historyKey, epochKey, floorKey, ...tags.map(invalidatedKey)));
+      const known = history !== null && epoch !== null;
+      if (!known) void redis.parleyCacheNameHistory(historyKey, epochKey, randomUUID()).catch(() => {});
+      return {
+        history: known ? history : undefined,
+        now: { epoch: Number(epoch ?? 0), at },
+        floor: Number(floor ?? 0),
+        invalidatedAt: invalidated.map((value) => Number(value ?? 0)),
+      };
     },
 
     /**

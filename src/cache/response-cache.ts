@@ -54,6 +54,50 @@ export function outlivedMemory(since: InvalidationPoint, now: number): boolean {
   return now - since.at > INVALIDATION_MEMORY_MS / 2;
 }
 
+/**
+ * Whether nothing read at `since` can have changed by `now`: the floor is
+ * not above it, and none of its tags was invalidated after it (the rule
+ * STORE_SCRIPT applies in Redis, redis-store.ts), and the store still
+ * remembers that far back.
+ * @param floor the store's floor (redis-store.ts), 0 where it has none
+ * @param invalidatedAt for each tag of what was read, the count at its last invalidation the store remembers (0: none)
+ */
+export function unchangedSince(since: InvalidationPoint, floor: number, invalidatedAt: Iterable<number>, now: number): boolean {
+  if (outlivedMemory(since, now) || floor > since.epoch) return false;
+  for (const at of invalidatedAt) if (at > since.epoch) return false;
+  return true;
+}
+
+/** Where a store's history of invalidations stands, as one round trip read it. */
+export interface InvalidationState {
+  /**
+   * Which history it is: a Redis that lost its data (restarted without
+   * persistence, flushed) starts counting again from 0, and its counts mean
+   * nothing against those read before. Points of different histories are
+   * not comparable. Undefined when the store has none yet (it makes one).
+   */
+  history: string | undefined;
+  /** The point of the read: what is read from the database after it may be kept with it as its `since`. */
+  now: InvalidationPoint;
+  /** What was read at a point below this count is void (a lost invalidation raised it); 0 when never raised. */
+  floor: number;
+  /** For each tag asked about, in order, the count at its last invalidation the store remembers; 0 when none. */
+  invalidatedAt: number[];
+}
+
+/**
+ * The store's history of invalidations, for what is kept outside it (the
+ * loader cache, loader-cache.ts): the same counts, floor and recovery from
+ * lost invalidations that guard the store's own answers.
+ */
+export interface InvalidationHistory {
+  /**
+   * Reads, in one round trip, where the history stands and the last
+   * invalidation of each of `tags`. Throws when the store failed or was late.
+   */
+  invalidations(tags: readonly Tag[]): Promise<InvalidationState>;
+}
+
 /** What a lookup found, and when it was made. */
 export interface CacheLookup {
   /** The answer, when one is stored and fresh. */

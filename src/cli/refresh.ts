@@ -20,9 +20,9 @@ const USAGE = `Usage: npm run db:refresh
 Refreshes the leaderboards' statistics (user_stats_summary and its ranks) now,
 with the scheduled job's code, lock and log, in DATABASE_URL or, when it is
 unset, the embedded database (through the running server when there is one).
-With REDIS_URL set (and RESPONSE_CACHE not off), then drops every cached
-leaderboard and statistic from the response cache there, as the server's own
-refresh does. Exits 1 when another refresh is running, this one fails, or the
+With REDIS_URL set (and RESPONSE_CACHE or LOADER_CACHE not off), then drops
+every cached leaderboard and statistic from the caches there, as the server's
+own refresh does. Exits 1 when another refresh is running, this one fails, or the
 cached answers could not be dropped.
 
   --help   show this help`;
@@ -36,7 +36,10 @@ await runCli(async () => {
   const database = await openDatabase(config, { applicationName: 'parley-refresh', onError: reportLostConnection });
   // The servers' response cache, where this command can reach it: in Redis.
   // An in-process cache (no REDIS_URL) is each server's own, out of reach.
-  const redis = config.responseCache && config.redisUrl ? createRedisClient({ url: config.redisUrl, connectionName: 'parley-refresh' }) : undefined;
+  const redis =
+    (config.responseCache || config.loaderCache.enabled) && config.redisUrl
+      ? createRedisClient({ url: config.redisUrl, connectionName: 'parley-refresh' })
+      : undefined;
   try {
     // What the server's refresh hook does (main.ts): the response cache drops
     // the refresh's tags (Leaderboard, Stats), on every instance sharing it.

@@ -8,12 +8,25 @@ export class CliError extends Error {}
 
 const EXPECTED_ERRORS = new Set(['MigrationError', 'EmbeddedDatabaseBusyError']);
 
+// What PgBouncer answers a connection made as to the database itself: pg
+// sends statement_timeout at startup unless DATABASE_URL is known to be a
+// pooler (db/pool.ts).
+const POOLER_REFUSAL = /^unsupported startup parameter: /;
+
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (error) {
-    const expected = error instanceof ConfigError || error instanceof CliError || EXPECTED_ERRORS.has((error as Error).name);
-    console.error(expected ? (error as Error).message : error);
+    const message = (error as Error | undefined)?.message ?? '';
+    if (POOLER_REFUSAL.test(message)) {
+      console.error(
+        `The database at DATABASE_URL refused the connection: ${message}. It is a pooler (PgBouncer): ` +
+          'set DATABASE_DIRECT_URL to the database itself, which migrations use and which tells Parley that DATABASE_URL is a pooler.',
+      );
+    } else {
+      const expected = error instanceof ConfigError || error instanceof CliError || EXPECTED_ERRORS.has((error as Error).name);
+      console.error(expected ? message : error);
+    }
     process.exitCode = 1;
   }
 }

@@ -18,7 +18,8 @@ await runCli(async () => {
   const database = await openDatabase(loadConfig(), { applicationName: 'parley-seed', onError: reportLostConnection });
   const progress = createProgressReporter(process.stderr);
   try {
-    await migrate(database.pool, { log: (line) => console.log(line) });
+    // On the database itself (DATABASE_DIRECT_URL when set): the runner's lock lasts its session.
+    await database.withDirectPool((pool) => migrate(pool, { log: (line) => console.log(line) }));
     const summary = await seedDatabase(database.pool, options, progress.update).catch((error: unknown) => {
       if (error instanceof SeedRefusedError) {
         throw new CliError('The database already holds users; run again with --reset to replace its data.');

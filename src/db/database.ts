@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { EMBEDDED_POOL_MAX, openEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
-import { createPool, type PoolErrorCounts, type PoolOptions } from './pool.js';
+import { createPool, isTransactionPooler, type PoolErrorCounts, type PoolOptions } from './pool.js';
 import { openReplicaPools, type ReplicaPool } from './replica-set.js';
 
 /**
@@ -19,6 +19,15 @@ export interface Database {
   poolErrors: PoolErrorCounts;
   /** The read replicas' pools (DATABASE_REPLICA_URLS), when asked for (`replicas: true`); ended by close(). */
   replicas: ReplicaPool[];
+  /** True when `url` is a pooler in transaction mode (DATABASE_DIRECT_URL names the database itself). */
+  pooled: boolean;
+  /**
+   * Runs `work` with a pool on the database itself, for what needs a
+   * session of its own (the migration runner's advisory lock, held across
+   * transactions): `pool` itself, or behind a pooler a pool of one
+   * connection to DATABASE_DIRECT_URL, ended after `work`.
+   */
+  withDirectPool<T>(work: (pool: pg.Pool) => Promise<T>): Promise<T>;
   /**
    * Lets other processes use this process's embedded database from now on;
    * only the server calls it, once it has migrated (and seeded) it. Does
@@ -45,16 +54,28 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   const { shares = false, replicas: withReplicas = false, ...pool } = options;
   const poolErrors: PoolErrorCounts = { idleConnectionsLost: 0 };
   const poolOptions = { ...pool, errors: poolErrors };
-  if (config.database.url) {
-    const pool = createPool(config.database.url, config.database, poolOptions);
+  const { url, directUrl } = config.database;
+  if (url) {
+    const pool = createPool(url, config.database, poolOptions);
+    const pooled = isTransactionPooler(url, config.database);
     // Their idle connections lost are counted with the primary's.
     const replicas = withReplicas ? openReplicaPools(config.database, poolOptions) : [];
     return {
-      url: config.database.url,
+      url,
       pool,
       embedded: undefined,
       poolErrors,
       replicas,
+      pooled,
+      async withDirectPool(work) {
+        if (!pooled || !directUrl) return work(pool);
+        const direct = createPool(directUrl, { ...config.database, poolMax: 1 }, poolOptions);
+        try {
+          return await work(direct);
+        } finally {
+          await direct.end();
+        }
+      },
       share: async () => {},
       close: async () => {
         await Promise.all([pool.end(), ...replicas.map((replica) => replica.pool.end())]);
@@ -69,6 +90,8 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     embedded: { role: embedded.role, owner: embedded.owner },
     poolErrors,
     replicas: [],
+    pooled: false,
+    withDirectPool: (work) => work(embeddedPool),
     share: () => embedded.share(),
     async close() {
       try {

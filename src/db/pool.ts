@@ -34,6 +34,19 @@ export interface PoolOptions {
   errors?: PoolErrorCounts;
 }
 
+/**
+ * True when `url` is DATABASE_URL and that is not the database itself but
+ * a pooler in front of it, in transaction mode (PgBouncer):
+ * DATABASE_DIRECT_URL names another URL. Each transaction there may run on
+ * another server connection, so nothing may be left on a session: no SET
+ * without LOCAL, no session advisory lock, no named prepared statement, no
+ * LISTEN, no backend pid kept from one transaction to the next. Any other
+ * URL (DATABASE_DIRECT_URL, a replica's) is a database.
+ */
+export function isTransactionPooler(url: string, database: Pick<Config['database'], 'url' | 'directUrl'>): boolean {
+  return url === database.url && database.directUrl !== undefined && database.directUrl !== database.url;
+}
+
 /** Creates the one shared pool; nothing connects until the first query. */
 export function createPool(url: string, database: Config['database'], options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
@@ -42,8 +55,13 @@ export function createPool(url: string, database: Config['database'], options: P
     connectionTimeoutMillis: database.connectionTimeoutMs,
     idleTimeoutMillis: database.idleTimeoutMs,
     // Set per connection by the server, so a runaway statement is cancelled
-    // there rather than holding a connection forever.
-    statement_timeout: database.statementTimeoutMs,
+    // there rather than holding a connection forever. Not to a pooler:
+    // PgBouncer refuses the startup parameter ("unsupported startup
+    // parameter: statement_timeout"), and one it ignored
+    // (ignore_startup_parameters) would set nothing, its server connections
+    // being shared. There the server's own setting applies (ALTER ROLE …
+    // SET statement_timeout), which checkStatementTimeout compares.
+    statement_timeout: isTransactionPooler(url, database) ? undefined : database.statementTimeoutMs,
     application_name: options.applicationName ?? 'parley',
     types: PARSERS,
   });
@@ -56,6 +74,24 @@ export function createPool(url: string, database: Config['database'], options: P
     options.onError?.(error);
   });
   return pool;
+}
+
+/**
+ * What a statement through `pool` is allowed by the server: undefined when
+ * it is DATABASE_STATEMENT_TIMEOUT_MS, else a sentence saying what it is
+ * and how to set it. Behind a pooler the pool cannot set it (createPool),
+ * so the server start asks.
+ */
+export async function checkStatementTimeout(pool: Queryable, expectedMs: number): Promise<string | undefined> {
+  const { rows } = await pool.query<{ ms: number }>(`SELECT setting::integer AS ms FROM pg_settings WHERE name = 'statement_timeout'`);
+  const actual = rows[0]?.ms ?? 0;
+  if (actual === expectedMs) return undefined;
+  return (
+    `statements through DATABASE_URL (a pooler: DATABASE_DIRECT_URL is set) are cancelled after ` +
+    `${actual === 0 ? 'no time limit' : `${actual} ms`}, the server's statement_timeout, not DATABASE_STATEMENT_TIMEOUT_MS's ` +
+    `${expectedMs} ms: a pooler cannot pass the setting on. Set it on the server for Parley's role ` +
+    `(ALTER ROLE <role> SET statement_timeout = ${expectedMs}) or in PgBouncer's connect_query.`
+  );
 }
 
 /**

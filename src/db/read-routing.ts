@@ -30,6 +30,8 @@ export interface ReadRouting {
   readonly servedBy: string | undefined;
   /** False when a read came from a replica behind the last write: the answer is served, not stored. */
   readonly storable: boolean;
+  /** Whether the request has begun to read: its target is chosen (or being chosen) by the writes known at that moment. */
+  readonly reading: boolean;
   /** Where the request's last write ended in the WAL (`16/B374D848`), for the client to send back as x-parley-lsn; undefined when it wrote nothing. */
   readonly writePosition: string | undefined;
   /**
@@ -135,6 +137,9 @@ export function routeReads(options: ReadRoutingOptions): { pool: RequestPool; ro
     },
     get storable() {
       return storable;
+    },
+    get reading() {
+      return deciding !== undefined || current !== undefined;
     },
     get writePosition() {
       return writePosition;

@@ -29,6 +29,22 @@ function isUnavailableSqlState(code: string): boolean {
   return UNAVAILABLE_SQLSTATES.has(code) || (/^08[0-9A-Z]{3}$/.test(code) && code !== '08P01');
 }
 
+/**
+ * What PgBouncer says, with SQLSTATE 08P01 (its code for all of its own
+ * errors), when the database cannot be had through it: no server
+ * connection freed up in time (query_wait_timeout: the server is down,
+ * paused or every connection busy), the server connection died, logins to
+ * the server keep failing, or the pooler is full.
+ */
+const POOLER_MESSAGES = new Set([
+  'query_wait_timeout',
+  'query timeout',
+  'server conn crashed?',
+  'server login has been failing, try again later (server_login_retry)',
+  'client_login_timeout (server down)',
+  'no more connections allowed (max_client_conn)',
+]);
+
 /** What pg and pg-pool throw, with no code, when a connection fails or cannot be had. */
 const DRIVER_MESSAGES = new Set([
   'timeout exceeded when trying to connect', // pg-pool: no connection free within connectionTimeoutMillis
@@ -61,6 +77,7 @@ interface ErrorLike {
 function saysUnavailable(error: ErrorLike): boolean {
   const { code, message, kind, originalCode } = error;
   if (typeof code === 'string' && (SOCKET_CODES.has(code) || PRISMA_CODES.has(code) || isUnavailableSqlState(code))) return true;
+  if (code === '08P01' && typeof message === 'string' && POOLER_MESSAGES.has(message)) return true;
   // Prisma's adapter keeps the pg error's SQLSTATE as originalCode (its code is then P2039 or P2010).
   if (typeof originalCode === 'string' && isUnavailableSqlState(originalCode)) return true;
   if (typeof kind === 'string' && ADAPTER_KINDS.has(kind)) return true;

@@ -7,6 +7,7 @@ import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionRes
 import type { Context } from '../graphql/context.js';
 import { clearLoaders, type Loaders } from '../modules/loaders.js';
 import { ResumeRequiredError } from '../realtime/closes.js';
+import type { RealtimeActivity } from '../realtime/activity.js';
 import type { LiveMeta } from '../realtime/live-queue.js';
 
 export interface DeliveryHooks {
@@ -20,6 +21,37 @@ export interface DeliveryHooks {
   delivered(payload: LiveMeta): void;
   /** The stream cannot promise every event any more: the transport closes with "resume". The stream then ends. */
   resume(error: ResumeRequiredError): void;
+}
+
+/** What a transport knows of its client's connection when a payload is to go out. */
+export interface Outlet {
+  /** REALTIME_SEND_BUFFER_BYTES. */
+  sendBufferBytes: number;
+  /** Counts what was sent and skipped (realtime/activity.ts). */
+  activity: Pick<RealtimeActivity, 'sent' | 'skipped'>;
+  /** Records commit-to-send latency. */
+  observeLatency?: (field: string, seconds: number) => void;
+}
+
+/**
+ * The one rule every transport applies before a payload goes out, with
+ * `waiting` the bytes written and not yet sent to the client: past
+ * half its send buffer a client is sent no droppable payload (typing);
+ * past the whole buffer it is too far behind ('behind': the transport
+ * closes it with "resume"). Skips are counted here.
+ */
+export function bufferVerdict(payload: LiveMeta, field: string, waiting: number, outlet: Outlet): 'send' | 'drop' | 'behind' {
+  if (payload.droppable && waiting > outlet.sendBufferBytes / 2) {
+    outlet.activity.skipped(field);
+    return 'drop';
+  }
+  return waiting > outlet.sendBufferBytes ? 'behind' : 'send';
+}
+
+/** After a payload was executed: counted, and its commit-to-send latency observed. */
+export function countDelivery(payload: LiveMeta, field: string, outlet: Outlet): void {
+  outlet.activity.sent(field);
+  if (payload.committedAt !== undefined) outlet.observeLatency?.(field, (Date.now() - payload.committedAt) / 1000);
 }
 
 /** How to drop the loaders of contexts made by loadersOnDemand. */

@@ -6,7 +6,7 @@ import type { Context } from '../graphql/context.js';
 import { ErrorCode } from '../graphql/errors.js';
 import type { RealtimeActivity } from '../realtime/activity.js';
 import { CLOSES, type CloseReason } from '../realtime/closes.js';
-import { executeSubscription, type DeliveryHooks } from './subscription-execution.js';
+import { bufferVerdict, countDelivery, executeSubscription, type DeliveryHooks } from './subscription-execution.js';
 import type { SubscriptionGate } from './subscription-operation.js';
 import type { SubscriptionTransport } from './subscriptions-ws.js';
 
@@ -68,6 +68,7 @@ function wantsMultipartSubscription(request: FastifyRequest): boolean {
  */
 export function createHttpSubscriptions(options: HttpSubscriptionsOptions): HttpSubscriptions {
   const { limits, activity, formatError } = options;
+  const outlet = { sendBufferBytes: limits.sendBufferBytes, activity, observeLatency: options.observeLatency };
   const streams = new Set<(reason: CloseReason) => void>();
   let closing = false;
 
@@ -106,21 +107,12 @@ export function createHttpSubscriptions(options: HttpSubscriptionsOptions): Http
       const hooks: DeliveryHooks = {
         admit(payload) {
           if (endReason) return 'stop';
-          const waiting = response.writableLength;
-          if (payload.droppable && waiting > limits.sendBufferBytes / 2) {
-            activity.skipped(field);
-            return 'drop';
-          }
-          if (waiting > limits.sendBufferBytes) {
-            endReason = { reason: 'resume', slowConsumer: true };
-            return 'stop';
-          }
-          return 'send';
+          const verdict = bufferVerdict(payload, field, response.writableLength, outlet);
+          if (verdict !== 'behind') return verdict;
+          endReason = { reason: 'resume', slowConsumer: true };
+          return 'stop';
         },
-        delivered(payload) {
-          activity.sent(field);
-          if (payload.committedAt !== undefined) options.observeLatency?.(field, (Date.now() - payload.committedAt) / 1000);
-        },
+        delivered: (payload) => countDelivery(payload, field, outlet),
         resume(error) {
           endReason ??= { reason: 'resume', slowConsumer: error.slowConsumer };
         },

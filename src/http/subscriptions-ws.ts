@@ -10,7 +10,7 @@ import type { Context } from '../graphql/context.js';
 import { ErrorCode } from '../graphql/errors.js';
 import type { RealtimeActivity } from '../realtime/activity.js';
 import { CLOSES, CloseCode, type CloseReason } from '../realtime/closes.js';
-import { executeSubscription, type DeliveryHooks } from './subscription-execution.js';
+import { bufferVerdict, countDelivery, executeSubscription, type DeliveryHooks } from './subscription-execution.js';
 import type { SubscriptionGate } from './subscription-operation.js';
 
 export interface WebSocketSubscriptionsOptions {
@@ -119,25 +119,17 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
   };
 
   const format = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
+  const outlet = { sendBufferBytes: limits.sendBufferBytes, activity, observeLatency: options.observeLatency };
 
   const hooksFor = (state: SocketState, field: string): DeliveryHooks => ({
     admit(payload) {
       if (state.closing) return 'stop';
-      const waiting = state.socket.bufferedAmount;
-      if (payload.droppable && waiting > limits.sendBufferBytes / 2) {
-        activity.skipped(field);
-        return 'drop';
-      }
-      if (waiting > limits.sendBufferBytes) {
-        closeWith(state, 'resume', true);
-        return 'stop';
-      }
-      return 'send';
+      const verdict = bufferVerdict(payload, field, state.socket.bufferedAmount, outlet);
+      if (verdict !== 'behind') return verdict;
+      closeWith(state, 'resume', true);
+      return 'stop';
     },
-    delivered(payload) {
-      activity.sent(field);
-      if (payload.committedAt !== undefined) options.observeLatency?.(field, (Date.now() - payload.committedAt) / 1000);
-    },
+    delivered: (payload) => countDelivery(payload, field, outlet),
     resume(error) {
       debug(state, { detail: error.detail }, 'a subscription must resume');
       closeWith(state, 'resume', error.slowConsumer);

@@ -129,22 +129,34 @@ async function refreshOn(
   };
   signal?.addEventListener('abort', cancel, { once: true });
   try {
-    const { rows: backend } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    processId = backend[0]?.pid;
     // Another refresher at work would give the same result: skip rather than queue.
     const lock = { key: STATS_REFRESH_LOCK_KEY, wait: 'try' } as const;
     const run = await withTransaction({ client, discard: retire }, { statementTimeoutMs: options.statementTimeoutMs, locks: [lock] }, async (transaction) => {
-      signal?.throwIfAborted();
-      if (options.dueAfterMs !== undefined) {
-        const lastRefreshAt = await findLastStatsRefresh(transaction);
-        // Committed with nothing written: the lock goes, as after a rollback.
-        if (lastRefreshAt && Date.now() - lastRefreshAt.getTime() < options.dueAfterMs) return { outcome: 'not-due', lastRefreshAt } as const;
+      // The backend to cancel is the one running this transaction, asked
+      // inside it: behind a pooler in transaction mode (PgBouncer), a
+      // statement before BEGIN may have run on another server connection,
+      // and a cancel sent there would hit whoever uses it now. For the same
+      // reason a cancel is only sent while the transaction is open, and
+      // lands before it ends: after COMMIT or ROLLBACK the backend may serve
+      // another client at once.
+      try {
+        signal?.throwIfAborted();
+        const { rows: backend } = await transaction.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        processId = backend[0]?.pid;
+        if (options.dueAfterMs !== undefined) {
+          const lastRefreshAt = await findLastStatsRefresh(transaction);
+          // Committed with nothing written: the lock goes, as after a rollback.
+          if (lastRefreshAt && Date.now() - lastRefreshAt.getTime() < options.dueAfterMs) return { outcome: 'not-due', lastRefreshAt } as const;
+        }
+        signal?.throwIfAborted();
+        const rows = await refreshStatsViews(transaction, { concurrently: true });
+        const succeeded = finish('succeeded', rows, null);
+        await recordStatsRefresh(transaction, succeeded);
+        return succeeded;
+      } finally {
+        processId = undefined;
+        await cancelling;
       }
-      signal?.throwIfAborted();
-      const rows = await refreshStatsViews(transaction, { concurrently: true });
-      const succeeded = finish('succeeded', rows, null);
-      await recordStatsRefresh(transaction, succeeded);
-      return succeeded;
     });
     if (run === LOCK_HELD) {
       const skipped = finish('skipped', null, null);
@@ -169,8 +181,6 @@ async function refreshOn(
     return failed;
   } finally {
     signal?.removeEventListener('abort', cancel);
-    // A cancel still on its way must land before the connection serves another query.
-    await cancelling;
   }
 }
 

@@ -1,3 +1,4 @@
+import type { RequestLoaderCache } from '../cache/loader-cache.js';
 import type { Queryable } from '../db/pool.js';
 import type { Viewer } from '../graphql/viewer.js';
 import type { Traced } from '../observability/statements.js';
@@ -14,4 +15,10 @@ export interface LoaderDependencies {
    * `untraced` leaves them as they are.
    */
   traced: Traced;
+  /**
+   * The request's way to the loader cache (cache/loader-cache.ts): values
+   * kept across requests, answered where no write changed them. Default:
+   * none (LOADER_CACHE=off, a subscription's loaders), every key read from the database.
+   */
+  cache?: RequestLoaderCache;
 }

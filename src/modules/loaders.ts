@@ -1,19 +1,28 @@
+import { cachedBatches, type RequestUsers } from './cached-batch.js';
 import { createConversationLoaders } from './conversations/loaders.js';
 import { createMessageLoaders } from './messages/loaders.js';
 import { createUserLoaders } from './users/loaders.js';
 import type { UserRow } from './users/rows.js';
 import type { LoaderDependencies } from './loader-dependencies.js';
 
-/** Every loader of a request, by relation; called once per request, so nothing is shared between requests. */
+/**
+ * Every loader of a request, by relation; called once per request, so the
+ * loaders' own caches die with the request (what outlives it is the loader
+ * cache's, checked against every write: dependencies.cache).
+ */
 export function createLoaders(dependencies: LoaderDependencies) {
-  const users = createUserLoaders(dependencies);
-  const primeUser = (user: UserRow) => {
-    users.userById.prime(user.id, user);
+  const requestUsers: RequestUsers = {
+    prime: (user: UserRow) => {
+      users.userById.prime(user.id, user);
+    },
+    load: (ids) => users.userById.loadMany(ids),
   };
+  const cached = cachedBatches(dependencies, requestUsers);
+  const users = createUserLoaders(dependencies, cached);
   return {
     ...users,
-    ...createConversationLoaders(dependencies, primeUser),
-    ...createMessageLoaders(dependencies, primeUser),
+    ...createConversationLoaders(dependencies, cached, requestUsers.prime),
+    ...createMessageLoaders(dependencies, cached, requestUsers.prime),
   };
 }
 

@@ -24,6 +24,17 @@ export interface CacheCountersSource {
   readonly errors: number;
 }
 
+/** What the metrics read of the loader cache at each scrape (cache/loader-cache.ts keeps it): running totals, and what it holds now. */
+export interface LoaderCacheCountersSource {
+  readonly hits: ReadonlyMap<string, number>;
+  readonly misses: ReadonlyMap<string, number>;
+  readonly checks: number;
+  readonly changed: number;
+  readonly errors: number;
+  readonly bytes: number;
+  readonly entries: number;
+}
+
 /** What the metrics read of the rate limits at each scrape: running totals (rate-limit/limiter.ts keeps them). */
 export interface RateLimitCountersSource {
   readonly refusedPoints: number;
@@ -70,6 +81,8 @@ export interface MetricsSources {
   poolErrors?: PoolErrorCounts;
   /** The response cache's counters, read at each scrape; undefined when RESPONSE_CACHE=off. */
   cacheCounters?: CacheCountersSource;
+  /** The loader cache's counters, read at each scrape; undefined when LOADER_CACHE=off. */
+  loaderCacheCounters?: LoaderCacheCountersSource;
   /** The rate limiter's counters, read at each scrape; undefined when RATE_LIMIT=off. */
   rateLimitCounters?: RateLimitCountersSource;
   /** How long a scrape waits for the database (the views' age) before it leaves those gauges empty. Default: 1000 ms. */
@@ -188,29 +201,17 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
   });
   const { poolErrors } = sources;
   if (poolErrors) {
-    new Counter({
-      name: 'db_pool_idle_connections_lost_total',
-      help: 'Idle connections the database or the network closed, which the pool discarded',
+    countedIn(
       registers,
-      collect() {
-        this.reset();
-        this.inc(poolErrors.idleConnectionsLost);
-      },
-    });
+      'db_pool_idle_connections_lost_total',
+      'Idle connections the database or the network closed, which the pool discarded',
+      () => poolErrors.idleConnectionsLost,
+    );
   }
 
   const { cacheCounters } = sources;
   if (cacheCounters) {
-    const counted = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
+    const counted = (name: string, help: string, read: () => number) => countedIn(registers, name, help, read);
     counted('cache_stores_total', 'Answers the response cache stored', () => cacheCounters.stores);
     counted(
       'cache_invalidations_total',
@@ -220,6 +221,9 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
     counted('cache_invalidated_answers_total', 'Stored answers those invalidations dropped', () => cacheCounters.dropped);
     counted('cache_errors_total', 'Commands to the response cache’s store that failed or timed out (answered from the database)', () => cacheCounters.errors);
   }
+
+  const { loaderCacheCounters } = sources;
+  if (loaderCacheCounters) registerLoaderCacheMetrics(registers, loaderCacheCounters);
 
   const { rateLimitCounters } = sources;
   if (rateLimitCounters) {
@@ -234,15 +238,12 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
         this.inc({ bucket: 'writes' }, rateLimitCounters.refusedWrites);
       },
     });
-    new Counter({
-      name: 'rate_limit_unmetered_total',
-      help: 'Operations answered without a limit because the rate limits’ store failed or was late',
+    countedIn(
       registers,
-      collect() {
-        this.reset();
-        this.inc(rateLimitCounters.storeFailures);
-      },
-    });
+      'rate_limit_unmetered_total',
+      'Operations answered without a limit because the rate limits’ store failed or was late',
+      () => rateLimitCounters.storeFailures,
+    );
   }
 
   // The statistics views' freshness, from the refresh log: the same for
@@ -325,29 +326,79 @@ export function createMetrics(sources: MetricsSources): ParleyMetrics {
   };
 }
 
+/** A counter whose value is read from where it is counted, at each scrape. */
+function countedIn(registers: Registry[], name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+/** A counter with one label, whose values are read from the map they are counted in (by that label's value), at each scrape. */
+function countedByLabel(registers: Registry[], name: string, help: string, label: string, counts: ReadonlyMap<string, number>): Counter {
+  return new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      this.reset();
+      for (const [value, count] of counts) this.inc({ [label]: value }, count);
+    },
+  });
+}
+
+/** The loader cache's counters and gauges, read from its counters at each scrape. */
+function registerLoaderCacheMetrics(registers: Registry[], counters: LoaderCacheCountersSource): void {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  countedByLabel(
+    registers,
+    'loader_cache_hits_total',
+    'Loader keys answered from the loader cache (unchanged since they were read), by DataLoader',
+    'loader',
+    counters.hits,
+  );
+  countedByLabel(
+    registers,
+    'loader_cache_misses_total',
+    'Loader keys read from the database while the loader cache is on, by DataLoader',
+    'loader',
+    counters.misses,
+  );
+  countedIn(
+    registers,
+    'loader_cache_checks_total',
+    'Round trips to the store that checked kept loader values against the writes since (one per wave of loaders)',
+    () => counters.checks,
+  );
+  countedIn(registers, 'loader_cache_changed_total', 'Kept loader values a check found changed by a write, and dropped', () => counters.changed);
+  countedIn(
+    registers,
+    'loader_cache_errors_total',
+    'Checks and invalidations of the loader cache that failed or were late (answered from the database)',
+    () => counters.errors,
+  );
+  gauge('loader_cache_bytes', 'Bytes the loader cache holds, estimated (LOADER_CACHE_MAX_MB bounds them)', () => counters.bytes);
+  gauge('loader_cache_entries', 'Values the loader cache holds', () => counters.entries);
+}
+
 /** The subscriptions' gauges and counters, read from their sources at each scrape. */
 function registerRealtimeMetrics(registers: Registry[], { activity, bus, counters }: NonNullable<MetricsSources['realtime']>): void {
-  const fromCount = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  const byField = (name: string, help: string, counts: ReadonlyMap<string, number>) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ['field'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [field, count] of counts) this.inc({ field }, count);
-      },
-    });
+  const fromCount = (name: string, help: string, read: () => number) => countedIn(registers, name, help, read);
+  const byField = (name: string, help: string, counts: ReadonlyMap<string, number>) => countedByLabel(registers, name, help, 'field', counts);
   new Gauge({
     name: 'realtime_open_sockets',
     help: 'Open subscription connections, by transport: websocket, or http (multipart streams)',
@@ -443,22 +494,16 @@ function registerReplicaMetrics(registers: Registry[], { statuses, counters, pos
       for (const [reason, count] of counters.primary) this.inc({ target: 'primary', replica: '', reason }, count);
     },
   });
-  new Counter({
-    name: 'db_replica_answers_not_stored_total',
-    help: 'Requests read on a replica that had not replayed the last write: answered, never stored in the response cache',
+  countedIn(
     registers,
-    collect() {
-      this.reset();
-      this.inc(counters.notStored);
-    },
-  });
-  new Counter({
-    name: 'db_write_positions_errors_total',
-    help: 'Reads and records of the latest writes’ WAL positions that failed (Redis down or late); reads went to the primary',
+    'db_replica_answers_not_stored_total',
+    'Requests read on a replica that had not replayed the last write: answered, never stored in the response cache',
+    () => counters.notStored,
+  );
+  countedIn(
     registers,
-    collect() {
-      this.reset();
-      this.inc(positions.errors);
-    },
-  });
+    'db_write_positions_errors_total',
+    'Reads and records of the latest writes’ WAL positions that failed (Redis down or late); reads went to the primary',
+    () => positions.errors,
+  );
 }

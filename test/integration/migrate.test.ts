@@ -40,7 +40,9 @@ async function copyMigrations(): Promise<string> {
 describe('migrate', () => {
   let database: TestDatabase;
   beforeEach(async () => {
-    database = await createTestDatabase({ empty: true });
+    // The runner holds a session lock across its transactions: Parley runs it on
+    // DATABASE_DIRECT_URL, never through a pooler (test/integration/pgbouncer.test.ts).
+    database = await createTestDatabase({ empty: true, direct: true });
   });
   afterEach(() => database.close());
 

@@ -13,7 +13,7 @@ let pool: pg.Pool;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  pool = createPool(database.url, loadConfig({ DATABASE_URL: database.url }).database);
+  pool = createPool(database.url, loadConfig({ DATABASE_URL: database.url, DATABASE_DIRECT_URL: database.directUrl }).database);
 });
 afterAll(async () => {
   await pool.end();

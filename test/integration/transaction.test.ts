@@ -8,13 +8,22 @@ import { LOCK_HELD, withTransaction } from '../../src/db/transaction.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let database: TestDatabase;
+// Sessions of their own, on the database itself even in a run through
+// PgBouncer (where database.pool's statements may each take another server
+// connection): the holders of session locks, and the caller that keeps a
+// connection, as the migration runner does on DATABASE_DIRECT_URL.
+let direct: pg.Pool;
 const LOCK_KEY = 91_000_001;
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  direct = new pg.Pool({ connectionString: database.directUrl, max: 2 });
   await database.pool.query('CREATE TABLE transaction_test (value text NOT NULL)');
 });
-afterAll(() => database.close());
+afterAll(async () => {
+  await direct.end();
+  await database.close();
+});
 beforeEach(() => database.pool.query('TRUNCATE transaction_test'));
 
 /** A pool of one connection that records the text of every statement sent on connections it lends. */
@@ -114,7 +123,7 @@ describe('withTransaction', () => {
   });
 
   it("with a 'try' lock held elsewhere: LOCK_HELD, work not run, nothing left held", async () => {
-    const holder = await database.pool.connect();
+    const holder = await direct.connect();
     try {
       await holder.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
       let ran = false;
@@ -137,7 +146,7 @@ describe('withTransaction', () => {
   });
 
   it("with a 'block' lock: waits for its holder, then runs; lets it go after a rollback too", async () => {
-    const holder = await database.pool.connect();
+    const holder = await direct.connect();
     let running: Promise<unknown> | undefined;
     try {
       await holder.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
@@ -161,7 +170,7 @@ describe('withTransaction', () => {
   });
 
   it('runs on a connection the caller holds, and leaves it checked out and usable', async () => {
-    await withClient(database.pool, async (client, discard) => {
+    await withClient(direct, async (client, discard) => {
       await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
       const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       const inside = await withTransaction({ client, discard }, async (transaction) => {

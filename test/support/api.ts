@@ -69,9 +69,9 @@ export interface TestApi {
 
 /**
  * Starts a server on its own migrated database; `env` overrides the
- * configuration (DATALOADER_BATCH, …). The response cache is off unless
- * `env` turns it on (RESPONSE_CACHE: 'on'): fixtures write with plain SQL,
- * behind its back. With `redis`, it lives there; otherwise in the process.
+ * configuration (DATALOADER_BATCH, …). The response cache and the loader
+ * cache are off unless `env` turns them on (RESPONSE_CACHE: 'on',
+ * LOADER_CACHE: 'on'): fixtures write with plain SQL, behind their back. With `redis`, it lives there; otherwise in the process.
  * Rate limits are on, with budgets no
  * suite reaches (every request of a file comes from one address); `env`
  * sets them, and an empty value stands for the default
@@ -100,8 +100,10 @@ export async function startTestApi(
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: db.url,
+    DATABASE_DIRECT_URL: db.directUrl,
     JWT_SECRET: TEST_JWT_SECRET,
     RESPONSE_CACHE: 'off',
+    LOADER_CACHE: 'off',
     RATE_LIMIT_POINTS: '1000000000',
     RATE_LIMIT_WRITES: '1000000000',
     ...env,

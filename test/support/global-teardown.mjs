@@ -1,11 +1,13 @@
-// Drops this run's template and every database copied from it.
+// Stops this run's PgBouncer, if it started one, then drops its template
+// and every database copied from it.
 import pg from 'pg';
 
 export default async function globalTeardown() {
   // What this run's setup made, never a template named by an inherited variable.
   const made = globalThis.parleyTestTemplate;
   if (!made) return;
-  const { template, postgresUrl } = made;
+  const { template, postgresUrl, pgbouncer } = made;
+  await pgbouncer?.close();
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
   try {

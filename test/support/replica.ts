@@ -54,7 +54,7 @@ export async function startStreamingReplica(): Promise<StreamingReplica> {
   return {
     primary,
     standby: standbyServer,
-    database: { name: DATABASE, url, pool: fixtures, close: async () => {} },
+    database: { name: DATABASE, url, directUrl: url, pool: fixtures, close: async () => {} },
     replicaUrl: standbyServer.url(DATABASE),
     queryStandby,
     primaryLsn,

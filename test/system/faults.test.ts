@@ -202,7 +202,11 @@ describe('an in-process server', () => {
     const config = loadConfig({ DATABASE_URL: url, ...env });
     const pool = createPool(url, config.database, { applicationName, onError: (error) => heard.push(error), errors: poolErrors });
     // Requests held up here are slow by design: the slow-operation warning (observability.test.ts) would stand beside the outage's.
-    return startTestApi({ LOG_LEVEL: 'warn', SLOW_OPERATION_MS: '0', ...env }, { name: DATABASE, url, pool, close: () => pool.end() }, { logStream });
+    return startTestApi(
+      { LOG_LEVEL: 'warn', SLOW_OPERATION_MS: '0', ...env },
+      { name: DATABASE, url, directUrl: url, pool, close: () => pool.end() },
+      { logStream },
+    );
   }
 
   beforeAll(async () => {

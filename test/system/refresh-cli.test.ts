@@ -6,6 +6,7 @@
 // refresh does (stats-refresh-server.test.ts).
 import { parseLsn, parseLsnKey } from '../../src/db/lsn.js';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
+import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { STATS_REFRESH_LOCK_KEY } from '../../src/jobs/sql.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -110,8 +111,32 @@ describe('npm run db:refresh with REDIS_URL', () => {
     expect((await refreshesSince(database.pool, since)).map((row) => row.outcome)).toEqual(['succeeded']);
   });
 
-  it('leaves Redis alone with RESPONSE_CACHE=off (the servers keep nothing there)', async () => {
-    const result = await refreshCli({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, RESPONSE_CACHE: 'off' });
+  it('drops the statistics the servers’ loader caches keep (LOADER_CACHE=on, RESPONSE_CACHE=off)', async () => {
+    const server = await startTestApi({ LOADER_CACHE: 'on' }, { ...database, close: async () => {} }, { redis });
+    try {
+      type Profile = { user: { stats: { totalMessages: number } } };
+      const query = 'query ($id: ID!) { user(id: $id) { stats { totalMessages } } }';
+      const variables = { id: toGlobalId('User', users[1]!.id) };
+      // The first check on this Redis names its history of invalidations: that read keeps nothing, the next does.
+      await server.request<Profile>(query, variables);
+      const before = await server.request<Profile>(query, variables);
+      expect((await server.request<Profile>(query, variables)).statements).toBe(0);
+      // Ben writes in SQL, which drops nothing: only the refresh changes his statistics.
+      await insertMessages(database.pool, conversation, messagesUntilNow(users[1]!.id, 2));
+      expect((await server.request<Profile>(query, variables)).data).toEqual(before.data);
+
+      const result = await refreshCli({ REDIS_URL: ownRedis.url, RESPONSE_CACHE: 'off' });
+      expect(result.code).toBe(0);
+      const after = await server.request<Profile>(query, variables);
+      expect(after.data!.user.stats.totalMessages).toBe(before.data!.user.stats.totalMessages + 2);
+    } finally {
+      await server.server.fastify.close();
+      await server.server.app.close();
+    }
+  });
+
+  it('leaves Redis alone with RESPONSE_CACHE=off and LOADER_CACHE=off (the servers keep nothing there)', async () => {
+    const result = await refreshCli({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, RESPONSE_CACHE: 'off', LOADER_CACHE: 'off' });
     expect(result).toEqual({ code: 0, stdout: expect.stringMatching(/^refreshed user_stats_summary: 3 rows in \d+ ms\n$/), stderr: '' });
   });
 });

@@ -5,8 +5,8 @@
 // still served the replica's older state; a replica behind by more than the
 // bound, or stopped, is skipped and comes back; an answer read on a
 // replica behind the last write (a request's, or the statistics refresh's)
-// is never stored in the response cache; and a subscriber gets every message
-// while the replica is behind them.
+// is never stored in the response cache, nor a row in the loader cache; and
+// a subscriber gets every message while the replica is behind them.
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
 import { toGlobalId } from '../../src/graphql/relay/global-id.js';
 import { startTestApi, type GraphQLResult, type TestApi } from '../support/api.js';
@@ -299,6 +299,35 @@ describe('read replicas', () => {
     const { refreshedAt: after } = await read();
     expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));
     expect(await read()).toEqual({ refreshedAt: after, cache: 'HIT', from: null });
+  });
+
+  it('never keep a loader value read on a replica that has not replayed the write that dropped it', async () => {
+    const [author, reader] = await users('Gus', 'Hal');
+    const api = await instance({ LOADER_CACHE: 'on' }, freshPrefix());
+    // The first check on this Redis names its history of invalidations: that read keeps nothing, the next does.
+    await readUser(api, reader, author);
+    expect(await readUser(api, reader, author)).toMatchObject({ name: 'Gus', from: expect.stringMatching(REPLICA) });
+    expect((await readUser(api, reader, author)).result.statements).toBe(0);
+
+    // The race, as for the response cache: the write drops the kept row; the replica has not replayed it; a
+    // reader without the write's position reads the replica's older row, which must not be kept.
+    await replica.pauseReplay();
+    expect(await rename(api, author, 'Gus Grissom')).toMatchObject({ name: 'Gus Grissom' });
+    for (let read = 0; read < 2; read += 1) {
+      const older = await readUser(api, reader, author);
+      expect({ name: older.name, from: older.from, statements: older.result.statements }).toEqual({
+        name: 'Gus',
+        from: expect.stringMatching(REPLICA),
+        statements: 1,
+      });
+    }
+
+    // Once the replica has replayed the write, the new row is read and kept: nothing older was.
+    await replica.resumeReplay();
+    await replica.caughtUp();
+    expect(await readUser(api, reader, author)).toMatchObject({ name: 'Gus Grissom' });
+    const kept = await readUser(api, reader, author);
+    expect({ name: kept.name, statements: kept.result.statements }).toEqual({ name: 'Gus Grissom', statements: 0 });
   });
 
   it('skip a replica that is stopped, with no request failing, and use it again once it is back', async () => {

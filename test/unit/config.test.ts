@@ -28,6 +28,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('keeps loader results across requests by default where there is Redis to check them against, in 64 MiB', () => {
+    expect(loadConfig({}).loaderCache).toEqual({ enabled: false, maxBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).loaderCache).toEqual({ enabled: true, maxBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379', LOADER_CACHE: 'off' }).loaderCache.enabled).toBe(false);
+    expect(loadConfig({ LOADER_CACHE: 'on', LOADER_CACHE_MAX_MB: '8' }).loaderCache).toEqual({ enabled: true, maxBytes: 8 * 1024 * 1024 });
+    expect(() => loadConfig({ LOADER_CACHE: 'yes', LOADER_CACHE_MAX_MB: '0' })).toThrow(
+      /LOADER_CACHE: expected on or off[\s\S]*LOADER_CACHE_MAX_MB: expected a whole number ≥ 1/,
+    );
+  });
+
   it('serves automatic persisted queries by default, kept a day; allowlist on request', () => {
     expect(loadConfig({}).persistedQueries).toEqual({ mode: 'apq', ttlSeconds: 86_400 });
     expect(loadConfig({ PERSISTED_QUERIES: 'allowlist' }).persistedQueries.mode).toBe('allowlist');
@@ -91,6 +101,18 @@ describe('loadConfig', () => {
       new ConfigError(['DATABASE_REPLICA_URLS: expected postgresql:// URLs separated by commas (URL 2 of 2 is not one)']),
     );
     expect(() => loadConfig({ DATABASE_REPLICA_POLL_MS: '0' })).toThrow(/DATABASE_REPLICA_POLL_MS: expected a whole number ≥ 10/);
+  });
+
+  it('takes DATABASE_DIRECT_URL as the database itself behind a pooler, DATABASE_URL when unset, and only with DATABASE_URL', () => {
+    const direct = 'postgresql://parley@db:5432/parley';
+    const pooler = 'postgresql://parley@pgbouncer:6432/parley';
+    expect(loadConfig({ DATABASE_URL: direct }).database).toMatchObject({ url: direct, directUrl: direct });
+    expect(loadConfig({ DATABASE_URL: pooler, DATABASE_DIRECT_URL: direct }).database).toMatchObject({ url: pooler, directUrl: direct });
+    expect(loadConfig({}).database.directUrl).toBeUndefined();
+    expect(() => loadConfig({ DATABASE_DIRECT_URL: direct })).toThrow('DATABASE_DIRECT_URL: set DATABASE_URL too (the pooler)');
+    expect(() => loadConfig({ DATABASE_URL: pooler, DATABASE_DIRECT_URL: 'db:5432' })).toThrow(
+      'DATABASE_DIRECT_URL: expected a postgresql:// or postgres:// URL',
+    );
   });
 
   it('treats an empty variable as unset', () => {

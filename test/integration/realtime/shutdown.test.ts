@@ -27,7 +27,13 @@ it('closes WebSockets with 1001 and ends multipart streams with GOING_AWAY, then
   const [one, two] = [await insertUser(database.pool, 'One'), await insertUser(database.pool, 'Two')];
   const id = toGlobalId('Conversation', await insertConversation(database.pool, { participants: [one.id, two.id] }));
   const token = await createAuth({ secret: TEST_JWT_SECRET, ttlSeconds: 600 }).issueToken(one.id);
-  server = await startServer({ NODE_ENV: 'test', DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET, STATS_REFRESH_INTERVAL_SECONDS: '0' });
+  server = await startServer({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    DATABASE_DIRECT_URL: database.directUrl,
+    JWT_SECRET: TEST_JWT_SECRET,
+    STATS_REFRESH_INTERVAL_SECONDS: '0',
+  });
 
   const live = connect(server.url, token);
   const subscription = collect(live.client, 'subscription A($id: ID!) { messageAdded(conversationId: $id) { id } }', { id });

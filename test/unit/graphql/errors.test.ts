@@ -61,6 +61,8 @@ describe('createFormatError', () => {
       ['a connection lost mid-statement', new Error('Connection terminated unexpectedly')],
       ['Prisma unable to reach the database (P1001)', prisma('P1001')],
       ['Prisma told by the adapter of a terminated connection', prisma('P2039', '57P01')],
+      ['PgBouncer finding no server connection in time (08P01)', sqlState('08P01', 'query_wait_timeout')],
+      ['PgBouncer losing its server connection (08P01)', sqlState('08P01', 'server conn crashed?')],
     ])('is SERVICE_UNAVAILABLE, without details: %s', (_case, error) => {
       expect(format(error, true)).toEqual({
         message: SERVICE_UNAVAILABLE_MESSAGE,
