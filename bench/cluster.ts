@@ -1,8 +1,8 @@
 // `npm run harness:cluster -- [--seconds 60] [--clients 12]` (--help for all):
 // three API instances of the production build (dist/main.js, built first
 // unless --no-build), each its own process, on a PostgreSQL primary with a
-// streaming hot standby as their read replica, one Redis, and optionally a
-// PgBouncer in transaction mode in front of the primary; a mixed workload of
+// streaming hot standby as their read replica, a PgBouncer in transaction
+// mode in front of the primary (unless --direct), one Redis; a mixed workload of
 // reads, writes and subscriptions spread over all three, its invariants
 // checked as it runs (test/support/cluster-workload.ts says which and how):
 //
@@ -19,12 +19,11 @@
 // runs beside anything. Writes bench/results/<date>-cluster[-label].json and
 // .md; exits 1 when an invariant was broken.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startCluster, type InstanceCommand, type StartPooler } from '../test/support/cluster.js';
+import { startCluster, type InstanceCommand } from '../test/support/cluster.js';
 import { insertClusterWorld, runClusterWorkload, type ClusterReport, type ClusterWorld } from '../test/support/cluster-workload.js';
 import { buildCheckout, startFlags } from './server-process.js';
 
@@ -37,7 +36,7 @@ const USAGE = `Usage: npm run harness:cluster -- [options]
   --refresh-seconds N  STATS_REFRESH_INTERVAL_SECONDS of every instance (default 3)
   --lag-every-ms N     pause the standby's replay every N ms (default 3000; 0: never)
   --lag-pause-ms N     for this long (default 600: below the 1000 ms lag bound, so the replica keeps serving)
-  --pgbouncer          DATABASE_URL through a PgBouncer in transaction mode (test/support/pgbouncer.mjs)
+  --direct             DATABASE_URL straight to the primary, no PgBouncer (by default through one, in transaction mode)
   --source             run src/main.ts through tsx instead of a build
   --no-build           use the existing dist/ (otherwise: tsc first, as npm start does)
   --label TEXT         appended to the results' file names`;
@@ -53,7 +52,7 @@ const { values } = parseArgs({
     'refresh-seconds': { type: 'string', default: '3' },
     'lag-every-ms': { type: 'string', default: '3000' },
     'lag-pause-ms': { type: 'string', default: '600' },
-    pgbouncer: { type: 'boolean', default: false },
+    direct: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     label: { type: 'string' },
@@ -85,24 +84,6 @@ const lagPauseMs = number('lag-pause-ms', 1);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (line: string) => console.log(`[harness:cluster] ${line}`);
 
-/**
- * PgBouncer, from the test support the pgbouncer branch adds. Loaded by
- * name so that this script runs where it is not there yet; once it is on
- * main, import it statically and make --pgbouncer the default.
- */
-async function pgBouncerStarter(): Promise<StartPooler> {
-  const support = path.join(root, 'test', 'support', 'pgbouncer.mjs');
-  if (!existsSync(support)) {
-    console.error(`--pgbouncer needs ${path.relative(root, support)} (startPgBouncer), which this checkout does not have yet.`);
-    process.exit(2);
-  }
-  const pgbouncer = (await import(support)) as {
-    startPgBouncer(options: { serverUrl: string }): Promise<{ url(database?: string): string; close(): Promise<void> }>;
-  };
-  return (serverUrl) => pgbouncer.startPgBouncer({ serverUrl });
-}
-
-const pooler = values.pgbouncer ? await pgBouncerStarter() : undefined;
 let command: InstanceCommand = { script: 'src/main.ts', tsx: true, cwd: root };
 if (!values.source) {
   if (!values['no-build']) {
@@ -114,12 +95,12 @@ if (!values.source) {
 
 const loadBefore = os.loadavg();
 let world: ClusterWorld | undefined;
-log(`starting a primary, its standby, Redis${pooler ? ', PgBouncer' : ''} and ${instances} instances (${command.script})`);
+log(`starting a primary, its standby, ${values.direct ? '' : 'PgBouncer, '}Redis and ${instances} instances (${command.script})`);
 const cluster = await startCluster({
   instances,
   command,
   refreshIntervalSeconds: refreshSeconds,
-  pooler,
+  pgbouncer: !values.direct,
   prepare: async (pool) => {
     world = await insertClusterWorld(pool, { users: clients, conversations, participants });
   },
@@ -182,14 +163,14 @@ function renderMarkdown(results: ClusterReport & { date: string; machine: string
     ),
     '',
     `Requests per instance: ${results.perInstance.join(', ')}.`,
-    `Reads answered from the cache ${reads.fromCache}, a replica ${reads.fromReplica}, the primary ${primary || 0}` +
+    `Reads answered from the response cache ${reads.fromCache}, the loader cache ${reads.fromLoaderCache}, a replica ${reads.fromReplica}, the primary ${primary || 0}` +
       `${reads.unknownSource ? `, unknown ${reads.unknownSource}` : ''}; read on a replica behind the last write and not stored: ${reads.notStored}.`,
     '',
     'Checks: ' +
       [
         `${checks.ownWithHeader} reads of the reader's own write with x-parley-lsn and ${checks.ownWithoutHeader} without`,
         `${checks.declared} reads declaring another writer's position`,
-        `${checks.servedLatest} cache hits and primary reads held to the latest write`,
+        `${checks.servedLatest} answers from a cache or the primary held to the latest write`,
         `${checks.olderFromReplica} older answers from a lagging replica (allowed: neither written nor declared by the reader)`,
         `${checks.acknowledgedWrites} acknowledged writes all found, ${checks.inDoubtWrites} in doubt`,
       ].join('; ') +

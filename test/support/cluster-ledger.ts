@@ -14,9 +14,9 @@
 //             (read-your-writes, on any instance, with or without x-parley-lsn);
 //   declared  every write whose position is at or before the x-parley-lsn
 //             the read sends, whatever served it;
-//   served    every write, when the answer came from the response cache or
-//             from the primary: after a write's answer no instance serves
-//             the old answer from its cache, and the primary has it. Only
+//   served    every write, when the answer came from the response cache,
+//             the loader cache or the primary: after a write's answer no
+//             instance serves the old answer from a cache, and the primary has it. Only
 //             an answer read on a replica (not stored) may be older, and
 //             only for a reader who neither wrote nor declared the write.
 // A stale answer from the cache counts as the cache's fault (stale-cache-hit),
@@ -35,8 +35,12 @@ export interface AcknowledgedWrite {
   lsn?: Lsn;
 }
 
-/** Where an answer came from: x-cache HIT, else x-parley-read-from. */
-export type AnswerSource = 'cache' | 'replica' | 'primary';
+/**
+ * Where an answer came from: the response cache (x-cache HIT), the loader
+ * cache (no statement sent: x-sql-statements 0), else where its statements
+ * went (x-parley-read-from).
+ */
+export type AnswerSource = 'cache' | 'loader cache' | 'replica' | 'primary';
 
 /** What a read must show, fixed when it is sent. */
 export interface Expectation {
@@ -126,13 +130,13 @@ export class ClusterLedger {
     const rules: [ViolationKind, number, string][] = [
       ['read-your-writes', expected.own, 'the reader’s own write'],
       ['declared-position', expected.declared, 'a write at or before the position it declared'],
-      [source === 'cache' ? 'stale-cache-hit' : 'stale-primary-read', source === 'replica' ? 0 : expected.served, 'a write of anyone'],
+      [source === 'primary' ? 'stale-primary-read' : 'stale-cache-hit', source === 'replica' ? 0 : expected.served, 'a write of anyone'],
     ];
     const broken = rules.find(([, required]) => version < required);
     if (!broken) return { violation: undefined, olderFromReplica: version < expected.served };
     const [rule, required, whose] = broken;
-    // An answer from the cache is the cache's fault, whichever rule it broke.
-    const kind = source === 'cache' ? 'stale-cache-hit' : rule;
+    // An answer from a cache is the cache's fault, whichever rule it broke.
+    const kind = source === 'cache' || source === 'loader cache' ? 'stale-cache-hit' : rule;
     const violation = {
       kind,
       detail: `${what}: ${expected.entity} at version ${version} from the ${source}, after version ${required} (${whose}) was acknowledged`,

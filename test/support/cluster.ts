@@ -1,24 +1,15 @@
 // Internal: several Parley instances together, as a deployment runs them:
 // each its own process (src/main.ts through tsx, or a build's dist/main.js),
 // all on one primary with a streaming hot standby as their read replica
-// (test/support/replica.ts), one Redis of the cluster's own
-// (test/support/redis-server.ts) and, when asked, a PgBouncer in transaction
-// mode in front of the primary. Every server is started here on a free port
-// and stopped by close(), whatever failed before.
+// (test/support/replica.ts), a PgBouncer in transaction mode in front of the
+// primary (test/support/pgbouncer.mjs) and one Redis of the cluster's own
+// (test/support/redis-server.ts). Every server is started here on a free
+// port and stopped by close(), whatever failed before.
 import pg from 'pg';
+import { startPgBouncer, type OwnPgBouncer } from './pgbouncer.mjs';
 import { startOwnRedis, type OwnRedis } from './redis-server.js';
 import { startStreamingReplica, type StreamingReplica } from './replica.js';
 import { startServer, type RunningServer } from './processes.js';
-
-/** A connection pooler in front of the primary (PgBouncer in transaction mode), as a starter function makes it. */
-export interface Pooler {
-  /** The URL of a database through the pooler. */
-  url(database: string): string;
-  close(): Promise<void>;
-}
-
-/** Starts a pooler in front of the server of `serverUrl` (its host, port and user). */
-export type StartPooler = (serverUrl: string) => Promise<Pooler>;
 
 /** How each instance is run. */
 export interface InstanceCommand {
@@ -39,8 +30,12 @@ export interface ClusterOptions {
   command?: InstanceCommand;
   /** STATS_REFRESH_INTERVAL_SECONDS of every instance. Default: 3. */
   refreshIntervalSeconds?: number;
-  /** Puts DATABASE_URL through a pooler (PgBouncer in transaction mode); migrations keep the primary (DATABASE_DIRECT_URL). Default: none. */
-  pooler?: StartPooler;
+  /**
+   * DATABASE_URL through a PgBouncer in transaction mode, migrations on the
+   * primary itself (DATABASE_DIRECT_URL), as deployed behind one. false:
+   * DATABASE_URL to the primary. Default: true.
+   */
+  pgbouncer?: boolean;
   /** Added to every instance's environment, last. */
   env?: Record<string, string>;
   /**
@@ -65,12 +60,12 @@ export interface Cluster {
   instances: ClusterInstance[];
   /** What every instance signs and verifies tokens with. */
   jwtSecret: string;
-  /** Where DATABASE_URL points: the primary, or the pooler in front of it. */
+  /** Where DATABASE_URL points: the PgBouncer in front of the primary, or the primary. */
   databaseUrl: string;
-  /** Whether DATABASE_URL goes through a pooler. */
+  /** Whether DATABASE_URL goes through PgBouncer. */
   pooled: boolean;
   refreshIntervalSeconds: number;
-  /** Stops every instance (SIGTERM, as an orchestrator does), then the pooler, Redis, the standby and the primary. */
+  /** Stops every instance (SIGTERM, as an orchestrator does), then PgBouncer, Redis, the standby and the primary. */
   close(): Promise<void>;
 }
 
@@ -102,13 +97,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const count = options.instances ?? 3;
   const refreshIntervalSeconds = options.refreshIntervalSeconds ?? 3;
   const command = options.command ?? { script: 'src/main.ts', tsx: true };
-  const started: { replica?: StreamingReplica; redis?: OwnRedis; pooler?: Pooler; instances: ClusterInstance[] } = { instances: [] };
+  const started: { replica?: StreamingReplica; redis?: OwnRedis; pgbouncer?: OwnPgBouncer; instances: ClusterInstance[] } = { instances: [] };
   const close = async () => {
     // Whatever failed before: nothing of the cluster outlives it.
     try {
       await Promise.all(started.instances.map(({ server }) => server.stop().catch(() => server.process.kill('SIGKILL'))));
     } finally {
-      await started.pooler?.close().catch(() => {});
+      await started.pgbouncer?.close().catch(() => {});
       await started.redis?.close().catch(() => {});
       await started.replica?.close();
     }
@@ -120,8 +115,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await options.prepare?.(replica.database.pool);
     await replica.caughtUp();
     const primaryUrl = replica.database.url;
-    started.pooler = options.pooler ? await options.pooler(primaryUrl) : undefined;
-    const databaseUrl = started.pooler?.url(replica.database.name) ?? primaryUrl;
+    started.pgbouncer = options.pgbouncer === false ? undefined : await startPgBouncer({ serverUrl: primaryUrl });
+    const databaseUrl = started.pgbouncer?.url(replica.database.name) ?? primaryUrl;
     const env = {
       ...INSTANCE_ENV,
       DATABASE_URL: databaseUrl,
@@ -147,7 +142,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       instances: started.instances,
       jwtSecret: CLUSTER_JWT_SECRET,
       databaseUrl,
-      pooled: started.pooler !== undefined,
+      pooled: started.pgbouncer !== undefined,
       refreshIntervalSeconds,
       close,
     };

@@ -1,6 +1,7 @@
 // Three API instances together, each its own process, on a primary with a
-// streaming standby and a Redis of this file's own
-// (test/support/cluster.ts), under a short mixed workload of reads, writes
+// streaming standby, PgBouncer in transaction mode in front of the primary
+// and a Redis, all of this file's own (test/support/cluster.ts), under a
+// short mixed workload of reads, writes
 // and subscriptions spread over all three (test/support/cluster-workload.ts):
 // no read after a write's answer misses that write, no write is lost, every
 // subscriber gets every message once and in order, the cluster refreshes the
@@ -46,11 +47,14 @@ describe('three instances under a mixed workload', () => {
     expect(report.checks.servedLatest).toBeGreaterThan(0);
     expect(report.reads.fromCache).toBeGreaterThan(0);
     expect(report.reads.fromReplica).toBeGreaterThan(0);
+    // Every answer said where it came from.
+    expect(report.reads.unknownSource).toBe(0);
     expect(report.lagEpisodes).toBeGreaterThan(0);
     expect(report.subscriptions.sessions.ws).toBeGreaterThan(0);
     expect(report.subscriptions.sessions.multipart).toBeGreaterThan(0);
     expect(report.subscriptions.deliveries).toBeGreaterThan(0);
     expect(report.refreshes.succeeded).toBeGreaterThanOrEqual(3);
+    expect(report.pooled).toBe(true);
   }, 90_000);
 });
 
@@ -69,10 +73,11 @@ describe('the cluster ledger', () => {
     expect(ledger.check(ledger.expect('conversation:1', 9, 150n), 10, 'replica', 'declared').violation).toBeUndefined();
     // Anyone, from the cache or the primary; a lagging replica may be older.
     expect(ledger.check(ledger.expect('conversation:1', 9, undefined), 10, 'cache', 'hit').violation?.kind).toBe('stale-cache-hit');
+    expect(ledger.check(ledger.expect('conversation:1', 9, undefined), 10, 'loader cache', 'rows').violation?.kind).toBe('stale-cache-hit');
     expect(ledger.check(ledger.expect('conversation:1', 9, undefined), 10, 'primary', 'primary').violation?.kind).toBe('stale-primary-read');
     expect(ledger.check(ledger.expect('conversation:1', 9, undefined), 10, 'replica', 'replica')).toEqual({ violation: undefined, olderFromReplica: true });
     expect(ledger.latestLsn).toBe(200n);
-    expect(ledger.violations).toHaveLength(5);
+    expect(ledger.violations).toHaveLength(6);
   });
 
   it('flags deliveries missed, repeated or out of order', () => {
