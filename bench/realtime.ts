@@ -29,11 +29,10 @@
 // unless BENCH_DATABASE_URL) and its own Redis (redis-server on a free port,
 // unless BENCH_REDIS_URL). Writes bench/results/<date>-realtime[-label].json
 // and .md.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,6 +45,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createAuth } from '../src/graphql/auth.js';
 import { encodeCursor } from '../src/graphql/relay/cursor.js';
 import { toGlobalId } from '../src/graphql/relay/global-id.js';
+import { startOwnRedis } from '../test/support/redis-server.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
 import { buildCheckout, freePort, newestProfile, startServer, METRICS_TOKEN, type ServerProcess } from './server-process.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
@@ -186,31 +186,6 @@ function conversationsFor(conversations: Conversation[], count: number): Convers
 }
 
 // ---------------------------------------------------------------- services
-
-/** A Redis of the benchmark's own, so no other client's channels share its pub/sub. */
-async function startRedis(): Promise<{ url: string; stop(): void }> {
-  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop() {} };
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const failed = once(child, 'error').then(([error]) => {
-    throw new Error(`could not start redis-server (set BENCH_REDIS_URL to use another Redis): ${(error as Error).message}`);
-  });
-  const listening = (async () => {
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      const socket = connect(port, '127.0.0.1');
-      const up = await new Promise<boolean>((resolve) => {
-        socket.once('connect', () => resolve(true));
-        socket.once('error', () => resolve(false));
-      });
-      socket.destroy();
-      if (up) return;
-      await sleep(50);
-    }
-    throw new Error('redis-server did not start listening');
-  })();
-  await Promise.race([listening, failed]);
-  return { url: `redis://127.0.0.1:${port}`, stop: () => void child.kill() };
-}
 
 async function metricsText(server: ServerProcess): Promise<string> {
   const response = await fetch(`${server.origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -524,7 +499,9 @@ async function main(): Promise<void> {
   const tokens = new Map<number, string>();
   for (const conversation of conversations) for (const member of conversation.members) tokens.set(member, await auth.issueToken(member));
 
-  const redis = await startRedis();
+  // A Redis of the benchmark's own (test/support's, as bench:cache uses), so no other client's channels share its pub/sub.
+  const ownRedis = process.env.BENCH_REDIS_URL ? undefined : await startOwnRedis();
+  const redis = { url: process.env.BENCH_REDIS_URL ?? ownRedis!.url };
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'parley-bench-realtime-'));
   const profileDir = (name: string) => (values['cpu-prof'] ? path.join(logDir, `profile-${name}`) : undefined);
   const serverEnv = { REDIS_URL: redis.url, RESPONSE_CACHE: 'on', LOG_LEVEL: 'warn' };
@@ -658,7 +635,7 @@ async function main(): Promise<void> {
     for (const clients of started) clients.child.kill('SIGKILL');
     await subscribers.stop().catch(() => {});
     await writer.stop();
-    redis.stop();
+    await ownRedis?.close();
     await pool.end();
   }
 
