@@ -65,6 +65,24 @@ export default defineConfig(
     },
   },
   {
+    // The mutation files' server is started and closed in one place; a file that starts its own writes that setup again.
+    files: ['test/integration/api/mutation-*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '../../support/api.js',
+              importNames: ['startTestApi'],
+              message: "Call useMutationApi() from '../../support/mutation-api.js' at the file's top level: the mutation files share that setup.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: globals.node },

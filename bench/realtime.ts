@@ -42,6 +42,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { Pool as HttpPool } from 'undici';
 import { migrate } from '../src/db/migrate.js';
+import { withTransaction } from '../src/db/transaction.js';
 import { createAuth } from '../src/graphql/auth.js';
 import { encodeCursor } from '../src/graphql/relay/cursor.js';
 import { toGlobalId } from '../src/graphql/relay/global-id.js';
@@ -139,9 +140,7 @@ async function prepareData(pool: pg.Pool, users: number): Promise<Conversation[]
   const at = new Date(Date.now() - 60_000);
   const conversations: Conversation[] = [];
   let next = 1;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     for (const size of sizes) {
       const members = Array.from({ length: size }, (_unused, index) => next + index);
       next += size;
@@ -162,13 +161,7 @@ async function prepareData(pool: pg.Pool, users: number): Promise<Conversation[]
       );
       conversations.push({ id, globalId: toGlobalId('Conversation', id), members, cursor: encodeCursor({ at, id: message.rows[0]!.id }) });
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   await pool.query('VACUUM (ANALYZE) users, conversations, conversation_participants, messages');
   return conversations;
 }

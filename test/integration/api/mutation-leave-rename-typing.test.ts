@@ -1,19 +1,11 @@
 // leaveConversation, renameConversation and setTyping over HTTP: what each
 // changes (read back from the database), and what each refuses.
-import type pg from 'pg';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
-import { startTestApi, type TestApi } from '../../support/api.js';
 import { snapshotTables } from '../../support/assertions.js';
 import { insertConversation, insertUser, type FixtureUser } from '../../support/fixtures.js';
+import { api, pool, useMutationApi } from '../../support/mutation-api.js';
 
-let api: TestApi;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  api = await startTestApi();
-  pool = api.database.pool;
-});
-afterAll(() => api.close());
+useMutationApi();
 
 async function people(name: string, count: number): Promise<FixtureUser[]> {
   const users: FixtureUser[] = [];
