@@ -1,7 +1,7 @@
 // Internal: CPU time a process has used so far, from /proc (Linux), for the
 // benchmark's CPU-per-request figures. CPU time is steadier than wall-clock
 // throughput when other work shares the machine.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ; 100 on every Linux architecture Node runs on
 
@@ -27,6 +27,28 @@ export function readMachineCpuMs(): { busy: number; total: number } | null {
     const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
     const idle = fields[3]! + fields[4]!;
     return { busy: ((total - idle) * 1000) / TICKS_PER_SECOND, total: (total * 1000) / TICKS_PER_SECOND };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU milliseconds so far of every process whose command name is `command` (postgres, redis-server), summed; null where /proc is not there. */
+export function readCommandCpuMs(command: string): number | null {
+  try {
+    let sum = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue; // ended meanwhile
+      }
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    }
+    return sum;
   } catch {
     return null;
   }

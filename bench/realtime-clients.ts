@@ -33,6 +33,8 @@ export interface Collected {
   received: string[][];
   /** Milliseconds from each message's createdAt to its arrival here, live messages only. */
   latencies: number[];
+  /** Each latency's message createdAt (epoch ms), in the same order: where in time the slow ones were written. */
+  writtenAt: number[];
   /** Close codes seen, with how many times each. */
   closes: Record<string, number>;
   /** GraphQL errors and unexpected frames, by message. */
@@ -60,6 +62,7 @@ const send = (reply: ClientReply) => process.send!(reply);
 
 let subscriptions: Subscription[] = [];
 let latencies: number[] = [];
+let writtenAt: number[] = [];
 let closes: Record<string, number> = {};
 let errors: Record<string, number> = {};
 let reconnects = 0;
@@ -96,7 +99,11 @@ function open(url: string, subscription: Subscription): Promise<void> {
         }
         subscription.received.push(idOfType(message.id, 'Message', 'id'));
         subscription.subscriber.after = message.cursor;
-        if (!subscription.replaying) latencies.push(Date.now() - Date.parse(message.createdAt));
+        if (!subscription.replaying) {
+          const created = Date.parse(message.createdAt);
+          latencies.push(Date.now() - created);
+          writtenAt.push(created);
+        }
       } else if (frame.type === 'ping') {
         socket.send(JSON.stringify({ type: 'pong' }));
       } else if (frame.type === 'error' || frame.type === 'complete') {
@@ -158,12 +165,13 @@ process.on('message', (request: ClientRequest) => {
     case 'reset':
       for (const subscription of subscriptions) subscription.received = [];
       latencies = [];
+      writtenAt = [];
       closes = {};
       errors = {};
       reconnects = 0;
       break;
     case 'collect':
-      send({ type: 'collected', received: subscriptions.map((subscription) => subscription.received), latencies, closes, errors, reconnects });
+      send({ type: 'collected', received: subscriptions.map((subscription) => subscription.received), latencies, writtenAt, closes, errors, reconnects });
       break;
     case 'stop':
       stopping = true;

@@ -50,7 +50,7 @@ import { startOwnRedis } from '../test/support/redis-server.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
 import { buildCheckout, freePort, newestProfile, startServer, METRICS_TOKEN, type ServerProcess } from './server-process.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
-import { readMachineCpuMs, readProcessCpuMs } from './process-cpu.js';
+import { readCommandCpuMs, readMachineCpuMs, readProcessCpuMs } from './process-cpu.js';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
 import type { ClientReply, ClientRequest, Collected, Subscriber } from './realtime-clients.js';
 
@@ -62,6 +62,8 @@ const USAGE = `Usage: npm run bench:realtime -- [options]
   --kill-subscribers N subscribers of the kill run, 0 to skip it (default 1000)
   --kill-rate N        deliveries per second during the kill run (default 1000)
   --cpu-prof           profile A and B (node --cpu-prof) and print their top self-time functions
+  --node-flags=TEXT    more node flags for A and B, for example --node-flags=--trace-gc (their logs' directory is printed;
+                       A's start time is printed too, to place its GC trace against the slowest moments)
   --no-build           use the existing dist/ (otherwise: tsc first, as npm start does)
   --label TEXT         appended to the results' file names
 Targets (docs/realtime.md): 10,000 subscriptions; 5,000 deliveries/s with p99 ≤ 50 ms; ≤ 20 KB per idle subscription; nothing lost or duplicated.`;
@@ -75,6 +77,7 @@ const { values } = parseArgs({
     'kill-subscribers': { type: 'string', default: '1000' },
     'kill-rate': { type: 'string', default: '1000' },
     'cpu-prof': { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
     'no-build': { type: 'boolean', default: false },
     label: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -183,6 +186,59 @@ function conversationsFor(conversations: Conversation[], count: number): Convers
 async function metricsText(server: ServerProcess): Promise<string> {
   const response = await fetch(`${server.origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   return response.text();
+}
+
+/** CPU milliseconds so far of each part of the run: A, B, the client processes, PostgreSQL, Redis, and the whole machine. */
+function cpuParts(a: number, b: number, clients: readonly ClientProcess[]) {
+  const sum = (values: (number | null)[]) => (values.some((value) => value === null) ? null : values.reduce<number>((total, value) => total + value!, 0));
+  return {
+    subscribers: readProcessCpuMs(a),
+    writer: readProcessCpuMs(b),
+    clients: sum(clients.map((client) => readProcessCpuMs(client.child.pid!))),
+    postgres: readCommandCpuMs('postgres'),
+    redis: readCommandCpuMs('redis-server'),
+    bench: readProcessCpuMs(process.pid),
+    machine: readMachineCpuMs()?.busy ?? null,
+  };
+}
+type CpuParts = ReturnType<typeof cpuParts>;
+
+/** Each part's share of the machine's two cores over a window, in percent of one core (100 = one core busy all the time). */
+function cpuShares(before: CpuParts, after: CpuParts, elapsedMs: number): Record<keyof CpuParts, number | null> {
+  const share = (key: keyof CpuParts) => (before[key] === null || after[key] === null ? null : Math.round((100 * (after[key] - before[key])) / elapsedMs));
+  return {
+    subscribers: share('subscribers'),
+    writer: share('writer'),
+    clients: share('clients'),
+    postgres: share('postgres'),
+    redis: share('redis'),
+    bench: share('bench'),
+    machine: share('machine'),
+  };
+}
+
+/** A's sent messageAdded events so far, and how many of them within `seconds` of their commit (its commit-to-send histogram). */
+function sentWithin(text: string, seconds: number): { count: number; within: number } {
+  return {
+    // No series before the first event is sent: none so far.
+    count: metricValue(text, 'realtime_commit_to_send_seconds_count{field="messageAdded"}') || 0,
+    within: metricValue(text, `realtime_commit_to_send_seconds_bucket{le="${seconds}",field="messageAdded"}`) || 0,
+  };
+}
+
+/**
+ * The share of deliveries later than the budget, where A sent them (its
+ * histogram, commit to send) and where the clients received them: the
+ * difference is time spent between A's socket and the client's handler.
+ */
+function overBudget(collected: Collected[], before: { count: number; within: number }, after: { count: number; within: number }, budgetMs: number) {
+  const latencies = collected.flatMap((reply) => reply.latencies);
+  const sent = after.count - before.count;
+  return {
+    budgetMs,
+    sentOverPercent: sent > 0 ? (100 * (sent - (after.within - before.within))) / sent : null,
+    receivedOverPercent: latencies.length > 0 ? (100 * latencies.filter((latency) => latency > budgetMs).length) / latencies.length : null,
+  };
 }
 
 function metricValue(text: string, name: string): number {
@@ -311,6 +367,8 @@ interface SendOutcome {
   firstFailure?: string;
   /** Deliveries per second the sender kept up (below the asked rate when B or the database could not follow). */
   achievedRate: number;
+  /** Milliseconds from each send's request to B's answer (after its COMMIT and its events' publishing). */
+  answeredMs: number[];
 }
 
 /**
@@ -326,7 +384,7 @@ async function sendAtRate(origin: string, conversations: Conversation[], rate: n
   let turn = 0;
   let inFlight = 0;
   let deliveries = 0;
-  const outcome: SendOutcome = { sent: 0, failed: 0, achievedRate: 0 };
+  const outcome: SendOutcome = { sent: 0, failed: 0, achievedRate: 0, answeredMs: [] };
   const pending = new Set<Promise<void>>();
   while (performance.now() - started < durationMs) {
     const wait = due - performance.now();
@@ -338,6 +396,7 @@ async function sendAtRate(origin: string, conversations: Conversation[], rate: n
     const conversation = conversations[turn++ % conversations.length]!;
     const author = conversation.members[turn % conversation.members.length]!;
     inFlight += 1;
+    const requested = performance.now();
     const request = http
       .request({
         path: '/graphql',
@@ -352,6 +411,7 @@ async function sendAtRate(origin: string, conversations: Conversation[], rate: n
           outcome.firstFailure ??= `${statusCode} ${JSON.stringify(answer.errors)}`;
         } else {
           outcome.sent += 1;
+          outcome.answeredMs.push(Math.round(performance.now() - requested));
           deliveries += conversation.members.length;
         }
       })
@@ -456,8 +516,58 @@ interface RateRow {
   senderCpuMsPerMessage: number | null;
   /** How busy the whole machine was (every process, PostgreSQL's and the clients' too), in percent of all its cores. */
   machineBusyPercent: number | null;
+  /** The slowest moments of the window: latency by when the message was written, in 100 ms slices, worst first. */
+  stalls: Stall[];
+  /** CPU of each part during the window (not its drain), in percent of one core: A, B, the clients, PostgreSQL, Redis, the machine (of 200 on two cores). */
+  cpu: Record<'subscribers' | 'writer' | 'clients' | 'postgres' | 'redis' | 'bench' | 'machine', number | null>;
+  /** B's answers to the sends (sendMessage over HTTP, from the benchmark's sender): the write, its COMMIT and its after-commit steps. */
+  sendAnswered: LatencySummary;
+  /** Share of deliveries over 50 ms from their commit: when A sent them, and when the clients received them. */
+  overBudget: { budgetMs: number; sentOverPercent: number | null; receivedOverPercent: number | null };
   closes: Record<string, number>;
   errors: Record<string, number>;
+}
+
+interface Stall {
+  /** Seconds into the window at which the slice's messages were written. */
+  atSeconds: number;
+  /** The slice's start, epoch milliseconds. */
+  atEpochMs: number;
+  maxMs: number;
+  medianMs: number;
+  deliveries: number;
+}
+
+/**
+ * The three 100 ms slices of writing time whose deliveries arrived latest. A
+ * pause of one process (a collection, a blocked loop) shows as one slice
+ * where every delivery is late; a slow client or connection, as a slice
+ * where one is.
+ */
+function worstMoments(collected: Collected[]): Stall[] {
+  const slices = new Map<number, number[]>();
+  let origin = Infinity;
+  for (const reply of collected)
+    reply.writtenAt.forEach((at, index) => {
+      origin = Math.min(origin, at);
+      const slice = Math.floor(at / 100);
+      const list = slices.get(slice) ?? [];
+      list.push(reply.latencies[index]!);
+      slices.set(slice, list);
+    });
+  return [...slices.entries()]
+    .map(([slice, list]) => {
+      list.sort((a, b) => a - b);
+      return {
+        atSeconds: Math.round(slice - origin / 100) / 10,
+        atEpochMs: slice * 100,
+        maxMs: list[list.length - 1]!,
+        medianMs: list[Math.floor(list.length / 2)]!,
+        deliveries: list.length,
+      };
+    })
+    .sort((a, b) => b.maxMs - a.maxMs)
+    .slice(0, 3);
 }
 
 interface MemoryRow {
@@ -506,11 +616,13 @@ async function main(): Promise<void> {
       env: serverEnv,
       logFile: path.join(logDir, `${name}.log`),
       cpuProfileDir: options.cpuProfileDir,
-      nodeFlags: options.inspectorPort ? [`--inspect=127.0.0.1:${options.inspectorPort}`] : [],
+      nodeFlags: [...(options.inspectorPort ? [`--inspect=127.0.0.1:${options.inspectorPort}`] : []), ...values['node-flags'].split(' ').filter(Boolean)],
     });
   // The subscribers' instance has an inspector, through which its memory is read after a full collection.
   const inspectorPort = await freePort();
+  const spawnedAt = Date.now();
   let subscribers = await start('subscribers', { cpuProfileDir: profileDir('subscribers'), inspectorPort });
+  if (values['node-flags']) log(`subscribers' instance started at ${spawnedAt} (epoch ms)`);
   let writer = await start('writer', { cpuProfileDir: profileDir('writer') });
   log(`servers: subscribers ${subscribers.origin} (pid ${subscribers.pid}), writer ${writer.origin}; logs in ${logDir}`);
 
@@ -544,14 +656,20 @@ async function main(): Promise<void> {
       log(
         `opened in ${openSeconds.toFixed(1)} s; per idle subscription: RSS ${((after.rssBytes - before.rssBytes) / total / 1024).toFixed(1)} KB, heap ${((after.heapBytes - before.heapBytes) / total / 1024).toFixed(1)} KB`,
       );
+      // The full collections behind that reading (about 100 ms each, the heap shrunk after them) are not the first window's.
+      await sleep(5_000);
       for (const rate of rates) {
         const afterId = await maxMessageId(pool);
         for (const clients of set.processes) clients.tell({ type: 'reset' });
         profiledFrom ||= Date.now();
+        const sentBefore = sentWithin(await metricsText(subscribers), 0.05);
+        const partsBefore = cpuParts(subscribers.pid, writer.pid, set.processes);
+        const partsFrom = Date.now();
         const machineBefore = readMachineCpuMs();
         const cpuBefore = readProcessCpuMs(subscribers.pid);
         const senderCpuBefore = readProcessCpuMs(writer.pid);
         const outcome = await sendAtRate(writer.origin, chosen, rate, windowMs, tokens);
+        const cpu = cpuShares(partsBefore, cpuParts(subscribers.pid, writer.pid, set.processes), Date.now() - partsFrom);
         const senderCpuAfter = readProcessCpuMs(writer.pid);
         const machineAfter = readMachineCpuMs();
         const { collected, delivery } = await drain(set, pool, chosen, afterId, 20_000);
@@ -566,6 +684,10 @@ async function main(): Promise<void> {
           sendFailures: outcome.failed,
           delivery,
           latency: summarizeLatencies(collected.flatMap((reply) => reply.latencies)),
+          stalls: worstMoments(collected),
+          cpu,
+          sendAnswered: summarizeLatencies(outcome.answeredMs),
+          overBudget: overBudget(collected, sentBefore, sentWithin(await metricsText(subscribers), 0.05), 50),
           cpuMsPerDelivery: cpuBefore !== null && cpuAfter !== null && delivery.delivered > 0 ? (cpuAfter - cpuBefore) / delivery.delivered : null,
           senderCpuMsPerMessage:
             senderCpuBefore !== null && senderCpuAfter !== null && outcome.sent > 0 ? (senderCpuAfter - senderCpuBefore) / outcome.sent : null,
@@ -579,7 +701,7 @@ async function main(): Promise<void> {
           `${total} subscribers, ${rate}/s asked, ${row.achievedRate.toFixed(0)}/s sent: delivered ${delivery.delivered}/${delivery.expected}` +
             ` (missing ${delivery.missing}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}),` +
             ` p50 ${row.latency.p50} ms, p95 ${row.latency.p95} ms, p99 ${row.latency.p99} ms, CPU ${row.cpuMsPerDelivery?.toFixed(3)} ms/delivery,` +
-            ` machine ${row.machineBusyPercent?.toFixed(0)}% busy` +
+            ` machine ${row.machineBusyPercent?.toFixed(0)}% busy; CPU % of a core: A ${row.cpu.subscribers}, B ${row.cpu.writer}, clients ${row.cpu.clients}, PostgreSQL ${row.cpu.postgres}, Redis ${row.cpu.redis}, this process ${row.cpu.bench}, machine ${row.cpu.machine}; sends answered p50 ${row.sendAnswered.p50} ms p99 ${row.sendAnswered.p99} ms; over 50 ms: ${row.overBudget.sentOverPercent?.toFixed(2)}% when sent, ${row.overBudget.receivedOverPercent?.toFixed(2)}% when received; slowest moments ${row.stalls.map((stall) => `+${stall.atSeconds}s max ${stall.maxMs} ms median ${stall.medianMs} ms of ${stall.deliveries}`).join(', ')}` +
             (outcome.failed > 0 ? `; ${outcome.failed} sends failed: ${outcome.firstFailure}` : ''),
         );
       }
@@ -677,6 +799,16 @@ function renderMarkdown(results: {
       (row) =>
         `| ${row.subscribers} | ${row.conversations} | ${row.askedRate} | ${row.achievedRate.toFixed(0)} | ${row.delivery.delivered} / ${row.delivery.expected} | ${row.delivery.missing} | ${row.delivery.duplicated} | ${row.delivery.outOfOrder} | ${row.latency.p50} | ${row.latency.p95} | ${row.latency.p99} | ${row.cpuMsPerDelivery?.toFixed(3) ?? 'n/a'} | ${row.senderCpuMsPerMessage?.toFixed(2) ?? 'n/a'} | ${row.machineBusyPercent === null ? 'n/a' : `${row.machineBusyPercent.toFixed(0)}%`} |`,
     ),
+    '',
+    'Where the time went in each window: CPU of each process in percent of one core (the machine has two: 200), and the share of deliveries later than 50 ms when A sent them (commit to send, its histogram) and when the clients received them (insert to arrival). The slowest moment is the 100 ms of writing whose deliveries arrived latest: its median and its worst.',
+    '',
+    '| subscribers | asked/s | A | B | clients | PostgreSQL | Redis | sender (this process) | machine | sends answered p50 / p99 ms | over 50 ms at send | over 50 ms at arrival | slowest moment |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.rows.map((row) => {
+      const percent = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(2)}%`);
+      const worst = row.stalls[0];
+      return `| ${row.subscribers} | ${row.askedRate} | ${row.cpu.subscribers ?? 'n/a'} | ${row.cpu.writer ?? 'n/a'} | ${row.cpu.clients ?? 'n/a'} | ${row.cpu.postgres ?? 'n/a'} | ${row.cpu.redis ?? 'n/a'} | ${row.cpu.bench ?? 'n/a'} | ${row.cpu.machine ?? 'n/a'} | ${row.sendAnswered.p50} / ${row.sendAnswered.p99} | ${percent(row.overBudget.sentOverPercent)} | ${percent(row.overBudget.receivedOverPercent)} | ${worst ? `+${worst.atSeconds} s: median ${worst.medianMs} ms, worst ${worst.maxMs} ms of ${worst.deliveries}` : 'n/a'} |`;
+    }),
     '',
     '| subscribers | opened in s | RSS per idle subscription | heap per idle subscription |',
     '| ---: | ---: | ---: | ---: |',
