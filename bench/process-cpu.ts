@@ -32,7 +32,12 @@ export function readMachineCpuMs(): { busy: number; total: number } | null {
   }
 }
 
-/** CPU milliseconds so far of every process whose command name is `command` (postgres, redis-server), summed; null where /proc is not there. */
+/**
+ * CPU milliseconds so far of every process whose command name is `command`
+ * (postgres, redis-server), summed, with what their ended children used
+ * (a server's postmaster is credited with its exited backends and
+ * autovacuum workers), so the sum only grows; null where /proc is not there.
+ */
 export function readCommandCpuMs(command: string): number | null {
   try {
     let sum = 0;
@@ -46,7 +51,8 @@ export function readCommandCpuMs(command: string): number | null {
       }
       if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      sum += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+      // utime, stime, then cutime and cstime: the children it has waited for.
+      sum += ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
     }
     return sum;
   } catch {

@@ -62,6 +62,7 @@ const USAGE = `Usage: npm run bench:realtime -- [options]
   --kill-subscribers N subscribers of the kill run, 0 to skip it (default 1000)
   --kill-rate N        deliveries per second during the kill run (default 1000)
   --cpu-prof           profile A and B (node --cpu-prof) and print their top self-time functions
+  --heap-snapshot      write A's heap snapshot with its subscribers idle (after the memory reading), into the logs' directory
   --node-flags=TEXT    more node flags for A and B, for example --node-flags=--trace-gc (their logs' directory is printed;
                        A's start time is printed too, to place its GC trace against the slowest moments)
   --no-build           use the existing dist/ (otherwise: tsc first, as npm start does)
@@ -78,6 +79,7 @@ const { values } = parseArgs({
     'kill-rate': { type: 'string', default: '1000' },
     'cpu-prof': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
+    'heap-snapshot': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     label: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -252,7 +254,7 @@ function metricValue(text: string, name: string): number {
  * Without the collection, the heap's figure is mostly garbage not yet
  * collected, and its change per socket means nothing.
  */
-async function memoryOf(inspectorPort: number): Promise<{ rssBytes: number; heapBytes: number }> {
+async function memoryOf(inspectorPort: number, snapshotFile?: string): Promise<{ rssBytes: number; heapBytes: number }> {
   const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const socket = new WebSocket(target!.webSocketDebuggerUrl);
   await once(socket, 'open');
@@ -270,6 +272,7 @@ async function memoryOf(inspectorPort: number): Promise<{ rssBytes: number; heap
     await call('HeapProfiler.collectGarbage');
     const result = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())' });
     const usage = JSON.parse(result?.result?.value ?? '{}') as { rss: number; heapUsed: number };
+    if (snapshotFile) await call('Runtime.evaluate', { expression: `process.getBuiltinModule('v8').writeHeapSnapshot(${JSON.stringify(snapshotFile)})` });
     return { rssBytes: usage.rss, heapBytes: usage.heapUsed };
   } finally {
     socket.close();
@@ -646,7 +649,9 @@ async function main(): Promise<void> {
       await waitForSubscriptions(subscribers, total);
       const openSeconds = (performance.now() - openStarted) / 1000;
       await sleep(3_000);
-      const after = await memoryOf(inspectorPort);
+      const snapshotFile = values['heap-snapshot'] ? path.join(logDir, `subscribers-${total}.heapsnapshot`) : undefined;
+      const after = await memoryOf(inspectorPort, snapshotFile);
+      if (snapshotFile) log(`A's heap with ${total} idle subscribers: ${snapshotFile}`);
       memory.push({
         subscribers: total,
         rssBytesPerSubscription: (after.rssBytes - before.rssBytes) / total,
