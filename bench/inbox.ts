@@ -8,6 +8,13 @@
 //   quiet      the build again with its observability off (METRICS=off, the
 //              request log and slow logs off): what /metrics and the log cost
 //   baseline   with --baseline <ref>: another commit's build (today's main)
+//   after-write      the build with the loader cache on (LOADER_CACHE, on a
+//                    Redis of the benchmark's own) and the response cache
+//                    off, while a second instance takes --write-rate
+//                    sendMessage per second into random conversations of
+//                    the viewer's: the miss chat traffic makes, rebuilt from
+//                    what did not change
+//   after-write-off  the same writes, the loader cache off: every read cold
 //
 // Each round runs every mode once (warm-up, then a counted window), in an
 // order rotated from round to round, so that a slow minute of a shared
@@ -34,6 +41,8 @@ import { InboxDocument } from '../src/generated/graphql/operations.js';
 import { createApp } from '../src/app/create-app.js';
 import { createAuth } from '../src/graphql/auth.js';
 import { createServer } from '../src/http/server.js';
+import { toGlobalId } from '../src/graphql/relay/global-id.js';
+import { startOwnRedis } from '../test/support/redis-server.js';
 import { prepareBaseline, type Baseline } from './baseline.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDatabase } from './database.js';
@@ -50,7 +59,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --duration S        counted seconds per mode and round (default 10)
   --warmup S          uncounted seconds before each window (default 3)
   --connections N     concurrent connections (default 16)
-  --modes LIST        of api,floor,unbatched,quiet (default the first three; "none": only the page timings)
+  --modes LIST        of api,floor,unbatched,quiet,after-write,after-write-off (default the first three; "none": only the page timings)
+  --write-rate N      messages per second into the viewer's conversations in the after-write modes (default 1)
   --baseline REF      also measure a build of another commit (e.g. main)
   --profile           afterwards, a CPU profile of the API (and the baseline) under the same load
   --node-options=S    NODE_OPTIONS for this build's servers only (to measure a V8 flag against the baseline)
@@ -69,6 +79,7 @@ const { values: options } = parseArgs({
     profile: { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     'page-samples': { type: 'string', default: '200' },
+    'write-rate': { type: 'string', default: '1' },
     users: { type: 'string', default: '10000' },
     conversations: { type: 'string', default: '50000' },
     messages: { type: 'string', default: '1000000' },
@@ -97,13 +108,14 @@ const WINDOW: LoadWindow = {
   connections: positive('connections', options.connections),
 };
 const PAGE_SAMPLES = positive('page-samples', options['page-samples']);
+const WRITE_RATE = positive('write-rate', options['write-rate']);
 const SCALE = {
   users: positive('users', options.users),
   conversations: positive('conversations', options.conversations),
   messages: positive('messages', options.messages),
   seed: Number(options.seed),
 };
-const KNOWN_MODES = ['api', 'floor', 'unbatched', 'quiet'] as const;
+const KNOWN_MODES = ['api', 'floor', 'unbatched', 'quiet', 'after-write', 'after-write-off'] as const;
 const requestedModes = options.modes === 'none' ? [] : options.modes.split(',').map((mode) => mode.trim());
 for (const mode of requestedModes) {
   if (!(KNOWN_MODES as readonly string[]).includes(mode)) {
@@ -156,7 +168,7 @@ say(`the inbox sends ${capture.plan.length} statements:\n${describePlan(capture.
 // The processes under test.
 const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'schema', 'prisma', 'package.json'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-const needsBuild = modes.some((mode) => mode === 'api' || mode === 'unbatched' || mode === 'quiet') || options.profile;
+const needsBuild = modes.some((mode) => mode !== 'floor' && mode !== 'baseline') || options.profile;
 if (needsBuild) {
   say('building this checkout…');
   await buildCheckout(ROOT);
@@ -203,6 +215,77 @@ interface ModeRun {
   run(): Promise<LoadSample>;
   stop(): Promise<void>;
 }
+
+/** Statements per request of each after-write mode's rounds, read from its server's /metrics. */
+const statementsPerRound = new Map<Mode, number[]>();
+
+/** Sums the samples of a counter in a /metrics text, optionally only those whose labels include `having`. */
+function counterSum(text: string, name: string, having = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(having)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+const scrape = async (origin: string) => (await request(`${origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body.text();
+
+/**
+ * What the after-write modes share: a Redis of the benchmark's own, a second
+ * instance taking the writes (the invalidations reach the first through
+ * Redis, as between two instances in production), and the viewer's
+ * conversations with a participant other than the viewer to write as.
+ */
+async function prepareWrites() {
+  const redis = await startOwnRedis();
+  const env = { REDIS_URL: redis.url, RESPONSE_CACHE: 'off', LOADER_CACHE: 'on' };
+  const writer = await startServer({ root: ROOT, databaseUrl: benchUrl, jwtSecret: JWT_SECRET, env, logFile });
+  const { rows } = await pool.query<{ conversationId: number; authorId: number }>(
+    `SELECT mine.conversation_id AS "conversationId", min(other.user_id) AS "authorId"
+     FROM conversation_participants mine
+     JOIN conversation_participants other ON other.conversation_id = mine.conversation_id AND other.user_id <> mine.user_id
+     WHERE mine.user_id = $1 GROUP BY mine.conversation_id`,
+    [viewers.heaviest.userId],
+  );
+  const targets = await Promise.all(
+    rows.map(async (row) => ({ conversationId: toGlobalId('Conversation', row.conversationId), token: await auth.issueToken(row.authorId) })),
+  );
+  let sent = 0;
+  /** Sends `rate` messages per second until the returned function is called; it resolves when the last has answered. */
+  const writeAtRate = (rate: number) => {
+    const pending = new Set<Promise<void>>();
+    let failure: Error | undefined;
+    const timer = setInterval(() => {
+      const target = targets[Math.floor(Math.random() * targets.length)]!;
+      const body = JSON.stringify({ query: SEND_MESSAGE, variables: { id: target.conversationId, body: `after-write ${(sent += 1)}` } });
+      const write = request(`${writer.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${target.token}` },
+        body,
+      })
+        .then(async (response) => {
+          const text = await response.body.text();
+          if (response.statusCode !== 200 || text.includes('"errors"')) failure ??= new Error(`a write answered ${response.statusCode}: ${text.slice(0, 300)}`);
+        })
+        .finally(() => pending.delete(write));
+      pending.add(write);
+    }, 1000 / rate);
+    return async () => {
+      clearInterval(timer);
+      await Promise.all(pending);
+      if (failure) throw failure;
+    };
+  };
+  return {
+    env,
+    writeAtRate,
+    async stop() {
+      await writer.stop();
+      await redis.close();
+    },
+  };
+}
+const SEND_MESSAGE = 'mutation AfterWrite($id: ID!, $body: String!) { sendMessage(input: { conversationId: $id, body: $body }) { message { id } } }';
+let writes: Awaited<ReturnType<typeof prepareWrites>> | undefined;
 const runners = new Map<Mode, ModeRun>();
 const answers: Partial<Record<Mode, string>> = {};
 let floor: FloorProcess | undefined;
@@ -211,6 +294,27 @@ for (const mode of modes) {
     floor = await startFloor(benchUrl, capture.plan);
     const child = floor;
     runners.set(mode, { run: () => child.run(WINDOW), stop: () => child.stop() });
+    continue;
+  }
+  if (mode === 'after-write' || mode === 'after-write-off') {
+    writes ??= await prepareWrites();
+    const shared = writes;
+    const server = await startApi(ROOT, { ...shared.env, LOADER_CACHE: mode === 'after-write' ? 'on' : 'off' });
+    const target = { origin: server.origin, body: requestBody, headers, expectedBytes: null };
+    statementsPerRound.set(mode, []);
+    runners.set(mode, {
+      async run() {
+        const before = await scrape(server.origin);
+        const stopWriting = shared.writeAtRate(WRITE_RATE);
+        const sample = await loadGraphQL(target, WINDOW, server.pid).finally(stopWriting);
+        const after = await scrape(server.origin);
+        const reads = counterSum(after, 'graphql_operations_total', 'operation="Inbox"') - counterSum(before, 'graphql_operations_total', 'operation="Inbox"');
+        const statements = counterSum(after, 'sql_statements_total') - counterSum(before, 'sql_statements_total');
+        statementsPerRound.get(mode)!.push(reads > 0 ? statements / reads : Number.NaN);
+        return sample;
+      },
+      stop: () => server.stop(),
+    });
     continue;
   }
   const server =
@@ -241,6 +345,7 @@ try {
   }
 } finally {
   for (const runner of runners.values()) await runner.stop();
+  await writes?.stop();
 }
 
 const figures: Partial<Record<Mode, ModeFigures>> = {};
@@ -251,6 +356,7 @@ for (const mode of modes) {
     throughput: spreadOf(samples.map((sample) => sample.throughput)),
     latency: summarizeLatencies(samples.flatMap((sample) => sample.latencies)),
     cpuMsPerRequest: cpu.length === samples.length ? spreadOf(cpu) : null,
+    statementsPerRequest: statementsPerRound.has(mode) ? spreadOf(statementsPerRound.get(mode)!) : undefined,
     perRound: samples.map((sample) => {
       const latency = summarizeLatencies(sample.latencies);
       return { throughput: sample.throughput, p50: latency.p50, p95: latency.p95, p99: latency.p99, cpuMsPerRequest: sample.cpuMsPerRequest };
@@ -307,6 +413,9 @@ const results: BenchResults = {
   batchingSpeedup: ratio('api', 'unbatched'),
   apiOverQuiet: ratio('api', 'quiet'),
   apiOverBaseline: ratio('api', 'baseline'),
+  afterWriteOverCold: ratio('after-write', 'api'),
+  loaderCacheSpeedup: ratio('after-write', 'after-write-off'),
+  writeRate: writes ? WRITE_RATE : null,
   answersIdenticalToBaseline: answers.baseline !== undefined && answers.api !== undefined ? answers.baseline === answers.api : null,
   inboxPage: pages.map(({ viewer, roundTrip, executionMs, plan }) => ({ viewer, roundTrip, executionMs, plan })),
   heaviestOverMedianPage: { roundTrip: pages[0]!.roundTrip.p50 / pages[1]!.roundTrip.p50, execution: pages[0]!.executionMs / pages[1]!.executionMs },

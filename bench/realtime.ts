@@ -219,6 +219,12 @@ function cpuShares(before: CpuParts, after: CpuParts, elapsedMs: number): Record
   };
 }
 
+/** The machine's CPU not spent by the run's own processes (other work on the machine, the kernel): a window with much of it was not measured alone. */
+function elsewhere(cpu: RateRow['cpu']): number | string {
+  const parts = [cpu.subscribers, cpu.writer, cpu.clients, cpu.postgres, cpu.redis, cpu.bench];
+  return cpu.machine === null || parts.some((part) => part === null) ? 'n/a' : cpu.machine - parts.reduce<number>((sum, part) => sum + part!, 0);
+}
+
 /** A's sent messageAdded events so far, and how many of them within `seconds` of their commit (its commit-to-send histogram). */
 function sentWithin(text: string, seconds: number): { count: number; within: number } {
   return {
@@ -807,12 +813,12 @@ function renderMarkdown(results: {
     '',
     'Where the time went in each window: CPU of each process in percent of one core (the machine has two: 200), and the share of deliveries later than 50 ms when A sent them (commit to send, its histogram) and when the clients received them (insert to arrival). The slowest moment is the 100 ms of writing whose deliveries arrived latest: its median and its worst.',
     '',
-    '| subscribers | asked/s | A | B | clients | PostgreSQL | Redis | sender (this process) | machine | sends answered p50 / p99 ms | over 50 ms at send | over 50 ms at arrival | slowest moment |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| subscribers | asked/s | A | B | clients | PostgreSQL | Redis | sender (this process) | anything else | machine | sends answered p50 / p99 ms | over 50 ms at send | over 50 ms at arrival | slowest moment |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...results.rows.map((row) => {
       const percent = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(2)}%`);
       const worst = row.stalls[0];
-      return `| ${row.subscribers} | ${row.askedRate} | ${row.cpu.subscribers ?? 'n/a'} | ${row.cpu.writer ?? 'n/a'} | ${row.cpu.clients ?? 'n/a'} | ${row.cpu.postgres ?? 'n/a'} | ${row.cpu.redis ?? 'n/a'} | ${row.cpu.bench ?? 'n/a'} | ${row.cpu.machine ?? 'n/a'} | ${row.sendAnswered.p50} / ${row.sendAnswered.p99} | ${percent(row.overBudget.sentOverPercent)} | ${percent(row.overBudget.receivedOverPercent)} | ${worst ? `+${worst.atSeconds} s: median ${worst.medianMs} ms, worst ${worst.maxMs} ms of ${worst.deliveries}` : 'n/a'} |`;
+      return `| ${row.subscribers} | ${row.askedRate} | ${row.cpu.subscribers ?? 'n/a'} | ${row.cpu.writer ?? 'n/a'} | ${row.cpu.clients ?? 'n/a'} | ${row.cpu.postgres ?? 'n/a'} | ${row.cpu.redis ?? 'n/a'} | ${row.cpu.bench ?? 'n/a'} | ${elsewhere(row.cpu)} | ${row.cpu.machine ?? 'n/a'} | ${row.sendAnswered.p50} / ${row.sendAnswered.p99} | ${percent(row.overBudget.sentOverPercent)} | ${percent(row.overBudget.receivedOverPercent)} | ${worst ? `+${worst.atSeconds} s: median ${worst.medianMs} ms, worst ${worst.maxMs} ms of ${worst.deliveries}` : 'n/a'} |`;
     }),
     '',
     '| subscribers | opened in s | RSS per idle subscription | heap per idle subscription |',

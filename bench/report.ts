@@ -11,6 +11,8 @@ export interface ModeFigures {
   latency: LatencySummary;
   cpuMsPerRequest: Spread | null;
   perRound: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | null }[];
+  /** SQL statements per request, from the server's sql_statements_total (the after-write modes, whose answers change). */
+  statementsPerRequest?: Spread | null;
 }
 
 /** What bench/inbox.ts measured: written as JSON beside the report, and rendered by renderReport. */
@@ -30,6 +32,11 @@ export interface BenchResults {
   batchingSpeedup: Spread | null;
   apiOverQuiet: Spread | null;
   apiOverBaseline: Spread | null;
+  /** The after-write modes: reads/s with the loader cache over the cold miss (api), and over the same writes without it. */
+  afterWriteOverCold?: Spread | null;
+  loaderCacheSpeedup?: Spread | null;
+  /** Writes per second into the viewer's conversations during the after-write modes. */
+  writeRate?: number | null;
   answersIdenticalToBaseline: boolean | null;
   inboxPage: Pick<PageTiming, 'viewer' | 'roundTrip' | 'executionMs' | 'plan'>[];
   heaviestOverMedianPage: { roundTrip: number; execution: number };
@@ -43,6 +50,8 @@ const MODE_NAMES: Record<string, string> = {
   unbatched: 'API, DATALOADER_BATCH=false',
   quiet: 'API, METRICS=off, request and slow logs off',
   baseline: 'API, baseline build',
+  'after-write': 'API, inbox after writes, loader cache on',
+  'after-write-off': 'API, inbox after writes, loader cache off',
 };
 
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
@@ -73,13 +82,23 @@ export function renderReport(results: BenchResults): string {
         `of the rounds (min–max), latency percentiles over every request of all rounds, CPU per request of the process under load` +
         ` (the server, or the floor's replaying process).`,
       '',
-      '| mode | requests/s | p50 | p95 | p99 | CPU ms / request |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      '| mode | requests/s | p50 | p95 | p99 | CPU ms / request | statements / request |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const [mode, figures] of modes) {
       lines.push(
         `| ${MODE_NAMES[mode] ?? mode} | ${spread(figures.throughput)} | ${fixed(figures.latency.p50)} ms | ${fixed(figures.latency.p95)} ms |` +
-          ` ${fixed(figures.latency.p99)} ms | ${figures.cpuMsPerRequest ? spread(figures.cpuMsPerRequest) : 'n/a'} |`,
+          ` ${fixed(figures.latency.p99)} ms | ${figures.cpuMsPerRequest ? spread(figures.cpuMsPerRequest) : 'n/a'} |` +
+          ` ${figures.statementsPerRequest ? spread(figures.statementsPerRequest, 2) : operation.statements} |`,
+      );
+    }
+    if (results.writeRate) {
+      lines.push(
+        '',
+        `The after-write modes read the same inbox while \`sendMessage\` writes ${results.writeRate} message(s) per second into a random one of the viewer's` +
+          ` conversations, as another participant, through a second instance sharing the first's Redis; the response cache is off in both` +
+          ' (every read is a miss), so what differs is the loader cache (LOADER_CACHE). Statements per request for them are read from the' +
+          " server's sql_statements_total; for the others, the statements of one request as recorded.",
       );
     }
     lines.push('');
@@ -88,6 +107,8 @@ export function renderReport(results: BenchResults): string {
       ['batchingSpeedup', results.batchingSpeedup, 'API ÷ DATALOADER_BATCH=false'],
       ['apiOverQuiet', results.apiOverQuiet, 'API (metrics and request log on) ÷ the same with them off (budget ≥ 0.95)'],
       ['apiOverBaseline', results.apiOverBaseline, 'API ÷ baseline build'],
+      ['afterWriteOverCold', results.afterWriteOverCold ?? null, 'inbox after writes with the loader cache ÷ the cold miss (api) (target ≥ 3)'],
+      ['loaderCacheSpeedup', results.loaderCacheSpeedup ?? null, 'inbox after writes, loader cache on ÷ off'],
     ];
     for (const [name, value, meaning] of ratios) {
       if (value) lines.push(`- **${name}** ${spread(value, 2, '×')}: ${meaning}, per round (median, min–max)`);
