@@ -345,7 +345,6 @@ try {
   }
 } finally {
   for (const runner of runners.values()) await runner.stop();
-  await writes?.stop();
 }
 
 const figures: Partial<Record<Mode, ModeFigures>> = {};
@@ -372,22 +371,37 @@ say('timing the inbox page statement…');
 const pages = await timeInboxPages(pool, [viewers.heaviest, viewers.median, viewers.lightestFullPage], VARIABLES.conversations, PAGE_SAMPLES);
 await pool.end();
 
-// Profiles, each under the same load as the rounds, in a server of its own.
-const profiles: { mode: 'api' | 'baseline'; file: string; summary: ProfileSummary; throughput: number }[] = [];
-if (options.profile) {
-  for (const [mode, root] of [['api', ROOT], ...(baseline ? [['baseline', baseline.root]] : [])] as ['api' | 'baseline', string][]) {
-    const directory = path.join(RESULTS_DIR, 'profiles', `${fileStem}-${mode}`);
-    say(`profiling ${mode}…`);
-    const server = await startApi(root, {}, directory);
-    const loadStarted = performance.now();
-    const sample = await loadGraphQL({ origin: server.origin, body: requestBody, headers, expectedBytes: server.expectedBytes }, WINDOW, server.pid);
-    await server.stop();
-    const exited = performance.now();
-    const file = await newestProfile(directory);
-    // Only the counted window: not start-up, warm-up or shutdown.
-    const window = { fromMsBeforeEnd: exited - loadStarted - WINDOW.warmupMs, toMsBeforeEnd: exited - loadStarted - WINDOW.warmupMs - WINDOW.durationMs };
-    profiles.push({ mode, file: path.relative(ROOT, file), summary: await summarizeProfile(file, window), throughput: sample.throughput });
+// Profiles, each under the same load as the rounds, in a server of its own:
+// this build (and the after-write mode's, with its writes, when it ran) and the baseline.
+type ProfiledMode = 'api' | 'after-write' | 'baseline';
+const profiles: { mode: ProfiledMode; file: string; summary: ProfileSummary; throughput: number }[] = [];
+try {
+  if (options.profile) {
+    const profiled: [ProfiledMode, string][] = [
+      ['api', ROOT],
+      ...(modes.includes('after-write') ? [['after-write', ROOT] as [ProfiledMode, string]] : []),
+      ...(baseline ? [['baseline', baseline.root] as [ProfiledMode, string]] : []),
+    ];
+    for (const [mode, root] of profiled) {
+      const directory = path.join(RESULTS_DIR, 'profiles', `${fileStem}-${mode}`);
+      say(`profiling ${mode}…`);
+      const afterWrite = mode === 'after-write' ? writes! : undefined;
+      const server = await startApi(root, afterWrite?.env ?? {}, directory);
+      const stopWriting = afterWrite?.writeAtRate(WRITE_RATE);
+      const loadStarted = performance.now();
+      const target = { origin: server.origin, body: requestBody, headers, expectedBytes: afterWrite ? null : server.expectedBytes };
+      const sample = await loadGraphQL(target, WINDOW, server.pid);
+      await stopWriting?.();
+      await server.stop();
+      const exited = performance.now();
+      const file = await newestProfile(directory);
+      // Only the counted window: not start-up, warm-up or shutdown.
+      const window = { fromMsBeforeEnd: exited - loadStarted - WINDOW.warmupMs, toMsBeforeEnd: exited - loadStarted - WINDOW.warmupMs - WINDOW.durationMs };
+      profiles.push({ mode, file: path.relative(ROOT, file), summary: await summarizeProfile(file, window), throughput: sample.throughput });
+    }
   }
+} finally {
+  await writes?.stop();
 }
 
 const results: BenchResults = {

@@ -41,7 +41,7 @@ export interface BenchResults {
   inboxPage: Pick<PageTiming, 'viewer' | 'roundTrip' | 'executionMs' | 'plan'>[];
   heaviestOverMedianPage: { roundTrip: number; execution: number };
   heaviestOverLightestFullPage: { roundTrip: number; execution: number };
-  profiles: { mode: 'api' | 'baseline'; file: string; summary: ProfileSummary; throughput: number }[];
+  profiles: { mode: 'api' | 'after-write' | 'baseline'; file: string; summary: ProfileSummary; throughput: number }[];
 }
 
 const MODE_NAMES: Record<string, string> = {
