@@ -60,21 +60,22 @@ const benchUrl = benchDatabaseUrl(BENCH_DATABASE);
 // when the previous answer has been read in full.
 const LOAD = `
 const http = require('node:http');
-const { port, body, token, connections, seconds, acceptEncoding } = JSON.parse(process.env.PARLEY_BENCH_LOAD);
-const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+const { port, body, token, connections, seconds, acceptEncoding, rate } = JSON.parse(process.env.PARLEY_BENCH_LOAD);
+const agent = new http.Agent({ keepAlive: true, maxSockets: rate ? 256 : connections });
 const latencies = [];
 const statuses = {};
 let failures = 0;
-const once = () => new Promise((resolve) => {
-  const started = performance.now();
+// started: when the request was due (a fixed rate's schedule), so a late send counts as latency.
+const once = (started = performance.now()) => new Promise((resolve) => {
   const request = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', agent, headers: {
     'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Bearer ' + token,
     ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}) } }, (response) => {
-    const chunks = [];
-    response.on('data', (chunk) => chunks.push(chunk));
+    // The answer is read, not decoded: a hit comes gzipped, and the load generator shares the server's two cores.
+    let head = '';
+    response.on('data', (chunk) => { if (head.length < 16) head += chunk.toString('latin1', 0, 16); });
     response.on('end', () => {
-      const text = Buffer.concat(chunks).toString();
-      if (response.statusCode !== 200 || text.includes('"errors"')) failures += 1;
+      const gzipped = response.headers['content-encoding'] === 'gzip';
+      if (response.statusCode !== 200 || (!gzipped && !head.startsWith('{"data":'))) failures += 1;
       const status = response.headers['x-cache'] || 'none';
       statuses[status] = (statuses[status] || 0) + 1;
       latencies.push(performance.now() - started);
@@ -87,7 +88,21 @@ const once = () => new Promise((resolve) => {
 (async () => {
   const end = performance.now() + seconds * 1000;
   const started = performance.now();
-  await Promise.all(Array.from({ length: connections }, async () => { while (performance.now() < end) await once(); }));
+  if (rate) {
+    // Open loop: a request every 1/rate s, whether or not the earlier ones have been answered.
+    const pending = [];
+    let due = started;
+    while (due < end) {
+      while (due <= performance.now() && due < end) {
+        pending.push(once(due));
+        due += 1000 / rate;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    }
+    await Promise.all(pending);
+  } else {
+    await Promise.all(Array.from({ length: connections }, async () => { while (performance.now() < end) await once(); }));
+  }
   agent.destroy();
   // Until the last answer: requests sent before the end finish after it.
   process.stdout.write(JSON.stringify({ latencies, statuses, failures, elapsed: performance.now() - started }));
@@ -102,11 +117,11 @@ interface Load {
   elapsed: number;
 }
 
-async function load(mode: Mode, seconds: number): Promise<Load> {
+async function load(mode: Mode, seconds: number, rate?: number): Promise<Load> {
   const { stdout } = await run(process.execPath, ['-e', LOAD], {
     env: {
       ...process.env,
-      PARLEY_BENCH_LOAD: JSON.stringify({ port: mode.port, body, token, connections: CONNECTIONS, seconds, acceptEncoding: mode.acceptEncoding }),
+      PARLEY_BENCH_LOAD: JSON.stringify({ port: mode.port, body, token, connections: CONNECTIONS, seconds, acceptEncoding: mode.acceptEncoding, rate }),
     },
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -118,7 +133,7 @@ await createDatabaseIfMissing(benchUrl);
 // limiter still runs, it just never refuses.
 const config = loadConfig({
   ...process.env,
-  NODE_ENV: 'development',
+  NODE_ENV: 'production',
   LOG_LEVEL: 'warn',
   DATABASE_URL: benchUrl,
   JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
@@ -146,7 +161,7 @@ const body = JSON.stringify({ query: print(InboxDocument), variables: { conversa
 const ownRedis = process.env.REDIS_URL ? undefined : await startOwnRedis();
 const redisUrl = process.env.REDIS_URL ?? ownRedis!.url;
 
-type Phase = 'load' | 'alone' | 'miss';
+type Phase = 'load' | 'alone' | 'miss' | 'fixed';
 
 interface Mode {
   name: string;
@@ -168,6 +183,8 @@ interface Mode {
   statuses: Record<string, number>;
   failures: number;
   bytes: number;
+  /** At a fixed rate, half what the closed loop reached: the rate, client latencies and this process's CPU per request. */
+  fixed: { rate: number; achieved: number; latencies: number[]; cpuMsPerRequest: number; failures: number } | undefined;
 }
 
 async function startMode(name: string, responseCache: boolean, redis: Redis | undefined, acceptEncoding: string | undefined): Promise<Mode> {
@@ -178,7 +195,8 @@ async function startMode(name: string, responseCache: boolean, redis: Redis | un
     server,
     port: 0,
     phase: undefined,
-    times: { load: [], alone: [], miss: [] },
+    times: { load: [], alone: [], miss: [], fixed: [] },
+    fixed: undefined,
     statements: 0,
     responses: 0,
     latencies: [],
@@ -249,6 +267,29 @@ for (let round = 0; round < ROUNDS; round += 1) {
   }
 }
 
+const throughput = (mode: Mode) => mode.latencies.length / (mode.elapsed / 1000);
+
+// Hits at a fixed rate: half the rate at which the server's one thread
+// saturates (1 s over its CPU per hit under load), open loop (requests sent
+// on schedule, answered or not), so the latency is a hit's and not the
+// queue's at saturation.
+const cpuMsPerRequest = (mode: Mode) => mode.cpu / 1000 / Math.max(mode.latencies.length, 1);
+for (const mode of [inRedis, inProcess]) {
+  const rate = Math.max(1, Math.round(throughput(mode) / 2));
+  mode.phase = 'fixed';
+  const cpu = process.cpuUsage();
+  const result = await load(mode, SECONDS / 2, rate);
+  const used = process.cpuUsage(cpu);
+  mode.phase = undefined;
+  mode.fixed = {
+    rate,
+    achieved: result.latencies.length / (result.elapsed / 1000),
+    latencies: result.latencies,
+    cpuMsPerRequest: (used.user + used.system) / 1000 / Math.max(result.latencies.length, 1),
+    failures: result.failures,
+  };
+}
+
 // One request at a time, taking turns: each mode's own cost, without
 // queueing; and a miss with the cache in Redis (the viewer's inbox
 // invalidated before it: the operation runs, is tagged, stored).
@@ -269,9 +310,8 @@ await pool.end();
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 const pair = (values: number[]) => `${ms(percentile(sorted(values), 50))} / ${ms(percentile(sorted(values), 95))}`;
-const throughput = (mode: Mode) => mode.latencies.length / (mode.elapsed / 1000);
 const row = (mode: Mode) =>
-  `| ${mode.name} | ${throughput(mode).toFixed(1)} | ${(mode.cpu / 1000 / Math.max(mode.latencies.length, 1)).toFixed(2)} ms | ${pair(mode.times.load)} | ${pair(mode.latencies)} | ${pair(mode.times.alone)} | ${(mode.statements / Math.max(mode.responses, 1)).toFixed(2)} | ${Object.entries(
+  `| ${mode.name} | ${throughput(mode).toFixed(1)} | ${cpuMsPerRequest(mode).toFixed(2)} ms | ${pair(mode.times.load)} | ${pair(mode.latencies)} | ${pair(mode.times.alone)} | ${(mode.statements / Math.max(mode.responses, 1)).toFixed(2)} | ${Object.entries(
     mode.statuses,
   )
     .map(([status, count]) => `${status} ${count}`)
@@ -290,6 +330,16 @@ const lines = [
   row(inRedis),
   row(inProcess),
   row(inRedisPlain),
+  '',
+  '',
+  `Hits at a fixed rate: half the requests/s the closed loop above reached (the machine's saturation: server, Redis and load generator share its cores), open loop (client latency counted from when each request was due), ${SECONDS / 2} s each:`,
+  '',
+  '| mode | asked requests/s | answered requests/s | server CPU per request | server p50 / p95 | client p50 / p95 |',
+  '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ...[inRedis, inProcess].map(
+    (mode) =>
+      `| ${mode.name} | ${mode.fixed!.rate} | ${mode.fixed!.achieved.toFixed(0)} | ${mode.fixed!.cpuMsPerRequest.toFixed(3)} ms | ${pair(mode.times.fixed)} | ${pair(mode.fixed!.latencies)}${mode.fixed!.failures ? ` (${mode.fixed!.failures} failed)` : ''} |`,
+  ),
   '',
   `Throughput ratio at ${CONNECTIONS} connections: ${(throughput(inRedis) / throughput(off)).toFixed(1)}× from Redis, ${(throughput(inProcess) / throughput(off)).toFixed(1)}× in process, ${(throughput(inRedisPlain) / throughput(off)).toFixed(1)}× from Redis to a client without gzip.`,
   'Clients send `accept-encoding: gzip, deflate, br` as browsers do, except in the last row; hits then go out as stored (gzip), misses and the baseline uncompressed (the server does not compress).',
