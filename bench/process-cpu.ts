@@ -32,6 +32,39 @@ export function readMachineCpuMs(): { busy: number; total: number } | null {
   }
 }
 
+interface ProcessStat {
+  command: string;
+  parentPid: number;
+  /** utime + stime, in ms. */
+  ownCpuMs: number;
+  /** cutime + cstime: what the children it has waited for used, in ms. */
+  endedChildrenCpuMs: number;
+}
+
+/** Every process's /proc/<pid>/stat, parsed; throws where /proc is not there. */
+function readProcessStats(): Map<number, ProcessStat> {
+  const stats = new Map<number, ProcessStat>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    stats.set(Number(entry), {
+      command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      parentPid: Number(fields[1]),
+      // utime, stime, then cutime and cstime.
+      ownCpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND,
+      endedChildrenCpuMs: ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND,
+    });
+  }
+  return stats;
+}
+
 /**
  * CPU milliseconds so far of every process whose command name is `command`
  * (postgres, redis-server), summed, with what their ended children used
@@ -41,20 +74,60 @@ export function readMachineCpuMs(): { busy: number; total: number } | null {
 export function readCommandCpuMs(command: string): number | null {
   try {
     let sum = 0;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      } catch {
-        continue; // ended meanwhile
-      }
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime, stime, then cutime and cstime: the children it has waited for.
-      sum += ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
-    }
+    for (const stat of readProcessStats().values()) if (stat.command === command) sum += stat.ownCpuMs + stat.endedChildrenCpuMs;
     return sum;
+  } catch {
+    return null;
+  }
+}
+
+export interface ProcessTreeCpu {
+  /** The process's own CPU ms. */
+  self: number;
+  /** What its exited children used (cutime + cstime). */
+  ended: number;
+  /** Each running child, named by its title (/proc/<pid>/cmdline: a PostgreSQL process's "postgres: walwriter", "postgres: <user> <database> … idle"). */
+  children: { pid: number; title: string; cpuMs: number }[];
+}
+
+/**
+ * CPU milliseconds so far of process `pid` and of each of its children: for
+ * a PostgreSQL server's postmaster, every backend and background process of
+ * that server and none of another's on the same machine (readCommandCpuMs
+ * counts them all). Null where /proc is not there or the process is gone.
+ */
+export function readProcessTreeCpu(pid: number): ProcessTreeCpu | null {
+  try {
+    const stats = readProcessStats();
+    const parent = stats.get(pid);
+    if (!parent) return null;
+    const children: ProcessTreeCpu['children'] = [];
+    for (const [child, stat] of stats) {
+      if (stat.parentPid !== pid) continue;
+      let title = stat.command;
+      try {
+        title = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() || title;
+      } catch {
+        // ended meanwhile: its command name will do
+      }
+      children.push({ pid: child, title, cpuMs: stat.ownCpuMs + stat.endedChildrenCpuMs });
+    }
+    return { self: parent.ownCpuMs, ended: parent.endedChildrenCpuMs, children };
+  } catch {
+    return null;
+  }
+}
+
+/** The sum of a process tree's CPU: it only grows, since an exited child's CPU moves to its parent's `ended`. */
+export function treeTotalMs(tree: ProcessTreeCpu): number {
+  return tree.self + tree.ended + tree.children.reduce((sum, child) => sum + child.cpuMs, 0);
+}
+
+/** The parent of process `pid` (a PostgreSQL backend's is its postmaster), or null where /proc does not say. */
+export function readParentPid(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
     return null;
   }
