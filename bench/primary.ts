@@ -618,7 +618,12 @@ interface ExplainFigures {
  * whole send rolled back: what each statement and each table it writes
  * costs, from the code that sends them rather than a copy of its SQL.
  */
-async function explainSends(pool: pg.Pool, conversations: readonly { id: number; members: number[] }[], count: number): Promise<ExplainFigures> {
+async function explainSends(
+  pool: pg.Pool,
+  conversations: readonly { id: number; members: number[] }[],
+  bodies: readonly string[],
+  count: number,
+): Promise<ExplainFigures> {
   const nodes: ExplainedNode[][] = [];
   const statements: { statement: number; ms: number; triggers: { name: string; ms: number }[] }[][] = [];
   const client = await pool.connect();
@@ -653,7 +658,8 @@ async function explainSends(pool: pg.Pool, conversations: readonly { id: number;
           }
         },
       };
-      await sendMessage(writer, pick(conversation.members), { conversationId: conversation.id, body: `explained send ${send}` });
+      // A seeded body, as the windows send: the search index's entries are its words.
+      await sendMessage(writer, pick(conversation.members), { conversationId: conversation.id, body: pick(bodies) });
       nodes.push(sendNodes);
       statements.push(sendStatements);
     }
@@ -910,7 +916,7 @@ async function main(): Promise<void> {
       `statistics refresh: ${refresh.seconds.toFixed(1)} s, PostgreSQL ${refresh.postgresCpuMs?.toFixed(0) ?? 'n/a'} ms CPU, WAL ${(refresh.walBytes / 2 ** 20).toFixed(1)} MB`,
     );
 
-    const explained = EXPLAINED_SENDS > 0 ? await explainSends(pool, conversations, EXPLAINED_SENDS) : null;
+    const explained = EXPLAINED_SENDS > 0 ? await explainSends(pool, conversations, bodies, EXPLAINED_SENDS) : null;
     const written = await writtenRelations(pool);
     const capacity = capacityOf(sendWindows, readWindows, written);
 
