@@ -10,6 +10,7 @@ import type { Context } from '../graphql/context.js';
 import { ErrorCode } from '../graphql/errors.js';
 import type { RealtimeActivity } from '../realtime/activity.js';
 import { CLOSES, CloseCode, type CloseReason } from '../realtime/closes.js';
+import { createKeepAlive } from './keep-alive.js';
 import { bufferVerdict, countDelivery, executeSubscription, type DeliveryHooks } from './subscription-execution.js';
 import type { SubscriptionGate } from './subscription-operation.js';
 
@@ -224,26 +225,25 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
     },
   });
 
-  // One timer for every socket's keep-alive: each is pinged, and one that did not answer the previous ping is cut.
-  if (limits.keepAliveSeconds > 0) {
-    const keepAlive = setInterval(() => {
-      for (const state of sockets) {
-        if (!state.alive) {
-          debug(state, {}, 'websocket missed a keep-alive ping: cut');
-          state.socket.terminate();
-          continue;
-        }
-        state.alive = false;
-        state.socket.ping();
-      }
-    }, limits.keepAliveSeconds * 1000).unref();
-    options.server.once('close', () => clearInterval(keepAlive));
-  }
+  // Keep-alive pings, spread over the interval (http/keep-alive.ts): a socket that did not answer its previous ping is cut.
+  const keepAlive =
+    limits.keepAliveSeconds > 0
+      ? createKeepAlive<SocketState>({
+          intervalMs: limits.keepAliveSeconds * 1000,
+          ping: (state) => state.socket.ping(),
+          cut: (state) => {
+            debug(state, {}, 'websocket missed a keep-alive ping: cut');
+            state.socket.terminate();
+          },
+        })
+      : undefined;
+  if (keepAlive) options.server.once('close', () => keepAlive.stop());
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     // The address only: the upgrade request (its headers) is not kept while the socket is open.
     const state: SocketState = { socket, address: request.socket.remoteAddress ?? '', fields: new Map(), alive: true, closed: false };
     sockets.add(state);
+    keepAlive?.add(state);
     debug(state, {}, 'websocket opened');
     // ws reports frames it refuses (too large: 1009, malformed: 1002) and closes the socket itself.
     socket.on('error', (error) => debug(state, { err: error }, 'websocket protocol error'));
@@ -270,6 +270,7 @@ export function registerWebSocketSubscriptions(options: WebSocketSubscriptionsOp
     );
     socket.once('close', (code, reason) => {
       sockets.delete(state);
+      keepAlive?.remove(state);
       void closed(code, reason.toString('utf8'));
     });
   });

@@ -123,8 +123,12 @@ export interface RawSocket {
   closed: Promise<CloseEvent>;
 }
 
-export async function openRawSocket(httpUrl: string, protocol: string | undefined = 'graphql-transport-ws'): Promise<RawSocket> {
-  const socket = new WebSocket(webSocketUrl(httpUrl), protocol ? [protocol] : []);
+export async function openRawSocket(
+  httpUrl: string,
+  protocol: string | undefined = 'graphql-transport-ws',
+  options: { /** Answer the server's pings (default), as every WebSocket client does. */ autoPong?: boolean } = {},
+): Promise<RawSocket> {
+  const socket = new WebSocket(webSocketUrl(httpUrl), protocol ? [protocol] : [], { autoPong: options.autoPong ?? true });
   const frames: Record<string, unknown>[] = [];
   const listeners: (() => void)[] = [];
   socket.on('message', (data: Buffer) => {
