@@ -13,7 +13,11 @@
 //               id, sendMessage's insert, the search's timeline walk), each
 //               EXPLAIN (ANALYZE, BUFFERS)'d and run as sent, medians over
 //               interleaved rounds, with the plans' shapes; and the
-//               statistics refresh (REFRESH ... CONCURRENTLY of both views)
+//               statistics refresh (REFRESH ... CONCURRENTLY of both views).
+//               Beside them, rows that are not the code's: the lookups by
+//               id as they would read with created_at in the ID (adapted),
+//               and two statements with pg_partman's default partition put
+//               back (the partitioned table has none otherwise)
 //   seed        the seed's time into each table, and the time taken to lay
 //               the rows out by created_at (below)
 //   vacuum      VACUUM with nothing to do, and after an edit of 1% of the
