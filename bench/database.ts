@@ -8,7 +8,7 @@ import { seedDatabase, type SeedOptions } from '../src/cli/seed/seed.js';
 
 const MARKER_PREFIX = 'parley-bench seed ';
 
-export type BenchScale = Pick<SeedOptions, 'users' | 'conversations' | 'messages' | 'seed'>;
+export type BenchScale = Pick<SeedOptions, 'users' | 'conversations' | 'messages' | 'seed' | 'days'>;
 
 function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));

@@ -81,7 +81,7 @@ describe('parseSeedArguments', () => {
 describe('resolveSeedOptions', () => {
   it('anchors the timestamps at the start of the current UTC day, so a seed is the same all day', () => {
     const resolved = resolveSeedOptions(DEFAULT_SEED_OPTIONS, new Date('2026-03-04T21:15:00.000Z'));
-    expect(resolved).toEqual({ ...DEFAULT_SEED_OPTIONS, reset: false, now: new Date('2026-03-04T00:00:00.000Z') });
+    expect(resolved).toEqual({ ...DEFAULT_SEED_OPTIONS, reset: false, days: 90, now: new Date('2026-03-04T00:00:00.000Z') });
   });
 
   it('keeps an anchor and reset given by the caller', () => {
@@ -95,5 +95,9 @@ describe('resolveSeedOptions', () => {
     );
     expect(() => resolveSeedOptions({ ...DEFAULT_SEED_OPTIONS, messages: 0.5 })).toThrow(/^messages: /);
     expect(() => resolveSeedOptions({ ...DEFAULT_SEED_OPTIONS, now: new Date('nope') })).toThrow('now: expected a valid Date');
+    expect(() => resolveSeedOptions({ ...DEFAULT_SEED_OPTIONS, days: 0 })).toThrow(
+      new SeedOptionsError('days: expected a whole number from 1 to 36500, got 0'),
+    );
+    expect(resolveSeedOptions({ ...DEFAULT_SEED_OPTIONS, days: 730 })).toMatchObject({ days: 730 });
   });
 });

@@ -111,6 +111,18 @@ describe('planSeed', () => {
     }
   });
 
+  it('spreads conversations over the days asked for, users signing up before them', () => {
+    const days = 730;
+    const longStart = now.getTime() - days * DAY_MS;
+    const long = planSeed({ ...options, days });
+    const created = long.conversations.map((conversation) => conversation.createdAt.getTime());
+    for (const time of created) expect(time).toBeGreaterThanOrEqual(longStart);
+    // Not only the last 90 days: the window is the one asked for.
+    expect(Math.min(...created)).toBeLessThan(longStart + 90 * DAY_MS);
+    for (const user of long.users) expect(user.createdAt.getTime()).toBeLessThan(longStart);
+    expect(planSeed({ ...options, days: ACTIVITY_WINDOW_DAYS })).toEqual(plan);
+  });
+
   it('spreads messages by a power law: a few busy conversations, most quiet', () => {
     const counts = plan.conversations.map((conversation) => conversation.messageCount).sort((a, b) => b - a);
     const median = counts[Math.floor(counts.length / 2)]!;

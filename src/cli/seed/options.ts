@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { INTEGER_MAX } from '../../db/pool.js';
+import { ACTIVITY_WINDOW_DAYS } from './plan.js';
 
 /** What to seed. The same options (including `now`) always produce the same rows. */
 export interface SeedOptions {
@@ -14,7 +15,13 @@ export interface SeedOptions {
   /** Truncate the tables first; without it a database holding users is refused. Default false. */
   reset?: boolean;
   /**
-   * The anchor of every timestamp: messages fall in the 90 days before it.
+   * How many days before `now` conversations and messages fall in. Default
+   * 90 (ACTIVITY_WINDOW_DAYS); longer for data that spans many months (the
+   * partitioning benchmark's 24).
+   */
+  days?: number;
+  /**
+   * The anchor of every timestamp: messages fall in the `days` before it.
    * Default: the start of the current UTC day, so that a seed is identical
    * all day long.
    */
@@ -65,9 +72,12 @@ export function resolveSeedOptions(options: SeedOptions, today: Date = new Date(
   check('conversations', options.conversations, 1);
   check('messages', options.messages, 1);
   check('seed', options.seed, 0);
+  const days = options.days ?? ACTIVITY_WINDOW_DAYS;
+  // At most about a century: a window reaching before 1970 would make negative timestamps of the plan's arithmetic.
+  if (!Number.isSafeInteger(days) || days < 1 || days > 36_500) throw new SeedOptionsError(`days: expected a whole number from 1 to 36500, got ${days}`);
   const now = options.now ?? startOfUtcDay(today);
   if (Number.isNaN(now.getTime())) throw new SeedOptionsError('now: expected a valid Date');
-  return { ...options, reset: options.reset ?? false, now };
+  return { ...options, reset: options.reset ?? false, days, now };
 }
 
 export const SEED_USAGE = `Usage: npm run db:seed -- [--users N] [--conversations N] [--messages N] [--seed S] [--reset]

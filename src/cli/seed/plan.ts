@@ -6,7 +6,7 @@ import { base, en, Faker } from '@faker-js/faker';
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Messages fall in this many days before the anchor; conversations are created in it too. */
+/** Messages fall in this many days before the anchor, unless the options say otherwise; conversations are created in it too. */
 export const ACTIVITY_WINDOW_DAYS = 90;
 
 /** Size of the phrase pool; message bodies are one to three phrases from it, picked in SQL. */
@@ -70,13 +70,14 @@ export interface SeedPlan {
 }
 
 /** Draws the plan; the same options give the same plan, value for value. */
-export function planSeed(options: { users: number; conversations: number; messages: number; seed: number; now: Date }): SeedPlan {
+export function planSeed(options: { users: number; conversations: number; messages: number; seed: number; now: Date; days?: number }): SeedPlan {
   const faker = new Faker({ locale: [en, base] });
   faker.seed(options.seed);
   const random = () => faker.number.float();
-  const windowStart = options.now.getTime() - ACTIVITY_WINDOW_DAYS * DAY_MS;
+  const windowMs = (options.days ?? ACTIVITY_WINDOW_DAYS) * DAY_MS;
+  const windowStart = options.now.getTime() - windowMs;
 
-  const users = planUsers(faker, options.users, windowStart);
+  const users = planUsers(faker, options.users, windowStart, windowMs);
   // Activity is a user's weight in every draw of a seat: a random
   // permutation of Zipf weights, so the very active users are a few, spread
   // over all ids.
@@ -100,7 +101,7 @@ export function planSeed(options: { users: number; conversations: number; messag
     const draft = drafts[draftIndex]!;
     draft.messageCount = counts[rank]!;
     const rankShare = (rank + 1) / drafts.length;
-    const age = ACTIVITY_WINDOW_DAYS * DAY_MS * (1 - 0.98 * random() * rankShare);
+    const age = windowMs * (1 - 0.98 * random() * rankShare);
     draft.createdAt = options.now.getTime() - Math.floor(age);
   });
 
@@ -151,7 +152,7 @@ interface ConversationDraft {
   createdAt: number;
 }
 
-function planUsers(faker: Faker, count: number, windowStart: number): PlannedUser[] {
+function planUsers(faker: Faker, count: number, windowStart: number, windowMs: number): PlannedUser[] {
   const taken = new Set<string>();
   const drafts = Array.from({ length: count }, (_, index) => {
     const firstName = faker.person.firstName();
@@ -176,7 +177,7 @@ function planUsers(faker: Faker, count: number, windowStart: number): PlannedUse
       avatarUrl: faker.datatype.boolean(0.85) ? faker.image.avatar() : null,
       // Everyone signed up before the activity window opens, so every join
       // and message in it comes after its user's sign-up.
-      createdAt: windowStart - Math.floor(faker.number.float() * ACTIVITY_WINDOW_DAYS * DAY_MS) - 1,
+      createdAt: windowStart - Math.floor(faker.number.float() * windowMs) - 1,
     };
   });
   return drafts

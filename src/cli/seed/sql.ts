@@ -74,7 +74,9 @@ export async function dropIndexesAndForeignKeys(db: Db): Promise<DroppedStructur
      UNION ALL
      SELECT index.indexrelid::regclass::text, 'index',
             format('DROP INDEX %s', index.indexrelid::regclass),
-            pg_get_indexdef(index.indexrelid),
+            -- A partitioned table's index reads "ON ONLY": as written it would
+            -- come back on the parent alone, invalid, and on no partition.
+            regexp_replace(pg_get_indexdef(index.indexrelid), ' ON ONLY ', ' ON '),
             0
      FROM pg_index AS index
      WHERE index.indrelid = ANY($1::regclass[])

@@ -79,7 +79,7 @@ const notFound = (conversationId: number) => new NotFoundError('Conversation', t
  * (the feeds of subscribers check by it that none is missing), and the
  * participants are those who may read it.
  */
-const insertMessageSql = `
+export const insertMessageSql = `
   WITH participants AS (SELECT array_agg(user_id ORDER BY user_id) AS ids FROM conversation_participants WHERE conversation_id = $1),
   previous AS (SELECT id FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)
   INSERT INTO messages AS m (conversation_id, author_id, body, created_at)
