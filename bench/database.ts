@@ -40,6 +40,17 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
   }
 }
 
+/** Forgets that the database holds a seeded scale (a benchmark wrote to it): the next prepareBenchDatabase seeds it again. */
+export async function forgetBenchScale(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`COMMENT ON DATABASE ${pg.escapeIdentifier(databaseName(url))} IS NULL`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Migrates, then seeds unless the database says it holds exactly `scale` already. Returns whether it seeded. */
 export async function prepareBenchDatabase(pool: pg.Pool, url: string, scale: BenchScale, log: (line: string) => void): Promise<boolean> {
   const { applied } = await migrate(pool, { log });
