@@ -121,6 +121,8 @@ export interface RawSocket {
   /** Resolves with the first frame received (from now on or before) that `match` accepts. */
   frame(match: (frame: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   closed: Promise<CloseEvent>;
+  /** Pings received from the server, counted from the start (one may come in the same read as the upgrade's answer). */
+  pings(): number;
 }
 
 export async function openRawSocket(
@@ -131,6 +133,8 @@ export async function openRawSocket(
   const socket = new WebSocket(webSocketUrl(httpUrl), protocol ? [protocol] : [], { autoPong: options.autoPong ?? true });
   const frames: Record<string, unknown>[] = [];
   const listeners: (() => void)[] = [];
+  let pings = 0;
+  socket.on('ping', () => (pings += 1));
   socket.on('message', (data: Buffer) => {
     frames.push(JSON.parse(data.toString('utf8')) as Record<string, unknown>);
     listeners.splice(0).forEach((listener) => listener());
@@ -144,6 +148,7 @@ export async function openRawSocket(
     socket,
     frames,
     closed,
+    pings: () => pings,
     send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     frame(match, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
