@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { startCluster, type InstanceCommand } from '../test/support/cluster.js';
 import { insertClusterWorld, runClusterWorkload, type ClusterReport, type ClusterWorld } from '../test/support/cluster-workload.js';
 import { buildCheckout, startFlags } from './server-process.js';
+import { wholeNumbers } from './arguments.js';
 
 const USAGE = `Usage: npm run harness:cluster -- [options]
   --seconds N          how long the clients send requests (default 60)
@@ -63,14 +64,11 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const number = (name: keyof typeof values, min: number) => {
-  const value = Number(values[name]);
-  if (!Number.isInteger(value) || value < min) {
-    console.error(`--${name}: expected a whole number ≥ ${min}, got ${String(values[name])}\n${USAGE}`);
-    process.exit(2);
-  }
-  return value;
-};
+const { whole } = wholeNumbers(USAGE);
+const number = (
+  name: 'seconds' | 'instances' | 'clients' | 'subscribers' | 'conversations' | 'participants' | 'refresh-seconds' | 'lag-every-ms' | 'lag-pause-ms',
+  min: number,
+) => whole(name, values[name], min);
 const seconds = number('seconds', 1);
 const instances = number('instances', 1);
 const clients = number('clients', 1);

@@ -53,6 +53,7 @@ import { buildCheckout, METRICS_TOKEN, newestProfile, startServer, type ServerPr
 import { describePlan, recordStatements } from './statement-plan.js';
 import { spreadOf, summarizeLatencies, type Spread } from './stats.js';
 import { renderReport, type BenchResults, type ModeFigures } from './report.js';
+import { wholeNumbers } from './arguments.js';
 
 const USAGE = `Usage: npm run bench -- [options]
   --rounds N          interleaved rounds (default 3)
@@ -93,14 +94,8 @@ if (options.help) {
   process.exit(0);
 }
 
-const positive = (name: string, value: string | undefined): number => {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 1) {
-    console.error(`--${name}: expected a whole number of at least 1, got ${value}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return number;
-};
+const { whole } = wholeNumbers(USAGE);
+const positive = (name: string, value: string | undefined): number => whole(name, value, 1);
 const ROUNDS = positive('rounds', options.rounds);
 const WINDOW: LoadWindow = {
   warmupMs: positive('warmup', options.warmup) * 1000,

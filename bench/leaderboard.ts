@@ -34,6 +34,7 @@ import { findLeaderboardPage } from '../src/modules/leaderboards/sql.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
 import { percentile } from './stats.js';
 import { liveRankingSql } from '../test/support/live-ranking.js';
+import { wholeNumbers } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:leaderboard -- [options]
   --users N --conversations N --messages N   the data (default 10000, 50000, 1000000; seed 7)
@@ -57,14 +58,8 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const positive = (name: string, value: string): number => {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 1) {
-    console.error(`--${name}: expected a whole number of at least 1, got ${value}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return number;
-};
+const { whole } = wholeNumbers(USAGE);
+const positive = (name: string, value: string | undefined): number => whole(name, value, 1);
 const SCALE = {
   users: positive('users', values.users),
   conversations: positive('conversations', values.conversations),

@@ -55,6 +55,7 @@ import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDat
 import { explainFigures, planShape, type ExplainFigures, type PlanShape, type SentStatement } from './explain.js';
 import { DEFAULT_PARTITION, isMessagesPartitioned, listPartitions, PARTMAN_SCHEMA, partitionMessages, PREMADE_MONTHS } from './partitioned-messages.js';
 import { median } from './stats.js';
+import { wholeNumbers } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:partitioning -- [options]
   --messages N   messages in each database (default 20000000; 1000000 for a quick trial)
@@ -79,14 +80,7 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const whole = (name: string, text: string, min: number): number => {
-  const number = Number(text);
-  if (!Number.isSafeInteger(number) || number < min) {
-    console.error(`--${name}: expected a whole number of at least ${min}, got ${text}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return number;
-};
+const { whole } = wholeNumbers(USAGE);
 const MESSAGES = whole('messages', values.messages, 10_000);
 const DAYS = whole('days', values.days, 62);
 const ROUNDS = whole('rounds', values.rounds, 1);

@@ -57,6 +57,7 @@ import { benchDatabaseUrl, createDatabaseIfMissing, prepareBenchDatabase } from 
 import { readMachineCpuMs, readParentPid, readProcessCpuMs, readProcessTreeCpu, treeTotalMs, type ProcessTreeCpu } from './process-cpu.js';
 import { buildCheckout, startServer, type ServerProcess } from './server-process.js';
 import { median, summarizeLatencies, type LatencySummary } from './stats.js';
+import { wholeNumbers } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:primary -- [options]
   --rates LIST        sends per second, one window each (default 50,100,200,400)
@@ -88,16 +89,9 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const whole = (name: string, text: string, min: number): number => {
-  const number = Number(text);
-  if (!Number.isSafeInteger(number) || number < min) {
-    console.error(`--${name}: expected a whole number of at least ${min}, got ${text}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return number;
-};
-const SEND_RATES = values.rates.split(',').map((text) => whole('rates', text.trim(), 1));
-const READ_RATES = values['read-rates'] === '' ? [] : values['read-rates'].split(',').map((text) => whole('read-rates', text.trim(), 1));
+const { whole, list } = wholeNumbers(USAGE);
+const SEND_RATES = list('rates', values.rates, 1);
+const READ_RATES = values['read-rates'] === '' ? [] : list('read-rates', values['read-rates'], 1);
 const WINDOW_MS = whole('seconds', values.seconds, 1) * 1000;
 const SETTLE_MS = whole('settle', values.settle, 0) * 1000;
 const EXPLAINED_SENDS = whole('explain', values.explain, 0);

@@ -53,6 +53,7 @@ import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { readCommandCpuMs, readMachineCpuMs, readProcessCpuMs } from './process-cpu.js';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
 import type { ClientReply, ClientRequest, Collected, Subscriber } from './realtime-clients.js';
+import { wholeNumbers } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:realtime -- [options]
   --subscribers LIST   subscriber counts, each a run of its own (default 1000,5000,10000)
@@ -89,19 +90,14 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const list = (text: string) => text.split(',').map((item) => Number(item.trim()));
-const subscriberCounts = list(values.subscribers);
-const rates = list(values.rates);
-const windowMs = Number(values.seconds) * 1000;
-const perProcess = Number(values['per-process']);
-const killSubscribers = Number(values['kill-subscribers']);
-const killRate = Number(values['kill-rate']);
-for (const n of [...subscriberCounts, ...rates, windowMs, perProcess, killRate]) {
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`expected positive whole numbers\n${USAGE}`);
-    process.exit(2);
-  }
-}
+const { whole, list } = wholeNumbers(USAGE);
+const subscriberCounts = list('subscribers', values.subscribers, 1);
+const rates = list('rates', values.rates, 1);
+const windowMs = whole('seconds', values.seconds, 1) * 1000;
+const perProcess = whole('per-process', values['per-process'], 1);
+// 0 skips the kill run.
+const killSubscribers = whole('kill-subscribers', values['kill-subscribers'], 0);
+const killRate = whole('kill-rate', values['kill-rate'], 1);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (line: string) => console.log(`[bench:realtime] ${line}`);

@@ -41,6 +41,7 @@ import type { SearchStrategy } from '../src/modules/search/plan.js';
 import { RANKED_MATCHES, searchMessages } from '../src/modules/search/search.js';
 import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDatabase, type BenchViewer } from './database.js';
 import { percentile } from './stats.js';
+import { wholeNumbers } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:search -- [options]
   --scales LIST     message counts to measure, each on its own database (default 1000000,5000000)
@@ -64,15 +65,8 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const whole = (name: string, text: string, min: number): number => {
-  const number = Number(text);
-  if (!Number.isSafeInteger(number) || number < min) {
-    console.error(`--${name}: expected a whole number of at least ${min}, got ${text}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return number;
-};
-const SCALES = values.scales.split(',').map((text) => whole('scales', text, 1000));
+const { whole, list } = wholeNumbers(USAGE);
+const SCALES = list('scales', values.scales, 1000);
 const REQUESTS = whole('requests', values.requests, 1);
 const ROUNDS = whole('rounds', values.rounds, 1);
 const PLAIN_RUNS = whole('plain', values.plain, 0);
