@@ -186,9 +186,18 @@ async function metricsText(server: ServerProcess): Promise<string> {
   return response.text();
 }
 
-/** CPU milliseconds so far of each part of the run: A, B, the client processes, PostgreSQL, Redis, and the whole machine. */
-function cpuParts(a: number, b: number, clients: readonly ClientProcess[]) {
+/** The parts of the run whose CPU each window reports. */
+const CPU_PARTS = ['subscribers', 'writer', 'clients', 'postgres', 'redis', 'bench', 'machine'] as const;
+type CpuPart = (typeof CPU_PARTS)[number];
+
+/**
+ * CPU milliseconds so far of each part of the run (A, B, the client
+ * processes, PostgreSQL, Redis, this process, the whole machine's busy
+ * time), and the machine's time in all; null where /proc is not there.
+ */
+function readCpu(a: number, b: number, clients: readonly ClientProcess[]): Record<CpuPart, number | null> & { machineTotal: number | null } {
   const sum = (values: (number | null)[]) => (values.some((value) => value === null) ? null : values.reduce<number>((total, value) => total + value!, 0));
+  const machine = readMachineCpuMs();
   return {
     subscribers: readProcessCpuMs(a),
     writer: readProcessCpuMs(b),
@@ -196,23 +205,23 @@ function cpuParts(a: number, b: number, clients: readonly ClientProcess[]) {
     postgres: readCommandCpuMs('postgres'),
     redis: readCommandCpuMs('redis-server'),
     bench: readProcessCpuMs(process.pid),
-    machine: readMachineCpuMs()?.busy ?? null,
+    machine: machine?.busy ?? null,
+    machineTotal: machine?.total ?? null,
   };
 }
-type CpuParts = ReturnType<typeof cpuParts>;
+type CpuReading = ReturnType<typeof readCpu>;
+
+/** What a counter grew by between two readings, or null. */
+const grew = (before: number | null, after: number | null) => (before === null || after === null ? null : after - before);
 
 /** Each part's share of the machine's two cores over a window, in percent of one core (100 = one core busy all the time). */
-function cpuShares(before: CpuParts, after: CpuParts, elapsedMs: number): Record<keyof CpuParts, number | null> {
-  const share = (key: keyof CpuParts) => (before[key] === null || after[key] === null ? null : Math.round((100 * (after[key] - before[key])) / elapsedMs));
-  return {
-    subscribers: share('subscribers'),
-    writer: share('writer'),
-    clients: share('clients'),
-    postgres: share('postgres'),
-    redis: share('redis'),
-    bench: share('bench'),
-    machine: share('machine'),
-  };
+function cpuShares(before: CpuReading, after: CpuReading, elapsedMs: number): Record<CpuPart, number | null> {
+  const shares = {} as Record<CpuPart, number | null>;
+  for (const part of CPU_PARTS) {
+    const used = grew(before[part], after[part]);
+    shares[part] = used === null ? null : Math.round((100 * used) / elapsedMs);
+  }
+  return shares;
 }
 
 /** The machine's CPU not spent by the run's own processes (other work on the machine, the kernel): a window with much of it was not measured alone. */
@@ -524,7 +533,7 @@ interface RateRow {
   /** The slowest moments of the window: latency by when the message was written, in 100 ms slices, worst first. */
   stalls: Stall[];
   /** CPU of each part during the window (not its drain), in percent of one core: A, B, the clients, PostgreSQL, Redis, the machine (of 200 on two cores). */
-  cpu: Record<'subscribers' | 'writer' | 'clients' | 'postgres' | 'redis' | 'bench' | 'machine', number | null>;
+  cpu: Record<CpuPart, number | null>;
   /** B's answers to the sends (sendMessage over HTTP, from the benchmark's sender): the write, its COMMIT and its after-commit steps. */
   sendAnswered: LatencySummary;
   /** Share of deliveries over 50 ms from their commit: when A sent them, and when the clients received them. */
@@ -564,7 +573,7 @@ function worstMoments(collected: Collected[]): Stall[] {
     .map(([slice, list]) => {
       list.sort((a, b) => a - b);
       return {
-        atSeconds: Math.round(slice - origin / 100) / 10,
+        atSeconds: (slice - Math.floor(origin / 100)) / 10,
         atEpochMs: slice * 100,
         maxMs: list[list.length - 1]!,
         medianMs: list[Math.floor(list.length / 2)]!,
@@ -670,17 +679,17 @@ async function main(): Promise<void> {
         for (const clients of set.processes) clients.tell({ type: 'reset' });
         profiledFrom ||= Date.now();
         const sentBefore = sentWithin(await metricsText(subscribers), 0.05);
-        const partsBefore = cpuParts(subscribers.pid, writer.pid, set.processes);
-        const partsFrom = Date.now();
-        const machineBefore = readMachineCpuMs();
-        const cpuBefore = readProcessCpuMs(subscribers.pid);
-        const senderCpuBefore = readProcessCpuMs(writer.pid);
+        const cpuBefore = readCpu(subscribers.pid, writer.pid, set.processes);
+        const windowFrom = Date.now();
         const outcome = await sendAtRate(writer.origin, chosen, rate, windowMs, tokens);
-        const cpu = cpuShares(partsBefore, cpuParts(subscribers.pid, writer.pid, set.processes), Date.now() - partsFrom);
-        const senderCpuAfter = readProcessCpuMs(writer.pid);
-        const machineAfter = readMachineCpuMs();
+        const cpuAfter = readCpu(subscribers.pid, writer.pid, set.processes);
+        const cpu = cpuShares(cpuBefore, cpuAfter, Date.now() - windowFrom);
         const { collected, delivery } = await drain(set, pool, chosen, afterId, 20_000);
-        const cpuAfter = readProcessCpuMs(subscribers.pid);
+        // A's CPU counts its drain too: the deliveries still on their way when the sends stopped.
+        const subscribersCpu = grew(cpuBefore.subscribers, readProcessCpuMs(subscribers.pid));
+        const senderCpu = grew(cpuBefore.writer, cpuAfter.writer);
+        const machineBusy = grew(cpuBefore.machine, cpuAfter.machine);
+        const machineTime = grew(cpuBefore.machineTotal, cpuAfter.machineTotal);
         profiledTo = Date.now();
         const row: RateRow = {
           subscribers: total,
@@ -695,11 +704,9 @@ async function main(): Promise<void> {
           cpu,
           sendAnswered: summarizeLatencies(outcome.answeredMs),
           overBudget: overBudget(collected, sentBefore, sentWithin(await metricsText(subscribers), 0.05), 50),
-          cpuMsPerDelivery: cpuBefore !== null && cpuAfter !== null && delivery.delivered > 0 ? (cpuAfter - cpuBefore) / delivery.delivered : null,
-          senderCpuMsPerMessage:
-            senderCpuBefore !== null && senderCpuAfter !== null && outcome.sent > 0 ? (senderCpuAfter - senderCpuBefore) / outcome.sent : null,
-          machineBusyPercent:
-            machineBefore && machineAfter ? (100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total) : null,
+          cpuMsPerDelivery: subscribersCpu !== null && delivery.delivered > 0 ? subscribersCpu / delivery.delivered : null,
+          senderCpuMsPerMessage: senderCpu !== null && outcome.sent > 0 ? senderCpu / outcome.sent : null,
+          machineBusyPercent: machineBusy !== null && machineTime ? (100 * machineBusy) / machineTime : null,
           closes: merged(collected, (reply) => reply.closes),
           errors: merged(collected, (reply) => reply.errors),
         };
