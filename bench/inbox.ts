@@ -49,7 +49,7 @@ import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, forgetBenchScal
 import { startFloor, type FloorProcess } from './floor.js';
 import { timeInboxPages } from './inbox-page.js';
 import { loadGraphQL, type LoadSample, type LoadWindow } from './load.js';
-import { buildCheckout, METRICS_TOKEN, newestProfile, startServer, type ServerProcess } from './server-process.js';
+import { buildCheckout, METRICS_TOKEN, metricSum, newestProfile, scrapeMetrics, startServer, type ServerProcess } from './server-process.js';
 import { describePlan, recordStatements } from './statement-plan.js';
 import { spreadOf, summarizeLatencies, type Spread } from './stats.js';
 import { renderReport, type BenchResults, type ModeFigures } from './report.js';
@@ -214,16 +214,6 @@ interface ModeRun {
 /** Statements per request of each after-write mode's rounds, read from its server's /metrics. */
 const statementsPerRound = new Map<Mode, number[]>();
 
-/** Sums the samples of a counter in a /metrics text, optionally only those whose labels include `having`. */
-function counterSum(text: string, name: string, having = ''): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(having)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-const scrape = async (origin: string) => (await request(`${origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body.text();
-
 /**
  * What the after-write modes share: a Redis of the benchmark's own, a second
  * instance taking the writes (the invalidations reach the first through
@@ -300,12 +290,12 @@ for (const mode of modes) {
     statementsPerRound.set(mode, []);
     runners.set(mode, {
       async run() {
-        const before = await scrape(server.origin);
+        const before = await scrapeMetrics(server.origin);
         const stopWriting = shared.writeAtRate(WRITE_RATE);
         const sample = await loadGraphQL(target, WINDOW, server.pid).finally(stopWriting);
-        const after = await scrape(server.origin);
-        const reads = counterSum(after, 'graphql_operations_total', 'operation="Inbox"') - counterSum(before, 'graphql_operations_total', 'operation="Inbox"');
-        const statements = counterSum(after, 'sql_statements_total') - counterSum(before, 'sql_statements_total');
+        const after = await scrapeMetrics(server.origin);
+        const reads = metricSum(after, 'graphql_operations_total', 'operation="Inbox"') - metricSum(before, 'graphql_operations_total', 'operation="Inbox"');
+        const statements = metricSum(after, 'sql_statements_total') - metricSum(before, 'sql_statements_total');
         statementsPerRound.get(mode)!.push(reads > 0 ? statements / reads : Number.NaN);
         return sample;
       },

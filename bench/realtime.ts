@@ -48,7 +48,7 @@ import { encodeCursor } from '../src/graphql/relay/cursor.js';
 import { toGlobalId } from '../src/graphql/relay/global-id.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
-import { buildCheckout, freePort, newestProfile, startServer, METRICS_TOKEN, type ServerProcess } from './server-process.js';
+import { buildCheckout, freePort, metricSum, newestProfile, scrapeMetrics, startServer, type ServerProcess } from './server-process.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { readCommandCpuMs, readMachineCpuMs, readProcessCpuMs } from './process-cpu.js';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
@@ -181,11 +181,6 @@ function conversationsFor(conversations: Conversation[], count: number): Convers
 
 // ---------------------------------------------------------------- services
 
-async function metricsText(server: ServerProcess): Promise<string> {
-  const response = await fetch(`${server.origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  return response.text();
-}
-
 /** The parts of the run whose CPU each window reports. */
 const CPU_PARTS = ['subscribers', 'writer', 'clients', 'postgres', 'redis', 'bench', 'machine'] as const;
 type CpuPart = (typeof CPU_PARTS)[number];
@@ -233,9 +228,8 @@ function elsewhere(cpu: RateRow['cpu']): number | string {
 /** A's sent messageAdded events so far, and how many of them within `seconds` of their commit (its commit-to-send histogram). */
 function sentWithin(text: string, seconds: number): { count: number; within: number } {
   return {
-    // No series before the first event is sent: none so far.
-    count: metricValue(text, 'realtime_commit_to_send_seconds_count{field="messageAdded"}') || 0,
-    within: metricValue(text, `realtime_commit_to_send_seconds_bucket{le="${seconds}",field="messageAdded"}`) || 0,
+    count: metricSum(text, 'realtime_commit_to_send_seconds_count{field="messageAdded"}'),
+    within: metricSum(text, `realtime_commit_to_send_seconds_bucket{le="${seconds}",field="messageAdded"}`),
   };
 }
 
@@ -252,11 +246,6 @@ function overBudget(collected: Collected[], before: { count: number; within: num
     sentOverPercent: sent > 0 ? (100 * (sent - (after.within - before.within))) / sent : null,
     receivedOverPercent: latencies.length > 0 ? (100 * latencies.filter((latency) => latency > budgetMs).length) / latencies.length : null,
   };
-}
-
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `) || candidate.startsWith(`${name}{`));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
 }
 
 /**
@@ -366,7 +355,7 @@ async function stopSubscribers(set: SubscriberSet): Promise<void> {
 async function waitForSubscriptions(server: ServerProcess, count: number): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const running = metricValue(await metricsText(server), 'realtime_subscriptions{field="messageAdded"}');
+    const running = metricSum(await scrapeMetrics(server.origin), 'realtime_subscriptions{field="messageAdded"}');
     if (running >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${running} of ${count} subscriptions started on ${server.origin}`);
     await sleep(250);
@@ -678,7 +667,7 @@ async function main(): Promise<void> {
         const afterId = await maxMessageId(pool);
         for (const clients of set.processes) clients.tell({ type: 'reset' });
         profiledFrom ||= Date.now();
-        const sentBefore = sentWithin(await metricsText(subscribers), 0.05);
+        const sentBefore = sentWithin(await scrapeMetrics(subscribers.origin), 0.05);
         const cpuBefore = readCpu(subscribers.pid, writer.pid, set.processes);
         const windowFrom = Date.now();
         const outcome = await sendAtRate(writer.origin, chosen, rate, windowMs, tokens);
@@ -703,7 +692,7 @@ async function main(): Promise<void> {
           stalls: worstMoments(collected),
           cpu,
           sendAnswered: summarizeLatencies(outcome.answeredMs),
-          overBudget: overBudget(collected, sentBefore, sentWithin(await metricsText(subscribers), 0.05), 50),
+          overBudget: overBudget(collected, sentBefore, sentWithin(await scrapeMetrics(subscribers.origin), 0.05), 50),
           cpuMsPerDelivery: subscribersCpu !== null && delivery.delivered > 0 ? subscribersCpu / delivery.delivered : null,
           senderCpuMsPerMessage: senderCpu !== null && outcome.sent > 0 ? senderCpu / outcome.sent : null,
           machineBusyPercent: machineBusy !== null && machineTime ? (100 * machineBusy) / machineTime : null,

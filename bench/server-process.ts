@@ -12,6 +12,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The token of the servers' /metrics (METRICS=token, as production wants it). */
 export const METRICS_TOKEN = 'parley-bench-metrics-0123456789';
 
+/** A server's /metrics, as Prometheus would scrape it (with the token). */
+export async function scrapeMetrics(origin: string): Promise<string> {
+  const response = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  return response.text();
+}
+
+/**
+ * The sum of a metric's samples in a /metrics text: `name` alone, or with
+ * its labels as printed (`realtime_subscriptions{field="messageAdded"}`),
+ * and only samples whose line includes `having`. 0 when there are none
+ * (prom-client prints no series before its first observation).
+ */
+export function metricSum(text: string, name: string, having = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(having)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
 export interface ServerProcess {
   origin: string;
   pid: number;
