@@ -5,15 +5,32 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ; 100 on every Linux architecture Node runs on
 
+interface ProcessStat {
+  command: string;
+  parentPid: number;
+  /** utime + stime, in ms. */
+  ownCpuMs: number;
+  /** cutime + cstime: what the children it has waited for used, in ms. */
+  endedChildrenCpuMs: number;
+}
+
+/** One /proc/<pid>/stat line, parsed. */
+function parseStat(stat: string): ProcessStat {
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    parentPid: Number(fields[1]),
+    // utime, stime, then cutime and cstime.
+    ownCpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND,
+    endedChildrenCpuMs: ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND,
+  };
+}
+
 /** User + system CPU milliseconds of `pid`, or null where /proc is not there. */
 export function readProcessCpuMs(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const userTicks = Number(fields[11]);
-    const systemTicks = Number(fields[12]);
-    return ((userTicks + systemTicks) * 1000) / TICKS_PER_SECOND;
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ownCpuMs;
   } catch {
     return null;
   }
@@ -32,15 +49,6 @@ export function readMachineCpuMs(): { busy: number; total: number } | null {
   }
 }
 
-interface ProcessStat {
-  command: string;
-  parentPid: number;
-  /** utime + stime, in ms. */
-  ownCpuMs: number;
-  /** cutime + cstime: what the children it has waited for used, in ms. */
-  endedChildrenCpuMs: number;
-}
-
 /** Every process's /proc/<pid>/stat, parsed; throws where /proc is not there. */
 function readProcessStats(): Map<number, ProcessStat> {
   const stats = new Map<number, ProcessStat>();
@@ -52,15 +60,7 @@ function readProcessStats(): Map<number, ProcessStat> {
     } catch {
       continue; // ended meanwhile
     }
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    stats.set(Number(entry), {
-      command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-      parentPid: Number(fields[1]),
-      // utime, stime, then cutime and cstime.
-      ownCpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND,
-      endedChildrenCpuMs: ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND,
-    });
+    stats.set(Number(entry), parseStat(stat));
   }
   return stats;
 }
@@ -126,8 +126,7 @@ export function treeTotalMs(tree: ProcessTreeCpu): number {
 /** The parent of process `pid` (a PostgreSQL backend's is its postmaster), or null where /proc does not say. */
 export function readParentPid(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).parentPid;
   } catch {
     return null;
   }
