@@ -1,5 +1,6 @@
-// `npm run bench`: the reference inbox operation (budgets in docs/design.md) under
-// concurrent load, against the SQL it sends, in one interleaved run:
+// `npm run bench`: one or two GraphQL operations under concurrent load, each
+// against the SQL it sends, in one interleaved run. The client's Inbox
+// operation (clients/operations/inbox.graphql, budgets in docs/design.md):
 //
 //   api        this checkout's build, a child process in production mode
 //   floor      the same SQL statements replayed straight through pg, in the
@@ -16,14 +17,22 @@
 //                    what did not change
 //   after-write-off  the same writes, the loader cache off: every read cold
 //
+// And the reference query (REFERENCE_QUERY below: the same conversations and
+// messages with participants and authors, one statement per level):
+//
+//   reference        this build serving it (the api mode's server when that
+//                    mode runs too, otherwise one started the same way)
+//   reference-floor  its own recorded statements replayed through pg
+//
 // Each round runs every mode once (warm-up, then a counted window), in an
 // order rotated from round to round, so that a slow minute of a shared
 // machine falls on all of them. Prints and writes bench/results/<date>.json
 // and .md: throughput, latency percentiles, CPU per request, graphqlOverFloor
-// (floor ÷ API requests/s), batchingSpeedup, and the inbox page statement's
-// time for the heaviest and the median viewer with its EXPLAIN ANALYZE.
-// --profile then runs the API (and the baseline) under node --cpu-prof and
-// prints the top self-time functions.
+// (floor ÷ API requests/s, the Inbox), referenceOverFloor (the same for the
+// reference query), batchingSpeedup, and the inbox page statement's time for
+// the heaviest and the median viewer with its EXPLAIN ANALYZE. --profile then
+// runs the API (and the baseline) under node --cpu-prof and prints the top
+// self-time functions.
 //
 // BENCH_DATABASE_URL (default: a `parley_bench` database on TEST_POSTGRES_URL's
 // server) is created if missing, migrated, and seeded once per scale.
@@ -46,11 +55,11 @@ import { startOwnRedis } from '../test/support/redis-server.js';
 import { prepareBaseline, type Baseline } from './baseline.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, forgetBenchScale, prepareBenchDatabase } from './database.js';
-import { startFloor, type FloorProcess } from './floor.js';
+import { startFloor } from './floor.js';
 import { timeInboxPages } from './inbox-page.js';
 import { loadGraphQL, type LoadSample, type LoadWindow } from './load.js';
 import { buildCheckout, METRICS_TOKEN, metricSum, newestProfile, scrapeMetrics, startServer, type ServerProcess } from './server-process.js';
-import { describePlan, recordStatements } from './statement-plan.js';
+import { describePlan, recordStatements, type PlannedStatement } from './statement-plan.js';
 import { spreadOf, summarizeLatencies, type Spread } from './stats.js';
 import { renderReport, type BenchResults, type ModeFigures } from './report.js';
 import { wholeNumbers } from './arguments.js';
@@ -60,7 +69,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --duration S        counted seconds per mode and round (default 10)
   --warmup S          uncounted seconds before each window (default 3)
   --connections N     concurrent connections (default 16)
-  --modes LIST        of api,floor,unbatched,quiet,after-write,after-write-off (default the first three; "none": only the page timings)
+  --modes LIST        of api,floor,unbatched,quiet,after-write,after-write-off (the Inbox operation) and
+                      reference,reference-floor (the reference query) (default the first three; "none": only the page timings)
   --write-rate N      messages per second into the viewer's conversations in the after-write modes (default 1)
   --baseline REF      also measure a build of another commit (e.g. main)
   --profile           afterwards, a CPU profile of the API (and the baseline) under the same load
@@ -110,7 +120,7 @@ const SCALE = {
   messages: positive('messages', options.messages),
   seed: Number(options.seed),
 };
-const KNOWN_MODES = ['api', 'floor', 'unbatched', 'quiet', 'after-write', 'after-write-off'] as const;
+const KNOWN_MODES = ['api', 'floor', 'unbatched', 'quiet', 'after-write', 'after-write-off', 'reference', 'reference-floor'] as const;
 const requestedModes = options.modes === 'none' ? [] : options.modes.split(',').map((mode) => mode.trim());
 for (const mode of requestedModes) {
   if (!(KNOWN_MODES as readonly string[]).includes(mode)) {
@@ -120,6 +130,33 @@ for (const mode of requestedModes) {
 }
 type Mode = (typeof KNOWN_MODES)[number] | 'baseline';
 const modes: Mode[] = [...(requestedModes as Mode[]), ...(options.baseline && requestedModes.length > 0 ? (['baseline'] as const) : [])];
+
+/**
+ * The reference query: the Inbox's conversations and messages with their
+ * participants and authors, and nothing the Inbox adds (the viewer's
+ * profile and stats, last message, unread counts, the authors' stats), so
+ * that it sends one statement per level: the viewer, the inbox page, the
+ * participants, the message pages with their authors joined.
+ */
+const REFERENCE_QUERY = `query Reference($conversations: Int!, $messages: Int!) {
+  viewer {
+    conversations(first: $conversations) {
+      edges {
+        node {
+          id
+          title
+          participants { id username displayName }
+          messages(first: $messages) { edges { node { id body createdAt author { id username displayName } } } }
+        }
+      }
+    }
+  }
+}`;
+type OperationName = 'Inbox' | 'Reference';
+/** The operation a mode sends: the reference modes the reference query, every other the Inbox. */
+const operationOf = (mode: Mode): OperationName => (mode === 'reference' || mode === 'reference-floor' ? 'Reference' : 'Inbox');
+// With no mode under load ("none"), the Inbox still describes the run: the page timed is its page.
+const measured: OperationName[] = modes.length > 0 ? [...new Set(modes.map(operationOf))] : ['Inbox'];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -138,32 +175,39 @@ const viewers = await findViewers(pool, VARIABLES.conversations);
 const { rows: versionRows } = await pool.query<{ server_version: string }>('SHOW server_version');
 const auth = createAuth({ secret: JWT_SECRET, ttlSeconds: 24 * 3600 });
 const token = await auth.issueToken(viewers.heaviest.userId);
-const requestBody = JSON.stringify({ query: print(InboxDocument), variables: VARIABLES });
+const requestBodies: Record<OperationName, string> = {
+  Inbox: JSON.stringify({ query: print(InboxDocument), variables: VARIABLES }),
+  Reference: JSON.stringify({ query: REFERENCE_QUERY, variables: VARIABLES }),
+};
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
-// The statements of one request, recorded in-process from this checkout's code.
-const capture = await (async () => {
+// The statements of one request of each operation measured, recorded in-process from this checkout's code.
+const captures = new Map<OperationName, { plan: PlannedStatement[]; body: string }>();
+{
   const app = await createApp(setupConfig, { pool });
   const { fastify } = await createServer(app);
-  const inject = () => fastify.inject({ method: 'POST', url: '/graphql', headers, payload: requestBody });
-  await inject();
-  const stopRecording = recordStatements(pool);
-  const response = await inject();
-  const plan = stopRecording();
+  for (const operation of measured) {
+    const inject = () => fastify.inject({ method: 'POST', url: '/graphql', headers, payload: requestBodies[operation] });
+    await inject();
+    const stopRecording = recordStatements(pool);
+    const response = await inject();
+    const plan = stopRecording();
+    // Both operations answer the viewer's conversations at the top: a page short of them measures another answer.
+    const answer = JSON.parse(response.body) as { errors?: unknown; data?: { viewer?: { conversations?: { edges: unknown[] } } } };
+    if (answer.errors || answer.data?.viewer?.conversations?.edges.length !== VARIABLES.conversations) {
+      throw new Error(`the ${operation} operation did not answer ${VARIABLES.conversations} conversations: ${response.body.slice(0, 500)}`);
+    }
+    say(`the ${operation} operation sends ${plan.length} statements:\n${describePlan(plan).join('\n')}`);
+    captures.set(operation, { plan, body: response.body });
+  }
   await fastify.close();
   await app.close();
-  return { plan, body: response.body };
-})();
-const answer = JSON.parse(capture.body) as { errors?: unknown; data?: { viewer?: { conversations?: { edges: unknown[] } } } };
-if (answer.errors || answer.data?.viewer?.conversations?.edges.length !== VARIABLES.conversations) {
-  throw new Error(`the inbox did not answer ${VARIABLES.conversations} conversations: ${capture.body.slice(0, 500)}`);
 }
-say(`the inbox sends ${capture.plan.length} statements:\n${describePlan(capture.plan).join('\n')}`);
 
 // The processes under test.
 const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'schema', 'prisma', 'package.json'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-const needsBuild = modes.some((mode) => mode !== 'floor' && mode !== 'baseline') || options.profile;
+const needsBuild = modes.some((mode) => mode !== 'floor' && mode !== 'reference-floor' && mode !== 'baseline') || options.profile;
 if (needsBuild) {
   say('building this checkout…');
   await buildCheckout(ROOT);
@@ -178,20 +222,30 @@ const fileStem = `${stamp}${options.label ? `-${options.label}` : ''}`;
 await mkdir(RESULTS_DIR, { recursive: true });
 const logFile = path.join(os.tmpdir(), `parley-bench-${fileStem}.log`);
 
+/** Sends `operation` to the server at `origin` (`who`, for the error) once and checks the answer: every answer under load must have its size. */
+async function answerOf(origin: string, operation: OperationName, who: string): Promise<{ body: string; expectedBytes: number }> {
+  const response = await request(`${origin}/graphql`, { method: 'POST', headers, body: requestBodies[operation] });
+  const body = await response.body.text();
+  if (response.statusCode !== 200 || (JSON.parse(body) as { errors?: unknown }).errors) {
+    throw new Error(`${who} answered the ${operation} operation with ${response.statusCode}: ${body.slice(0, 500)}`);
+  }
+  return { body, expectedBytes: Buffer.byteLength(body) };
+}
+
 async function startApi(
   root: string,
   env: Record<string, string> = {},
   cpuProfileDir?: string,
+  operation: OperationName = 'Inbox',
 ): Promise<ServerProcess & { expectedBytes: number; body: string }> {
   const nodeOptions: Record<string, string> = root === ROOT && options['node-options'] ? { NODE_OPTIONS: options['node-options'] } : {};
   const server = await startServer({ root, databaseUrl: benchUrl, jwtSecret: JWT_SECRET, env: { ...nodeOptions, ...env }, logFile, cpuProfileDir });
-  const response = await request(`${server.origin}/graphql`, { method: 'POST', headers, body: requestBody });
-  const body = await response.body.text();
-  if (response.statusCode !== 200 || (JSON.parse(body) as { errors?: unknown }).errors) {
+  try {
+    return { ...server, ...(await answerOf(server.origin, operation, `the server in ${root}`)) };
+  } catch (error) {
     await server.stop();
-    throw new Error(`the server in ${root} answered ${response.statusCode}: ${body.slice(0, 500)}`);
+    throw error;
   }
-  return { ...server, body, expectedBytes: Buffer.byteLength(body) };
 }
 
 /** This build with everything observability/ adds turned off: no metrics, no request line (info), no slow logs. */
@@ -272,21 +326,22 @@ async function prepareWrites() {
 const SEND_MESSAGE = 'mutation AfterWrite($id: ID!, $body: String!) { sendMessage(input: { conversationId: $id, body: $body }) { message { id } } }';
 let writes: Awaited<ReturnType<typeof prepareWrites>> | undefined;
 const runners = new Map<Mode, ModeRun>();
+// The after-write modes' messages change the conversations every mode reads (Inbox and reference query alike): then no answer has a fixed size.
 const answersChange = modes.includes('after-write') || modes.includes('after-write-off');
 const answers: Partial<Record<Mode, string>> = {};
-let floor: FloorProcess | undefined;
+// The reference mode asks the api mode's server when both run: one process serving both operations, by turns.
+const apiServer = modes.includes('api') ? await startApi(ROOT) : undefined;
 for (const mode of modes) {
-  if (mode === 'floor') {
-    floor = await startFloor(benchUrl, capture.plan);
-    const child = floor;
-    runners.set(mode, { run: () => child.run(WINDOW), stop: () => child.stop() });
+  if (mode === 'floor' || mode === 'reference-floor') {
+    const floor = await startFloor(benchUrl, captures.get(operationOf(mode))!.plan);
+    runners.set(mode, { run: () => floor.run(WINDOW), stop: () => floor.stop() });
     continue;
   }
   if (mode === 'after-write' || mode === 'after-write-off') {
     writes ??= await prepareWrites();
     const shared = writes;
     const server = await startApi(ROOT, { ...shared.env, LOADER_CACHE: mode === 'after-write' ? 'on' : 'off' });
-    const target = { origin: server.origin, body: requestBody, headers, expectedBytes: null };
+    const target = { origin: server.origin, body: requestBodies.Inbox, headers, expectedBytes: null };
     statementsPerRound.set(mode, []);
     runners.set(mode, {
       async run() {
@@ -303,9 +358,17 @@ for (const mode of modes) {
     });
     continue;
   }
+  if (mode === 'reference') {
+    const server = apiServer ?? (await startApi(ROOT, {}, undefined, 'Reference'));
+    const { expectedBytes } = server === apiServer ? await answerOf(server.origin, 'Reference', "the api mode's server") : server;
+    const target = { origin: server.origin, body: requestBodies.Reference, headers, expectedBytes: answersChange ? null : expectedBytes };
+    // A server shared with the api mode is stopped by that mode.
+    runners.set(mode, { run: () => loadGraphQL(target, WINDOW, server.pid), stop: () => (server === apiServer ? Promise.resolve() : server.stop()) });
+    continue;
+  }
   const server =
     mode === 'api'
-      ? await startApi(ROOT)
+      ? apiServer!
       : mode === 'unbatched'
         ? await startApi(ROOT, { DATALOADER_BATCH: 'false' })
         : mode === 'quiet'
@@ -313,8 +376,7 @@ for (const mode of modes) {
           : await startApi(baseline!.root);
   if (mode === 'api' || mode === 'quiet') await expectMetrics(server.origin, mode === 'api');
   answers[mode] = server.body;
-  // The after-write modes' messages change the inbox every mode reads: then no answer has a fixed size.
-  const target = { origin: server.origin, body: requestBody, headers, expectedBytes: answersChange ? null : server.expectedBytes };
+  const target = { origin: server.origin, body: requestBodies.Inbox, headers, expectedBytes: answersChange ? null : server.expectedBytes };
   runners.set(mode, { run: () => loadGraphQL(target, WINDOW, server.pid), stop: () => server.stop() });
 }
 
@@ -339,6 +401,7 @@ for (const mode of modes) {
   const samples = rounds.map((round) => round[mode]!);
   const cpu = samples.map((sample) => sample.cpuMsPerRequest).filter((value): value is number => value !== null);
   figures[mode] = {
+    operation: operationOf(mode),
     throughput: spreadOf(samples.map((sample) => sample.throughput)),
     latency: summarizeLatencies(samples.flatMap((sample) => sample.latencies)),
     cpuMsPerRequest: cpu.length === samples.length ? spreadOf(cpu) : null,
@@ -376,7 +439,7 @@ try {
       const server = await startApi(root, afterWrite?.env ?? {}, directory);
       const stopWriting = afterWrite?.writeAtRate(WRITE_RATE);
       const loadStarted = performance.now();
-      const target = { origin: server.origin, body: requestBody, headers, expectedBytes: afterWrite ? null : server.expectedBytes };
+      const target = { origin: server.origin, body: requestBodies.Inbox, headers, expectedBytes: afterWrite ? null : server.expectedBytes };
       const sample = await loadGraphQL(target, WINDOW, server.pid);
       await stopWriting?.();
       await server.stop();
@@ -407,12 +470,19 @@ const results: BenchResults = {
     loadAverage: os.loadavg(),
   },
   data: SCALE,
-  operation: { name: 'Inbox', variables: VARIABLES, viewer: viewers.heaviest, responseBytes: Buffer.byteLength(capture.body), statements: capture.plan.length },
+  variables: VARIABLES,
+  viewer: viewers.heaviest,
+  operations: [...captures].map(([name, { plan, body }]) => ({
+    name,
+    responseBytes: Buffer.byteLength(body),
+    statements: plan.length,
+    statementPlan: describePlan(plan),
+  })),
   window: { ...WINDOW, rounds: ROUNDS },
   nodeOptions: options['node-options'] ?? null,
-  statementPlan: describePlan(capture.plan),
   modes: figures,
   graphqlOverFloor: ratio('floor', 'api'),
+  referenceOverFloor: ratio('reference-floor', 'reference'),
   batchingSpeedup: ratio('api', 'unbatched'),
   apiOverQuiet: ratio('api', 'quiet'),
   apiOverBaseline: ratio('api', 'baseline'),

@@ -7,12 +7,24 @@ import type { LatencySummary, Spread } from './stats.js';
 
 /** One mode's figures over the interleaved rounds. */
 export interface ModeFigures {
+  /** The operation the mode sends (an OperationFigures name). */
+  operation: string;
   throughput: Spread;
   latency: LatencySummary;
   cpuMsPerRequest: Spread | null;
   perRound: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | null }[];
   /** SQL statements per request, from the server's sql_statements_total (the after-write modes, whose answers change). */
   statementsPerRequest?: Spread | null;
+}
+
+/** One GraphQL operation measured, as one request of it was recorded in-process. */
+export interface OperationFigures {
+  /** The operation's name: Inbox (the client's) or Reference (the reference query). */
+  name: string;
+  responseBytes: number;
+  statements: number;
+  /** Its statements as indented lines, each under the one it waited for: what its floor replays. */
+  statementPlan: string[];
 }
 
 /** What bench/inbox.ts measured: written as JSON beside the report, and rendered by renderReport. */
@@ -23,12 +35,17 @@ export interface BenchResults {
   baseline: { ref: string; commit: string } | null;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string; loadAverage: number[] };
   data: BenchScale;
-  operation: { name: string; variables: { conversations: number; messages: number }; viewer: BenchViewer; responseBytes: number; statements: number };
+  /** Every operation is asked for this viewer's conversations with these page sizes. */
+  variables: { conversations: number; messages: number };
+  viewer: BenchViewer;
+  operations: OperationFigures[];
   window: LoadWindow & { rounds: number };
   nodeOptions: string | null;
-  statementPlan: string[];
   modes: { [mode: string]: ModeFigures };
+  /** The Inbox operation: floor ÷ API requests/s. */
   graphqlOverFloor: Spread | null;
+  /** The reference query: its floor ÷ the API's requests/s. */
+  referenceOverFloor: Spread | null;
   batchingSpeedup: Spread | null;
   apiOverQuiet: Spread | null;
   apiOverBaseline: Spread | null;
@@ -52,6 +69,13 @@ const MODE_NAMES: Record<string, string> = {
   baseline: 'API, baseline build',
   'after-write': 'API, inbox after writes, loader cache on',
   'after-write-off': 'API, inbox after writes, loader cache off',
+  reference: 'API (this build), reference query',
+  'reference-floor': "SQL floor: the reference query's statements through pg",
+};
+
+const OPERATION_NAMES: Record<string, string> = {
+  Inbox: 'the Inbox client operation',
+  Reference: 'the reference query (participants and authors; no last message, unread counts or stats)',
 };
 
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
@@ -59,7 +83,8 @@ const spread = (value: Spread, digits = 1, unit = '') => `${fixed(value.median, 
 
 export function renderReport(results: BenchResults): string {
   const lines: string[] = [];
-  const { data, operation, window, machine } = results;
+  const { data, variables, viewer, operations, window, machine } = results;
+  const statementsOf = (name: string) => operations.find((operation) => operation.name === name)?.statements;
   lines.push(
     `# Inbox benchmark (${results.date.slice(0, 10)})`,
     '',
@@ -69,9 +94,15 @@ export function renderReport(results: BenchResults): string {
       ` (load average at the end ${machine.loadAverage.map((value) => value.toFixed(1)).join(' ')}).`,
     '',
     `Data: ${data.users} users, ${data.conversations} conversations, ${data.messages} messages (seed ${data.seed}).` +
-      ` Operation: the Inbox client operation, ${operation.variables.conversations} conversations × ${operation.variables.messages} messages,` +
-      ` for user ${operation.viewer.userId} (in ${operation.viewer.conversations} conversations): ${operation.statements} SQL statements,` +
-      ` ${Math.round(operation.responseBytes / 1024)} KB of JSON.`,
+      ` ${operations.length > 1 ? 'Operations' : 'Operation'}, ${variables.conversations} conversations × ${variables.messages} messages` +
+      ` for user ${viewer.userId} (in ${viewer.conversations} conversations): ` +
+      operations
+        .map(
+          (operation) =>
+            `${OPERATION_NAMES[operation.name] ?? operation.name}, ${operation.statements} SQL statements, ${Math.round(operation.responseBytes / 1024)} KB of JSON`,
+        )
+        .join('; ') +
+      '.',
     '',
   );
   const modes = Object.entries<ModeFigures>(results.modes);
@@ -82,14 +113,14 @@ export function renderReport(results: BenchResults): string {
         `of the rounds (min–max), latency percentiles over every request of all rounds, CPU per request of the process under load` +
         ` (the server, or the floor's replaying process).`,
       '',
-      '| mode | requests/s | p50 | p95 | p99 | CPU ms / request | statements / request |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| mode | operation | requests/s | p50 | p95 | p99 | CPU ms / request | statements / request |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const [mode, figures] of modes) {
       lines.push(
-        `| ${MODE_NAMES[mode] ?? mode} | ${spread(figures.throughput)} | ${fixed(figures.latency.p50)} ms | ${fixed(figures.latency.p95)} ms |` +
+        `| ${MODE_NAMES[mode] ?? mode} | ${figures.operation} | ${spread(figures.throughput)} | ${fixed(figures.latency.p50)} ms | ${fixed(figures.latency.p95)} ms |` +
           ` ${fixed(figures.latency.p99)} ms | ${figures.cpuMsPerRequest ? spread(figures.cpuMsPerRequest) : 'n/a'} |` +
-          ` ${figures.statementsPerRequest ? spread(figures.statementsPerRequest, 2) : operation.statements} |`,
+          ` ${figures.statementsPerRequest ? spread(figures.statementsPerRequest, 2) : statementsOf(figures.operation)} |`,
       );
     }
     if (results.writeRate) {
@@ -103,7 +134,8 @@ export function renderReport(results: BenchResults): string {
     }
     lines.push('');
     const ratios: [string, Spread | null, string][] = [
-      ['graphqlOverFloor', results.graphqlOverFloor, 'floor requests/s ÷ API requests/s (budget ≤ 1.5)'],
+      ['graphqlOverFloor', results.graphqlOverFloor, 'floor requests/s ÷ API requests/s (budget ≤ 1.5 for the Inbox operation)'],
+      ['referenceOverFloor', results.referenceOverFloor, 'reference-floor requests/s ÷ reference requests/s (budget ≤ 1.3 for the reference query)'],
       ['batchingSpeedup', results.batchingSpeedup, 'API ÷ DATALOADER_BATCH=false'],
       ['apiOverQuiet', results.apiOverQuiet, 'API (metrics and request log on) ÷ the same with them off (budget ≥ 0.95)'],
       ['apiOverBaseline', results.apiOverBaseline, 'API ÷ baseline build'],
@@ -137,7 +169,7 @@ export function renderReport(results: BenchResults): string {
   lines.push(
     '## The inbox page statement',
     '',
-    `The page of ${operation.variables.conversations} conversations alone (findInboxPages), sequential round trips from the benchmark` +
+    `The page of ${variables.conversations} conversations alone (findInboxPages), sequential round trips from the benchmark` +
       ` alternating between the viewers, and PostgreSQL's Execution Time (median of 7 EXPLAIN ANALYZE).`,
     '',
     '| viewer | conversations | round trip p50 | p95 | execution |',
@@ -158,7 +190,7 @@ export function renderReport(results: BenchResults): string {
   lines.push(
     '',
     `Heaviest ÷ median: ${fixed(overMedian.roundTrip, 2)}× round trip, ${fixed(overMedian.execution, 2)}× execution` +
-      ` (the median viewer's page holds ${Math.min(median!.viewer.conversations, operation.variables.conversations)} rows).` +
+      ` (the median viewer's page holds ${Math.min(median!.viewer.conversations, variables.conversations)} rows).` +
       ` Heaviest ÷ fewest conversations that fill a page: ${fixed(overFull.roundTrip, 2)}× round trip, ${fixed(overFull.execution, 2)}× execution.`,
     '',
   );
@@ -166,14 +198,14 @@ export function renderReport(results: BenchResults): string {
     lines.push(`<details><summary>EXPLAIN (ANALYZE, BUFFERS), ${name} viewer</summary>`, '', '```', page.plan, '```', '', '</details>', '');
   }
 
-  if (results.statementPlan.length > 0) {
+  for (const operation of operations) {
     lines.push(
-      '## What the floor replays',
+      `## What the floor replays: ${operation.name}`,
       '',
       'Each statement is sent when the one above it completes, as the resolvers sent it:',
       '',
       '```',
-      ...results.statementPlan,
+      ...operation.statementPlan,
       '```',
       '',
     );
