@@ -39,7 +39,8 @@ export interface BenchResults {
   variables: { conversations: number; messages: number };
   viewer: BenchViewer;
   operations: OperationFigures[];
-  window: LoadWindow & { rounds: number };
+  /** firstWarmupMs: the warm-up of each mode's first window (absent in results written before it existed). */
+  window: LoadWindow & { rounds: number; firstWarmupMs?: number };
   nodeOptions: string | null;
   modes: { [mode: string]: ModeFigures };
   /** The Inbox operation: floor ÷ API requests/s. */
@@ -109,7 +110,7 @@ export function renderReport(results: BenchResults): string {
   if (modes.length > 0) {
     lines.push(
       `${window.connections} connections, closed loop; ${window.rounds} interleaved rounds of ${window.warmupMs / 1000} s warm-up + ` +
-        `${window.durationMs / 1000} s counted per mode. Servers are child processes in production mode; requests/s is the median ` +
+        `${window.durationMs / 1000} s counted per mode${window.firstWarmupMs && window.firstWarmupMs > window.warmupMs ? ` (${window.firstWarmupMs / 1000} s warm-up before each mode's first window)` : ''}. Servers are child processes in production mode; requests/s is the median ` +
         `of the rounds (min–max), latency percentiles over every request of all rounds, CPU per request of the process under load` +
         ` (the server, or the floor's replaying process).`,
       '',
