@@ -39,6 +39,24 @@ function offsetSeconds(text: string, start: number): number {
   return Number.NaN;
 }
 
+/**
+ * A `timestamptz` read from the database: a Date that keeps its ISO string
+ * once asked for it (isoString). The loader cache serves the same rows,
+ * the same Dates, to every read until a write changes them, and the
+ * DateTime scalar wrote each one's string again on every answer (5.5% of
+ * an inbox read's CPU after writes, `npm run bench -- --modes after-write`).
+ * Nothing in Parley changes a Date once made.
+ */
+export class Timestamp extends Date {
+  /** Its toISOString(), kept by isoString. */
+  iso: string | undefined = undefined;
+}
+
+/** A Date's toISOString(), written once for a Timestamp. */
+export function isoString(date: Date): string {
+  return date instanceof Timestamp ? (date.iso ??= date.toISOString()) : date.toISOString();
+}
+
 /** A `timestamptz` as PostgreSQL prints it, as the Date postgres-date would make of it (milliseconds truncated, as Date does). */
 export function parseTimestamptz(text: string): Date | number | null {
   if (
@@ -65,7 +83,7 @@ export function parseTimestamptz(text: string): Date | number | null {
     // Date.UTC reads years 0 to 99 as 1900 to 1999: those go the long way.
     if (year >= 100 && !Number.isNaN(offset)) {
       const utc = Date.UTC(year, digits(text, 5, 7) - 1, digits(text, 8, 10), digits(text, 11, 13), digits(text, 14, 16), digits(text, 17, 19), milliseconds);
-      if (!Number.isNaN(utc)) return new Date(utc - (sign === PLUS ? offset : -offset) * 1000);
+      if (!Number.isNaN(utc)) return new Timestamp(utc - (sign === PLUS ? offset : -offset) * 1000);
     }
   }
   return postgresDate(text);

@@ -1,5 +1,6 @@
 import type { GraphQLScalarType } from 'graphql';
 import { DateTimeISOResolver, DateTimeResolver } from 'graphql-scalars';
+import { isoString, Timestamp } from '../../db/timestamps.js';
 import type { Resolvers, ResolversParentTypes } from '../../generated/graphql/resolvers.js';
 import type { Context } from '../../graphql/context.js';
 import { fromGlobalId, type NodeType } from '../../graphql/relay/global-id.js';
@@ -15,7 +16,11 @@ import { fromGlobalId, type NodeType } from '../../graphql/relay/global-id.js';
  * timestamps took its serialization from 1.2 to 2.9 ms (measured on the
  * answer itself, the same objects with strings in their place).
  */
-const { description: _genericDescription, ...dateTime } = { ...DateTimeResolver.toConfig(), serialize: DateTimeISOResolver.serialize };
+const { description: _genericDescription, ...dateTime } = {
+  ...DateTimeResolver.toConfig(),
+  // A Timestamp read from the database is valid, and keeps its string (db/timestamps.ts).
+  serialize: (value: unknown) => (value instanceof Timestamp ? isoString(value) : DateTimeISOResolver.serialize(value)),
+};
 
 /** The row of any Node type. */
 export type NodeRow = ResolversParentTypes['Node'];

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { parseTimestamptz } from '../../../src/db/timestamps.js';
+import { isoString, parseTimestamptz, Timestamp } from '../../../src/db/timestamps.js';
 
 const postgresDate = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown;
 
@@ -63,5 +63,29 @@ describe('parseTimestamptz', () => {
       const [fast, reference] = both(text);
       if (fast !== reference) expect({ text, time: fast }).toEqual({ text, time: reference });
     }
+  });
+});
+
+describe('isoString', () => {
+  it("is a Date's toISOString(), kept by a Timestamp once written", () => {
+    const read = parseTimestamptz('2026-11-24 13:45:12.123456+05:30');
+    expect(read).toBeInstanceOf(Timestamp);
+    expect(read).toBeInstanceOf(Date);
+    const timestamp = read as Timestamp;
+    expect(timestamp.iso).toBeUndefined();
+    expect(isoString(timestamp)).toBe('2026-11-24T08:15:12.123Z');
+    expect(timestamp.iso).toBe('2026-11-24T08:15:12.123Z');
+    // Kept: the same string, not written again.
+    expect(isoString(timestamp)).toBe(timestamp.iso);
+    // Any other Date: its own string, nothing kept on it.
+    const plain = new Date(Date.UTC(2000, 1, 29, 12));
+    expect(isoString(plain)).toBe('2000-02-29T12:00:00.000Z');
+    expect(Object.keys(plain)).toEqual([]);
+  });
+
+  it('is what postgres-date gives where the fast path does not read the text (no Timestamp there)', () => {
+    const far = parseTimestamptz('0099-01-01 00:00:00+00');
+    expect(far).not.toBeInstanceOf(Timestamp);
+    expect(isoString(far as Date)).toBe((postgresDate('0099-01-01 00:00:00+00') as Date).toISOString());
   });
 });
