@@ -40,21 +40,19 @@ function offsetSeconds(text: string, start: number): number {
 }
 
 /**
- * A `timestamptz` read from the database: a Date that keeps its ISO string
- * once asked for it (isoString). The loader cache serves the same rows,
- * the same Dates, to every read until a write changes them, and the
- * DateTime scalar wrote each one's string again on every answer (5.5% of
- * an inbox read's CPU after writes, `npm run bench -- --modes after-write`).
- * Nothing in Parley changes a Date once made.
+ * A `timestamptz` read from the database: a Date that writes its ISO string
+ * once. The loader cache serves the same rows, the same Dates, to every
+ * read until a write changes them, and the DateTime scalar wrote each one's
+ * string again on every answer (5.5% of an inbox read's CPU after writes,
+ * `npm run bench -- --modes after-write`). Nothing in Parley changes a Date
+ * once made.
  */
 export class Timestamp extends Date {
-  /** Its toISOString(), kept by isoString. */
-  iso: string | undefined = undefined;
-}
+  #iso: string | undefined;
 
-/** A Date's toISOString(), written once for a Timestamp. */
-export function isoString(date: Date): string {
-  return date instanceof Timestamp ? (date.iso ??= date.toISOString()) : date.toISOString();
+  override toISOString(): string {
+    return (this.#iso ??= super.toISOString());
+  }
 }
 
 /** A `timestamptz` as PostgreSQL prints it, as the Date postgres-date would make of it (milliseconds truncated, as Date does). */

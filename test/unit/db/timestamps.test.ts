@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { isoString, parseTimestamptz, Timestamp } from '../../../src/db/timestamps.js';
+import { jest } from '@jest/globals';
+import { parseTimestamptz, Timestamp } from '../../../src/db/timestamps.js';
 
 const postgresDate = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown;
 
@@ -66,26 +67,31 @@ describe('parseTimestamptz', () => {
   });
 });
 
-describe('isoString', () => {
-  it("is a Date's toISOString(), kept by a Timestamp once written", () => {
+describe('Timestamp', () => {
+  it("is a Date whose toISOString() is Date's, written once", () => {
     const read = parseTimestamptz('2026-11-24 13:45:12.123456+05:30');
     expect(read).toBeInstanceOf(Timestamp);
     expect(read).toBeInstanceOf(Date);
     const timestamp = read as Timestamp;
-    expect(timestamp.iso).toBeUndefined();
-    expect(isoString(timestamp)).toBe('2026-11-24T08:15:12.123Z');
-    expect(timestamp.iso).toBe('2026-11-24T08:15:12.123Z');
-    // Kept: the same string, not written again.
-    expect(isoString(timestamp)).toBe(timestamp.iso);
-    // Any other Date: its own string, nothing kept on it.
-    const plain = new Date(Date.UTC(2000, 1, 29, 12));
-    expect(isoString(plain)).toBe('2000-02-29T12:00:00.000Z');
-    expect(Object.keys(plain)).toEqual([]);
+    const written = jest.spyOn(Date.prototype, 'toISOString');
+    try {
+      expect(timestamp.toISOString()).toBe('2026-11-24T08:15:12.123Z');
+      // Kept: asked again (JSON.stringify asks through toJSON), not written again.
+      expect(timestamp.toISOString()).toBe('2026-11-24T08:15:12.123Z');
+      expect(JSON.stringify(timestamp)).toBe('"2026-11-24T08:15:12.123Z"');
+      expect(written).toHaveBeenCalledTimes(1);
+    } finally {
+      written.mockRestore();
+    }
+    // Nothing of it shows as a property.
+    expect(Object.keys(timestamp)).toEqual([]);
+    // Any other Date: its own string.
+    expect(new Date(Date.UTC(2000, 1, 29, 12)).toISOString()).toBe('2000-02-29T12:00:00.000Z');
   });
 
-  it('is what postgres-date gives where the fast path does not read the text (no Timestamp there)', () => {
+  it('is not made where the fast path does not read the text: postgres-date makes a Date', () => {
     const far = parseTimestamptz('0099-01-01 00:00:00+00');
     expect(far).not.toBeInstanceOf(Timestamp);
-    expect(isoString(far as Date)).toBe((postgresDate('0099-01-01 00:00:00+00') as Date).toISOString());
+    expect((far as Date).toISOString()).toBe((postgresDate('0099-01-01 00:00:00+00') as Date).toISOString());
   });
 });
