@@ -22,11 +22,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startCluster, type InstanceCommand } from '../test/support/cluster.js';
 import { insertClusterWorld, runClusterWorkload, type ClusterReport, type ClusterWorld } from '../test/support/cluster-workload.js';
 import { buildCheckout, startFlags } from './server-process.js';
-import { wholeNumbers } from './arguments.js';
+import { benchArguments } from './arguments.js';
 
 const USAGE = `Usage: npm run harness:cluster -- [options]
   --seconds N          how long the clients send requests (default 60)
@@ -42,29 +41,21 @@ const USAGE = `Usage: npm run harness:cluster -- [options]
   --no-build           use the existing dist/ (otherwise: tsc first, as npm start does)
   --label TEXT         appended to the results' file names`;
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '60' },
-    instances: { type: 'string', default: '3' },
-    clients: { type: 'string', default: '12' },
-    subscribers: { type: 'string', default: '12' },
-    conversations: { type: 'string', default: '6' },
-    participants: { type: 'string', default: '4' },
-    'refresh-seconds': { type: 'string', default: '3' },
-    'lag-every-ms': { type: 'string', default: '3000' },
-    'lag-pause-ms': { type: 'string', default: '600' },
-    direct: { type: 'boolean', default: false },
-    source: { type: 'boolean', default: false },
-    'no-build': { type: 'boolean', default: false },
-    label: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { values, whole } = benchArguments(USAGE, {
+  seconds: { type: 'string', default: '60' },
+  instances: { type: 'string', default: '3' },
+  clients: { type: 'string', default: '12' },
+  subscribers: { type: 'string', default: '12' },
+  conversations: { type: 'string', default: '6' },
+  participants: { type: 'string', default: '4' },
+  'refresh-seconds': { type: 'string', default: '3' },
+  'lag-every-ms': { type: 'string', default: '3000' },
+  'lag-pause-ms': { type: 'string', default: '600' },
+  direct: { type: 'boolean', default: false },
+  source: { type: 'boolean', default: false },
+  'no-build': { type: 'boolean', default: false },
+  label: { type: 'string' },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const { whole } = wholeNumbers(USAGE);
 const number = (
   name: 'seconds' | 'instances' | 'clients' | 'subscribers' | 'conversations' | 'participants' | 'refresh-seconds' | 'lag-every-ms' | 'lag-pause-ms',
   min: number,

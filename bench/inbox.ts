@@ -40,7 +40,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { print } from 'graphql';
 import { request } from 'undici';
@@ -62,7 +61,7 @@ import { buildCheckout, METRICS_TOKEN, metricSum, newestProfile, scrapeMetrics, 
 import { describePlan, recordStatements, type PlannedStatement } from './statement-plan.js';
 import { spreadOf, summarizeLatencies, type Spread } from './stats.js';
 import { renderReport, type BenchResults, type ModeFigures } from './report.js';
-import { wholeNumbers } from './arguments.js';
+import { benchArguments } from './arguments.js';
 
 const USAGE = `Usage: npm run bench -- [options]
   --rounds N          interleaved rounds (default 3)
@@ -80,33 +79,25 @@ const USAGE = `Usage: npm run bench -- [options]
   --users N --conversations N --messages N --seed S   the data (default 10000, 50000, 1000000, 7)
   --label TEXT        appended to the results' file names`;
 
-const { values: options } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    'first-warmup': { type: 'string', default: '10' },
-    connections: { type: 'string', default: '16' },
-    modes: { type: 'string', default: 'api,floor,unbatched' },
-    baseline: { type: 'string' },
-    profile: { type: 'boolean', default: false },
-    'node-options': { type: 'string' },
-    'page-samples': { type: 'string', default: '200' },
-    'write-rate': { type: 'string', default: '1' },
-    users: { type: 'string', default: '10000' },
-    conversations: { type: 'string', default: '50000' },
-    messages: { type: 'string', default: '1000000' },
-    seed: { type: 'string', default: '7' },
-    label: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { values: options, whole } = benchArguments(USAGE, {
+  rounds: { type: 'string', default: '3' },
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '3' },
+  'first-warmup': { type: 'string', default: '10' },
+  connections: { type: 'string', default: '16' },
+  modes: { type: 'string', default: 'api,floor,unbatched' },
+  baseline: { type: 'string' },
+  profile: { type: 'boolean', default: false },
+  'node-options': { type: 'string' },
+  'page-samples': { type: 'string', default: '200' },
+  'write-rate': { type: 'string', default: '1' },
+  users: { type: 'string', default: '10000' },
+  conversations: { type: 'string', default: '50000' },
+  messages: { type: 'string', default: '1000000' },
+  seed: { type: 'string', default: '7' },
+  label: { type: 'string' },
 });
-if (options.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 
-const { whole } = wholeNumbers(USAGE);
 const positive = (name: string, value: string | undefined): number => whole(name, value, 1);
 const ROUNDS = positive('rounds', options.rounds);
 const WINDOW: LoadWindow = {

@@ -18,7 +18,6 @@
 // when it does not hold the scale asked for; later runs reuse it.
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
@@ -34,7 +33,7 @@ import { findLeaderboardPage } from '../src/modules/leaderboards/sql.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
 import { percentile } from './stats.js';
 import { liveRankingSql } from '../test/support/live-ranking.js';
-import { wholeNumbers } from './arguments.js';
+import { benchArguments } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:leaderboard -- [options]
   --users N --conversations N --messages N   the data (default 10000, 50000, 1000000; seed 7)
@@ -44,21 +43,13 @@ Prints the report (with materializedViewSpeedup) and writes it to bench/reports/
 The database: BENCH_DATABASE_URL, or parley_bench_leaderboard_<users> on TEST_POSTGRES_URL's server;
 seeded on the first run at a scale, reused after.`;
 
-const { values } = parseArgs({
-  options: {
-    users: { type: 'string', default: '10000' },
-    conversations: { type: 'string', default: '50000' },
-    messages: { type: 'string', default: '1000000' },
-    requests: { type: 'string', default: '300' },
-    concurrency: { type: 'string', default: '4' },
-    help: { type: 'boolean', default: false },
-  },
+const { values, whole } = benchArguments(USAGE, {
+  users: { type: 'string', default: '10000' },
+  conversations: { type: 'string', default: '50000' },
+  messages: { type: 'string', default: '1000000' },
+  requests: { type: 'string', default: '300' },
+  concurrency: { type: 'string', default: '4' },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const { whole } = wholeNumbers(USAGE);
 const positive = (name: string, value: string | undefined): number => whole(name, value, 1);
 const SCALE = {
   users: positive('users', values.users),

@@ -41,7 +41,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startOfUtcDay } from '../src/cli/seed/options.js';
 import type { Queryable } from '../src/db/pool.js';
@@ -55,7 +54,7 @@ import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDat
 import { explainFigures, planShape, type ExplainFigures, type PlanShape, type SentStatement } from './explain.js';
 import { DEFAULT_PARTITION, isMessagesPartitioned, listPartitions, PARTMAN_SCHEMA, partitionMessages, PREMADE_MONTHS } from './partitioned-messages.js';
 import { median } from './stats.js';
-import { wholeNumbers } from './arguments.js';
+import { benchArguments } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:partitioning -- [options]
   --messages N   messages in each database (default 20000000; 1000000 for a quick trial)
@@ -66,21 +65,13 @@ const USAGE = `Usage: npm run bench:partitioning -- [options]
 Seeding 20M messages takes 10 to 20 minutes per database (once; later runs reuse them),
 copying them a minute or two per run; the databases take about 9 GB each, twice that during a run.`;
 
-const { values } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '20000000' },
-    days: { type: 'string', default: '730' },
-    rounds: { type: 'string', default: '3' },
-    runs: { type: 'string', default: '5' },
-    label: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { values, whole } = benchArguments(USAGE, {
+  messages: { type: 'string', default: '20000000' },
+  days: { type: 'string', default: '730' },
+  rounds: { type: 'string', default: '3' },
+  runs: { type: 'string', default: '5' },
+  label: { type: 'string' },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const { whole } = wholeNumbers(USAGE);
 const MESSAGES = whole('messages', values.messages, 10_000);
 const DAYS = whole('days', values.days, 62);
 const ROUNDS = whole('rounds', values.rounds, 1);

@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { print } from 'graphql';
 import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
@@ -57,7 +57,7 @@ import { benchDatabaseUrl, createDatabaseIfMissing, prepareBenchDatabase } from 
 import { readMachineCpuMs, readParentPid, readProcessCpuMs, readProcessTreeCpu, treeTotalMs, type ProcessTreeCpu } from './process-cpu.js';
 import { buildCheckout, startServer, type ServerProcess } from './server-process.js';
 import { median, summarizeLatencies, type LatencySummary } from './stats.js';
-import { wholeNumbers } from './arguments.js';
+import { benchArguments } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:primary -- [options]
   --rates LIST        sends per second, one window each (default 50,100,200,400)
@@ -71,25 +71,17 @@ const USAGE = `Usage: npm run bench:primary -- [options]
   --label TEXT        appended to the results' file names
 The capacity reported is 2 cores × 1000 ms ÷ the primary's CPU ms per send: PostgreSQL alone on a two-core machine.`;
 
-const { values } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '50,100,200,400' },
-    'read-rates': { type: 'string', default: '25,50' },
-    seconds: { type: 'string', default: '10' },
-    settle: { type: 'string', default: '11' },
-    explain: { type: 'string', default: '30' },
-    messages: { type: 'string', default: '1000000' },
-    'no-standby': { type: 'boolean', default: false },
-    'no-build': { type: 'boolean', default: false },
-    label: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { values, whole, list } = benchArguments(USAGE, {
+  rates: { type: 'string', default: '50,100,200,400' },
+  'read-rates': { type: 'string', default: '25,50' },
+  seconds: { type: 'string', default: '10' },
+  settle: { type: 'string', default: '11' },
+  explain: { type: 'string', default: '30' },
+  messages: { type: 'string', default: '1000000' },
+  'no-standby': { type: 'boolean', default: false },
+  'no-build': { type: 'boolean', default: false },
+  label: { type: 'string' },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const { whole, list } = wholeNumbers(USAGE);
 const SEND_RATES = list('rates', values.rates, 1);
 const READ_RATES = values['read-rates'] === '' ? [] : list('read-rates', values['read-rates'], 1);
 const WINDOW_MS = whole('seconds', values.seconds, 1) * 1000;

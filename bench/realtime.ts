@@ -37,7 +37,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { Pool as HttpPool } from 'undici';
@@ -53,7 +52,7 @@ import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { readCommandCpuMs, readMachineCpuMs, readProcessCpuMs } from './process-cpu.js';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
 import type { ClientReply, ClientRequest, Collected, Subscriber } from './realtime-clients.js';
-import { wholeNumbers } from './arguments.js';
+import { benchArguments } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:realtime -- [options]
   --subscribers LIST   subscriber counts, each a run of its own (default 1000,5000,10000)
@@ -70,27 +69,19 @@ const USAGE = `Usage: npm run bench:realtime -- [options]
   --label TEXT         appended to the results' file names
 Targets (docs/realtime.md): 10,000 subscriptions; 5,000 deliveries/s with p99 ≤ 50 ms; ≤ 20 KB per idle subscription; nothing lost or duplicated.`;
 
-const { values } = parseArgs({
-  options: {
-    subscribers: { type: 'string', default: '1000,5000,10000' },
-    rates: { type: 'string', default: '1000,2500,5000' },
-    seconds: { type: 'string', default: '10' },
-    'per-process': { type: 'string', default: '2500' },
-    'kill-subscribers': { type: 'string', default: '1000' },
-    'kill-rate': { type: 'string', default: '1000' },
-    'cpu-prof': { type: 'boolean', default: false },
-    'node-flags': { type: 'string', default: '' },
-    'heap-snapshot': { type: 'boolean', default: false },
-    'no-build': { type: 'boolean', default: false },
-    label: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { values, whole, list } = benchArguments(USAGE, {
+  subscribers: { type: 'string', default: '1000,5000,10000' },
+  rates: { type: 'string', default: '1000,2500,5000' },
+  seconds: { type: 'string', default: '10' },
+  'per-process': { type: 'string', default: '2500' },
+  'kill-subscribers': { type: 'string', default: '1000' },
+  'kill-rate': { type: 'string', default: '1000' },
+  'cpu-prof': { type: 'boolean', default: false },
+  'node-flags': { type: 'string', default: '' },
+  'heap-snapshot': { type: 'boolean', default: false },
+  'no-build': { type: 'boolean', default: false },
+  label: { type: 'string' },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const { whole, list } = wholeNumbers(USAGE);
 const subscriberCounts = list('subscribers', values.subscribers, 1);
 const rates = list('rates', values.rates, 1);
 const windowMs = whole('seconds', values.seconds, 1) * 1000;

@@ -28,7 +28,6 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
@@ -41,7 +40,7 @@ import type { SearchStrategy } from '../src/modules/search/plan.js';
 import { RANKED_MATCHES, searchMessages } from '../src/modules/search/search.js';
 import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDatabase, type BenchViewer } from './database.js';
 import { percentile } from './stats.js';
-import { wholeNumbers } from './arguments.js';
+import { benchArguments } from './arguments.js';
 
 const USAGE = `Usage: npm run bench:search -- [options]
   --scales LIST     message counts to measure, each on its own database (default 1000000,5000000)
@@ -51,21 +50,13 @@ const USAGE = `Usage: npm run bench:search -- [options]
   --label TEXT      appended to the results' file names
 Budgets: p95 ≤ 50 ms per cell at 1M messages, ≤ 100 ms at 5M.`;
 
-const { values } = parseArgs({
-  options: {
-    scales: { type: 'string', default: '1000000,5000000' },
-    requests: { type: 'string', default: '30' },
-    rounds: { type: 'string', default: '3' },
-    plain: { type: 'string', default: '3' },
-    label: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const { values, whole, list } = benchArguments(USAGE, {
+  scales: { type: 'string', default: '1000000,5000000' },
+  requests: { type: 'string', default: '30' },
+  rounds: { type: 'string', default: '3' },
+  plain: { type: 'string', default: '3' },
+  label: { type: 'string' },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const { whole, list } = wholeNumbers(USAGE);
 const SCALES = list('scales', values.scales, 1000);
 const REQUESTS = whole('requests', values.requests, 1);
 const ROUNDS = whole('rounds', values.rounds, 1);
