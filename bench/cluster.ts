@@ -18,7 +18,6 @@
 // Every server is its own, on free ports (test/support/cluster.ts), so it
 // runs beside anything. Writes bench/results/<date>-cluster[-label].json and
 // .md; exits 1 when an invariant was broken.
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +25,7 @@ import { startCluster, type InstanceCommand } from '../test/support/cluster.js';
 import { insertClusterWorld, runClusterWorkload, type ClusterReport, type ClusterWorld } from '../test/support/cluster-workload.js';
 import { buildCheckout, startFlags } from './server-process.js';
 import { benchArguments } from './arguments.js';
+import { writeResults } from './results-files.js';
 
 const USAGE = `Usage: npm run harness:cluster -- [options]
   --seconds N          how long the clients send requests (default 60)
@@ -114,12 +114,8 @@ const results = {
   build: values.source ? 'src/main.ts through tsx' : 'dist/main.js (npm run build)',
   ...report,
 };
-const stem = `${new Date().toISOString().slice(0, 10)}-cluster${values.label ? `-${values.label}` : ''}`;
-const directory = path.join(root, 'bench', 'results');
-await mkdir(directory, { recursive: true });
-await writeFile(path.join(directory, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
 const markdown = renderMarkdown(results);
-await writeFile(path.join(directory, `${stem}.md`), markdown);
+await writeResults({ benchmark: 'cluster', label: values.label }, results, markdown);
 console.log(`\n${markdown}`);
 if (report.violations > 0) {
   console.error(`${report.violations} violations of the cluster's invariants: see the report.`);

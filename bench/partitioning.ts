@@ -39,7 +39,6 @@
 // since the edits and the retention change the data, and drops the copies.
 // Writes bench/results/<date>-partitioning[-label].json and .md.
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
 import { startOfUtcDay } from '../src/cli/seed/options.js';
@@ -55,6 +54,7 @@ import { explainFigures, planShape, type ExplainFigures, type PlanShape, type Se
 import { DEFAULT_PARTITION, isMessagesPartitioned, listPartitions, PARTMAN_SCHEMA, partitionMessages, PREMADE_MONTHS } from './partitioned-messages.js';
 import { median } from './stats.js';
 import { benchArguments } from './arguments.js';
+import { writeResults } from './results-files.js';
 
 const USAGE = `Usage: npm run bench:partitioning -- [options]
   --messages N   messages in each database (default 20000000; 1000000 for a quick trial)
@@ -773,7 +773,7 @@ try {
     },
     retention,
   };
-  await writeResults(results);
+  await publishResults(results);
 } finally {
   for (const variant of VARIANTS) clients[variant].release();
   for (const variant of VARIANTS) await pools[variant].end();
@@ -785,9 +785,9 @@ try {
 // ---------------------------------------------------------------------------
 // The report
 
-type Results = Parameters<typeof writeResults>[0];
+type Results = Parameters<typeof publishResults>[0];
 
-async function writeResults(results: {
+async function publishResults(results: {
   date: string;
   commit: string;
   uncommittedChanges: boolean;
@@ -813,11 +813,8 @@ async function writeResults(results: {
 }): Promise<void> {
   const markdown = renderReport(results);
   console.log(markdown);
-  await mkdir(new URL('results/', import.meta.url), { recursive: true });
-  const name = `${results.date.slice(0, 10)}-partitioning${values.label ? `-${values.label}` : ''}`;
-  await writeFile(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(new URL(`results/${name}.md`, import.meta.url), `${markdown}\n`);
-  console.log(`written to bench/results/${name}.{json,md}`);
+  const written = await writeResults({ benchmark: 'partitioning', label: values.label, date: results.date }, results, markdown);
+  console.log(`written to ${written}.{json,md}`);
 }
 
 interface StatementReport {

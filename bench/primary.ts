@@ -36,7 +36,7 @@
 // 7). Writes bench/results/<date>-primary[-label].json and .md.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,6 +58,7 @@ import { readMachineCpuMs, readParentPid, readProcessCpuMs, readProcessTreeCpu, 
 import { buildCheckout, startServer, type ServerProcess } from './server-process.js';
 import { median, summarizeLatencies, type LatencySummary } from './stats.js';
 import { benchArguments } from './arguments.js';
+import { writeResults } from './results-files.js';
 
 const USAGE = `Usage: npm run bench:primary -- [options]
   --rates LIST        sends per second, one window each (default 50,100,200,400)
@@ -930,12 +931,8 @@ async function main(): Promise<void> {
       writtenRelations: written,
       capacity,
     };
-    const stem = `${new Date().toISOString().slice(0, 10)}-primary${values.label ? `-${values.label}` : ''}`;
-    const directory = path.join(root, 'bench', 'results');
-    await mkdir(directory, { recursive: true });
-    await writeFile(path.join(directory, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
     const markdown = renderMarkdown(results);
-    await writeFile(path.join(directory, `${stem}.md`), markdown);
+    await writeResults({ benchmark: 'primary', label: values.label }, results, markdown);
     console.log(`\n${markdown}`);
     if ([...sendWindows, ...readWindows].some((window) => window.failed > 0)) {
       console.error('Some operations failed: see the tables.');

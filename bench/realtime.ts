@@ -32,7 +32,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,6 +53,7 @@ import { readCommandCpuMs, readMachineCpuMs, readProcessCpuMs } from './process-
 import { summarizeLatencies, type LatencySummary } from './stats.js';
 import type { ClientReply, ClientRequest, Collected, Subscriber } from './realtime-clients.js';
 import { benchArguments } from './arguments.js';
+import { writeResults } from './results-files.js';
 
 const USAGE = `Usage: npm run bench:realtime -- [options]
   --subscribers LIST   subscriber counts, each a run of its own (default 1000,5000,10000)
@@ -757,12 +758,8 @@ async function main(): Promise<void> {
     kill,
     profiles,
   };
-  const stem = `${new Date().toISOString().slice(0, 10)}-realtime${values.label ? `-${values.label}` : ''}`;
-  const directory = path.join(root, 'bench', 'results');
-  await mkdir(directory, { recursive: true });
-  await writeFile(path.join(directory, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
   const markdown = renderMarkdown(results);
-  await writeFile(path.join(directory, `${stem}.md`), markdown);
+  await writeResults({ benchmark: 'realtime', label: values.label }, results, markdown);
   console.log(`\n${markdown}`);
   const lost = [...rows.map((row) => row.delivery), ...(kill ? [kill.delivery] : [])].some(
     (delivery) => delivery.missing > 0 || delivery.duplicated > 0 || delivery.outOfOrder > 0,

@@ -26,7 +26,6 @@
 // benchmark's data); later runs reuse it.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { print } from 'graphql';
 import pg from 'pg';
@@ -41,6 +40,7 @@ import { RANKED_MATCHES, searchMessages } from '../src/modules/search/search.js'
 import { benchDatabaseUrl, createDatabaseIfMissing, findViewers, prepareBenchDatabase, type BenchViewer } from './database.js';
 import { percentile } from './stats.js';
 import { benchArguments } from './arguments.js';
+import { writeResults } from './results-files.js';
 
 const USAGE = `Usage: npm run bench:search -- [options]
   --scales LIST     message counts to measure, each on its own database (default 1000000,5000000)
@@ -374,8 +374,5 @@ for (const scale of results.scales) {
 }
 const markdown = lines.join('\n');
 console.log(markdown);
-await mkdir(new URL('results/', import.meta.url), { recursive: true });
-const name = `${results.date.slice(0, 10)}-search${values.label ? `-${values.label}` : ''}`;
-await writeFile(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-await writeFile(new URL(`results/${name}.md`, import.meta.url), `${markdown}\n`);
-console.log(`written to bench/results/${name}.{json,md}`);
+const written = await writeResults({ benchmark: 'search', label: values.label, date: results.date }, results, markdown);
+console.log(`written to ${written}.{json,md}`);
