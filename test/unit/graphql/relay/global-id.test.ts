@@ -27,6 +27,20 @@ describe('toGlobalId / fromGlobalId', () => {
     expect(fromGlobalId(globalId, 'id')).toEqual({ type, id: String(id) });
   });
 
+  it('is the base64url of "<Type>:<id>", for ids of every length, once issued and again (past the bound of ids kept)', () => {
+    const types: NodeType[] = ['User', 'Conversation', 'Message', 'UserStats'];
+    const ids: (number | string)[] = ['9223372036854775807', 2_147_483_647];
+    for (let id = 1; id < 40_000; id += 1) ids.push(id % 3 === 0 ? String(id * 7919) : id);
+    for (const round of [1, 2]) {
+      for (const type of types) {
+        for (const id of ids) {
+          const globalId = toGlobalId(type, id);
+          if (globalId !== raw(`${type}:${id}`)) throw new Error(`round ${round}: ${type} ${id} gave ${globalId}, not ${raw(`${type}:${id}`)}`);
+        }
+      }
+    }
+  });
+
   it('is opaque: URL-safe, the database id not in clear, different for each type', () => {
     const ids = (['User', 'Conversation', 'Message', 'UserStats'] as const).map((type) => toGlobalId(type, 31337));
     for (const id of ids) {
