@@ -11,8 +11,8 @@ import { MESSAGE_COLUMNS } from './sql.js';
 /**
  * Replaces a message's body, by its author only. Outside the editor's
  * conversations the message does not exist (NOT_FOUND); inside, someone
- * else's message is FORBIDDEN. Touches the message, and the searches of
- * every participant (its new words may match a search that did not list it);
+ * else's message is FORBIDDEN. Touches the message, its conversation's
+ * messages, and the searches of every participant (its new words may match a search that did not list it);
  * tells the conversation's
  * subscribers (messageEdited), and every participant's inbox when it is the
  * conversation's last message (conversationUpdated).
@@ -45,7 +45,9 @@ export async function editMessage(writer: Writer, editorId: number, input: { mes
       [input.messageId, body],
     );
     const { participantIds, isLast, ...edited } = rows[0]!;
-    touch(tags.message(input.messageId), ...participantIds.map((userId) => tags.search(userId)));
+    // The conversation's list of messages changed too (an item of it): what
+    // keeps pages of it (the loader cache) is dropped by the one tag.
+    touch(tags.message(input.messageId), tags.messages(edited.conversationId), ...participantIds.map((userId) => tags.search(userId)));
     emit(messageEditedEvent(edited.conversationId, edited.id, participantIds));
     // The inbox shows the last message: its participants' inboxes changed.
     if (isLast) emit(...conversationUpdatedEvents(edited.conversationId, participantIds));
