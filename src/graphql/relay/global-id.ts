@@ -34,7 +34,12 @@ function base64urlOfAscii(text: string): string {
   let i = 0;
   for (; i + 2 < end; i += 3) {
     const bits = (text.charCodeAt(i) << 16) | (text.charCodeAt(i + 1) << 8) | text.charCodeAt(i + 2);
-    codes.push(BASE64URL.charCodeAt(bits >> 18), BASE64URL.charCodeAt((bits >> 12) & 63), BASE64URL.charCodeAt((bits >> 6) & 63), BASE64URL.charCodeAt(bits & 63));
+    codes.push(
+      BASE64URL.charCodeAt(bits >> 18),
+      BASE64URL.charCodeAt((bits >> 12) & 63),
+      BASE64URL.charCodeAt((bits >> 6) & 63),
+      BASE64URL.charCodeAt(bits & 63),
+    );
   }
   if (i < end) {
     const bits = (text.charCodeAt(i) << 16) | (i + 1 < end ? text.charCodeAt(i + 1) << 8 : 0);
