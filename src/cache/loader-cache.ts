@@ -153,6 +153,12 @@ export function entrySize(key: string, value: unknown, tags: readonly Tag[], ref
   return size;
 }
 
+/** Whether every tag has a reading in `known`. */
+function allKnown(tags: ReadonlySet<Tag>, known: ReadonlyMap<Tag, number>): boolean {
+  for (const tag of tags) if (!known.has(tag)) return false;
+  return true;
+}
+
 export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, ttlMs = 60_000, clock }: LoaderCacheOptions) {
   const now = clock ?? Date.now;
   // A given clock also decides expiry, read at every check (as memory-store.ts does).
@@ -197,7 +203,9 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
         try {
           const state = await store.invalidations(asked);
           succeeded();
-          return { state, invalidatedAt: new Map(asked.map((tag, index) => [tag, state.invalidatedAt[index]!])) };
+          const invalidatedAt = new Map<Tag, number>();
+          for (const [index, tag] of asked.entries()) invalidatedAt.set(tag, state.invalidatedAt[index]!);
+          return { state, invalidatedAt };
         } catch (error) {
           failed(error, 'check');
           return undefined;
@@ -286,7 +294,7 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
           let since = latest;
           if (bypassed) {
             since = undefined;
-          } else if (latest && !outlivedMemory(latest, now()) && [...tags].every((tag) => known.has(tag))) {
+          } else if (latest && !outlivedMemory(latest, now()) && allKnown(tags, known)) {
             // Nothing this request has not read already (or nothing found): no round trip. An entry kept
             // after the request's last check cannot be judged by it: left alone, and read again.
             for (const [key, entry] of found) {

@@ -97,12 +97,18 @@ export function cachedBatches({ cache, viewer }: Pick<LoaderDependencies, 'cache
       // Users read by this batch's statement, newer than any the cache holds.
       const fresh = new Map<number, UserRow>();
       const userOf = (id: number) => fresh.get(id) ?? (lookup.values.get(userKey(id)) as Stored<UserRow> | undefined)?.kept;
+      // The users handed to restored values, each found and primed once (a page of 20 messages names
+      // a few authors many times), until this batch's own statement brings newer ones (fresh).
+      let given = new Map<number, UserRow>();
       const restore = (stored: Stored<Kept>) =>
         relation.restore(stored.kept, (id) => {
-          const user = userOf(id);
+          let user = given.get(id);
+          if (user) return user;
+          user = userOf(id);
           // The batch asked for each missing user before restoring.
           if (!user) throw new Error(`${name}: user ${id} missing from the loader cache and the database`);
           users.prime(user);
+          given.set(id, user);
           return user;
         });
 
@@ -112,11 +118,12 @@ export function cachedBatches({ cache, viewer }: Pick<LoaderDependencies, 'cache
       for (const [index, cacheKey] of cacheKeys.entries()) {
         const stored = lookup.values.get(cacheKey) as Stored<Kept> | undefined;
         if (!stored) missing.push(index);
-        else if (stored.userIds.every((id) => userOf(id))) values[index] = restore(stored);
+        else if (stored.userIds.every((id) => given.has(id) || userOf(id))) values[index] = restore(stored);
         else incomplete.push([index, stored]);
       }
 
       if (missing.length > 0) {
+        given = new Map();
         const loaded = await load(missing.map((index) => keys[index]!));
         for (const [position, index] of missing.entries()) {
           const value = loaded[position]!;
@@ -133,6 +140,7 @@ export function cachedBatches({ cache, viewer }: Pick<LoaderDependencies, 'cache
           const user = loaded[position];
           if (user && !(user instanceof Error)) fresh.set(id, user);
         }
+        given = new Map();
         for (const [index, stored] of incomplete) values[index] = restore(stored);
       }
       return values;
