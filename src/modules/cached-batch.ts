@@ -50,6 +50,14 @@ export interface RequestUsers {
 interface Stored<Kept> {
   kept: Kept;
   userIds: readonly number[];
+  /**
+   * The value as last restored, and its users then (in userIds' order): the
+   * next request whose users are the same objects (no write changed one
+   * since) is given it again instead of a new one (a page of 20 messages is
+   * 20 objects). Nothing changes a loaded value. Set when the value is
+   * kept, as the statement's rows made it: counted in the entry's size.
+   */
+  restored?: { value: unknown; users: readonly UserRow[] };
 }
 
 /** The loader that keeps users: the values that hold users refer to its keys. */
@@ -100,17 +108,25 @@ export function cachedBatches({ cache, viewer }: Pick<LoaderDependencies, 'cache
       // The users handed to restored values, each found and primed once (a page of 20 messages names
       // a few authors many times), until this batch's own statement brings newer ones (fresh).
       let given = new Map<number, UserRow>();
-      const restore = (stored: Stored<Kept>) =>
-        relation.restore(stored.kept, (id) => {
-          let user = given.get(id);
-          if (user) return user;
-          user = userOf(id);
-          // The batch asked for each missing user before restoring.
-          if (!user) throw new Error(`${name}: user ${id} missing from the loader cache and the database`);
-          users.prime(user);
-          given.set(id, user);
-          return user;
-        });
+      const userFor = (id: number) => {
+        let user = given.get(id);
+        if (user) return user;
+        user = userOf(id);
+        // The batch asked for each missing user before restoring.
+        if (!user) throw new Error(`${name}: user ${id} missing from the loader cache and the database`);
+        users.prime(user);
+        given.set(id, user);
+        return user;
+      };
+      const restore = (stored: Stored<Kept>): Value => {
+        const last = stored.restored;
+        // userFor primes each user, as restoring does.
+        if (last && stored.userIds.every((id, index) => userFor(id) === last.users[index])) return last.value as Value;
+        const value = relation.restore(stored.kept, userFor);
+        // In place of the last: the same objects but new users, so about the size counted for it when kept.
+        stored.restored = { value, users: stored.userIds.map(userFor) };
+        return value;
+      };
 
       const values: (Value | Error)[] = new Array<Value | Error>(keys.length);
       const missing: number[] = [];
@@ -128,7 +144,7 @@ export function cachedBatches({ cache, viewer }: Pick<LoaderDependencies, 'cache
         for (const [position, index] of missing.entries()) {
           const value = loaded[position]!;
           values[index] = value;
-          if (!(value instanceof Error)) keep(lookup, fresh, cacheKeys[index]!, relation.keep(value, keys[index]!));
+          if (!(value instanceof Error)) keep(lookup, fresh, cacheKeys[index]!, value, relation.keep(value, keys[index]!));
         }
       }
 
@@ -148,16 +164,17 @@ export function cachedBatches({ cache, viewer }: Pick<LoaderDependencies, 'cache
   };
 }
 
-/** Keeps a value read from the database, and each of its users under the user's own key. */
+/** Keeps a value read from the database (as restored already, with its users), and each of its users under the user's own key. */
 function keep<Kept>(
   lookup: LoaderCacheLookup,
   fresh: Map<number, UserRow>,
   cacheKey: string,
+  value: unknown,
   kept: { kept: Kept; tags: Tag[]; users: readonly UserRow[] } | undefined,
 ): void {
   if (!kept) return;
   const userIds = kept.users.map((user) => user.id);
-  lookup.keep(cacheKey, { kept: kept.kept, userIds } satisfies Stored<Kept>, kept.tags, userIds.map(userKey));
+  lookup.keep(cacheKey, { kept: kept.kept, userIds, restored: { value, users: kept.users } } satisfies Stored<Kept>, kept.tags, userIds.map(userKey));
   for (const user of kept.users) {
     if (fresh.has(user.id)) continue;
     fresh.set(user.id, user);
