@@ -63,8 +63,20 @@ interface Stored<Kept> {
 /** The loader that keeps users: the values that hold users refer to its keys. */
 export const USERS_LOADER = 'userById';
 
-/** The loader cache's key of a user (USERS, under USERS_LOADER). */
-const userKey = (id: number) => `${USERS_LOADER}:${id}`;
+/**
+ * The loader cache's key of a user (USERS, under USERS_LOADER), made once
+ * per user (each read looks up hundreds; a key made again is hashed again).
+ * Bounded: emptied at 16,384 users.
+ */
+const userKeys = new Map<number, string>();
+function userKey(id: number): string {
+  let key = userKeys.get(id);
+  if (key === undefined) {
+    if (userKeys.size >= 16_384) userKeys.clear();
+    userKeys.set(id, (key = `${USERS_LOADER}:${id}`));
+  }
+  return key;
+}
 
 /** What the cache keeps of a user row: itself. */
 export const USERS: CachedRelation<number, UserRow | null, UserRow> = {
