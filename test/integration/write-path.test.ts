@@ -66,12 +66,14 @@ describe('each mutation reports what it touched, after commit', () => {
     );
   });
 
-  it('editMessage: the message and every participant’s searches', async () => {
+  it('editMessage: the message, its conversation’s messages and every participant’s searches', async () => {
     const { users, conversationId } = await trio('tagEdit');
     const message = await sendMessage(writer, users[0]!.id, { conversationId, body: 'first' });
     reported = [];
     await editMessage(writer, users[0]!.id, { messageId: message.id, body: 'second' });
-    expect(reported.map((tags) => [...tags].sort())).toEqual([[`Message:${message.id}`, ...users.map((user) => `Search:${user.id}`)].sort()]);
+    expect(reported.map((tags) => [...tags].sort())).toEqual([
+      [`Message:${message.id}`, `Messages:${conversationId}`, ...users.map((user) => `Search:${user.id}`)].sort(),
+    ]);
   });
 
   it('markConversationRead: the conversation and the reader’s inbox', async () => {
