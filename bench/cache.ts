@@ -15,7 +15,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 
 const run = promisify(execFile);
 import { execFile } from 'node:child_process';
@@ -33,24 +32,36 @@ import { createServer, type ParleyServer } from '../src/http/server.js';
 import { tags } from '../src/writes/tags.js';
 import { benchDatabaseUrl, createDatabaseIfMissing } from './database.js';
 import { percentile } from './stats.js';
+import { benchArguments } from './arguments.js';
 import { startOwnRedis } from '../test/support/redis-server.js';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '20' },
-    rounds: { type: 'string', default: '4' },
-    sequential: { type: 'string', default: '20' },
-    connections: { type: 'string', default: '16' },
-    users: { type: 'string', default: '10000' },
-    conversations: { type: 'string', default: '50000' },
-    messages: { type: 'string', default: '1000000' },
-  },
+const USAGE = `Usage: npm run bench:cache -- [options]
+  --seconds N         under load, seconds per mode, in --rounds slices taking turns (default 20)
+  --rounds N          slices per mode (default 4)
+  --sequential N      requests one at a time per mode, afterwards (default 20)
+  --connections N     concurrent connections of the closed loop (default 16)
+  --users N --conversations N --messages N   the data, seed 7 (default 10000, 50000, 1000000)
+Writes bench/reports/cache.md.`;
+
+const { values, whole } = benchArguments(USAGE, {
+  seconds: { type: 'string', default: '20' },
+  rounds: { type: 'string', default: '4' },
+  sequential: { type: 'string', default: '20' },
+  connections: { type: 'string', default: '16' },
+  users: { type: 'string', default: '10000' },
+  conversations: { type: 'string', default: '50000' },
+  messages: { type: 'string', default: '1000000' },
 });
-const SECONDS = Number(values.seconds);
-const CONNECTIONS = Number(values.connections);
-const ROUNDS = Number(values.rounds);
-const SEQUENTIAL = Number(values.sequential);
-const SCALE = { users: Number(values.users), conversations: Number(values.conversations), messages: Number(values.messages), seed: 7 };
+const SECONDS = whole('seconds', values.seconds, 1);
+const CONNECTIONS = whole('connections', values.connections, 1);
+const ROUNDS = whole('rounds', values.rounds, 1);
+const SEQUENTIAL = whole('sequential', values.sequential, 1);
+const SCALE = {
+  users: whole('users', values.users, 1),
+  conversations: whole('conversations', values.conversations, 1),
+  messages: whole('messages', values.messages, 1),
+  seed: 7,
+};
 const BENCH_DATABASE = 'parley_bench_cache';
 
 const benchUrl = benchDatabaseUrl(BENCH_DATABASE);
