@@ -158,14 +158,6 @@ export function entrySize(key: string, value: unknown, tags: readonly Tag[], ref
   return size;
 }
 
-const NO_TAGS: readonly number[] = [];
-
-/** Whether no tag was invalidated after `epoch` (unchangedSince's test of each tag, without making the list of their counts). */
-function tagsUnchanged(tags: readonly Tag[], invalidatedAt: ReadonlyMap<Tag, number>, epoch: number): boolean {
-  for (const tag of tags) if ((invalidatedAt.get(tag) ?? 0) > epoch) return false;
-  return true;
-}
-
 /** Whether every tag has a reading in `known`. */
 function allKnown(tags: ReadonlySet<Tag>, known: ReadonlyMap<Tag, number>): boolean {
   for (const tag of tags) if (!known.has(tag)) return false;
@@ -238,12 +230,7 @@ export function createLoaderCache({ store, logger, maxBytes = 64 * 1024 * 1024, 
    */
   const stillValid = (key: string, entry: Entry, point: Checkpoint, floor: number, invalidatedAt: ReadonlyMap<Tag, number>, renew: boolean): boolean => {
     const { epoch, at, history } = entry.checked;
-    if (
-      history === point.history &&
-      point.epoch >= epoch &&
-      unchangedSince(entry.checked, floor, NO_TAGS, now()) &&
-      tagsUnchanged(entry.tags, invalidatedAt, epoch)
-    ) {
+    if (history === point.history && point.epoch >= epoch && unchangedSince(entry.checked, floor, entry.tags, invalidatedAt, now())) {
       if (renew && (point.epoch > epoch || point.at > at)) entry.checked = point;
       return true;
     }

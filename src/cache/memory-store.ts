@@ -98,7 +98,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Respons
     },
 
     async set(key, answer, tags, since) {
-      if (!unchangedSince(since, forgottenBefore, lastInvalidations(tags), now())) return false;
+      if (!unchangedSince(since, forgottenBefore, tags, invalidatedAt, now())) return false;
       const ttl = answer.maxAge * 1000 - (now() - answer.storedAt);
       if (ttl <= 0) return false;
       entries.set(key, { answer, tags }, { ttl });

@@ -60,11 +60,18 @@ export function outlivedMemory(since: InvalidationPoint, now: number): boolean {
  * STORE_SCRIPT applies in Redis, redis-store.ts), and the store still
  * remembers that far back.
  * @param floor the store's floor (redis-store.ts), 0 where it has none
- * @param invalidatedAt for each tag of what was read, the count at its last invalidation the store remembers (0: none)
+ * @param tags the tags of what was read
+ * @param invalidatedAt each tag's count at its last invalidation the store remembers (none: 0)
  */
-export function unchangedSince(since: InvalidationPoint, floor: number, invalidatedAt: Iterable<number>, now: number): boolean {
+export function unchangedSince(
+  since: InvalidationPoint,
+  floor: number,
+  tags: Iterable<Tag>,
+  invalidatedAt: { get(tag: Tag): number | undefined },
+  now: number,
+): boolean {
   if (outlivedMemory(since, now) || floor > since.epoch) return false;
-  for (const at of invalidatedAt) if (at > since.epoch) return false;
+  for (const tag of tags) if ((invalidatedAt.get(tag) ?? 0) > since.epoch) return false;
   return true;
 }
 
