@@ -41,7 +41,8 @@ export interface BenchResults {
   operations: OperationFigures[];
   /** firstWarmupMs: the warm-up of each mode's first window (absent in results written before it existed). */
   window: LoadWindow & { rounds: number; firstWarmupMs?: number };
-  nodeOptions: string | null;
+  /** --node-flags: this build's servers' extra node flags (results before it was named so have nodeOptions, which went through NODE_OPTIONS). */
+  nodeFlags?: string | null;
   modes: { [mode: string]: ModeFigures };
   /** The Inbox operation: floor ÷ API requests/s. */
   graphqlOverFloor: Spread | null;
@@ -91,6 +92,7 @@ export function renderReport(results: BenchResults): string {
     '',
     `Commit ${results.commit.slice(0, 10)}${results.uncommittedChanges ? ' with uncommitted changes' : ''}` +
       (results.baseline ? `; baseline ${results.baseline.ref} (${results.baseline.commit.slice(0, 10)})` : '') +
+      (results.nodeFlags ? `; this build's servers ran with \`${results.nodeFlags}\`` : '') +
       `. ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, PostgreSQL ${machine.postgres} on the same host` +
       ` (load average at the end ${machine.loadAverage.map((value) => value.toFixed(1)).join(' ')}).`,
     '',
