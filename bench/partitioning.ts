@@ -257,8 +257,8 @@ interface Subject {
 async function captureOne(call: (db: Queryable) => Promise<unknown>): Promise<SentStatement> {
   const sent: SentStatement[] = [];
   const db = {
-    query: async (text: string, parameters: unknown[] = []) => {
-      sent.push({ text, values: parameters });
+    query: async (statement: string | { text: string; values?: unknown[] }, parameters: unknown[] = []) => {
+      sent.push(typeof statement === 'string' ? { text: statement, values: parameters } : { text: statement.text, values: statement.values ?? [] });
       return { rows: [], rowCount: 0 };
     },
   } as unknown as Queryable;

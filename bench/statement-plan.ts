@@ -9,6 +9,8 @@ export interface PlannedStatement {
   values: unknown[];
   /** A prepared statement's name, when the application names it. */
   name?: string;
+  /** 'array' where the application reads the rows as arrays (pg's rowMode): the replay reads them so too. */
+  rowMode?: 'array';
   /**
    * The statement whose completion this one was sent after (the last one
    * completed when it was sent), or null for the first: the replay sends it
@@ -28,11 +30,17 @@ export function recordStatements(pool: pg.Pool): () => PlannedStatement[] {
   let lastCompleted: number | null = null;
   (pool as { query: unknown }).query = (...args: unknown[]) => {
     const index = plan.length;
-    const [first, second] = args as [string | pg.QueryConfig, unknown[] | undefined];
+    const [first, second] = args as [string | (pg.QueryConfig & { rowMode?: string }), unknown[] | undefined];
     const statement: PlannedStatement =
       typeof first === 'string'
         ? { text: first, values: second ?? [], after: lastCompleted }
-        : { text: first.text, values: first.values ?? [], ...(first.name ? { name: first.name } : {}), after: lastCompleted };
+        : {
+            text: first.text,
+            values: first.values ?? [],
+            ...(first.name ? { name: first.name } : {}),
+            ...(first.rowMode === 'array' ? { rowMode: 'array' as const } : {}),
+            after: lastCompleted,
+          };
     plan.push(statement);
     const sent = query(...args);
     // Registered before the caller's own continuation, so anything the
@@ -62,8 +70,8 @@ export function compileReplay(plan: readonly PlannedStatement[]): Replay {
   const roots: number[] = [];
   plan.forEach((statement, index) => (statement.after === null ? roots : followers[statement.after]!).push(index));
   const send = async (pool: pg.Pool, index: number): Promise<void> => {
-    const { text, values, name } = plan[index]!;
-    await pool.query(name ? { text, values, name } : { text, values });
+    const { text, values, name, rowMode } = plan[index]!;
+    await pool.query({ text, values, ...(name ? { name } : {}), ...(rowMode ? { rowMode } : {}) });
     await Promise.all(followers[index]!.map((follower) => send(pool, follower)));
   };
   return async (pool) => {

@@ -59,7 +59,7 @@ function delayingWriter(commits: Map<string, { order: number; start: Date }>): W
 async function readAfter(conversationId: number, cursor: Keyset | null): Promise<MessageRow[]> {
   const read: MessageRow[] = [];
   for (;;) {
-    const rows = await findHistoryPages(pool, [{ conversationId, page: { forward: false, size: 50, cursor } }]);
+    const rows = (await findHistoryPages(pool, [{ conversationId, page: { forward: false, size: 50, cursor } }])).pages[0]!;
     // A page's rows come in no set order (toConnectionPage sorts them): oldest first, as a client gets them.
     rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || Number(BigInt(a.id) - BigInt(b.id)));
     const page = rows.slice(0, 50);

@@ -44,8 +44,9 @@ interface Recorded {
 /** A Queryable that keeps what it is sent and answers no rows. */
 function recorder(): Queryable & { statements: Recorded[] } {
   const statements: Recorded[] = [];
-  const query = async (text: string, values: unknown[] = []) => {
-    statements.push({ text, values });
+  // As pg takes a statement: its text and values, or one object with both (and how to read its rows).
+  const query = async (statement: string | { text: string; values?: unknown[] }, values: unknown[] = []) => {
+    statements.push(typeof statement === 'string' ? { text: statement, values } : { text: statement.text, values: statement.values ?? [] });
     return { rows: [], rowCount: 0, command: 'SELECT', oid: 0, fields: [] };
   };
   return { statements, query: query as unknown as Queryable['query'] };

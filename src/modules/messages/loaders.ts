@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { CachedBatches, CachedRelation } from '../cached-batch.js';
 import type { LoaderDependencies } from '../loader-dependencies.js';
 import { tags } from '../../writes/tags.js';
-import { groupByOrdinal, orderByKeys } from '../../graphql/relay/order-by-keys.js';
+import { orderByKeys } from '../../graphql/relay/order-by-keys.js';
 import { pageKey } from '../../graphql/relay/page-arguments.js';
 import type { MessageRow } from './rows.js';
 import type { UserRow } from '../users/rows.js';
@@ -14,9 +14,7 @@ import {
   findVisibleMessages,
   type HistoryPageKey,
   messageOfRow,
-  type MessageWithAuthorOnceRow,
   type MessageWithAuthorRow,
-  hasAuthor,
 } from './sql.js';
 
 const historyPageKey = (key: HistoryPageKey) => `${key.conversationId}/${pageKey(key.page)}`;
@@ -56,24 +54,19 @@ export function createMessageLoaders({ pool, viewer, batch, traced }: LoaderDepe
   // the batch resolves, so no path to the author costs a statement (and the
   // count of a request does not depend on which query answers first). One
   // object per author and batch (a batch's rows are of one moment; a later
-  // batch, after a write, makes its own), read from whichever row carries
-  // the author's columns (findHistoryPages sends them once per author).
-  const withAuthors = (rows: readonly MessageWithAuthorOnceRow[]) => {
+  // batch, after a write, makes its own).
+  const mapMessages = (rows: readonly MessageWithAuthorRow[]): MessageRow[] => {
     const authors = new Map<number, UserRow>();
-    for (const row of rows) {
-      if (!hasAuthor(row) || authors.has(row.authorId)) continue;
-      const author = authorOfRow(row);
-      authors.set(row.authorId, author);
-      primeUser(author);
-    }
-    return (row: MessageWithAuthorOnceRow): MessageRow => {
-      const author = authors.get(row.authorId);
-      // messages.author_id references users: every author comes on some row of the batch.
-      if (!author) throw new Error(`message ${row.id}: author ${row.authorId} missing from its statement's rows`);
+    return rows.map((row) => {
+      let author = authors.get(row.authorId);
+      if (!author) {
+        author = authorOfRow(row);
+        authors.set(row.authorId, author);
+        primeUser(author);
+      }
       return messageOfRow(row, author);
-    };
+    });
   };
-  const mapMessages = (rows: readonly MessageWithAuthorRow[]) => rows.map(withAuthors(rows));
   return {
     /** Messages by id as the viewer sees them: null outside the viewer's conversations (or when signed out). */
     visibleMessageById: new DataLoader<string, MessageRow | null>(
@@ -128,8 +121,9 @@ export function createMessageLoaders({ pool, viewer, batch, traced }: LoaderDepe
           restore: (rows, user) => rows.map((row) => messageOfRow(row, user(row.authorId))),
         },
         traced('messagesByConversation', async (keys) => {
-          const rows = await findHistoryPages(pool, keys);
-          return groupByOrdinal(keys.length, rows, withAuthors(rows));
+          const { pages, authors } = await findHistoryPages(pool, keys);
+          for (const author of authors) primeUser(author);
+          return pages;
         }),
       ),
       { batch, cacheKeyFn: historyPageKey },

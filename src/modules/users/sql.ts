@@ -39,6 +39,21 @@ export function userOfRow(row: UserRow): UserRow {
   };
 }
 
+/** The UserRow of a row read as an array (pg's rowMode 'array') whose columns from `start` are userColumns's, in its order. */
+export function userOfColumns(row: readonly unknown[], start: number): UserRow {
+  return {
+    id: row[start] as number,
+    username: row[start + 1] as string,
+    displayName: row[start + 2] as string,
+    email: row[start + 3] as string,
+    avatarUrl: row[start + 4] as string | null,
+    level: row[start + 5] as number,
+    xp: row[start + 6] as number,
+    createdAt: row[start + 7] as Date,
+    lastActiveAt: row[start + 8] as Date | null,
+  };
+}
+
 const USER_COLUMNS = userColumns('users');
 
 export async function findUsersByIds(db: Queryable, ids: readonly number[]): Promise<UserRow[]> {
