@@ -3,7 +3,7 @@
 // offered load adapts to the server's speed (as 16 real clients would) and
 // throughput and latency are measured together.
 import { Client } from 'undici';
-import { readProcessCpuMs } from './process-cpu.js';
+import { readCommandCpuMs, readMachineCpuMs, readProcessCpuMs } from './process-cpu.js';
 
 export interface LoadWindow {
   /** Requests started before this are warm-up: they run, but are not counted. Milliseconds. */
@@ -21,6 +21,24 @@ export interface LoadSample {
   latencies: number[];
   /** CPU time (user + system) of the process under load during the window, per completed request, in ms; null where /proc is unavailable. */
   cpuMsPerRequest: number | null;
+  /**
+   * The rest of the machine's CPU per completed request, in ms, where the
+   * process under load shares the machine with the database and the load
+   * (null where /proc is unavailable): what each request cost PostgreSQL
+   * (every postgres process), and the process sending the load when that is
+   * not the process under load (a server's; the floor sends its own).
+   */
+  postgresCpuMsPerRequest?: number | null;
+  loadCpuMsPerRequest?: number | null;
+  /** The share of the machine's CPU time (all cores) that was busy during the window, 0 to 1. */
+  machineBusy?: number | null;
+}
+
+interface CpuReading {
+  measured: number | null;
+  postgres: number | null;
+  load: number | null;
+  machine: { busy: number; total: number } | null;
 }
 
 /**
@@ -33,9 +51,15 @@ export async function runClosedLoop(window: LoadWindow, send: (worker: number) =
   const windowStart = started + window.warmupMs;
   const windowEnd = windowStart + window.durationMs;
   const latencies: number[] = [];
-  let cpuAtStart: number | null = null;
+  const readCpu = (): CpuReading => ({
+    measured: readProcessCpuMs(measuredPid),
+    postgres: readCommandCpuMs('postgres'),
+    load: measuredPid === process.pid ? null : readProcessCpuMs(process.pid),
+    machine: readMachineCpuMs(),
+  });
+  let cpuAtStart: CpuReading | undefined;
   const startCpu = setTimeout(() => {
-    cpuAtStart = readProcessCpuMs(measuredPid);
+    cpuAtStart = readCpu();
   }, window.warmupMs);
   let failure: unknown;
 
@@ -54,9 +78,9 @@ export async function runClosedLoop(window: LoadWindow, send: (worker: number) =
     }
   };
   // Read the CPU clock when the window closes, not when the stragglers finish.
-  let cpuAtEnd: number | null = null;
+  let cpuAtEnd: CpuReading | undefined;
   const endCpu = setTimeout(() => {
-    cpuAtEnd = readProcessCpuMs(measuredPid);
+    cpuAtEnd = readCpu();
   }, window.warmupMs + window.durationMs);
   await Promise.all(Array.from({ length: window.connections }, (_unused, index) => worker(index)));
   clearTimeout(startCpu);
@@ -67,10 +91,20 @@ export async function runClosedLoop(window: LoadWindow, send: (worker: number) =
   // inside it over its length is the rate, as long as the run is many
   // requests long.
   const completedInWindow = latencies.length;
+  const perRequest = (read: (reading: CpuReading) => number | null): number | null => {
+    const start = cpuAtStart && read(cpuAtStart);
+    const end = cpuAtEnd && read(cpuAtEnd);
+    return typeof start === 'number' && typeof end === 'number' && completedInWindow > 0 ? (end - start) / completedInWindow : null;
+  };
+  const busy = perRequest((reading) => reading.machine?.busy ?? null);
+  const total = perRequest((reading) => reading.machine?.total ?? null);
   return {
     throughput: completedInWindow / (window.durationMs / 1000),
     latencies,
-    cpuMsPerRequest: cpuAtStart !== null && cpuAtEnd !== null && completedInWindow > 0 ? ((cpuAtEnd as number) - cpuAtStart) / completedInWindow : null,
+    cpuMsPerRequest: perRequest((reading) => reading.measured),
+    postgresCpuMsPerRequest: perRequest((reading) => reading.postgres),
+    loadCpuMsPerRequest: perRequest((reading) => reading.load),
+    machineBusy: busy !== null && total !== null && total > 0 ? busy / total : null,
   };
 }
 

@@ -12,6 +12,10 @@ export interface ModeFigures {
   throughput: Spread;
   latency: LatencySummary;
   cpuMsPerRequest: Spread | null;
+  /** PostgreSQL's CPU per request (every postgres process), the load generator's (a server's modes), and the share of the machine busy (absent in results written before they were measured). */
+  postgresCpuMsPerRequest?: Spread | null;
+  loadCpuMsPerRequest?: Spread | null;
+  machineBusy?: Spread | null;
   perRound: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | null }[];
   /** SQL statements per request, from the server's sql_statements_total (the after-write modes, whose answers change). */
   statementsPerRequest?: Spread | null;
@@ -125,6 +129,26 @@ export function renderReport(results: BenchResults): string {
           ` ${fixed(figures.latency.p99)} ms | ${figures.cpuMsPerRequest ? spread(figures.cpuMsPerRequest) : 'n/a'} |` +
           ` ${figures.statementsPerRequest ? spread(figures.statementsPerRequest, 2) : statementsOf(figures.operation)} |`,
       );
+    }
+    const accounted = modes.filter(([, figures]) => figures.postgresCpuMsPerRequest);
+    if (accounted.length > 0) {
+      lines.push(
+        '',
+        "Where the machine's CPU went, per request (medians of the rounds): the process under load (as above), every PostgreSQL process," +
+          " and the benchmark's own process sending the load (a server's modes; the floor sends its own), with the share of the machine" +
+          ' (all cores) busy during the windows. Whatever one request costs any of them, the others wait for on these shared cores.',
+        '',
+        '| mode | process under load | PostgreSQL | load generator | together | machine busy |',
+        '| --- | ---: | ---: | ---: | ---: | ---: |',
+      );
+      for (const [mode, figures] of accounted) {
+        const parts = [figures.cpuMsPerRequest, figures.postgresCpuMsPerRequest, figures.loadCpuMsPerRequest].map((part) => part?.median ?? null);
+        const together = parts.reduce<number>((sum, part) => sum + (part ?? 0), 0);
+        lines.push(
+          `| ${MODE_NAMES[mode] ?? mode} | ${parts.map((part) => (part === null ? '–' : `${fixed(part, 2)} ms`)).join(' | ')} | ${fixed(together, 2)} ms |` +
+            ` ${figures.machineBusy ? `${fixed(figures.machineBusy.median * 100, 0)} %` : 'n/a'} |`,
+        );
+      }
     }
     if (results.writeRate) {
       lines.push(
