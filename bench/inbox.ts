@@ -36,6 +36,11 @@
 //
 // BENCH_DATABASE_URL (default: a `parley_bench` database on TEST_POSTGRES_URL's
 // server) is created if missing, migrated, and seeded once per scale.
+//
+// The load comes from this process, which `npm run bench` starts with
+// --no-memory-reducer: idle through another mode's window, V8 shrank its heap,
+// and in the next window it ran a mark-compact every half second (the Inbox's
+// load then cost 1.3 ms more of the shared cores per request: 1.8 against 0.5).
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
