@@ -75,7 +75,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --first-warmup S    uncounted seconds before each mode's first window instead (default 10: a fresh server's code is not optimized yet)
   --connections N     concurrent connections (default 16)
   --modes LIST        of api,floor,unbatched,quiet,after-write,after-write-off (the Inbox operation) and
-                      reference,reference-floor (the reference query) (default the first three; "none": only the page timings)
+                      reference,reference-floor (the reference query) (default the first three; "none": only the page timings;
+                      the after-write modes change the data, so not with a floor)
   --write-rate N      messages per second into the viewer's conversations in the after-write modes (default 1)
   --baseline REF      also measure a build of another commit (e.g. main)
   --profile           afterwards, a CPU profile of the API (and the baseline) under the same load
@@ -133,6 +134,14 @@ for (const mode of requestedModes) {
     console.error(`--modes: unknown mode ${JSON.stringify(mode)}, expected some of ${KNOWN_MODES.join(',')} or none\n\n${USAGE}`);
     process.exit(2);
   }
+}
+// The after-write modes' messages change the inbox every later window reads
+// (short messages take its top, the answer shrinks), while a floor replays
+// the statements of the first request, recorded before any write: a ratio
+// between the two would compare different data.
+if (requestedModes.some((mode) => mode.startsWith('after-write')) && requestedModes.some((mode) => mode.endsWith('floor'))) {
+  console.error(`--modes: the after-write modes change the data the API reads, not what a floor replays: measure the floors in a run without them\n\n${USAGE}`);
+  process.exit(2);
 }
 type Mode = (typeof KNOWN_MODES)[number] | 'baseline';
 const modes: Mode[] = [...(requestedModes as Mode[]), ...(options.baseline && requestedModes.length > 0 ? (['baseline'] as const) : [])];

@@ -156,7 +156,8 @@ export function renderReport(results: BenchResults): string {
         `The after-write modes read the same inbox while \`sendMessage\` writes ${results.writeRate} message(s) per second into a random one of the viewer's` +
           ` conversations, as another participant, through a second instance sharing the first's Redis; the response cache is off in both` +
           ' (every read is a miss), so what differs is the loader cache (LOADER_CACHE). Statements per request for them are read from the' +
-          " server's sql_statements_total; for the others, the statements of one request as recorded.",
+          " server's sql_statements_total; for the others, the statements of one request as recorded. Their messages change the inbox" +
+          ' every later window reads (short messages take its top): the floors are measured in runs without them.',
       );
     }
     lines.push('');
