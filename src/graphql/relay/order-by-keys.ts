@@ -32,15 +32,17 @@ export function groupByKeys<Key, Row, Item = Row>(
 
 /**
  * For statements that answer many keys at once and tag each row with its
- * key's 1-based ordinal (unnest ... WITH ORDINALITY): the items of each key,
- * in the keys' order, each row turned into its item by `toItem` (which drops
- * the tag) in the same pass: a row is mapped once, never copied again.
+ * key's 1-based ordinal (unnest ... WITH ORDINALITY), read by `ordinalOf`:
+ * the items of each key, in the keys' order, each row turned into its item
+ * by `toItem` (which drops the tag) in the same pass: a row is mapped once,
+ * never copied again.
  */
-export function groupByOrdinal<Row extends { ordinal: number }, Item>(keyCount: number, rows: readonly Row[], toItem: (row: Row) => Item): Item[][] {
+export function groupByOrdinal<Row, Item>(keyCount: number, rows: readonly Row[], ordinalOf: (row: Row) => number, toItem: (row: Row) => Item): Item[][] {
   const groups = Array.from({ length: keyCount }, (): Item[] => []);
   for (const row of rows) {
-    const group = groups[row.ordinal - 1];
-    if (!group) throw new Error(`a row tagged with ordinal ${row.ordinal} answers none of the ${keyCount} keys`);
+    const ordinal = ordinalOf(row);
+    const group = groups[ordinal - 1];
+    if (!group) throw new Error(`a row tagged with ordinal ${ordinal} answers none of the ${keyCount} keys`);
     group.push(toItem(row));
   }
   return groups;

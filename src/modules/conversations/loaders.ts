@@ -93,7 +93,7 @@ export function createConversationLoaders({ pool, viewer, batch, traced }: Loade
           restore: (rows) => rows,
         },
         traced('inboxPage', async (keys) => {
-          return groupByOrdinal(keys.length, await findInboxPages(pool, keys), conversationOfRow);
+          return groupByOrdinal(keys.length, await findInboxPages(pool, keys), (row) => row.ordinal, conversationOfRow);
         }),
       ),
       { batch, cacheKeyFn: inboxPageKey },

@@ -3,6 +3,7 @@
 // one statement.
 import type { Queryable } from '../../db/pool.js';
 import { keysetPageParameters, keysetPagesFrom } from '../../graphql/relay/keyset-pages.js';
+import { groupByOrdinal } from '../../graphql/relay/order-by-keys.js';
 import type { PageRequest } from '../../graphql/relay/page-arguments.js';
 import type { Keyset } from '../../graphql/relay/cursor.js';
 import { userColumns, userOfColumns } from '../users/sql.js';
@@ -110,15 +111,17 @@ export async function findHistoryPages(db: Queryable, keys: readonly HistoryPage
   });
   const authors = new Map<number, UserRow>();
   for (const row of rows) if (row[HISTORY_AUTHOR] !== null && !authors.has(row[3])) authors.set(row[3], userOfColumns(row, HISTORY_AUTHOR));
-  const grouped = Array.from({ length: keys.length }, (): MessageRow[] => []);
-  for (const row of rows) {
-    const page = grouped[row[0] - 1];
-    if (!page) throw new Error(`a row tagged with ordinal ${row[0]} answers none of the ${keys.length} keys`);
-    const author = authors.get(row[3]);
-    // messages.author_id references users: every author comes on some row of the statement.
-    if (!author) throw new Error(`message ${row[1]}: author ${row[3]} missing from its statement's rows`);
-    page.push({ id: row[1], conversationId: row[2], authorId: row[3], body: row[4], createdAt: row[5], editedAt: row[6], author });
-  }
+  const grouped = groupByOrdinal(
+    keys.length,
+    rows,
+    (row) => row[0],
+    (row): MessageRow => {
+      const author = authors.get(row[3]);
+      // messages.author_id references users: every author comes on some row of the statement.
+      if (!author) throw new Error(`message ${row[1]}: author ${row[3]} missing from its statement's rows`);
+      return { id: row[1], conversationId: row[2], authorId: row[3], body: row[4], createdAt: row[5], editedAt: row[6], author };
+    },
+  );
   return { pages: grouped, authors: [...authors.values()] };
 }
 
