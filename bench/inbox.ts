@@ -421,7 +421,6 @@ try {
 const figures: Partial<Record<Mode, ModeFigures>> = {};
 for (const mode of modes) {
   const samples = rounds.map((round) => round[mode]!);
-  const cpu = samples.map((sample) => sample.cpuMsPerRequest).filter((value): value is number => value !== null);
   /** A figure of every round, or null where a round lacks it. */
   const everyRound = (read: (sample: LoadSample) => number | null | undefined): Spread | null => {
     const values = samples.map(read).filter((value): value is number => typeof value === 'number');
@@ -431,7 +430,7 @@ for (const mode of modes) {
     operation: operationOf(mode),
     throughput: spreadOf(samples.map((sample) => sample.throughput)),
     latency: summarizeLatencies(samples.flatMap((sample) => sample.latencies)),
-    cpuMsPerRequest: cpu.length === samples.length ? spreadOf(cpu) : null,
+    cpuMsPerRequest: everyRound((sample) => sample.cpuMsPerRequest),
     postgresCpuMsPerRequest: everyRound((sample) => sample.postgresCpuMsPerRequest),
     loadCpuMsPerRequest: everyRound((sample) => sample.loadCpuMsPerRequest),
     machineBusy: everyRound((sample) => sample.machineBusy),
