@@ -77,6 +77,7 @@ const environmentSchema = z
     JWT_TTL_SECONDS: integer(60, 31_536_000).default(7 * 24 * 3600),
     DATALOADER_BATCH: booleanString.default(true),
     GRAPHQL_JIT: booleanString.default(true),
+    SQL_READS: booleanString.default(true),
     MAX_QUERY_COST: integer(1, 100_000_000).default(50_000),
     MAX_QUERY_DEPTH: integer(1, 100).default(15),
     MAX_QUERY_NODES: integer(1, 100_000).default(1_000),
@@ -181,6 +182,8 @@ export interface Config {
   dataloaderBatch: boolean;
   /** `true` executes operations compiled by graphql-jit; `false` with graphql-js's interpreter. */
   graphqlJit: boolean;
+  /** `true` answers the queries compiled reads cover with one statement that builds the answer as JSON (graphql/sql-reads/); `false` with the resolvers. Needs graphqlJit. */
+  sqlReads: boolean;
   /** What one operation may ask for; larger ones are refused with QUERY_TOO_COMPLEX before they run. */
   queryLimits: QueryLimits;
   statsRefresh: {
@@ -319,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: { jwtSecret: value.JWT_SECRET, secretFile: value.JWT_SECRET_FILE, tokenTtlSeconds: value.JWT_TTL_SECONDS },
     dataloaderBatch: value.DATALOADER_BATCH,
     graphqlJit: value.GRAPHQL_JIT,
+    sqlReads: value.SQL_READS,
     queryLimits: {
       maxCost: value.MAX_QUERY_COST,
       maxDepth: value.MAX_QUERY_DEPTH,

@@ -22,7 +22,8 @@ import { createOperationLabels, type OperationLabels } from '../observability/op
 import { createAllowList, type AllowList } from '../persisted-queries/allow-list.js';
 import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
 import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
-import { listTags } from '../modules/resolvers.js';
+import { listTags, sqlFields } from '../modules/resolvers.js';
+import { createSqlReads, type SqlReads } from '../graphql/sql-reads/compile.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import { RealtimeActivity } from '../realtime/activity.js';
 import type { EventBus } from '../realtime/event-bus.js';
@@ -86,6 +87,8 @@ export interface AppDependencies {
 export interface App {
   config: Config;
   schema: GraphQLSchema;
+  /** The queries answered by one statement that builds their JSON (graphql/sql-reads/), from the domains' tables. */
+  sqlReads: SqlReads;
   db: Db;
   auth: Auth;
   logger: FastifyBaseLogger;
@@ -228,6 +231,7 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
   return {
     config,
     schema,
+    sqlReads: createSqlReads(schema, sqlFields),
     db,
     auth,
     logger,

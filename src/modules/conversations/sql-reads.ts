@@ -1,0 +1,66 @@
+// The conversations domain's fields in compiled reads (graphql/sql-reads/):
+// each written as its resolver and statement answer it (resolvers.ts, sql.ts).
+import type { SqlFields } from '../../graphql/sql-reads/compile.js';
+import { connectionSql, globalIdSql, isoSql, listSql } from '../../graphql/sql-reads/values.js';
+import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
+
+/** Where a conversation sits in an inbox (keyset.ts's conversationKeyset): its last activity, the id breaking ties. */
+const activityAt = (c: string) => `coalesce(${c}.last_message_at, ${c}.created_at)`;
+
+export const conversationSqlFields: SqlFields = {
+  User: {
+    // The inbox (findInboxPages): compiled for the viewer's own only; anyone
+    // else's is FORBIDDEN, which the resolvers answer.
+    conversations: (u, field, scope, facts) => {
+      if (!facts.viewerRow) return undefined;
+      const page = parsePageArguments(field.args);
+      const viewer = scope.viewerId;
+      return connectionSql(field, scope, {
+        page,
+        typePrefix: 'Conversation',
+        rows: (order, after, limit) => {
+          const p = scope.alias('participant');
+          const c = scope.alias('conversation');
+          return `SELECT ${c}.*, ${activityAt(c)} AS sort_at FROM (
+              SELECT ${p}.conversation_id FROM conversation_participants ${p}
+              WHERE ${p}.user_id = ${u}.id AND ${after(`${p}.last_activity_at`, `${p}.conversation_id`)}
+              ORDER BY ${p}.last_activity_at ${order}, ${p}.conversation_id ${order} LIMIT ${limit}
+            ) ${p} JOIN conversations ${c} ON ${c}.id = ${p}.conversation_id`;
+        },
+        sortAt: (row) => `${row}.sort_at`,
+        sortId: (row) => `${row}.id`,
+        node: (nodeField, row) => scope.object('Conversation', nodeField, row),
+        totalCount: `(SELECT count(*)::int FROM conversation_participants WHERE user_id = ${viewer})`,
+      });
+    },
+  },
+  Conversation: {
+    id: (c) => globalIdSql('Conversation', `${c}.id`),
+    title: (c) => `${c}.title`,
+    // The database's values are lowercase.
+    kind: (c) => `upper(${c}.kind::text)`,
+    createdAt: (c) => isoSql(`${c}.created_at`),
+    lastMessageAt: (c) => isoSql(`${c}.last_message_at`),
+    // In the order they joined (findParticipantUsers).
+    participants: (c, field, scope) => {
+      const p = scope.alias('participant');
+      const u = scope.alias('user');
+      const user = scope.object('User', field, u);
+      return (
+        user &&
+        listSql(`(SELECT json_agg(${user} ORDER BY ${p}.joined_at, ${u}.id)
+          FROM conversation_participants ${p} JOIN users ${u} ON ${u}.id = ${p}.user_id
+          WHERE ${p}.conversation_id = ${c}.id)`)
+      );
+    },
+    // Messages by others after the viewer's last read (countUnread).
+    unreadCount: (c, _field, scope) => {
+      const p = scope.alias('participant');
+      const m = scope.alias('message');
+      return `(SELECT count(${m}.conversation_id)::int FROM conversation_participants ${p}
+        LEFT JOIN messages ${m} ON ${m}.conversation_id = ${p}.conversation_id AND ${m}.author_id <> ${p}.user_id
+          AND ${m}.created_at > coalesce(${p}.last_read_at, '-infinity')
+        WHERE ${p}.user_id = ${scope.viewerId} AND ${p}.conversation_id = ${c}.id)`;
+    },
+  },
+};

@@ -1,0 +1,44 @@
+// The users domain's fields in compiled reads (graphql/sql-reads/): each
+// written as its resolver answers it (resolvers.ts).
+import { STATS_REFRESHED_AT_SQL } from '../../db/stats-views.js';
+import type { SqlFields } from '../../graphql/sql-reads/compile.js';
+import { globalIdSql, isoSql } from '../../graphql/sql-reads/values.js';
+
+export const userSqlFields: SqlFields = {
+  Query: {
+    // Only compiled with a viewer: theirs, null once deleted.
+    viewer: (_row, field, scope) => {
+      const u = scope.alias('viewer');
+      const user = scope.object('User', field, u, { viewerRow: true });
+      return user && `(SELECT ${user} FROM users ${u} WHERE ${u}.id = ${scope.viewerId})`;
+    },
+  },
+  User: {
+    id: (u) => globalIdSql('User', `${u}.id`),
+    username: (u) => `${u}.username`,
+    displayName: (u) => `${u}.display_name`,
+    // Private: its owner sees it, nobody else does.
+    email: (u, _field, scope) => `CASE WHEN ${u}.id = ${scope.viewerId} THEN ${u}.email END`,
+    avatarUrl: (u) => `${u}.avatar_url`,
+    level: (u) => `${u}.level`,
+    xp: (u) => `${u}.xp`,
+    createdAt: (u) => isoSql(`${u}.created_at`),
+    lastActiveAt: (u) => isoSql(`${u}.last_active_at`),
+    // Null until the statistics have been computed for the user.
+    stats: (u, field, scope) => {
+      const s = scope.alias('stats');
+      const stats = scope.object('UserStats', field, s);
+      return stats && `(SELECT ${stats} FROM user_stats_summary ${s} WHERE ${s}.user_id = ${u}.id)`;
+    },
+  },
+  UserStats: {
+    id: (s) => globalIdSql('UserStats', `${s}.user_id`),
+    totalMessages: (s) => `${s}.total_messages`,
+    messagesLast7Days: (s) => `${s}.messages_7d`,
+    messagesLast30Days: (s) => `${s}.messages_30d`,
+    currentStreak: (s) => `${s}.current_streak`,
+    maxStreak: (s) => `${s}.max_streak`,
+    lastActivityAt: (s) => isoSql(`${s}.last_activity_at`),
+    refreshedAt: () => isoSql(STATS_REFRESHED_AT_SQL),
+  },
+};
