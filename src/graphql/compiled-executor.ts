@@ -1,6 +1,16 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { BREAK, execute, GraphQLError, OperationTypeNode, visit, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  BREAK,
+  execute,
+  getOperationAST,
+  GraphQLError,
+  OperationTypeNode,
+  visit,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Context } from './context.js';
 import type { CompiledRead, SqlReads } from './sql-reads/compile.js';
@@ -68,8 +78,11 @@ export function createCompiledExecutorGateway({
       compiled.set(key, operation);
     }
     const interpret = () => execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
-    if (sqlReads && definition) {
-      const read = sqlReads.compile(document, definition, request.variables, (context as Context).viewer?.id);
+    // The operation of the document run, which is not always the one Apollo
+    // resolved: the response cache runs a copy carrying the ids its tags are read from.
+    const compiledOperation = sqlReads && getOperationAST(document, operationName);
+    if (compiledOperation) {
+      const read = sqlReads.compile(document, compiledOperation, request.variables, (context as Context).viewer?.id);
       if (read) {
         const answered = await answerRead(context as Context, read);
         if (answered) return answered;
@@ -99,6 +112,9 @@ export function createCompiledExecutorGateway({
   };
 }
 
+/** The name a compiled read's statement is recorded under, where loaders' are recorded under theirs. */
+export const COMPILED_READ = 'compiledRead';
+
 /**
  * A compiled read's answer: its one statement's JSON, parsed. Undefined
  * when the statement failed: the resolvers then answer (and, where the
@@ -108,8 +124,17 @@ export function createCompiledExecutorGateway({
 async function answerRead(context: Context, read: CompiledRead): Promise<ExecutionResult | undefined> {
   let text: string;
   try {
-    const { rows } = await context.db.pool.query<{ data: string }>(read);
-    text = rows[0]!.data;
+    // Its statement is named as a loader's is (the request log, the metrics, extensions.sql).
+    const recorder = context.observation;
+    const outer = recorder?.loader ?? null;
+    if (recorder) recorder.loader = COMPILED_READ;
+    let sent: Promise<{ rows: { data: string }[] }>;
+    try {
+      sent = context.db.pool.query<{ data: string }>(read);
+    } finally {
+      if (recorder) recorder.loader = outer;
+    }
+    text = (await sent).rows[0]!.data;
   } catch (error) {
     context.logger.warn({ err: error }, 'compiled read failed; the resolvers answer instead');
     return undefined;

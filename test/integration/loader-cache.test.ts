@@ -3,7 +3,9 @@
 // one write; every kind of write, made through a second instance sharing
 // Redis, drops what it changed from the first instance's loader cache; what
 // is read for one viewer is never answered to another. Answers are compared
-// with those of a server without the cache, on the same database.
+// with those of a server without the cache, on the same database, whose
+// reads go through the resolvers too (SQL_READS=false; with the loader cache
+// they always do): the statements of a cold read are the loaders'.
 import { randomBytes } from 'node:crypto';
 import { InboxDocument } from '../../src/generated/graphql/operations.js';
 import { createRedisClient, type Redis } from '../../src/db/redis.js';
@@ -142,7 +144,7 @@ describe('the reference inbox (50 conversations × 20 messages)', () => {
       sent.push(command.name);
       return sendCommand(command as never, stream as never);
     };
-    const api = await startTestApi({ RATE_LIMIT: 'off', ...env }, database, { redis: client });
+    const api = await startTestApi({ RATE_LIMIT: 'off', SQL_READS: 'false', ...env }, database, { redis: client });
     sentBy.set(api, sent);
     return api;
   }
@@ -150,7 +152,7 @@ describe('the reference inbox (50 conversations × 20 messages)', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     inbox = await insertInbox(database.pool, { conversations: 50, messagesEach: 25 });
-    truth = await startTestApi({}, database);
+    truth = await startTestApi({ SQL_READS: 'false' }, database);
     viewerToken = await truth.tokenFor(inbox.viewer.id);
   });
   afterAll(async () => {
@@ -289,7 +291,7 @@ describe('each kind of write, through a second instance sharing Redis', () => {
     // The response cache off: whatever is answered comes through the loaders.
     reader = await startTestApi({ LOADER_CACHE: 'on' }, database, { redis: redisClient(prefix, clients) });
     writer = await startTestApi({ LOADER_CACHE: 'on' }, database, { redis: redisClient(prefix, clients) });
-    truth = await startTestApi({}, database);
+    truth = await startTestApi({ SQL_READS: 'false' }, database);
   });
   afterAll(async () => {
     for (const api of [reader, writer]) await api.server.fastify.close();
@@ -399,7 +401,7 @@ describe('what is read for one viewer', () => {
   beforeAll(async () => {
     redis = createRedisClient({ url: testRedisUrl(), keyPrefix: `parley-test:${randomBytes(6).toString('hex')}:`, commandTimeoutMs: 1_000 });
     api = await startTestApi({ LOADER_CACHE: 'on' }, undefined, { redis });
-    truth = await startTestApi({}, { ...api.database, close: async () => {} });
+    truth = await startTestApi({ SQL_READS: 'false' }, { ...api.database, close: async () => {} });
     const pool = api.database.pool;
     [a, b, outsider] = [await insertUser(pool, 'PrivateA'), await insertUser(pool, 'PrivateB'), await insertUser(pool, 'Outsider')];
     conversationId = await insertConversation(pool, { participants: [a.id, b.id], title: 'private' });
@@ -493,7 +495,7 @@ describe('Redis out of reach, cut off from one instance, or emptied', () => {
     ownRedis = await startOwnRedis();
     proxy = await startTcpProxy(ownRedis.port);
     database = await createTestDatabase();
-    truth = await startTestApi({}, database);
+    truth = await startTestApi({ SQL_READS: 'false' }, database);
     admin = createRedisClient({ url: ownRedis.url, commandTimeoutMs: 2_000 });
   });
   afterAll(async () => {
@@ -597,7 +599,7 @@ describe('with the in-process store (LOADER_CACHE=on without Redis: one instance
 
   beforeAll(async () => {
     api = await startTestApi({ LOADER_CACHE: 'on' });
-    truth = await startTestApi({}, { ...api.database, close: async () => {} });
+    truth = await startTestApi({ SQL_READS: 'false' }, { ...api.database, close: async () => {} });
   });
   afterAll(async () => {
     await truth.close();

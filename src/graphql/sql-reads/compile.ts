@@ -93,7 +93,12 @@ export interface SqlReads {
    * it): a mutation or subscription, no viewer, a field or argument no table
    * knows, a directive, variables that do not coerce.
    */
-  compile(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined, viewerId: number | undefined): CompiledRead | undefined;
+  compile(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | undefined,
+    viewerId: number | undefined,
+  ): CompiledRead | undefined;
 }
 
 export function createSqlReads(schema: GraphQLSchema, fields: SqlFields): SqlReads {

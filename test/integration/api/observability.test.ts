@@ -2,7 +2,9 @@
 // GraphQL request, the slow logs, /metrics (and who may read it), and
 // extensions.sql. Statements are recorded through the request's own pool and
 // loaders, the one count x-sql-statements reads too (statements.test.ts
-// holds it against the driver's).
+// holds it against the driver's). The servers answer through the resolvers
+// (SQL_READS=false), whose loaders name the statements; a compiled read's one
+// statement is named too (below).
 import pg from 'pg';
 import { InboxDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { OPERATION_DURATION_METRIC, readServerMetrics } from '../../../src/cli/db-report/server-metrics.js';
@@ -48,7 +50,7 @@ let log: CapturedLog;
 
 beforeAll(async () => {
   log = captureLog();
-  api = await startTestApi({ RESPONSE_CACHE: 'on', LOG_LEVEL: 'info' }, undefined, { logStream: log.stream });
+  api = await startTestApi({ RESPONSE_CACHE: 'on', LOG_LEVEL: 'info', SQL_READS: 'false' }, undefined, { logStream: log.stream });
   inbox = await insertInbox(api.database.pool, { conversations: 5, messagesEach: 5 });
   token = await api.tokenFor(inbox.viewer.id);
 });
@@ -58,7 +60,7 @@ afterAll(async () => {
 
 /** Another server on the same database. */
 const sibling = (env: Record<string, string>, logStream?: NodeJS.WritableStream) =>
-  startTestApi(env, { ...api.database, close: async () => {} }, { logStream });
+  startTestApi({ SQL_READS: 'false', ...env }, { ...api.database, close: async () => {} }, { logStream });
 
 describe('/metrics', () => {
   it('after one GraphQL request, has every family, fed by what the request did', async () => {
@@ -426,6 +428,21 @@ describe('extensions.sql', () => {
     expect(result.extensions!.cost).toEqual({ requested: expect.any(Number), limit: 50_000 });
     // Not asked: not there.
     expect((await api.request(InboxDocument, INBOX_VARIABLES, { token })).extensions!.sql).toBeUndefined();
+  });
+
+  it('lists a compiled read as its one statement, named as such', async () => {
+    const server = await sibling({ SQL_READS: 'true' });
+    try {
+      const result = await server.request(InboxDocument, INBOX_VARIABLES, { token, headers: askSql });
+      expect(result.errors).toBeUndefined();
+      const sql = result.extensions!.sql as SqlExtension;
+      expect(sql.count).toBe(1);
+      expect(sql.statements).toEqual([
+        { text: expect.stringMatching(/^SELECT json_build_object\('viewer', /), durationMs: expect.any(Number), loader: 'compiledRead' },
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('names no loader for a write’s statements', async () => {

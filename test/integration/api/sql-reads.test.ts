@@ -26,7 +26,7 @@ async function raw(api: TestApi, document: DocumentNode | string, variables: Rec
     headers: { 'content-type': 'application/json', ...(withToken ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query: typeof document === 'string' ? document : print(document), variables }),
   });
-  return { status: response.status, body: await response.text(), statements: statementsOf(response.headers) };
+  return { status: response.status, body: await response.text(), statements: statementsOf(response.headers), cache: response.headers.get('x-cache') };
 }
 
 beforeAll(async () => {
@@ -39,11 +39,24 @@ beforeAll(async () => {
   // A direct conversation without messages (lastMessage null, lastMessageAt null), an edited message, a read mark (unread counts below the total).
   const loner = await insertUser(compiled.database.pool, 'Loner');
   await insertConversation(compiled.database.pool, { participants: [inbox.viewer.id, loner.id] });
-  const [edited] = await insertMessages(compiled.database.pool, inbox.conversationIds[2]!, [{ authorId: inbox.others[4]!.id, at: new Date('2026-09-01T10:00:00.123Z') }]);
-  await compiled.database.pool.query(`UPDATE messages SET edited_at = '2026-09-01T10:05:00.456Z', body = 'quote " backslash \\ tab \t unicode é ✓ emoji 😀' WHERE id = $1`, [edited]);
+  const [edited] = await insertMessages(compiled.database.pool, inbox.conversationIds[2]!, [
+    { authorId: inbox.others[4]!.id, at: new Date('2026-09-01T10:00:00.123Z') },
+  ]);
+  await compiled.database.pool.query(
+    `UPDATE messages SET edited_at = '2026-09-01T10:05:00.456Z', body = 'quote " backslash \\ tab \t unicode é ✓ emoji 😀' WHERE id = $1`,
+    [edited],
+  );
   await setLastRead(compiled.database.pool, inbox.conversationIds[5]!, inbox.viewer.id, new Date('2026-06-01T01:00:00Z'));
   token = await compiled.tokenFor(inbox.viewer.id);
-  const page = JSON.parse((await raw(resolved, 'query { viewer { conversations(first: 4) { pageInfo { endCursor } edges { node { messages(first: 3) { pageInfo { endCursor } } } } } } }', {})).body) as {
+  const page = JSON.parse(
+    (
+      await raw(
+        resolved,
+        'query { viewer { conversations(first: 4) { pageInfo { endCursor } edges { node { messages(first: 3) { pageInfo { endCursor } } } } } } }',
+        {},
+      )
+    ).body,
+  ) as {
     data: { viewer: { conversations: { pageInfo: { endCursor: string }; edges: { node: { messages: { pageInfo: { endCursor: string } } } }[] } } };
   };
   conversationCursor = page.data.viewer.conversations.pageInfo.endCursor;
@@ -72,10 +85,22 @@ const COMPILED: [name: string, document: () => DocumentNode | string, variables:
     () => ({ c: 20, m: 20 }),
   ],
   ['every field of a connection, forward', () => `{ viewer { conversations(first: 5) { ${CONNECTION_FIELDS} } } }`, () => ({})],
-  ['every field of a connection, after a cursor', () => `query ($a: String) { viewer { conversations(first: 2, after: $a) { ${CONNECTION_FIELDS} } } }`, () => ({ a: conversationCursor })],
+  [
+    'every field of a connection, after a cursor',
+    () => `query ($a: String) { viewer { conversations(first: 2, after: $a) { ${CONNECTION_FIELDS} } } }`,
+    () => ({ a: conversationCursor }),
+  ],
   ['a connection read backward', () => `{ viewer { conversations(last: 3) { ${CONNECTION_FIELDS} } } }`, () => ({})],
-  ['a connection read backward before a cursor', () => `query ($b: String) { viewer { conversations(last: 2, before: $b) { ${CONNECTION_FIELDS} } } }`, () => ({ b: conversationCursor })],
-  ['an empty page at the end of the list', () => `{ viewer { conversations(first: 100) { edges { cursor } pageInfo { hasNextPage startCursor endCursor } } } }`, () => ({})],
+  [
+    'a connection read backward before a cursor',
+    () => `query ($b: String) { viewer { conversations(last: 2, before: $b) { ${CONNECTION_FIELDS} } } }`,
+    () => ({ b: conversationCursor }),
+  ],
+  [
+    'an empty page at the end of the list',
+    () => `{ viewer { conversations(first: 100) { edges { cursor } pageInfo { hasNextPage startCursor endCursor } } } }`,
+    () => ({}),
+  ],
   [
     'histories: forward, after a cursor, backward, before a cursor, with counts',
     () => `query ($a: String) { viewer { conversations(first: 3) { edges { node {
@@ -139,23 +164,33 @@ describe('reads compiled into one statement', () => {
     expect(fromSql.statements).toBe(fromResolvers.statements);
   });
 
-  it('answer the same through the response cache, which tags and stores them', async () => {
+  it.each([
+    ['the Inbox operation', () => InboxDocument],
+    // The cache adds the ids its tags are read from, and takes them out again.
+    [
+      'a query selecting no id',
+      () =>
+        `query ($conversations: Int) { viewer { conversations(first: $conversations) { edges { node { title unreadCount lastMessage { body author { displayName } } } } } } }`,
+    ],
+  ])('answer %s the same through the response cache, which tags and stores them, and drops them at a write', async (name, document) => {
     const variables = { conversations: 5, messages: 3 };
-    const first = await raw(cachedCompiled, InboxDocument, variables);
-    const again = await raw(cachedCompiled, InboxDocument, variables);
-    expect(first.body).toBe((await raw(cachedResolved, InboxDocument, variables)).body);
-    expect(first.statements).toBe(1);
-    expect(again).toEqual({ ...first, statements: 0 });
+    const first = await raw(cachedCompiled, document(), variables);
+    const again = await raw(cachedCompiled, document(), variables);
+    expect(first.body).toBe((await raw(resolved, document(), variables)).body);
+    expect(first.body).not.toContain('__cache');
+    expect([first.cache, first.statements]).toEqual(['MISS', 1]);
+    expect(again).toEqual({ ...first, cache: 'HIT', statements: 0 });
     // A new message in one of its conversations drops the stored answer: the next read is compiled again and sees it.
     const sent = await cachedCompiled.request(
-      `mutation ($c: ID!) { sendMessage(input: { conversationId: $c, body: "after the cache" }) { message { id } } }`,
-      { c: (JSON.parse(first.body) as { data: { viewer: { conversations: { edges: { node: { id: string } }[] } } } }).data.viewer.conversations.edges[1]!.node.id },
+      `mutation ($c: ID!, $body: String!) { sendMessage(input: { conversationId: $c, body: $body }) { message { id } } }`,
+      { c: toGlobalId('Conversation', inbox.conversationIds[7]!), body: `after the cache: ${name}` },
       { token },
     );
     expect(sent.errors).toBeUndefined();
-    const after = await raw(cachedCompiled, InboxDocument, variables);
-    expect(after.statements).toBe(1);
-    expect(after.body).toContain('after the cache');
-    expect(after.body).toBe((await raw(resolved, InboxDocument, variables)).body);
+    const after = await raw(cachedCompiled, document(), variables);
+    expect([after.cache, after.statements]).toEqual(['MISS', 1]);
+    expect(first.body).not.toContain(`after the cache: ${name}`);
+    expect(after.body).toContain(`after the cache: ${name}`);
+    expect(after.body).toBe((await raw(resolved, document(), variables)).body);
   });
 });

@@ -1,5 +1,8 @@
 // The statement budget of docs/design.md, counted for each request (x-sql-statements):
 // statements grow with the depth of a query, never with the number of items.
+// Counted through the resolvers (SQL_READS=false): a compiled read is one
+// statement whatever it selects (sql-reads.test.ts), and the resolvers answer
+// every query compiled reads do not cover, and every read with the loader cache.
 import pg from 'pg';
 import { ConversationHistoryDocument, InboxDocument, ProfileDocument, SendMessageDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
@@ -12,10 +15,10 @@ let inbox: InboxFixture;
 let token: string;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ SQL_READS: 'false' });
   inbox = await insertInbox(api.database.pool, { conversations: 50, messagesEach: 25 });
   // The same database, served with DATALOADER_BATCH=false: the benchmark's baseline.
-  unbatched = await startTestApi({ DATALOADER_BATCH: 'false' }, { ...api.database, close: async () => {} });
+  unbatched = await startTestApi({ DATALOADER_BATCH: 'false', SQL_READS: 'false' }, { ...api.database, close: async () => {} });
   token = await api.tokenFor(inbox.viewer.id);
 });
 afterAll(async () => {
@@ -136,7 +139,7 @@ describe('the count', () => {
         return query(...args);
       }) as typeof client.query;
     });
-    const server = await startTestApi({}, { ...api.database, pool, close: () => pool.end() });
+    const server = await startTestApi({ SQL_READS: 'false' }, { ...api.database, pool, close: () => pool.end() });
     try {
       const conversationId = toGlobalId('Conversation', inbox.conversationIds[3]!);
       const requests = [
