@@ -5,7 +5,10 @@
 //   api        this checkout's build, a child process in production mode
 //   floor      the same SQL statements replayed straight through pg, in the
 //              same dependency order, same pool settings (its own child)
-//   unbatched  the build again with DATALOADER_BATCH=false
+//   resolvers  the build again with SQL_READS=false: the Inbox answered by
+//              its resolvers and loaders, not by one compiled statement
+//   unbatched  the build again answering through its resolvers with
+//              DATALOADER_BATCH=false
 //   quiet      the build again with its observability off (METRICS=off, the
 //              request log and slow logs off): what /metrics and the log cost
 //   baseline   with --baseline <ref>: another commit's build (today's main)
@@ -16,6 +19,7 @@
 //                    the viewer's: the miss chat traffic makes, rebuilt from
 //                    what did not change
 //   after-write-off  the same writes, the loader cache off: every read cold
+//                    (compiled reads: they serve where the loader cache is off)
 //
 // And the reference query (REFERENCE_QUERY below: the same conversations and
 // messages with participants and authors, one statement per level):
@@ -29,7 +33,7 @@
 // machine falls on all of them. Prints and writes bench/results/<date>.json
 // and .md: throughput, latency percentiles, CPU per request, graphqlOverFloor
 // (floor ÷ API requests/s, the Inbox), referenceOverFloor (the same for the
-// reference query), batchingSpeedup, and the inbox page statement's time for
+// reference query), sqlReadsSpeedup, batchingSpeedup, and the inbox page statement's time for
 // the heaviest and the median viewer with its EXPLAIN ANALYZE. --profile then
 // runs the API (and the baseline) under node --cpu-prof and prints the top
 // self-time functions.
@@ -74,7 +78,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --warmup S          uncounted seconds before each window (default 3)
   --first-warmup S    uncounted seconds before each mode's first window instead (default 10: a fresh server's code is not optimized yet)
   --connections N     concurrent connections (default 16)
-  --modes LIST        of api,floor,unbatched,quiet,after-write,after-write-off (the Inbox operation) and
+  --modes LIST        of api,floor,resolvers,unbatched,quiet,after-write,after-write-off (the Inbox operation) and
                       reference,reference-floor (the reference query) (default the first three; "none": only the page timings;
                       the after-write modes change the data, so not with a floor)
   --write-rate N      messages per second into the viewer's conversations in the after-write modes (default 1)
@@ -92,7 +96,7 @@ const { values: options, whole } = benchArguments(USAGE, {
   warmup: { type: 'string', default: '3' },
   'first-warmup': { type: 'string', default: '10' },
   connections: { type: 'string', default: '16' },
-  modes: { type: 'string', default: 'api,floor,unbatched' },
+  modes: { type: 'string', default: 'api,floor,resolvers' },
   baseline: { type: 'string' },
   profile: { type: 'boolean', default: false },
   'node-flags': { type: 'string' },
@@ -127,7 +131,7 @@ const SCALE = {
   messages: positive('messages', options.messages),
   seed: Number(options.seed),
 };
-const KNOWN_MODES = ['api', 'floor', 'unbatched', 'quiet', 'after-write', 'after-write-off', 'reference', 'reference-floor'] as const;
+const KNOWN_MODES = ['api', 'floor', 'resolvers', 'unbatched', 'quiet', 'after-write', 'after-write-off', 'reference', 'reference-floor'] as const;
 const requestedModes = options.modes === 'none' ? [] : options.modes.split(',').map((mode) => mode.trim());
 for (const mode of requestedModes) {
   if (!(KNOWN_MODES as readonly string[]).includes(mode)) {
@@ -392,10 +396,12 @@ for (const mode of modes) {
     mode === 'api'
       ? apiServer!
       : mode === 'unbatched'
-        ? await startApi(ROOT, { DATALOADER_BATCH: 'false' })
-        : mode === 'quiet'
-          ? await startApi(ROOT, QUIET)
-          : await startApi(baseline!.root);
+        ? await startApi(ROOT, { DATALOADER_BATCH: 'false', SQL_READS: 'false' })
+        : mode === 'resolvers'
+          ? await startApi(ROOT, { SQL_READS: 'false' })
+          : mode === 'quiet'
+            ? await startApi(ROOT, QUIET)
+            : await startApi(baseline!.root);
   if (mode === 'api' || mode === 'quiet') await expectMetrics(server.origin, mode === 'api');
   answers[mode] = server.body;
   const target = { origin: server.origin, body: requestBodies.Inbox, headers, expectedBytes: answersChange ? null : server.expectedBytes };
@@ -516,7 +522,8 @@ const results: BenchResults = {
   modes: figures,
   graphqlOverFloor: ratio('floor', 'api'),
   referenceOverFloor: ratio('reference-floor', 'reference'),
-  batchingSpeedup: ratio('api', 'unbatched'),
+  sqlReadsSpeedup: ratio('api', 'resolvers'),
+  batchingSpeedup: ratio('resolvers', 'unbatched'),
   apiOverQuiet: ratio('api', 'quiet'),
   apiOverBaseline: ratio('api', 'baseline'),
   afterWriteOverCold: ratio('after-write', 'api'),

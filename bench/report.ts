@@ -54,6 +54,8 @@ export interface BenchResults {
   referenceOverFloor: Spread | null;
   batchingSpeedup: Spread | null;
   apiOverQuiet: Spread | null;
+  /** API (compiled reads) ÷ the same build answering through its resolvers (SQL_READS=false). */
+  sqlReadsSpeedup?: Spread | null;
   apiOverBaseline: Spread | null;
   /** The after-write modes: reads/s with the loader cache over the cold miss (api), and over the same writes without it. */
   afterWriteOverCold?: Spread | null;
@@ -70,7 +72,8 @@ export interface BenchResults {
 const MODE_NAMES: Record<string, string> = {
   api: 'API (this build)',
   floor: 'SQL floor: the same statements through pg',
-  unbatched: 'API, DATALOADER_BATCH=false',
+  unbatched: 'API, DATALOADER_BATCH=false (resolvers)',
+  resolvers: 'API, SQL_READS=false: the resolvers answer',
   quiet: 'API, METRICS=off, request and slow logs off',
   baseline: 'API, baseline build',
   'after-write': 'API, inbox after writes, loader cache on',
@@ -164,7 +167,8 @@ export function renderReport(results: BenchResults): string {
     const ratios: [string, Spread | null, string][] = [
       ['graphqlOverFloor', results.graphqlOverFloor, 'floor requests/s ÷ API requests/s (budget ≤ 1.5 for the Inbox operation)'],
       ['referenceOverFloor', results.referenceOverFloor, 'reference-floor requests/s ÷ reference requests/s (budget ≤ 1.3 for the reference query)'],
-      ['batchingSpeedup', results.batchingSpeedup, 'API ÷ DATALOADER_BATCH=false'],
+      ['sqlReadsSpeedup', results.sqlReadsSpeedup ?? null, 'API (compiled reads) ÷ the same build through its resolvers (SQL_READS=false)'],
+      ['batchingSpeedup', results.batchingSpeedup, 'the resolvers ÷ the resolvers with DATALOADER_BATCH=false'],
       ['apiOverQuiet', results.apiOverQuiet, 'API (metrics and request log on) ÷ the same with them off (budget ≥ 0.95)'],
       ['apiOverBaseline', results.apiOverBaseline, 'API ÷ baseline build'],
       ['afterWriteOverCold', results.afterWriteOverCold ?? null, 'inbox after writes with the loader cache ÷ the cold miss (api) (target ≥ 3)'],
