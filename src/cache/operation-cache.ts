@@ -10,6 +10,7 @@ import type { Viewer } from '../graphql/viewer.js';
 import type { Tag } from '../writes/tags.js';
 import { answerKey, documentHash, scopeOf } from './cache-key.js';
 import { documentPolicy } from './document-policy.js';
+import { dataOf, rawAnswerText, rawTextOf } from '../graphql/raw-data.js';
 import { collectTags, planTags, withIdentityFields, type ListTags, type ValuePlan } from './entity-tags.js';
 import { createCacheCounters, failOpen, type CacheCounters } from './fail-open.js';
 import type { AnswerMeta, CacheLookup, InvalidationPoint, ResponseCache } from './response-cache.js';
@@ -223,7 +224,11 @@ export function createOperationCache({
       };
       return {
         finish(result, { storable = true } = {}) {
-          const found = result && collectTags(result.data, analysis.plan, viewer?.id);
+          // Raw JSON text (a compiled read): parsed for its tags; the text
+          // already is what would be written (it carries no reserved key:
+          // with them, compiled reads answer objects).
+          const raw = result && rawTextOf(result.data);
+          const found = result && collectTags(raw === undefined ? result.data : dataOf(result.data), analysis.plan, viewer?.id);
           if (!result || !found || result.errors || !result.data || !storable) {
             release();
             settle(undefined);
@@ -231,7 +236,7 @@ export function createOperationCache({
           }
           // As Apollo Server writes it. Extensions (the cost) depend on the
           // document and the variables only, like the key: they are kept.
-          const text = `${JSON.stringify({ data: result.data, extensions: result.extensions })}\n`;
+          const text = raw === undefined ? `${JSON.stringify({ data: result.data, extensions: result.extensions })}\n` : rawAnswerText(result)!;
           serialized.set(result.data, { text, extensions: result.extensions });
           const answer: AnswerMeta = { storedAt: clock(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
           settle({ result, answer });
@@ -268,7 +273,7 @@ export function createOperationCache({
     /** Apollo Server's `stringifyResult`: reuses the text of an answer just stored. */
     stringifyResult(value: FormattedExecutionResult): string {
       const stored = value.data && !value.errors ? serialized.get(value.data) : undefined;
-      return stored && stored.extensions === value.extensions ? stored.text : `${JSON.stringify(value)}\n`;
+      return stored && stored.extensions === value.extensions ? stored.text : (rawAnswerText(value) ?? `${JSON.stringify(value)}\n`);
     },
 
     /**

@@ -14,6 +14,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import type { Context } from './context.js';
 import type { CompiledRead, SqlReads } from './sql-reads/compile.js';
+import { rawData } from './raw-data.js';
 
 /** Apollo's gateway interface, named through @apollo/server's own types. */
 type Gateway = ApolloServerOptionsWithGateway<object>['gateway'];
@@ -116,7 +117,7 @@ export function createCompiledExecutorGateway({
 export const COMPILED_READ = 'compiledRead';
 
 /**
- * A compiled read's answer: its one statement's JSON, parsed. Undefined
+ * A compiled read's answer: its one statement's JSON, as raw data. Undefined
  * when the statement failed: the resolvers then answer (and, where the
  * database is at fault, fail) as they would have, with their errors' paths
  * and codes.
@@ -139,7 +140,8 @@ async function answerRead(context: Context, read: CompiledRead): Promise<Executi
     context.logger.warn({ err: error }, 'compiled read failed; the resolvers answer instead');
     return undefined;
   }
-  return { data: JSON.parse(text) as Record<string, unknown> };
+  // The response cache reads the ids it added, and removes them: objects for it.
+  return { data: read.reservedKeys ? (JSON.parse(text) as Record<string, unknown>) : rawData(text) };
 }
 
 /**

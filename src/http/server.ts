@@ -6,6 +6,7 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { App } from '../app/create-app.js';
 import type { Context } from '../graphql/context.js';
+import { rawAnswerText } from '../graphql/raw-data.js';
 import { createCompiledExecutorGateway } from '../graphql/compiled-executor.js';
 import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
@@ -138,8 +139,9 @@ export async function createServer(app: App): Promise<ParleyServer> {
     persistedQueries: app.persistedQueries,
     // Measures the document before graphql-js's own rules recurse into it: depth, size, aliases, root fields.
     validationRules: [operationLimitsRule(config.queryLimits)],
-    // A stored answer's text is reused rather than serialized again.
-    ...(responseCache ? { stringifyResult: (value) => responseCache.stringifyResult(value) } : {}),
+    // A stored answer's text is reused rather than serialized again, and a
+    // compiled read's JSON text (graphql/raw-data.ts) goes out as it is.
+    stringifyResult: (value) => (responseCache ? responseCache.stringifyResult(value) : (rawAnswerText(value) ?? `${JSON.stringify(value)}\n`)),
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       logUnexpectedErrorsPlugin(),

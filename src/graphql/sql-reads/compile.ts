@@ -14,13 +14,15 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { collectFields, fragmentsOf, type Fragments } from '../selections.js';
+import { jsonObjectSql } from './values.js';
 
 /**
  * Operations compiled into one SQL statement whose single value is the
- * answer's `data`, built as JSON by PostgreSQL: no resolver runs, no row
- * becomes an object, only the JSON text is parsed. For the reads that
- * dominate a chat client's traffic (the inbox), where the resolvers' work
- * per row cost the server more than the statements cost the database.
+ * answer's `data`, written as JSON text by PostgreSQL, the text
+ * JSON.stringify would write: no resolver runs, no row becomes an object,
+ * and the text goes into the answer as it is (raw-data.ts). For the reads
+ * that dominate a chat client's traffic (the inbox), where the resolvers'
+ * work per row cost the server more than the statements cost the database.
  *
  * Only what the domains' tables (SqlFields) know how to write is compiled:
  * a field of any other type, any other field, a directive, or arguments a
@@ -64,10 +66,10 @@ export interface SqlScope {
 }
 
 /**
- * A field's value as an SQL expression of type json (or one json_build_object
- * takes as a JSON value: text, integers, booleans, null), over the row of its
- * parent aliased `row`; undefined when these arguments or this selection
- * cannot be compiled.
+ * A field's value as an SQL expression of type text: its JSON, never SQL's
+ * NULL (`null` then; values.ts writes them), over the row of its parent
+ * aliased `row`; undefined when these arguments or this selection cannot be
+ * compiled.
  */
 export type SqlField = (row: string, field: SelectedField, scope: SqlScope, facts: RowFacts) => string | undefined;
 
@@ -78,10 +80,13 @@ export type SqlFields = Readonly<Record<string, Readonly<Record<string, SqlField
 export interface CompiledRead {
   text: string;
   values: unknown[];
+  /** The answer carries keys the response cache added (`__cache…`), for it to read and remove. */
+  reservedKeys: boolean;
 }
 
-/** json_build_object takes at most 100 arguments: 50 keys. */
-const MAX_KEYS = 50;
+/** An object is one concat() of its keys and values, which takes at most 100 arguments. */
+const MAX_KEYS = 49;
+const RESERVED_PREFIX = '__cache';
 
 /** Signals a selection that does not compile; caught once, at the top. */
 class NotCompilable extends Error {}
@@ -132,6 +137,7 @@ function compileOperation(
 ): CompiledRead {
   const values: unknown[] = [];
   let aliases = 0;
+  let reservedKeys = false;
   const selected = (type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): SelectedField[] => {
     const interfaces = new Set(type.getInterfaces().map((candidate) => candidate.name));
     const collected = collectFields(selectionSets, fragments, {
@@ -144,6 +150,7 @@ function compileOperation(
       const definition: GraphQLField<unknown, unknown> | undefined = type.getFields()[name];
       const args = definition ? getArgumentValues(definition, nodes[0]!, variables) : {};
       if (result.length === MAX_KEYS) throw new NotCompilable('always');
+      if (key.startsWith(RESERVED_PREFIX)) reservedKeys = true;
       result.push({ key, name, type: definition ? getNamedType(definition.type).name : 'String', nodes, args });
     }
     return result;
@@ -153,19 +160,16 @@ function compileOperation(
     const type = schema.getType(typeName);
     const table = fields[typeName];
     if (!isObjectType(type) || !table) throw new NotCompilable('always');
-    const entries: string[] = [];
-    for (const field of selected(type, selectionSets)) {
-      let value: string | undefined;
-      if (field.name === '__typename') value = `'${type.name}'`;
-      else {
+    return jsonObjectSql(
+      selected(type, selectionSets).map((field) => {
+        if (field.name === '__typename') return [field.key, `'"${type.name}"'`];
         const compileField = table[field.name];
         if (!compileField) throw new NotCompilable('always');
-        value = compileField(row, field, scope, facts);
-      }
-      if (value === undefined) throw new NotCompilable('arguments');
-      entries.push(`'${field.key}', ${value}`);
-    }
-    return `json_build_object(${entries.join(', ')})`;
+        const value = compileField(row, field, scope, facts);
+        if (value === undefined) throw new NotCompilable('arguments');
+        return [field.key, value];
+      }),
+    );
   };
   const scope: SqlScope = {
     viewerId,
@@ -185,5 +189,5 @@ function compileOperation(
   if (!query) throw new NotCompilable('always');
   // The root has no row: its fields read their own.
   const data = objectOf(query.name, [selectionSet], '', {});
-  return { text: `SELECT ${data}::text AS data`, values };
+  return { text: `SELECT ${data} AS data`, values, reservedKeys };
 }

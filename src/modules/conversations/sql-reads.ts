@@ -1,7 +1,7 @@
 // The conversations domain's fields in compiled reads (graphql/sql-reads/):
 // each written as its resolver and statement answer it (resolvers.ts, sql.ts).
 import type { SqlFields } from '../../graphql/sql-reads/compile.js';
-import { connectionSql, globalIdSql, isoSql, listSql } from '../../graphql/sql-reads/values.js';
+import { connectionSql, globalIdSql, intSql, isoSql, listSql, stringSql } from '../../graphql/sql-reads/values.js';
 import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
 
 /** Where a conversation sits in an inbox (keyset.ts's conversationKeyset): its last activity, the id breaking ties. */
@@ -30,15 +30,15 @@ export const conversationSqlFields: SqlFields = {
         sortAt: (row) => `${row}.sort_at`,
         sortId: (row) => `${row}.id`,
         node: (nodeField, row) => scope.object('Conversation', nodeField, row),
-        totalCount: `(SELECT count(*)::int FROM conversation_participants WHERE user_id = ${viewer})`,
+        totalCount: `SELECT count(*) FROM conversation_participants WHERE user_id = ${viewer}`,
       });
     },
   },
   Conversation: {
     id: (c) => globalIdSql('Conversation', `${c}.id`),
-    title: (c) => `${c}.title`,
+    title: (c) => stringSql(`${c}.title`),
     // The database's values are lowercase.
-    kind: (c) => `upper(${c}.kind::text)`,
+    kind: (c) => stringSql(`upper(${c}.kind::text)`),
     createdAt: (c) => isoSql(`${c}.created_at`),
     lastMessageAt: (c) => isoSql(`${c}.last_message_at`),
     // In the order they joined (findParticipantUsers).
@@ -48,19 +48,21 @@ export const conversationSqlFields: SqlFields = {
       const user = scope.object('User', field, u);
       return (
         user &&
-        listSql(`(SELECT json_agg(${user} ORDER BY ${p}.joined_at, ${u}.id)
-          FROM conversation_participants ${p} JOIN users ${u} ON ${u}.id = ${p}.user_id
-          WHERE ${p}.conversation_id = ${c}.id)`)
+        listSql(
+          user,
+          `${p}.joined_at, ${u}.id`,
+          `FROM conversation_participants ${p} JOIN users ${u} ON ${u}.id = ${p}.user_id WHERE ${p}.conversation_id = ${c}.id`,
+        )
       );
     },
     // Messages by others after the viewer's last read (countUnread).
     unreadCount: (c, _field, scope) => {
       const p = scope.alias('participant');
       const m = scope.alias('message');
-      return `(SELECT count(${m}.conversation_id)::int FROM conversation_participants ${p}
+      return intSql(`SELECT count(${m}.conversation_id) FROM conversation_participants ${p}
         LEFT JOIN messages ${m} ON ${m}.conversation_id = ${p}.conversation_id AND ${m}.author_id <> ${p}.user_id
           AND ${m}.created_at > coalesce(${p}.last_read_at, '-infinity')
-        WHERE ${p}.user_id = ${scope.viewerId} AND ${p}.conversation_id = ${c}.id)`;
+        WHERE ${p}.user_id = ${scope.viewerId} AND ${p}.conversation_id = ${c}.id`);
     },
   },
 };

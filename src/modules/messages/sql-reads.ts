@@ -1,7 +1,7 @@
 // The messages domain's fields in compiled reads (graphql/sql-reads/): each
 // written as its resolver and statement answer it (resolvers.ts, sql.ts).
 import type { SqlFields, SqlScope, SelectedField } from '../../graphql/sql-reads/compile.js';
-import { connectionSql, cursorSql, globalIdSql, isoSql, listSql } from '../../graphql/sql-reads/values.js';
+import { connectionSql, cursorSql, globalIdSql, isoSql, listSql, nullableSql, stringSql } from '../../graphql/sql-reads/values.js';
 import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
 
 /** The columns of a message its fields read (not the search vector). */
@@ -22,14 +22,14 @@ export const messageSqlFields: SqlFields = {
     lastMessage: (c, field, scope) => {
       const { rows, m } = newestMessages(scope, c, 1);
       const message = messageObject(scope, field, m);
-      return message && `(SELECT ${message} FROM (${rows}) ${m})`;
+      return message && nullableSql(`SELECT ${message} FROM (${rows}) ${m}`);
     },
     // The first page of the history, its rows only.
     recentMessages: (c, field, scope) => {
       const { size } = parsePageArguments({ first: field.args.first as number | null | undefined });
       const { rows, m } = newestMessages(scope, c, size);
       const message = messageObject(scope, field, m);
-      return message && listSql(`(SELECT json_agg(${message} ORDER BY ${m}.created_at DESC, ${m}.id DESC) FROM (${rows}) ${m})`);
+      return message && listSql(message, `${m}.created_at DESC, ${m}.id DESC`, `FROM (${rows}) ${m}`);
     },
     // The history (findHistoryPages).
     messages: (c, field, scope) => {
@@ -46,26 +46,26 @@ export const messageSqlFields: SqlFields = {
         sortAt: (row) => `${row}.created_at`,
         sortId: (row) => `${row}.id`,
         node: (nodeField, row) => messageObject(scope, nodeField, row),
-        totalCount: `(SELECT count(*)::int FROM messages ${total} WHERE ${total}.conversation_id = ${c}.id)`,
+        totalCount: `SELECT count(*) FROM messages ${total} WHERE ${total}.conversation_id = ${c}.id`,
       });
     },
   },
   Message: {
     id: (m) => globalIdSql('Message', `${m}.id`),
-    body: (m) => `${m}.body`,
+    body: (m) => stringSql(`${m}.body`),
     createdAt: (m) => isoSql(`${m}.created_at`),
     editedAt: (m) => isoSql(`${m}.edited_at`),
     cursor: (m) => cursorSql(`${m}.created_at`, `${m}.id`),
     author: (m, field, scope) => {
       const u = scope.alias('author');
       const user = scope.object('User', field, u);
-      return user && `(SELECT ${user} FROM users ${u} WHERE ${u}.id = ${m}.author_id)`;
+      return user && nullableSql(`SELECT ${user} FROM users ${u} WHERE ${u}.id = ${m}.author_id`);
     },
     // Reached from a conversation the viewer takes part in: visible.
     conversation: (m, field, scope) => {
       const c = scope.alias('conversation');
       const conversation = scope.object('Conversation', field, c);
-      return conversation && `(SELECT ${conversation} FROM conversations ${c} WHERE ${c}.id = ${m}.conversation_id)`;
+      return conversation && nullableSql(`SELECT ${conversation} FROM conversations ${c} WHERE ${c}.id = ${m}.conversation_id`);
     },
   },
 };

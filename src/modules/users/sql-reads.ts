@@ -2,7 +2,7 @@
 // written as its resolver answers it (resolvers.ts).
 import { STATS_REFRESHED_AT_SQL } from '../../db/stats-views.js';
 import type { SqlFields } from '../../graphql/sql-reads/compile.js';
-import { globalIdSql, isoSql } from '../../graphql/sql-reads/values.js';
+import { globalIdSql, intSql, isoSql, nullableSql, stringSql } from '../../graphql/sql-reads/values.js';
 
 export const userSqlFields: SqlFields = {
   Query: {
@@ -10,34 +10,34 @@ export const userSqlFields: SqlFields = {
     viewer: (_row, field, scope) => {
       const u = scope.alias('viewer');
       const user = scope.object('User', field, u, { viewerRow: true });
-      return user && `(SELECT ${user} FROM users ${u} WHERE ${u}.id = ${scope.viewerId})`;
+      return user && nullableSql(`SELECT ${user} FROM users ${u} WHERE ${u}.id = ${scope.viewerId}`);
     },
   },
   User: {
     id: (u) => globalIdSql('User', `${u}.id`),
-    username: (u) => `${u}.username`,
-    displayName: (u) => `${u}.display_name`,
+    username: (u) => stringSql(`${u}.username`),
+    displayName: (u) => stringSql(`${u}.display_name`),
     // Private: its owner sees it, nobody else does.
-    email: (u, _field, scope) => `CASE WHEN ${u}.id = ${scope.viewerId} THEN ${u}.email END`,
-    avatarUrl: (u) => `${u}.avatar_url`,
-    level: (u) => `${u}.level`,
-    xp: (u) => `${u}.xp`,
+    email: (u, _field, scope) => stringSql(`CASE WHEN ${u}.id = ${scope.viewerId} THEN ${u}.email END`),
+    avatarUrl: (u) => stringSql(`${u}.avatar_url`),
+    level: (u) => intSql(`${u}.level`),
+    xp: (u) => intSql(`${u}.xp`),
     createdAt: (u) => isoSql(`${u}.created_at`),
     lastActiveAt: (u) => isoSql(`${u}.last_active_at`),
     // Null until the statistics have been computed for the user.
     stats: (u, field, scope) => {
       const s = scope.alias('stats');
       const stats = scope.object('UserStats', field, s);
-      return stats && `(SELECT ${stats} FROM user_stats_summary ${s} WHERE ${s}.user_id = ${u}.id)`;
+      return stats && nullableSql(`SELECT ${stats} FROM user_stats_summary ${s} WHERE ${s}.user_id = ${u}.id`);
     },
   },
   UserStats: {
     id: (s) => globalIdSql('UserStats', `${s}.user_id`),
-    totalMessages: (s) => `${s}.total_messages`,
-    messagesLast7Days: (s) => `${s}.messages_7d`,
-    messagesLast30Days: (s) => `${s}.messages_30d`,
-    currentStreak: (s) => `${s}.current_streak`,
-    maxStreak: (s) => `${s}.max_streak`,
+    totalMessages: (s) => intSql(`${s}.total_messages`),
+    messagesLast7Days: (s) => intSql(`${s}.messages_7d`),
+    messagesLast30Days: (s) => intSql(`${s}.messages_30d`),
+    currentStreak: (s) => intSql(`${s}.current_streak`),
+    maxStreak: (s) => intSql(`${s}.max_streak`),
     lastActivityAt: (s) => isoSql(`${s}.last_activity_at`),
     refreshedAt: () => isoSql(STATS_REFRESHED_AT_SQL),
   },

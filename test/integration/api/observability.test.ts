@@ -438,7 +438,7 @@ describe('extensions.sql', () => {
       const sql = result.extensions!.sql as SqlExtension;
       expect(sql.count).toBe(1);
       expect(sql.statements).toEqual([
-        { text: expect.stringMatching(/^SELECT json_build_object\('viewer', /), durationMs: expect.any(Number), loader: 'compiledRead' },
+        { text: expect.stringMatching(/^SELECT concat\('\{"viewer":'/), durationMs: expect.any(Number), loader: 'compiledRead' },
       ]);
     } finally {
       await server.close();
