@@ -22,8 +22,10 @@ import { createOperationLabels, type OperationLabels } from '../observability/op
 import { createAllowList, type AllowList } from '../persisted-queries/allow-list.js';
 import { createRedisQueryCache } from '../persisted-queries/redis-cache.js';
 import { persistedQueryManifest } from '../generated/graphql/persisted-query-manifest.js';
-import { listTags, sqlFields } from '../modules/resolvers.js';
+import { listTags, sqlFields, sqlTags } from '../modules/resolvers.js';
 import { createSqlReads, type SqlReads } from '../graphql/sql-reads/compile.js';
+import type { PartsCache } from '../graphql/sql-reads/parts.js';
+import { COMPILED_READ } from '../graphql/compiled-executor.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import { RealtimeActivity } from '../realtime/activity.js';
 import type { EventBus } from '../realtime/event-bus.js';
@@ -89,6 +91,8 @@ export interface App {
   schema: GraphQLSchema;
   /** The queries answered by one statement that builds their JSON (graphql/sql-reads/), from the domains' tables. */
   sqlReads: SqlReads;
+  /** Where their parts are kept across requests: in the loader cache, when it is on. */
+  sqlReadParts: PartsCache | undefined;
   db: Db;
   auth: Auth;
   logger: FastifyBaseLogger;
@@ -231,7 +235,8 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
   return {
     config,
     schema,
-    sqlReads: createSqlReads(schema, sqlFields),
+    sqlReads: createSqlReads(schema, sqlFields, sqlTags),
+    sqlReadParts: loaderCache && partsIn(loaderCache),
     db,
     auth,
     logger,
@@ -266,6 +271,25 @@ export async function createApp(config: Config, dependencies: AppDependencies): 
       await replicas?.set.close();
       await eventBus.close();
       await prisma.$disconnect();
+    },
+  };
+}
+
+/** The parts of compiled reads, kept in the loader cache under its checks: counted as the loader `compiledRead`. */
+function partsIn(loaderCache: LoaderCache): PartsCache {
+  return {
+    forRequest({ routing }) {
+      const request = loaderCache.forRequest({ routedReads: routing });
+      return {
+        async prepare() {
+          // With routed reads, a value is kept only when the request's first check came before its first read.
+          if (routing) await request.lookup(COMPILED_READ, []);
+        },
+        async lookup(keys) {
+          const found = await request.lookup(COMPILED_READ, keys);
+          return { values: found.values, keep: (key, json, tags) => found.keep(key, json, tags as Tag[]) };
+        },
+      };
     },
   };
 }

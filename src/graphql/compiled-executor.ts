@@ -15,6 +15,7 @@ import { LRUCache } from 'lru-cache';
 import type { Context } from './context.js';
 import type { CompiledRead, SqlReads } from './sql-reads/compile.js';
 import { rawData } from './raw-data.js';
+import { assemble, type PartsCache } from './sql-reads/parts.js';
 
 /** Apollo's gateway interface, named through @apollo/server's own types. */
 type Gateway = ApolloServerOptionsWithGateway<object>['gateway'];
@@ -27,6 +28,8 @@ export interface CompiledExecutorOptions {
   schema: GraphQLSchema;
   /** Queries answered by one statement building their JSON, tried before graphql-jit (sql-reads/). Default: none. */
   sqlReads?: SqlReads;
+  /** Where their parts are kept across requests (sql-reads/parts.ts): with it, a read after a write reads only the parts it changed. Default: none, every read whole. */
+  partsCache?: PartsCache;
   /** Compiled operations kept, the least recently used dropped first. Default: 500. */
   maxCompiledOperations?: number;
 }
@@ -54,6 +57,7 @@ export interface CompiledExecutorOptions {
 export function createCompiledExecutorGateway({
   schema,
   sqlReads,
+  partsCache,
   maxCompiledOperations = 500,
 }: CompiledExecutorOptions): Gateway & { /** How many compiled operations are kept now. */ compiledOperations(): number } {
   // An operation graphql-js runs instead is remembered as such, not re-examined.
@@ -83,9 +87,9 @@ export function createCompiledExecutorGateway({
     // resolved: the response cache runs a copy carrying the ids its tags are read from.
     const compiledOperation = sqlReads && getOperationAST(document, operationName);
     if (compiledOperation) {
-      const read = sqlReads.compile(document, compiledOperation, request.variables, (context as Context).viewer?.id);
+      const read = sqlReads.compile(document, compiledOperation, request.variables, (context as Context).viewer?.id, { parts: partsCache !== undefined });
       if (read) {
-        const answered = await answerRead(context as Context, read);
+        const answered = await answerRead(context as Context, read, partsCache);
         if (answered) return answered;
       }
     }
@@ -122,26 +126,42 @@ export const COMPILED_READ = 'compiledRead';
  * database is at fault, fail) as they would have, with their errors' paths
  * and codes.
  */
-async function answerRead(context: Context, read: CompiledRead): Promise<ExecutionResult | undefined> {
-  let text: string;
+async function answerRead(context: Context, read: CompiledRead, partsCache: PartsCache | undefined): Promise<ExecutionResult | undefined> {
+  const viewerId = context.viewer!.id;
+  let text: string | undefined;
   try {
-    // Its statement is named as a loader's is (the request log, the metrics, extensions.sql).
-    const recorder = context.observation;
-    const outer = recorder?.loader ?? null;
-    if (recorder) recorder.loader = COMPILED_READ;
-    let sent: Promise<{ rows: { data: string }[] }>;
-    try {
-      sent = context.db.pool.query<{ data: string }>(read);
-    } finally {
-      if (recorder) recorder.loader = outer;
-    }
-    text = (await sent).rows[0]!.data;
+    const cache = read.parts && partsCache ? partsCache.forRequest({ routing: context.db.routing }) : undefined;
+    await cache?.prepare();
+    const main = (await named(context, () => context.db.pool.query<{ data: string }>(read))).rows[0]!.data;
+    const { parts } = read;
+    text =
+      parts && cache
+        ? await assemble(main, parts, viewerId, cache, async (ids) => {
+            const { rows } = await named(context, () =>
+              context.db.pool.query<{ id: string; json: string }>({ text: parts.text, values: [ids, ...parts.values] }),
+            );
+            return rows;
+          })
+        : main;
   } catch (error) {
     context.logger.warn({ err: error }, 'compiled read failed; the resolvers answer instead');
     return undefined;
   }
+  if (text === undefined) return undefined;
   // The response cache reads the ids it added, and removes them: objects for it.
   return { data: read.reservedKeys ? (JSON.parse(text) as Record<string, unknown>) : rawData(text) };
+}
+
+/** Sends a compiled read's statement, named as a loader's is (the request log, the metrics, extensions.sql). */
+function named<Result>(context: Context, send: () => Promise<Result>): Promise<Result> {
+  const recorder = context.observation;
+  const outer = recorder?.loader ?? null;
+  if (recorder) recorder.loader = COMPILED_READ;
+  try {
+    return send();
+  } finally {
+    if (recorder) recorder.loader = outer;
+  }
 }
 
 /**

@@ -115,13 +115,11 @@ export async function createServer(app: App): Promise<ParleyServer> {
   const cached = responseCache ? httpResponseCache({ cache: responseCache, auth, bypass: wantsSql, served: observability.served }) : undefined;
   const apollo = new ApolloServer<Context>({
     // Execution by operations compiled once (graphql-jit), through Apollo's
-    // gateway interface, and first the reads compiled to SQL (SQL_READS):
-    // not with the loader cache, whose resolvers rebuild an answer a write
-    // invalidated from what did not change, where a compiled read reads it
-    // all again. GRAPHQL_JIT=false keeps graphql-js's interpreter, and the
-    // resolvers for every read.
+    // gateway interface, and first the reads compiled to SQL (SQL_READS),
+    // their parts kept in the loader cache when it is on. GRAPHQL_JIT=false
+    // keeps graphql-js's interpreter, and the resolvers for every read.
     ...(config.graphqlJit
-      ? { gateway: createCompiledExecutorGateway({ schema: app.schema, sqlReads: config.sqlReads && !config.loaderCache.enabled ? app.sqlReads : undefined }) }
+      ? { gateway: createCompiledExecutorGateway({ schema: app.schema, ...(config.sqlReads ? { sqlReads: app.sqlReads, partsCache: app.sqlReadParts } : {}) }) }
       : { schema: app.schema }),
     // Apollo's own errors (a hook that threw) go to the request log, not the console.
     logger: fastify.log,

@@ -7,8 +7,8 @@ import { rateLimitResolvers } from './rate-limit/resolvers.js';
 import { searchListTags, searchResolvers } from './search/resolvers.js';
 import { nodeResolvers } from './node/resolvers.js';
 import { userListTags, userNodes, userResolvers } from './users/resolvers.js';
-import type { SqlFields } from '../graphql/sql-reads/compile.js';
-import { userSqlFields } from './users/sql-reads.js';
+import type { SqlFields, SqlTags } from '../graphql/sql-reads/compile.js';
+import { userSqlFields, userSqlTags } from './users/sql-reads.js';
 import { conversationSqlFields } from './conversations/sql-reads.js';
 import { messageSqlFields } from './messages/sql-reads.js';
 
@@ -41,3 +41,6 @@ export const sqlFields: SqlFields = domains.reduce<Record<string, SqlFields[stri
   for (const [type, fields] of Object.entries(domain.sqlFields ?? {})) merged[type] = { ...merged[type], ...fields };
   return merged;
 }, {});
+
+/** The tags of the objects inside a compiled read's parts (the users domain's: a user, the statistics). */
+export const sqlTags: SqlTags = userSqlTags;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   getArgumentValues,
   getNamedType,
@@ -63,6 +64,60 @@ export interface SqlScope {
   object(type: string, field: SelectedField, row: string, facts?: RowFacts): string | undefined;
   /** The fields selected under `field`, on its type: for the objects a field's SQL writes itself (connections, edges, page info). */
   fieldsOf(field: SelectedField): SelectedField[];
+  /**
+   * The object of `field` on `type` over `row`, as `object` writes it; or,
+   * when the read is compiled in parts (CompileOptions.parts), a mark naming
+   * the object's id in its place, the object being read by the parts
+   * statement from `apart.table` by that id (the first such place of a read
+   * only; any other is written in place).
+   */
+  objectApart(type: string, field: SelectedField, row: string, apart: Apart): string | undefined;
+}
+
+/** Where objects kept apart (SqlScope.objectApart) are read from, and what they hold. */
+export interface Apart {
+  /** Their table, whose rows the object's fields read, and its integer key. */
+  table: string;
+  idColumn: string;
+  /** The id, over the row the object is written over in place. */
+  id: (row: string) => string;
+  /** The tags of an object (writes/tags.ts's names), besides those of the objects marked in it (SqlTags). */
+  tags: (id: string) => string[];
+}
+
+/**
+ * The tags of objects inside a part, as SQL text expressions over their row
+ * (`'User:' || u.id`), by type: what writes touch that the part's own tags
+ * do not cover (a user's profile, the statistics).
+ */
+export type SqlTags = Readonly<Record<string, (row: string) => string>>;
+
+/** How a read is compiled. */
+export interface CompileOptions {
+  /** The objects of one place kept apart (SqlScope.objectApart), for a cache of them: see CompiledParts. Default: false. */
+  parts?: boolean;
+}
+
+/** The mark of a part's id in the main statement's text, and of a tag in a part's text: characters JSON text never holds unescaped. */
+export const PART_MARK = '\u0001';
+export const TAG_MARK = '\u0002';
+/** The same, as SQL literals. */
+const PART_MARK_SQL = "E'\\x01'";
+const TAG_MARK_SQL = "E'\\x02'";
+
+/**
+ * The objects of a read kept apart: the main statement's text holds
+ * PART_MARK + id + PART_MARK where each goes, and this statement reads them
+ * by id: rows of `id` (text) and `json`, whose text holds TAG_MARK + tag +
+ * TAG_MARK before each object SqlTags tags (to be taken out).
+ */
+export interface CompiledParts {
+  /** $1 is the ids (an integer array); the values follow. */
+  text: string;
+  values: unknown[];
+  /** What an object's JSON depends on besides its id and the viewer: unique to the statement and its values. */
+  key: string;
+  tags: Apart['tags'];
 }
 
 /**
@@ -82,6 +137,8 @@ export interface CompiledRead {
   values: unknown[];
   /** The answer carries keys the response cache added (`__cache…`), for it to read and remove. */
   reservedKeys: boolean;
+  /** With CompileOptions.parts, when the read has a place kept apart. */
+  parts?: CompiledParts;
 }
 
 /** An object is one concat() of its keys and values, which takes at most 100 arguments. */
@@ -103,19 +160,23 @@ export interface SqlReads {
     operation: OperationDefinitionNode,
     variables: Record<string, unknown> | undefined,
     viewerId: number | undefined,
+    options?: CompileOptions,
   ): CompiledRead | undefined;
 }
 
-export function createSqlReads(schema: GraphQLSchema, fields: SqlFields): SqlReads {
+export function createSqlReads(schema: GraphQLSchema, fields: SqlFields, tags: SqlTags = {}): SqlReads {
   // Documents that cannot compile whatever the variables, remembered (weakly: Apollo keeps the parsed documents it caches).
   const refused = new WeakSet<OperationDefinitionNode>();
   return {
-    compile(document, operation, variables, viewerId) {
+    compile(document, operation, variables, viewerId, options = {}) {
       if (viewerId === undefined || operation.operation !== OperationTypeNode.QUERY || refused.has(operation)) return undefined;
       const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
       if (coerced.errors) return undefined;
       try {
-        return compileOperation(schema, fields, fragmentsOf(document), operation.selectionSet, coerced.coerced, viewerId);
+        return compileOperation(
+          { schema, fields, tags, fragments: fragmentsOf(document), variables: coerced.coerced, viewerId, parts: options.parts ?? false },
+          operation.selectionSet,
+        );
       } catch (error) {
         // Arguments the resolvers refuse (a page too large, a forged cursor): theirs to answer, with their error.
         if (error instanceof GraphQLError) return undefined;
@@ -127,16 +188,23 @@ export function createSqlReads(schema: GraphQLSchema, fields: SqlFields): SqlRea
   };
 }
 
-function compileOperation(
-  schema: GraphQLSchema,
-  fields: SqlFields,
-  fragments: Fragments,
-  selectionSet: SelectionSetNode,
-  variables: Record<string, unknown>,
-  viewerId: number,
-): CompiledRead {
-  const values: unknown[] = [];
+interface Compilation {
+  schema: GraphQLSchema;
+  fields: SqlFields;
+  tags: SqlTags;
+  fragments: Fragments;
+  variables: Record<string, unknown>;
+  viewerId: number;
+  parts: boolean;
+}
+
+function compileOperation({ schema, fields, tags, fragments, variables, viewerId, parts }: Compilation, selectionSet: SelectionSetNode): CompiledRead {
+  // The parameters of the statement being written: the main one's, or the parts statement's while its object is.
+  let values: unknown[] = [];
   let aliases = 0;
+  // Inside the part being written: its objects carry their tags.
+  let inPart = false;
+  let apartAt: CompiledParts | undefined;
   let reservedKeys = false;
   const selected = (type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): SelectedField[] => {
     const interfaces = new Set(type.getInterfaces().map((candidate) => candidate.name));
@@ -160,7 +228,7 @@ function compileOperation(
     const type = schema.getType(typeName);
     const table = fields[typeName];
     if (!isObjectType(type) || !table) throw new NotCompilable('always');
-    return jsonObjectSql(
+    const object = jsonObjectSql(
       selected(type, selectionSets).map((field) => {
         if (field.name === '__typename') return [field.key, `'"${type.name}"'`];
         const compileField = table[field.name];
@@ -170,6 +238,8 @@ function compileOperation(
         return [field.key, value];
       }),
     );
+    const tagOf = inPart ? tags[typeName] : undefined;
+    return tagOf ? `concat(${TAG_MARK_SQL}, ${tagOf(row)}, ${TAG_MARK_SQL}, ${object})` : object;
   };
   const scope: SqlScope = {
     viewerId,
@@ -179,6 +249,25 @@ function compileOperation(
       return `$${values.length}::${type}`;
     },
     object: (typeName, field, row, facts = {}) => objectOf(typeName, selectionSetsOf(field), row, facts),
+    objectApart(typeName, field, row, apart) {
+      if (!parts || apartAt || inPart) return scope.object(typeName, field, row);
+      const outer = values;
+      values = [undefined];
+      inPart = true;
+      try {
+        const alias = scope.alias('part');
+        const object = scope.object(typeName, field, alias);
+        if (object === undefined) return undefined;
+        const text = `SELECT ${alias}.${apart.idColumn}::text AS id, ${object} AS json FROM ${apart.table} ${alias} WHERE ${alias}.${apart.idColumn} = ANY($1::bigint[])`;
+        const partValues = values.slice(1);
+        const key = createHash('sha1').update(text).update(JSON.stringify(partValues)).digest('base64url');
+        apartAt = { text, values: partValues, key, tags: apart.tags };
+      } finally {
+        values = outer;
+        inPart = false;
+      }
+      return `concat(${PART_MARK_SQL}, ${apart.id(row)}, ${PART_MARK_SQL})`;
+    },
     fieldsOf(field) {
       const type = schema.getType(field.type);
       if (!isObjectType(type)) throw new NotCompilable('always');
@@ -189,5 +278,5 @@ function compileOperation(
   if (!query) throw new NotCompilable('always');
   // The root has no row: its fields read their own.
   const data = objectOf(query.name, [selectionSet], '', {});
-  return { text: `SELECT ${data} AS data`, values, reservedKeys };
+  return { text: `SELECT ${data} AS data`, values, reservedKeys, ...(apartAt ? { parts: apartAt } : {}) };
 }

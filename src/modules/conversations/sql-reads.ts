@@ -3,6 +3,7 @@
 import type { SqlFields } from '../../graphql/sql-reads/compile.js';
 import { connectionSql, globalIdSql, intSql, isoSql, listSql, stringSql } from '../../graphql/sql-reads/values.js';
 import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
+import { tags } from '../../writes/tags.js';
 
 /** Where a conversation sits in an inbox (keyset.ts's conversationKeyset): its last activity, the id breaking ties. */
 const activityAt = (c: string) => `coalesce(${c}.last_message_at, ${c}.created_at)`;
@@ -29,7 +30,15 @@ export const conversationSqlFields: SqlFields = {
         },
         sortAt: (row) => `${row}.sort_at`,
         sortId: (row) => `${row}.id`,
-        node: (nodeField, row) => scope.object('Conversation', nodeField, row),
+        // Each conversation apart: kept across requests, read again only after a write to it.
+        node: (nodeField, row) =>
+          scope.objectApart('Conversation', nodeField, row, {
+            table: 'conversations',
+            idColumn: 'id',
+            id: (r) => `${r}.id`,
+            // Its row and participants, the viewer's unread count in it; its messages.
+            tags: (id) => [tags.conversation(Number(id)), tags.messages(Number(id))],
+          }),
         totalCount: `SELECT count(*) FROM conversation_participants WHERE user_id = ${viewer}`,
       });
     },

@@ -1,7 +1,7 @@
 // The users domain's fields in compiled reads (graphql/sql-reads/): each
 // written as its resolver answers it (resolvers.ts).
 import { STATS_REFRESHED_AT_SQL } from '../../db/stats-views.js';
-import type { SqlFields } from '../../graphql/sql-reads/compile.js';
+import type { SqlFields, SqlTags } from '../../graphql/sql-reads/compile.js';
 import { globalIdSql, intSql, isoSql, nullableSql, stringSql } from '../../graphql/sql-reads/values.js';
 
 export const userSqlFields: SqlFields = {
@@ -41,4 +41,10 @@ export const userSqlFields: SqlFields = {
     lastActivityAt: (s) => isoSql(`${s}.last_activity_at`),
     refreshedAt: () => isoSql(STATS_REFRESHED_AT_SQL),
   },
+};
+
+/** The tags of users and statistics inside a compiled read's parts, as writes name them (writes/tags.ts: tags.user, tags.stats). */
+export const userSqlTags: SqlTags = {
+  User: (u) => `'User:' || ${u}.id`,
+  UserStats: () => `'Stats'`,
 };
