@@ -15,7 +15,6 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { collectFields, fragmentsOf, type Fragments } from '../selections.js';
-import { jsonObjectSql } from './values.js';
 
 /**
  * Operations compiled into one SQL statement whose single value is the
@@ -279,4 +278,17 @@ function compileOperation({ schema, fields, tags, fragments, variables, viewerId
   // The root has no row: its fields read their own.
   const data = objectOf(query.name, [selectionSet], '', {});
   return { text: `SELECT ${data} AS data`, values, reservedKeys, ...(apartAt ? { parts: apartAt } : {}) };
+}
+
+/**
+ * A JSON object of `[key, value]` entries, each value JSON text: one
+ * concat() of the keys' literals and the values (keys are GraphQL names,
+ * which need no escaping).
+ */
+export function jsonObjectSql(entries: readonly (readonly [key: string, value: string])[]): string {
+  if (entries.length === 0) return `'{}'`;
+  const parts: string[] = [];
+  entries.forEach(([key, value], index) => parts.push(`'${index === 0 ? '{' : ','}"${key}":'`, value));
+  parts.push(`'}'`);
+  return `concat(${parts.join(', ')})`;
 }

@@ -1,6 +1,6 @@
 import type { NodeType } from '../relay/global-id.js';
 import type { PageRequest } from '../relay/page-arguments.js';
-import type { SelectedField, SqlScope } from './compile.js';
+import { jsonObjectSql, type SelectedField, type SqlScope } from './compile.js';
 
 /**
  * The JSON of compiled reads, written by PostgreSQL as text, the text
@@ -47,19 +47,6 @@ export const nullableSql = (subquery: string): string => orNull(`(${subquery})`)
 /** A JSON list of `element` (JSON text) over the rows of `from` (a FROM clause and what follows), in `order`; `[]` for no rows. */
 export const listSql = (element: string, order: string, from: string): string =>
   `concat('[', (SELECT string_agg(${element}, ',' ORDER BY ${order}) ${from}), ']')`;
-
-/**
- * A JSON object of `[key, value]` entries, each value JSON text: one
- * concat() of the keys' literals and the values (keys are GraphQL names,
- * which need no escaping).
- */
-export function jsonObjectSql(entries: readonly (readonly [key: string, value: string])[]): string {
-  if (entries.length === 0) return `'{}'`;
-  const parts: string[] = [];
-  entries.forEach(([key, value], index) => parts.push(`'${index === 0 ? '{' : ','}"${key}":'`, value));
-  parts.push(`'}'`);
-  return `concat(${parts.join(', ')})`;
-}
 
 /** The object of `field`'s selections on `type` over `row`; undefined when one of them does not compile. */
 export type ObjectSql = (field: SelectedField, row: string) => string | undefined;
