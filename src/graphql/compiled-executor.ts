@@ -12,6 +12,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { Context } from './context.js';
 import type { CompiledRead, SqlReads } from './sql-reads/compile.js';
 import { rawData } from './raw-data.js';
@@ -144,7 +145,10 @@ async function answerRead(context: Context, read: CompiledRead, partsCache: Part
           })
         : main;
   } catch (error) {
-    context.logger.warn({ err: error }, 'compiled read failed; the resolvers answer instead');
+    // The database out of reach: the resolvers fail the same way, and the
+    // outage is logged once, for the request (plugins/service-unavailable.ts).
+    // Anything else is a defect of the compiled statement: said, and answered all the same.
+    if (!isDatabaseUnavailable(error)) context.logger.warn({ err: error }, 'compiled read failed; the resolvers answer instead');
     return undefined;
   }
   if (text === undefined) return undefined;
