@@ -154,6 +154,16 @@ describe('an inbox read in parts', () => {
     expect(fromParts.body).not.toContain(toGlobalId('Conversation', inbox.conversationIds[0]!));
   });
 
+  it('with the response cache, answers a query selecting no id: the ids its tags are read from stay out of the answer', async () => {
+    const query = `query { viewer { conversations(first: 4) { edges { node { title lastMessage { body author { displayName } } } } } } }`;
+    const viewer = inbox.others[12]!.id;
+    const first = await read(cachedReader, viewer, query, {});
+    expect([first.cache, first.statements]).toEqual(['MISS', 2]);
+    expect(first.body).not.toContain('__cache');
+    expect(first.body).toBe((await read(truth, viewer, query, {})).body);
+    expect(await read(cachedReader, viewer, query, {})).toEqual({ ...first, cache: 'HIT', statements: 0 });
+  });
+
   it('with the response cache, stores the whole answer, and rebuilds it from the parts no write changed', async () => {
     const viewer = inbox.viewer.id;
     const first = await read(cachedReader, viewer);
