@@ -54,6 +54,11 @@ export interface CompiledExecutorOptions {
  * stays: where two sibling fields fail and null the same parent, graphql-js
  * reports the first to fail and drops the other's error; graphql-jit reports
  * both.
+ *
+ * Before either, with `sqlReads`: a query the domains' tables cover is
+ * answered by one SQL statement that writes its JSON (sql-reads/), its
+ * parts kept in `partsCache` when there is one; whatever that does not
+ * answer goes on as above.
  */
 export function createCompiledExecutorGateway({
   schema,
