@@ -14,7 +14,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { Context } from './context.js';
-import type { CompiledRead, SqlReads } from './sql-reads/compile.js';
+import { FALLBACK_MARK, type CompiledRead, type SqlReads } from './sql-reads/compile.js';
 import { rawData } from './raw-data.js';
 import { assemble, type PartsCache } from './sql-reads/parts.js';
 
@@ -156,7 +156,8 @@ async function answerRead(context: Context, read: CompiledRead, partsCache: Part
     if (!isDatabaseUnavailable(error)) context.logger.warn({ err: error }, 'compiled read failed; the resolvers answer instead');
     return undefined;
   }
-  if (text === undefined) return undefined;
+  // Not found, or not the viewer's: the resolvers' error (NOT_FOUND).
+  if (text === undefined || (read.mayFallBack && text.includes(FALLBACK_MARK))) return undefined;
   // The response cache reads the ids it added, and removes them: objects for it.
   return { data: read.reservedKeys ? (JSON.parse(text) as Record<string, unknown>) : rawData(text) };
 }

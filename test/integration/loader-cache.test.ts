@@ -105,19 +105,25 @@ async function readAll(api: TestApi, user: FixtureUser, g: Group) {
 
 /**
  * Reads twice: the second reading comes from the loader cache alone (so a
- * stale value would show). Where the instance compiles the inbox into SQL
- * (SQL_READS), its main statement (the viewer, the page's order) is read
- * again, and its conversations come from the cache.
+ * stale value would show). Where the instance compiles reads into SQL
+ * (SQL_READS), the history is read again in its one statement, and the
+ * inbox's main statement (the viewer, the page's order), its conversations
+ * coming from the cache.
  */
 async function warm(api: TestApi, g: Group) {
   const before = await readAll(api, g.a, g);
   for (const result of before) expect(result.errors).toBeUndefined();
+  // A store new to this file names its history of invalidations at its first
+  // check, and nothing read before that is kept: read once more.
+  await readAll(api, g.a, g);
   const again = await readAll(api, g.a, g);
-  const inboxStatements = api.server.app.config.sqlReads ? 1 : 0;
-  expect(again.map((result) => result.statements)).toEqual([0, inboxStatements, 0, 0]);
+  expect(again.map((result) => result.statements)).toEqual(warmStatements(api));
   expect(again.map(seen)).toEqual(before.map(seen));
   return before;
 }
+
+/** The statements of readAll's reads from a warm loader cache: HISTORY, INBOX, MESSAGE, PROFILE. */
+const warmStatements = (api: TestApi) => (api.server.app.config.sqlReads ? [1, 1, 0, 0] : [0, 0, 0, 0]);
 
 async function sendAs(api: TestApi, user: FixtureUser, conversationId: number, body: string) {
   const result = await as(api, user, 'mutation ($id: ID!, $body: String!) { sendMessage(input: { conversationId: $id, body: $body }) { message { id } } }', {
@@ -543,9 +549,9 @@ describe('Redis out of reach, cut off from one instance, or emptied', () => {
     await ownRedis.stop();
     const during = await expectTrue(api, g);
     // Every loader read the database: as many statements as a cold read (the
-    // inbox compiled: its main statement and its conversations').
+    // history compiled: one; the inbox: its main statement and its conversations').
     const cold = (await readAll(truth, g.a, g)).map((result) => result.statements);
-    expect(during.map((result) => result.statements)).toEqual([cold[0], 2, cold[2], cold[3]]);
+    expect(during.map((result) => result.statements)).toEqual([1, 2, cold[2], cold[3]]);
     expect(api.server.app.loaderCache!.counters.errors).toBeGreaterThan(errors);
     // A write while Redis is out of reach: its invalidation is lost.
     await sendAs(api, g.b, g.conversationId, 'while Redis was out of reach');
@@ -558,7 +564,7 @@ describe('Redis out of reach, cut off from one instance, or emptied', () => {
     expect(back[0]!.data).toMatchObject({ conversation: { lastMessage: { body: 'while Redis was out of reach' } } });
     // And the cache serves again.
     await waitFor(
-      async () => (await readAll(api, g.a, g)).every((result, index) => result.statements === (index === 1 ? 1 : 0)),
+      async () => (await readAll(api, g.a, g)).every((result, index) => result.statements === warmStatements(api)[index]),
       'the loader cache to answer again',
       10_000,
     );

@@ -71,6 +71,12 @@ export interface SqlScope {
    * only; any other is written in place).
    */
   objectApart(type: string, field: SelectedField, row: string, apart: Apart): string | undefined;
+  /**
+   * The JSON `subquery` finds (one row, one column), or, when it finds
+   * none, a mark that leaves the whole operation to the resolvers (whose
+   * answer is an error: NOT_FOUND).
+   */
+  orFallback(subquery: string): string;
 }
 
 /** Where objects kept apart (SqlScope.objectApart) are read from, and what they hold. */
@@ -100,9 +106,12 @@ export interface CompileOptions {
 /** The mark of a part's id in the main statement's text, and of a tag in a part's text: characters JSON text never holds unescaped. */
 export const PART_MARK = '\u0001';
 export const TAG_MARK = '\u0002';
+/** The mark of an answer the resolvers must give instead (SqlScope.orFallback). */
+export const FALLBACK_MARK = '\u0003';
 /** The same, as SQL literals. */
 const PART_MARK_SQL = "E'\\x01'";
 const TAG_MARK_SQL = "E'\\x02'";
+const FALLBACK_MARK_SQL = "E'\\x03'";
 
 /**
  * The objects of a read kept apart: the main statement's text holds
@@ -138,6 +147,8 @@ export interface CompiledRead {
   reservedKeys: boolean;
   /** With CompileOptions.parts, when the read has a place kept apart. */
   parts?: CompiledParts;
+  /** The answer may hold FALLBACK_MARK: then the resolvers answer the operation instead. */
+  mayFallBack: boolean;
 }
 
 /** An object is one concat() of its keys and values, which takes at most 100 arguments. */
@@ -204,6 +215,7 @@ function compileOperation({ schema, fields, tags, fragments, variables, viewerId
   // Inside the part being written: its objects carry their tags.
   let inPart = false;
   let apartAt: CompiledParts | undefined;
+  let mayFallBack = false;
   let reservedKeys = false;
   const selected = (type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): SelectedField[] => {
     const interfaces = new Set(type.getInterfaces().map((candidate) => candidate.name));
@@ -267,6 +279,10 @@ function compileOperation({ schema, fields, tags, fragments, variables, viewerId
       }
       return `concat(${PART_MARK_SQL}, ${apart.id(row)}, ${PART_MARK_SQL})`;
     },
+    orFallback(subquery) {
+      mayFallBack = true;
+      return `coalesce((${subquery}), ${FALLBACK_MARK_SQL})`;
+    },
     fieldsOf(field) {
       const type = schema.getType(field.type);
       if (!isObjectType(type)) throw new NotCompilable('always');
@@ -277,7 +293,7 @@ function compileOperation({ schema, fields, tags, fragments, variables, viewerId
   if (!query) throw new NotCompilable('always');
   // The root has no row: its fields read their own.
   const data = objectOf(query.name, [selectionSet], '', {});
-  return { text: `SELECT ${data} AS data`, values, reservedKeys, ...(apartAt ? { parts: apartAt } : {}) };
+  return { text: `SELECT ${data} AS data`, values, reservedKeys, mayFallBack, ...(apartAt ? { parts: apartAt } : {}) };
 }
 
 /**

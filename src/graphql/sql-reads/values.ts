@@ -138,5 +138,7 @@ export function connectionSql(field: SelectedField, scope: SqlScope, connection:
     : () => 'TRUE';
   const numbered = `SELECT r.*, row_number() OVER (ORDER BY ${sortAt('r')} ${readOrder}, ${sortId('r')} ${readOrder}) AS rn
     FROM (${connection.rows(readOrder, bound, page.size + 1)}) r`;
-  return `(SELECT ${jsonObjectSql(entries)} FROM (${numbered}) ${x})`;
+  // GROUP BY (): one row, whether its fields aggregate the page's rows or
+  // not (totalCount alone), and however many rows the page has (none too).
+  return `(SELECT ${jsonObjectSql(entries)} FROM (${numbered}) ${x} GROUP BY ())`;
 }

@@ -3,12 +3,28 @@
 import type { SqlFields } from '../../graphql/sql-reads/compile.js';
 import { connectionSql, globalIdSql, intSql, isoSql, listSql, stringSql } from '../../graphql/sql-reads/values.js';
 import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
+import { idOfType } from '../../graphql/relay/global-id.js';
 import { tags } from '../../writes/tags.js';
 
 /** Where a conversation sits in an inbox (keyset.ts's conversationKeyset): its last activity, the id breaking ties. */
 const activityAt = (c: string) => `coalesce(${c}.last_message_at, ${c}.created_at)`;
 
 export const conversationSqlFields: SqlFields = {
+  Query: {
+    // The viewer's conversation by id (findVisibleConversations). One they do
+    // not take part in, or none, is NOT_FOUND: the resolvers answer that.
+    conversation: (_row, field, scope) => {
+      const id = idOfType(field.args.id as string, 'Conversation', 'id');
+      const c = scope.alias('conversation');
+      const conversation = scope.object('Conversation', field, c);
+      return (
+        conversation &&
+        scope.orFallback(`SELECT ${conversation} FROM conversations ${c}
+          JOIN conversation_participants ${c}_viewer ON ${c}_viewer.conversation_id = ${c}.id AND ${c}_viewer.user_id = ${scope.viewerId}
+          WHERE ${c}.id = ${scope.param(id, 'int')}`)
+      );
+    },
+  },
   User: {
     // The inbox (findInboxPages): compiled for the viewer's own only; anyone
     // else's is FORBIDDEN, which the resolvers answer.

@@ -5,7 +5,7 @@
 // are not (a field no table knows, a directive, arguments the resolvers
 // refuse, another user's private list).
 import { print, type DocumentNode } from 'graphql';
-import { InboxDocument } from '../../../src/generated/graphql/operations.js';
+import { ConversationHistoryDocument, InboxDocument } from '../../../src/generated/graphql/operations.js';
 import { toGlobalId } from '../../../src/graphql/relay/global-id.js';
 import { startTestApi, statementsOf, type TestApi } from '../../support/api.js';
 import { insertConversation, insertInbox, insertMessages, insertUser, setLastRead, type InboxFixture } from '../../support/fixtures.js';
@@ -18,6 +18,8 @@ let inbox: InboxFixture;
 let token: string;
 let conversationCursor: string;
 let messageCursor: string;
+let loner: number;
+let direct: number;
 
 /** The raw answer: status, body text and statements sent, as a client receives them. */
 async function raw(api: TestApi, document: DocumentNode | string, variables: Record<string, unknown>, withToken = true) {
@@ -37,8 +39,10 @@ beforeAll(async () => {
   cachedResolved = await startTestApi({ RESPONSE_CACHE: 'on', SQL_READS: 'false' }, shared);
   inbox = await insertInbox(compiled.database.pool, { conversations: 12, messagesEach: 7 });
   // A direct conversation without messages (lastMessage null, lastMessageAt null), an edited message, a read mark (unread counts below the total).
-  const loner = await insertUser(compiled.database.pool, 'Loner');
-  await insertConversation(compiled.database.pool, { participants: [inbox.viewer.id, loner.id] });
+  const lonerUser = await insertUser(compiled.database.pool, 'Loner');
+  direct = await insertConversation(compiled.database.pool, { participants: [inbox.viewer.id, lonerUser.id] });
+  // A conversation of two others: not the viewer's.
+  loner = await insertConversation(compiled.database.pool, { participants: [lonerUser.id, inbox.others[0]!.id], title: 'not yours' });
   const [edited] = await insertMessages(compiled.database.pool, inbox.conversationIds[2]!, [
     { authorId: inbox.others[4]!.id, at: new Date('2026-09-01T10:00:00.123Z') },
   ]);
@@ -97,6 +101,14 @@ const COMPILED: [name: string, document: () => DocumentNode | string, variables:
     () => ({ b: conversationCursor }),
   ],
   [
+    'connections selecting no edge: a count, a type name, over an empty history and a full one',
+    () => `query ($empty: ID!, $full: ID!) {
+      empty: conversation(id: $empty) { messages(first: 0) { totalCount } other: messages { __typename } }
+      full: conversation(id: $full) { messages(first: 0) { totalCount } other: messages { __typename } }
+      viewer { conversations { totalCount } } }`,
+    () => ({ empty: toGlobalId('Conversation', direct), full: toGlobalId('Conversation', inbox.conversationIds[4]!) }),
+  ],
+  [
     'an empty page at the end of the list',
     () => `{ viewer { conversations(first: 100) { edges { cursor } pageInfo { hasNextPage startCursor endCursor } } } }`,
     () => ({}),
@@ -124,6 +136,22 @@ const COMPILED: [name: string, document: () => DocumentNode | string, variables:
     () => `{ viewer { email conversations(first: 3) { edges { node { participants { id email } recentMessages(first: 3) { author { email } } } } } } }`,
     () => ({}),
   ],
+  ['a history, its first page', () => ConversationHistoryDocument, () => ({ id: toGlobalId('Conversation', inbox.conversationIds[2]!), first: 3 })],
+  [
+    'a history after a cursor',
+    () => ConversationHistoryDocument,
+    () => ({ id: toGlobalId('Conversation', inbox.conversationIds[1]!), first: 2, after: messageCursor }),
+  ],
+  [
+    'a history read backward',
+    () => ConversationHistoryDocument,
+    () => ({ id: toGlobalId('Conversation', inbox.conversationIds[1]!), last: 2, before: messageCursor }),
+  ],
+  [
+    'a conversation beside the inbox, aliased twice',
+    () => `query ($a: ID!, $b: ID!) { one: conversation(id: $a) { id unreadCount lastMessage { body } } two: conversation(id: $b) { title } viewer { id } }`,
+    () => ({ a: toGlobalId('Conversation', inbox.conversationIds[0]!), b: toGlobalId('Conversation', inbox.conversationIds[3]!) }),
+  ],
   [
     'statistics, unread counts, a message’s conversation',
     () => `{ viewer { stats { __typename id totalMessages messagesLast7Days messagesLast30Days currentStreak maxStreak lastActivityAt refreshedAt }
@@ -132,8 +160,15 @@ const COMPILED: [name: string, document: () => DocumentNode | string, variables:
   ],
 ];
 
-/** Operations the resolvers answer: what no table compiles, and every error. */
-const RESOLVED: [name: string, document: () => DocumentNode | string, variables: () => Record<string, unknown>, withToken?: boolean][] = [
+/**
+ * Operations the resolvers answer: what no table compiles, and every error.
+ * `tried`: statements the compiled read sent before it left the operation
+ * to them (it found no conversation the viewer takes part in).
+ */
+const RESOLVED: [name: string, document: () => DocumentNode | string, variables: () => Record<string, unknown>, withToken?: boolean, tried?: number][] = [
+  ['NOT_FOUND: a conversation the viewer is not in', () => ConversationHistoryDocument, () => ({ id: toGlobalId('Conversation', loner) }), true, 1],
+  ['NOT_FOUND: a conversation that does not exist', () => ConversationHistoryDocument, () => ({ id: toGlobalId('Conversation', 2_000_000_000) }), true, 1],
+  ['a conversation id of the wrong type: BAD_USER_INPUT', () => ConversationHistoryDocument, () => ({ id: toGlobalId('User', inbox.viewer.id) })],
   ['a directive', () => `query ($on: Boolean!) { viewer { id username @include(if: $on) } }`, () => ({ on: true })],
   ['a root field no table knows', () => `query ($u: ID!) { viewer { id } user(id: $u) { username } }`, () => ({ u: toGlobalId('User', inbox.others[0]!.id) })],
   [
@@ -158,10 +193,10 @@ describe('reads compiled into one statement', () => {
     expect(fromResolvers.statements).toBeGreaterThan(1);
   });
 
-  it.each(RESOLVED)('leave %s to the resolvers, which answer it as before', async (_name, document, variables, withToken = true) => {
+  it.each(RESOLVED)('leave %s to the resolvers, which answer it as before', async (_name, document, variables, withToken = true, tried = 0) => {
     const [fromSql, fromResolvers] = [await raw(compiled, document(), variables(), withToken), await raw(resolved, document(), variables(), withToken)];
     expect({ status: fromSql.status, body: fromSql.body }).toEqual({ status: fromResolvers.status, body: fromResolvers.body });
-    expect(fromSql.statements).toBe(fromResolvers.statements);
+    expect(fromSql.statements).toBe(fromResolvers.statements + tried);
   });
 
   it.each([
