@@ -58,9 +58,10 @@ export interface SqlScope {
   param(value: unknown, type: string): string;
   /**
    * The JSON object of `field`'s selections, made on `type`, over the row
-   * aliased `row`; undefined when any of them cannot be compiled.
+   * aliased `row`. When any of them cannot be compiled, the whole read is
+   * not (it throws, and the resolvers answer).
    */
-  object(type: string, field: SelectedField, row: string, facts?: RowFacts): string | undefined;
+  object(type: string, field: SelectedField, row: string, facts?: RowFacts): string;
   /** The fields selected under `field`, on its type: for the objects a field's SQL writes itself (connections, edges, page info). */
   fieldsOf(field: SelectedField): SelectedField[];
   /**
@@ -70,7 +71,7 @@ export interface SqlScope {
    * statement from `apart.table` by that id (the first such place of a read
    * only; any other is written in place).
    */
-  objectApart(type: string, field: SelectedField, row: string, apart: Apart): string | undefined;
+  objectApart(type: string, field: SelectedField, row: string, apart: Apart): string;
   /**
    * The JSON `subquery` finds (one row, one column), or, when it finds
    * none, a mark that leaves the whole operation to the resolvers (whose
@@ -268,7 +269,6 @@ function compileOperation({ schema, fields, tags, fragments, variables, viewerId
       try {
         const alias = scope.alias('part');
         const object = scope.object(typeName, field, alias);
-        if (object === undefined) return undefined;
         const text = `SELECT ${alias}.${apart.idColumn}::text AS id, ${object} AS json FROM ${apart.table} ${alias} WHERE ${alias}.${apart.idColumn} = ANY($1::bigint[])`;
         const partValues = values.slice(1);
         const key = createHash('sha1').update(text).update(JSON.stringify(partValues)).digest('base64url');

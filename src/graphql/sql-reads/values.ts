@@ -48,8 +48,8 @@ export const nullableSql = (subquery: string): string => orNull(`(${subquery})`)
 export const listSql = (element: string, order: string, from: string): string =>
   `concat('[', (SELECT string_agg(${element}, ',' ORDER BY ${order}) ${from}), ']')`;
 
-/** The object of `field`'s selections on `type` over `row`; undefined when one of them does not compile. */
-export type ObjectSql = (field: SelectedField, row: string) => string | undefined;
+/** The object of `field`'s selections on `type` over `row` (SqlScope.object). */
+export type ObjectSql = (field: SelectedField, row: string) => string;
 
 /** One list paged by keyset, as a connection (connection.ts's toConnectionPage and connection-resolvers.ts). */
 export interface KeysetConnection {
@@ -102,11 +102,8 @@ export function connectionSql(field: SelectedField, scope: SqlScope, connection:
         for (const edgeField of scope.fieldsOf(selected)) {
           if (edgeField.name === '__typename') edge.push([edgeField.key, `'"${connection.typePrefix}Edge"'`]);
           else if (edgeField.name === 'cursor') edge.push([edgeField.key, plainStringSql(cursorOf)]);
-          else if (edgeField.name === 'node') {
-            const node = connection.node(edgeField, x);
-            if (node === undefined) return undefined;
-            edge.push([edgeField.key, node]);
-          } else return undefined;
+          else if (edgeField.name === 'node') edge.push([edgeField.key, connection.node(edgeField, x)]);
+          else return undefined;
         }
         value = `concat('[', string_agg(${jsonObjectSql(edge)}, ',' ORDER BY ${newestFirst}) ${kept}, ']')`;
         break;

@@ -16,13 +16,9 @@ export const conversationSqlFields: SqlFields = {
     conversation: (_row, field, scope) => {
       const id = idOfType(field.args.id as string, 'Conversation', 'id');
       const c = scope.alias('conversation');
-      const conversation = scope.object('Conversation', field, c);
-      return (
-        conversation &&
-        scope.orFallback(`SELECT ${conversation} FROM conversations ${c}
+      return scope.orFallback(`SELECT ${scope.object('Conversation', field, c)} FROM conversations ${c}
           JOIN conversation_participants ${c}_viewer ON ${c}_viewer.conversation_id = ${c}.id AND ${c}_viewer.user_id = ${scope.viewerId}
-          WHERE ${c}.id = ${scope.param(id, 'int')}`)
-      );
+          WHERE ${c}.id = ${scope.param(id, 'int')}`);
     },
   },
   User: {
@@ -70,14 +66,10 @@ export const conversationSqlFields: SqlFields = {
     participants: (c, field, scope) => {
       const p = scope.alias('participant');
       const u = scope.alias('user');
-      const user = scope.object('User', field, u);
-      return (
-        user &&
-        listSql(
-          user,
-          `${p}.joined_at, ${u}.id`,
-          `FROM conversation_participants ${p} JOIN users ${u} ON ${u}.id = ${p}.user_id WHERE ${p}.conversation_id = ${c}.id`,
-        )
+      return listSql(
+        scope.object('User', field, u),
+        `${p}.joined_at, ${u}.id`,
+        `FROM conversation_participants ${p} JOIN users ${u} ON ${u}.id = ${p}.user_id WHERE ${p}.conversation_id = ${c}.id`,
       );
     },
     // Messages by others after the viewer's last read (countUnread).

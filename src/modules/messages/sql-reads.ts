@@ -1,6 +1,6 @@
 // The messages domain's fields in compiled reads (graphql/sql-reads/): each
 // written as its resolver and statement answer it (resolvers.ts, sql.ts).
-import type { SqlFields, SqlScope, SelectedField } from '../../graphql/sql-reads/compile.js';
+import type { SqlFields, SqlScope } from '../../graphql/sql-reads/compile.js';
 import { connectionSql, cursorSql, globalIdSql, isoSql, listSql, nullableSql, stringSql } from '../../graphql/sql-reads/values.js';
 import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
 
@@ -13,23 +13,18 @@ function newestMessages(scope: SqlScope, c: string, limit: number | string): { r
   return { m, rows: `SELECT ${columns(m)} FROM messages ${m} WHERE ${m}.conversation_id = ${c}.id ORDER BY ${m}.created_at DESC, ${m}.id DESC LIMIT ${limit}` };
 }
 
-/** The message objects of rows aliased `row`. */
-const messageObject = (scope: SqlScope, field: SelectedField, row: string) => scope.object('Message', field, row);
-
 export const messageSqlFields: SqlFields = {
   Conversation: {
     // The newest message (findLastMessages); null while there is none.
     lastMessage: (c, field, scope) => {
       const { rows, m } = newestMessages(scope, c, 1);
-      const message = messageObject(scope, field, m);
-      return message && nullableSql(`SELECT ${message} FROM (${rows}) ${m}`);
+      return nullableSql(`SELECT ${scope.object('Message', field, m)} FROM (${rows}) ${m}`);
     },
     // The first page of the history, its rows only.
     recentMessages: (c, field, scope) => {
       const { size } = parsePageArguments({ first: field.args.first as number | null | undefined });
       const { rows, m } = newestMessages(scope, c, size);
-      const message = messageObject(scope, field, m);
-      return message && listSql(message, `${m}.created_at DESC, ${m}.id DESC`, `FROM (${rows}) ${m}`);
+      return listSql(scope.object('Message', field, m), `${m}.created_at DESC, ${m}.id DESC`, `FROM (${rows}) ${m}`);
     },
     // The history (findHistoryPages).
     messages: (c, field, scope) => {
@@ -45,7 +40,7 @@ export const messageSqlFields: SqlFields = {
         },
         sortAt: (row) => `${row}.created_at`,
         sortId: (row) => `${row}.id`,
-        node: (nodeField, row) => messageObject(scope, nodeField, row),
+        node: (nodeField, row) => scope.object('Message', nodeField, row),
         totalCount: `SELECT count(*) FROM messages ${total} WHERE ${total}.conversation_id = ${c}.id`,
       });
     },
@@ -58,14 +53,12 @@ export const messageSqlFields: SqlFields = {
     cursor: (m) => cursorSql(`${m}.created_at`, `${m}.id`),
     author: (m, field, scope) => {
       const u = scope.alias('author');
-      const user = scope.object('User', field, u);
-      return user && nullableSql(`SELECT ${user} FROM users ${u} WHERE ${u}.id = ${m}.author_id`);
+      return nullableSql(`SELECT ${scope.object('User', field, u)} FROM users ${u} WHERE ${u}.id = ${m}.author_id`);
     },
     // Reached from a conversation the viewer takes part in: visible.
     conversation: (m, field, scope) => {
       const c = scope.alias('conversation');
-      const conversation = scope.object('Conversation', field, c);
-      return conversation && nullableSql(`SELECT ${conversation} FROM conversations ${c} WHERE ${c}.id = ${m}.conversation_id`);
+      return nullableSql(`SELECT ${scope.object('Conversation', field, c)} FROM conversations ${c} WHERE ${c}.id = ${m}.conversation_id`);
     },
   },
 };

@@ -9,8 +9,7 @@ export const userSqlFields: SqlFields = {
     // Only compiled with a viewer: theirs, null once deleted.
     viewer: (_row, field, scope) => {
       const u = scope.alias('viewer');
-      const user = scope.object('User', field, u, { viewerRow: true });
-      return user && nullableSql(`SELECT ${user} FROM users ${u} WHERE ${u}.id = ${scope.viewerId}`);
+      return nullableSql(`SELECT ${scope.object('User', field, u, { viewerRow: true })} FROM users ${u} WHERE ${u}.id = ${scope.viewerId}`);
     },
   },
   User: {
@@ -27,8 +26,7 @@ export const userSqlFields: SqlFields = {
     // Null until the statistics have been computed for the user.
     stats: (u, field, scope) => {
       const s = scope.alias('stats');
-      const stats = scope.object('UserStats', field, s);
-      return stats && nullableSql(`SELECT ${stats} FROM user_stats_summary ${s} WHERE ${s}.user_id = ${u}.id`);
+      return nullableSql(`SELECT ${scope.object('UserStats', field, s)} FROM user_stats_summary ${s} WHERE ${s}.user_id = ${u}.id`);
     },
   },
   UserStats: {
