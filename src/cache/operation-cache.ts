@@ -10,7 +10,7 @@ import type { Viewer } from '../graphql/viewer.js';
 import type { Tag } from '../writes/tags.js';
 import { answerKey, documentHash, scopeOf } from './cache-key.js';
 import { documentPolicy } from './document-policy.js';
-import { dataOf, rawAnswerText, rawTextOf } from '../graphql/raw-data.js';
+import { answerText, dataOf } from '../graphql/raw-data.js';
 import { collectTags, planTags, withIdentityFields, type ListTags, type ValuePlan } from './entity-tags.js';
 import { createCacheCounters, failOpen, type CacheCounters } from './fail-open.js';
 import type { AnswerMeta, CacheLookup, InvalidationPoint, ResponseCache } from './response-cache.js';
@@ -224,11 +224,9 @@ export function createOperationCache({
       };
       return {
         finish(result, { storable = true } = {}) {
-          // Raw JSON text (a compiled read): parsed for its tags; the text
-          // already is what would be written (it carries no reserved key:
-          // with them, compiled reads answer objects).
-          const raw = result && rawTextOf(result.data);
-          const found = result && collectTags(raw === undefined ? result.data : dataOf(result.data), analysis.plan, viewer?.id);
+          // Raw JSON text (a compiled read) is parsed for its tags; it carries
+          // no reserved key to remove (with them, compiled reads answer objects).
+          const found = result && collectTags(dataOf(result.data), analysis.plan, viewer?.id);
           if (!result || !found || result.errors || !result.data || !storable) {
             release();
             settle(undefined);
@@ -236,7 +234,7 @@ export function createOperationCache({
           }
           // As Apollo Server writes it. Extensions (the cost) depend on the
           // document and the variables only, like the key: they are kept.
-          const text = raw === undefined ? `${JSON.stringify({ data: result.data, extensions: result.extensions })}\n` : rawAnswerText(result)!;
+          const text = answerText({ data: result.data, extensions: result.extensions });
           serialized.set(result.data, { text, extensions: result.extensions });
           const answer: AnswerMeta = { storedAt: clock(), maxAge: analysis.policy.maxAge, scope: analysis.policy.scope };
           settle({ result, answer });
@@ -273,7 +271,7 @@ export function createOperationCache({
     /** Apollo Server's `stringifyResult`: reuses the text of an answer just stored. */
     stringifyResult(value: FormattedExecutionResult): string {
       const stored = value.data && !value.errors ? serialized.get(value.data) : undefined;
-      return stored && stored.extensions === value.extensions ? stored.text : (rawAnswerText(value) ?? `${JSON.stringify(value)}\n`);
+      return stored && stored.extensions === value.extensions ? stored.text : answerText(value);
     },
 
     /**

@@ -31,12 +31,12 @@ export function dataOf(data: FormattedExecutionResult['data']): FormattedExecuti
 
 /**
  * The answer's text as Apollo Server writes it (`JSON.stringify` of errors,
- * data and extensions in that order, and a newline), with raw data written
- * as it is; undefined when the data is not raw.
+ * data and extensions in that order, and a newline), raw data written as it
+ * is: the server's stringifyResult.
  */
-export function rawAnswerText(result: FormattedExecutionResult): string | undefined {
+export function answerText(result: FormattedExecutionResult): string {
   const text = rawTextOf(result.data);
-  if (text === undefined) return undefined;
+  if (text === undefined) return `${JSON.stringify({ errors: result.errors, data: result.data, extensions: result.extensions })}\n`;
   const errors = result.errors === undefined ? '' : `"errors":${JSON.stringify(result.errors)},`;
   const extensions = result.extensions === undefined ? '' : `,"extensions":${JSON.stringify(result.extensions)}`;
   return `{${errors}"data":${text}${extensions}}\n`;

@@ -6,7 +6,7 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { App } from '../app/create-app.js';
 import type { Context } from '../graphql/context.js';
-import { rawAnswerText } from '../graphql/raw-data.js';
+import { answerText } from '../graphql/raw-data.js';
 import { createCompiledExecutorGateway } from '../graphql/compiled-executor.js';
 import { createFormatError, ErrorCode, PersistedQueryNotInListError, QueryTooComplexError } from '../graphql/errors.js';
 import { checkNesting, operationLimitsRule } from '../graphql/operation-limits.js';
@@ -139,7 +139,7 @@ export async function createServer(app: App): Promise<ParleyServer> {
     validationRules: [operationLimitsRule(config.queryLimits)],
     // A stored answer's text is reused rather than serialized again, and a
     // compiled read's JSON text (graphql/raw-data.ts) goes out as it is.
-    stringifyResult: (value) => (responseCache ? responseCache.stringifyResult(value) : (rawAnswerText(value) ?? `${JSON.stringify(value)}\n`)),
+    stringifyResult: (value) => (responseCache ? responseCache.stringifyResult(value) : answerText(value)),
     plugins: [
       fastifyApolloDrainPlugin(fastify),
       logUnexpectedErrorsPlugin(),
