@@ -5,6 +5,7 @@ import { connectionSql, globalIdSql, intSql, isoSql, listSql, stringSql } from '
 import { parsePageArguments } from '../../graphql/relay/page-arguments.js';
 import { idOfType } from '../../graphql/relay/global-id.js';
 import { tags } from '../../writes/tags.js';
+import { unreadMessagesOn } from './sql.js';
 
 /** Where a conversation sits in an inbox (keyset.ts's conversationKeyset): its last activity, the id breaking ties. */
 const activityAt = (c: string) => `coalesce(${c}.last_message_at, ${c}.created_at)`;
@@ -77,8 +78,7 @@ export const conversationSqlFields: SqlFields = {
       const p = scope.alias('participant');
       const m = scope.alias('message');
       return intSql(`SELECT count(${m}.conversation_id) FROM conversation_participants ${p}
-        LEFT JOIN messages ${m} ON ${m}.conversation_id = ${p}.conversation_id AND ${m}.author_id <> ${p}.user_id
-          AND ${m}.created_at > coalesce(${p}.last_read_at, '-infinity')
+        LEFT JOIN messages ${m} ON ${unreadMessagesOn(p, m)}
         WHERE ${p}.user_id = ${scope.viewerId} AND ${p}.conversation_id = ${c}.id`);
     },
   },

@@ -54,6 +54,15 @@ export async function findParticipantUsers(db: Queryable, conversationIds: reado
 }
 
 /**
+ * The messages of the participant row `p` that its user has not read, as the
+ * condition joining messages `m`: by others, after their last read. One
+ * range of messages (conversation_id, created_at DESC, id DESC), not a
+ * filter over the whole conversation. countUnread's, and compiled reads'.
+ */
+export const unreadMessagesOn = (p: string, m: string): string =>
+  `${m}.conversation_id = ${p}.conversation_id AND ${m}.author_id <> ${p}.user_id AND ${m}.created_at > coalesce(${p}.last_read_at, '-infinity')`;
+
+/**
  * The viewer's unread count in many conversations, in one grouped statement:
  * messages by others after the viewer's last read. An index-only scan of
  * messages (conversation_id, created_at DESC, id DESC) INCLUDE (author_id).
@@ -62,11 +71,7 @@ export async function countUnread(db: Queryable, viewerId: number, conversationI
   const { rows } = await db.query<{ conversationId: number; unread: number }>(
     `SELECT p.conversation_id AS "conversationId", count(m.conversation_id)::int AS unread
      FROM conversation_participants p
-     LEFT JOIN messages m
-       ON m.conversation_id = p.conversation_id
-      AND m.author_id <> p.user_id
-      -- one range on the index, not a filter over the whole conversation
-      AND m.created_at > coalesce(p.last_read_at, '-infinity')
+     LEFT JOIN messages m ON ${unreadMessagesOn('p', 'm')}
      WHERE p.user_id = $1 AND p.conversation_id = ANY($2::int[])
      GROUP BY p.conversation_id`,
     [viewerId, conversationIds],
